@@ -1,0 +1,70 @@
+# deepobs-lua — build the C engine, run the specs, benchmark.
+#   make              build build/libdeepobs.so (and regenerate lua/deepobs/cdef.lua)
+#   make test         all specs (ends with "N passed, N failed")
+#   make test-asan    the specs against an AddressSanitizer + UBSan build
+#   make bench        op timings next to PyTorch (needs python3-torch)
+#   make install PREFIX=/usr/local
+
+PREFIX ?= /usr/local
+LUADIR ?= $(PREFIX)/share/lua/5.1
+LIBDIR ?= $(PREFIX)/lib/lua/5.1
+BINDIR ?= $(PREFIX)/bin
+LUAJIT ?= luajit
+CC ?= cc
+ARCH ?= -march=native
+CFLAGS ?= -O3 $(ARCH)
+WARN = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow
+OMP = -fopenmp
+LIBS = -lopenblas -lz -lm
+BUSTED ?= busted --lua=$(LUAJIT) -o spec/helpers/summary.lua
+
+SRC = $(sort $(wildcard src/*.c))
+HDR = src/deepobs.h src/core.h $(wildcard src/api/*.h)
+OBJ = $(SRC:src/%.c=build/obj/%.o)
+ASAN_OBJ = $(SRC:src/%.c=build/asan/%.o)
+LIB = build/libdeepobs.so
+ASAN_LIB = build/asan/libdeepobs.so
+CDEF = lua/deepobs/cdef.lua
+
+all: $(LIB) $(CDEF)
+
+build/obj/%.o: src/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) $(OMP) -fPIC -c $< -o $@
+
+$(LIB): $(OBJ)
+	$(CC) -shared $(OMP) -o $@ $(OBJ) $(LIBS)
+
+build/asan/%.o: src/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(ARCH) $(WARN) $(OMP) -fPIC -fsanitize=address,undefined -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=undefined -c $< -o $@
+
+$(ASAN_LIB): $(ASAN_OBJ)
+	$(CC) -shared $(OMP) -fsanitize=address,undefined -o $@ $(ASAN_OBJ) $(LIBS)
+
+$(CDEF): $(HDR) scripts/gen_cdef.lua
+	$(LUAJIT) scripts/gen_cdef.lua src/deepobs.h > $@.tmp && mv $@.tmp $@
+
+test: all
+	$(BUSTED) spec
+
+# LuaJIT itself is not instrumented, so the ASan runtime is preloaded; leak
+# checking is off because LuaJIT's own allocations are reported at exit.
+test-asan: $(ASAN_LIB) $(CDEF)
+	DEEPOBS_LIB=$(ASAN_LIB) LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  DEEPOBS_SPEC_QUICK=1 $(BUSTED) spec
+
+bench: all
+	$(LUAJIT) bench/ops.lua
+
+install: all
+	install -d $(DESTDIR)$(LUADIR)/deepobs $(DESTDIR)$(LIBDIR)
+	cp -r lua/deepobs/. $(DESTDIR)$(LUADIR)/deepobs/
+	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/libdeepobs.so
+
+clean:
+	rm -rf build
+
+.PHONY: all test test-asan bench install clean

@@ -1,0 +1,54 @@
+-- The only module that loads the C library. It prepares the environment that
+-- OpenBLAS and libgomp read when they are loaded, declares the API from the
+-- generated cdef, and finds libdeepobs.so.
+local ffi = require "ffi"
+
+ffi.cdef [[
+int setenv(const char *name, const char *value, int overwrite);
+int unsetenv(const char *name);
+]]
+
+local M = {}
+
+-- OpenBLAS picks its kernels when it is loaded. This environment may export
+-- OPENBLAS_CORETYPE=Haswell, which halves GEMM speed on AVX-512 machines, so
+-- by default we let OpenBLAS detect the CPU; DEEPOBS_BLAS_CORETYPE chooses.
+M.inherited_coretype = os.getenv("OPENBLAS_CORETYPE")
+local chosen = os.getenv("DEEPOBS_BLAS_CORETYPE")
+if chosen and chosen ~= "" and chosen ~= "auto" then
+   ffi.C.setenv("OPENBLAS_CORETYPE", chosen, 1)
+else
+   ffi.C.unsetenv("OPENBLAS_CORETYPE")
+end
+-- Spinning OpenMP workers fight OpenBLAS's on small machines; wait passively
+-- unless the user asked otherwise.
+if not os.getenv("OMP_WAIT_POLICY") then ffi.C.setenv("OMP_WAIT_POLICY", "PASSIVE", 1) end
+
+ffi.cdef(require "deepobs.cdef")
+
+local function here()
+   local src = debug.getinfo(1, "S").source
+   return src:sub(1, 1) == "@" and src:sub(2):match("^(.*)/[^/]*$") or "."
+end
+
+local function find_library()
+   local explicit = os.getenv("DEEPOBS_LIB")
+   if explicit and explicit ~= "" then return explicit end
+   local candidates = {}
+   local found = package.searchpath("libdeepobs", package.cpath)
+   if found then candidates[#candidates + 1] = found end
+   local dir = here()
+   candidates[#candidates + 1] = dir .. "/../../build/libdeepobs.so"   -- the source tree
+   candidates[#candidates + 1] = dir .. "/libdeepobs.so"
+   for _, p in ipairs(candidates) do
+      local f = io.open(p, "rb")
+      if f then f:close(); return p end
+   end
+   error("deepobs: cannot find libdeepobs.so (looked in package.cpath and " .. dir ..
+      "/../../build); run `make` in the deepobs-lua checkout, or set DEEPOBS_LIB", 0)
+end
+
+M.path = find_library()
+M.lib = ffi.load(M.path)
+
+return M

@@ -1,0 +1,2 @@
+-- Lua bindings of src/api/conv.h (to be written).
+return {}

@@ -1,0 +1,2 @@
+-- Lua bindings of src/api/loss.h (to be written).
+return {}

@@ -1,0 +1,2 @@
+-- Lua bindings of src/api/matmul.h (to be written).
+return {}

@@ -1,0 +1,2 @@
+-- Lua bindings of src/api/nnops.h (to be written).
+return {}

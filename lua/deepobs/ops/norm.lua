@@ -1,0 +1,2 @@
+-- Lua bindings of src/api/norm.h (to be written).
+return {}

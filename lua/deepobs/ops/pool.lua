@@ -1,0 +1,2 @@
+-- Lua bindings of src/api/pool.h (to be written).
+return {}

@@ -1,0 +1,2 @@
+-- Lua bindings of src/api/random.h (to be written).
+return {}

@@ -1,0 +1,2 @@
+-- Lua bindings of src/api/reduce.h (to be written).
+return {}

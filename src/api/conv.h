@@ -1,0 +1,12 @@
+/* 2-D convolution, NCHW. x [N,C,H,W], w [OC,C,KH,KW], bias [OC] or NULL.
+   pad_top/bottom/left/right are explicit so TensorFlow's asymmetric SAME
+   padding is exact. out H = (H + pt + pb - KH) / sh + 1. */
+dob_tensor *dob_conv2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias,
+                       int stride_h, int stride_w,
+                       int pad_top, int pad_bottom, int pad_left, int pad_right);
+/* transposed convolution (the gradient of conv2d w.r.t. its input):
+   x [N,C,H,W], w [C,OC,KH,KW] (PyTorch layout), output size given by out_h/out_w
+   so TF's SAME conv2d_transpose is exact: out = (H-1)*s + KH - pt - pb. */
+dob_tensor *dob_conv_transpose2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias,
+                                 int stride_h, int stride_w,
+                                 int pad_top, int pad_bottom, int pad_left, int pad_right);

@@ -1,0 +1,355 @@
+/* autograd.c — the reverse-mode graph: recording nodes, backward, grad mode.
+ *
+ * Every recorded op creates a node that holds a reference to the node (or
+ * the leaf) behind each input, the tensors it saved for backward, and the
+ * shapes of its inputs and outputs. Outputs hold a reference to their node;
+ * saved tensors are detached aliases, so the graph has no cycles and is
+ * freed by reference counting when the last output dies.
+ *
+ * Nodes are numbered in creation order. An op's inputs always exist before
+ * it, so visiting the reachable nodes in decreasing number is a topological
+ * order: backward needs no recursion and no dependency counting.
+ */
+#include "core.h"
+#include <stdlib.h>
+
+extern int64_t dob__live_nodes;
+static _Thread_local bool grad_enabled = true;
+static uint64_t node_seq, backward_pass;
+
+bool dob__grad_mode(void) { return grad_enabled; }
+int dob_grad_enabled(void) { return grad_enabled; }
+
+int dob_set_grad_enabled(int enabled)
+{
+    int old = grad_enabled;
+    grad_enabled = enabled != 0;
+    return old;
+}
+
+/* ---- nodes ---------------------------------------------------------------------- */
+
+static void free_saved(dob_node *n)
+{
+    for (int i = 0; i < n->nsaved; i++) {
+        dob_release(n->saved[i]);
+        n->saved[i] = NULL;
+    }
+    n->nsaved = 0;
+}
+
+void dob__node_release(dob_node *n)
+{
+    /* an explicit stack: a long chain of nodes (an unrolled RNN, a loop of
+       ops) must not recurse once per node */
+    dob_node *stack_small[64], **stack = stack_small;
+    int cap = 64, top = 0;
+    stack[top++] = n;
+    while (top > 0) {
+        dob_node *m = stack[--top];
+        if (--m->refcount > 0) continue;
+        free_saved(m);
+        for (int k = 0; k < m->noutputs; k++)
+            if (m->gout[k]) dob_release(m->gout[k]);
+        for (int i = 0; i < m->ninputs; i++) {
+            if (m->next[i].leaf) dob_release(m->next[i].leaf);
+            if (m->next[i].node) {
+                if (top == cap) {
+                    dob_node **bigger = malloc(sizeof *bigger * (size_t)cap * 2);
+                    if (!bigger) { m->next[i].node->refcount--; continue; } /* leaks, never crashes */
+                    memcpy(bigger, stack, sizeof *stack * (size_t)top);
+                    if (stack != stack_small) free(stack);
+                    stack = bigger;
+                    cap *= 2;
+                }
+                stack[top++] = m->next[i].node;
+            }
+        }
+        free(m);
+        dob__live_nodes--;
+    }
+    if (stack != stack_small) free(stack);
+}
+
+dob_node *dob__record(const char *name, dob_backward_fn fn, int ninputs,
+                      dob_tensor *const *inputs, int noutputs)
+{
+    if (!grad_enabled) return NULL;
+    bool any = false;
+    for (int i = 0; i < ninputs; i++)
+        if (inputs[i] && inputs[i]->dtype == DOB_F32 && dob__tracks(inputs[i])) any = true;
+    if (!any) return NULL;
+    dob_node *n = calloc(1, sizeof *n + sizeof(dob_edge) * (size_t)ninputs);
+    if (!n) return NULL;   /* out of memory: the result simply is not tracked */
+    dob__live_nodes++;
+    n->refcount = 0;       /* outputs and consumers add theirs */
+    n->seq = ++node_seq;
+    n->name = name;
+    n->backward = fn;
+    n->noutputs = noutputs;
+    n->ninputs = ninputs;
+    for (int i = 0; i < ninputs; i++) {
+        dob_tensor *t = inputs[i];
+        dob_edge *e = &n->next[i];
+        if (!t) continue;
+        e->ndim = t->ndim;
+        memcpy(e->size, t->size, sizeof e->size);
+        if (t->dtype != DOB_F32) continue;
+        if (t->grad_fn) {
+            e->node = t->grad_fn;
+            e->output_nr = t->output_nr;
+            e->node->refcount++;
+        } else if (t->requires_grad) {
+            e->leaf = t;
+            t->refcount++;
+        }
+    }
+    return n;
+}
+
+void dob__save(dob_node *n, dob_tensor *t)
+{
+    if (!n || n->nsaved == DOB_NODE_MAX_SAVED) return;
+    int i = n->nsaved++;
+    n->saved[i] = t ? dob__alias(t, t->ndim, t->size, t->stride, t->offset) : NULL;
+    n->saved_version[i] = t ? t->storage->version : 0;
+}
+
+void dob__set_output(dob_node *n, int k, dob_tensor *out)
+{
+    if (!n || !out) return;
+    out->grad_fn = n;
+    out->output_nr = k;
+    out->requires_grad = 1;
+    n->refcount++;
+    n->out_ndim[k] = out->ndim;
+    memcpy(n->out_size[k], out->size, sizeof n->out_size[k]);
+}
+
+/* ---- leaf flags and gradients -------------------------------------------------- */
+
+int dob_requires_grad(const dob_tensor *t) { return dob_is_valid(t) && dob__tracks(t); }
+int dob_is_leaf(const dob_tensor *t) { return dob_is_valid(t) && !t->grad_fn; }
+
+const char *dob_grad_fn_name(const dob_tensor *t)
+{
+    return dob_is_valid(t) && t->grad_fn ? t->grad_fn->name : "";
+}
+
+int dob_set_requires_grad(dob_tensor *t, int flag)
+{
+    DOB_CHECK_TENSOR_INT(t, "set_requires_grad", "self");
+    DOB_CHECK_INT(!t->grad_fn, "set_requires_grad: only leaves can change requires_grad; "
+                  "this tensor was produced by '%s' (detach() it first)", t->grad_fn->name);
+    DOB_CHECK_INT(!flag || t->dtype == DOB_F32, "set_requires_grad: only float32 tensors can "
+                  "require grad, this one is %s", dob__dtype_name(t->dtype));
+    t->requires_grad = flag != 0;
+    return 0;
+}
+
+dob_tensor *dob_grad(const dob_tensor *t)
+{
+    if (!dob_is_valid(t) || !t->grad) return NULL;
+    t->grad->refcount++;
+    return t->grad;
+}
+
+int dob_set_grad(dob_tensor *t, dob_tensor *g)
+{
+    DOB_CHECK_TENSOR_INT(t, "set_grad", "self");
+    if (g) {
+        DOB_CHECK_F32_INT(g, "set_grad", "grad");
+        DOB_CHECK_INT(dob__same_shape(t, g), "set_grad: gradient %s does not match tensor %s",
+                      dob__shape(g), dob__shape(t));
+        g->refcount++;
+    }
+    if (t->grad) dob_release(t->grad);
+    t->grad = g;
+    return 0;
+}
+
+dob_tensor *dob_detach(dob_tensor *t)
+{
+    DOB_CHECK_TENSOR(t, "detach", "self");
+    return dob__alias(t, t->ndim, t->size, t->stride, t->offset);
+}
+
+/* ---- backward ------------------------------------------------------------------- */
+
+/* g joins the gradient gathered in *slot: the first one is kept as it is,
+   later ones are added. A kept tensor may be shared (an op can hand the same
+   gradient to two inputs), so we add in place only into tensors we own. */
+static int accumulate(dob_tensor **slot, dob_tensor *g)
+{
+    if (!*slot) { *slot = g; return 0; }
+    dob_tensor *cur = *slot;
+    if (cur->refcount == 1 && cur->storage->refcount == 1 && dob__is_contiguous(cur)) {
+        int rc = dob_binary_(DOB_ADD, cur, g);
+        dob_release(g);
+        return rc;
+    }
+    dob_tensor *sum = dob_binary(DOB_ADD, cur, g);
+    dob_release(g);
+    if (!sum) return -1;
+    dob_release(cur);
+    *slot = sum;
+    return 0;
+}
+
+static int accumulate_leaf(dob_tensor *leaf, dob_tensor *g)
+{
+    if (!leaf->grad) {
+        /* a fresh, owned buffer with the leaf's shape */
+        dob_tensor *buf = dob__new_like_shape(DOB_F32, leaf->ndim, leaf->size);
+        if (!buf) { dob_release(g); return -1; }
+        dob__copy_strided(buf, g);
+        dob_release(g);
+        leaf->grad = buf;
+        return 0;
+    }
+    int rc = dob_binary_(DOB_ADD, leaf->grad, g);
+    dob_release(g);
+    return rc;
+}
+
+static int by_seq_desc(const void *a, const void *b)
+{
+    uint64_t x = (*(dob_node *const *)a)->seq, y = (*(dob_node *const *)b)->seq;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* the reachable nodes, each once, in decreasing creation order */
+static dob_node **collect(dob_node *root, int64_t *count)
+{
+    uint64_t pass = ++backward_pass;
+    int64_t cap = 64, n = 0, top = 0;
+    dob_node **out = malloc(sizeof *out * (size_t)cap);
+    dob_node **stack = malloc(sizeof *stack * (size_t)cap);
+    int64_t scap = cap;
+    if (!out || !stack) goto oom;
+    root->visit = pass;
+    stack[top++] = root;
+    while (top > 0) {
+        dob_node *m = stack[--top];
+        if (n == cap) {
+            dob_node **b = realloc(out, sizeof *out * (size_t)(cap *= 2));
+            if (!b) goto oom;
+            out = b;
+        }
+        out[n++] = m;
+        for (int i = 0; i < m->ninputs; i++) {
+            dob_node *c = m->next[i].node;
+            if (!c || c->visit == pass) continue;
+            c->visit = pass;
+            if (top == scap) {
+                dob_node **b = realloc(stack, sizeof *stack * (size_t)(scap *= 2));
+                if (!b) goto oom;
+                stack = b;
+            }
+            stack[top++] = c;
+        }
+    }
+    free(stack);
+    qsort(out, (size_t)n, sizeof *out, by_seq_desc);
+    *count = n;
+    return out;
+oom:
+    free(out);
+    free(stack);
+    return dob__failp("backward: out of memory collecting the graph");
+}
+
+static int run_node(dob_node *m)
+{
+    if (m->released)
+        return dob__fail("backward: trying to backward through the graph a second time "
+                         "(through '%s'); its saved tensors were freed. Pass retain_graph the "
+                         "first time if you need this", m->name);
+    bool any = false;
+    for (int k = 0; k < m->noutputs; k++) any |= m->gout[k] != NULL;
+    if (!any) return 0;
+    for (int i = 0; i < m->nsaved; i++) {
+        dob_tensor *s = m->saved[i];
+        if (s && s->storage->version != m->saved_version[i])
+            return dob__fail("backward: a tensor saved by '%s' for backward (%s) was modified "
+                             "in place after it was saved; clone() it before modifying it",
+                             m->name, dob__shape(s));
+    }
+    for (int k = 0; k < m->noutputs; k++) {
+        if (!m->gout[k]) {
+            m->gout[k] = dob_zeros(DOB_F32, m->out_ndim[k], m->out_size[k]);
+            if (!m->gout[k]) return -1;
+        }
+    }
+    dob_tensor *gin_small[8], **gin = gin_small;
+    if (m->ninputs > 8 && !(gin = calloc((size_t)m->ninputs, sizeof *gin)))
+        return dob__fail("backward: out of memory");
+    for (int i = 0; i < m->ninputs && i < 8; i++) gin[i] = NULL;
+    int rc = m->backward(m, m->gout, gin);
+    for (int i = 0; i < m->ninputs; i++) {
+        dob_tensor *g = gin[i];
+        if (!g) continue;
+        dob_edge *e = &m->next[i];
+        if (rc == 0 && (g->ndim != e->ndim ||
+                        memcmp(g->size, e->size, sizeof(int64_t) * (size_t)e->ndim))) {
+            rc = dob__fail("backward: '%s' produced a gradient %s for an input of shape %s",
+                           m->name, dob__shape(g), dob__sizes_str(e->ndim, e->size));
+        }
+        if (rc) { dob_release(g); continue; }
+        if (e->node) rc = accumulate(&e->node->gout[e->output_nr], g);
+        else if (e->leaf) rc = accumulate_leaf(e->leaf, g);
+        else dob_release(g);
+    }
+    if (gin != gin_small) free(gin);
+    for (int k = 0; k < m->noutputs; k++) {
+        dob_release(m->gout[k]);
+        m->gout[k] = NULL;
+    }
+    return rc;
+}
+
+int dob_backward(dob_tensor *root, dob_tensor *grad_root, int retain_graph)
+{
+    DOB_CHECK_F32_INT(root, "backward", "root");
+    if (grad_root) {
+        DOB_CHECK_F32_INT(grad_root, "backward", "gradient");
+        DOB_CHECK_INT(dob__same_shape(root, grad_root), "backward: gradient %s does not match %s",
+                      dob__shape(grad_root), dob__shape(root));
+    } else {
+        DOB_CHECK_INT(dob__numel_of(root->ndim, root->size) == 1,
+                      "backward: root %s is not a scalar; pass a gradient of the same shape "
+                      "(or reduce it with sum()/mean() first)", dob__shape(root));
+    }
+    DOB_CHECK_INT(dob__tracks(root), "backward: the tensor does not require grad (was it computed "
+                  "under no_grad, or from inputs none of which requires grad?)");
+    dob_tensor *seed = grad_root ? dob__contig(grad_root) : dob_full(DOB_F32, root->ndim, root->size, 1.0);
+    if (!seed) return -1;
+    bool old_mode = grad_enabled;
+    grad_enabled = false;
+    int rc = 0;
+    if (!root->grad_fn) {
+        rc = accumulate_leaf(root, seed);
+        grad_enabled = old_mode;
+        return rc;
+    }
+    int64_t count = 0;
+    dob_node **order = collect(root->grad_fn, &count);
+    if (!order) { dob_release(seed); grad_enabled = old_mode; return -1; }
+    for (int64_t i = 0; i < count; i++)   /* leftovers of an earlier failed pass */
+        for (int k = 0; k < order[i]->noutputs; k++)
+            if (order[i]->gout[k]) { dob_release(order[i]->gout[k]); order[i]->gout[k] = NULL; }
+    root->grad_fn->gout[root->output_nr] = seed;
+    for (int64_t i = 0; i < count && rc == 0; i++) rc = run_node(order[i]);
+    for (int64_t i = 0; i < count; i++) {
+        dob_node *m = order[i];
+        for (int k = 0; k < m->noutputs; k++)
+            if (m->gout[k]) { dob_release(m->gout[k]); m->gout[k] = NULL; }
+        if (!retain_graph && rc == 0) {
+            free_saved(m);
+            m->released = true;
+        }
+    }
+    free(order);
+    grad_enabled = old_mode;
+    return rc;
+}

@@ -1,0 +1,49 @@
+/* parallel.c — thread count for our OpenMP kernels and OpenBLAS, and what
+ * OpenBLAS reports about itself.
+ *
+ * OpenBLAS is linked in its OpenMP build so that it and our kernels share one
+ * libgomp pool (two spinning pools on two cores cost up to 20x). Small GEMMs
+ * run on one thread: below a few MFLOP, waking a second thread costs more
+ * than it saves.
+ */
+#include "core.h"
+#include <omp.h>
+
+void openblas_set_num_threads(int n);
+char *openblas_get_corename(void);
+char *openblas_get_config(void);
+
+static int threads = 0;       /* 0: not set yet, use OpenMP's default */
+static int blas_threads = 0;  /* what OpenBLAS was last told */
+
+int dob__threads(void)
+{
+    if (threads <= 0) threads = omp_get_max_threads();
+    return threads;
+}
+
+int dob_set_threads(int n)
+{
+    DOB_CHECK_INT(n >= 1 && n <= 1024, "set_threads: need 1 <= n <= 1024, got %d", n);
+    threads = n;
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
+    blas_threads = n;
+    return 0;
+}
+
+int dob_get_threads(void) { return dob__threads(); }
+
+#define SMALL_GEMM_FLOPS 8e6
+
+void dob__blas_threads_for(int64_t flops)
+{
+    int want = (double)flops < SMALL_GEMM_FLOPS ? 1 : dob__threads();
+    if (want != blas_threads) {
+        openblas_set_num_threads(want);
+        blas_threads = want;
+    }
+}
+
+const char *dob_blas_corename(void) { return openblas_get_corename(); }
+const char *dob_blas_config(void) { return openblas_get_config(); }
