@@ -1,0 +1,152 @@
+/* random.c — a counter-based generator (Philox4x32-10) and the fills built on it.
+ *
+ * State is (seed, offset). A fill of n elements gives element i the counter
+ * offset + i and then advances the offset by n. Each element's value depends
+ * only on (seed, counter), never on which thread computed it, so results are
+ * the same for any thread count. Draws that need redrawing (the truncated
+ * normal) use the third counter word as the attempt number.
+ */
+#include "core.h"
+#include <math.h>
+
+static uint64_t seed = 0x5eed, offset = 0;
+
+void dob_manual_seed(uint64_t s) { seed = s; offset = 0; }
+uint64_t dob_get_seed(void) { return seed; }
+uint64_t dob_get_offset(void) { return offset; }
+void dob_set_offset(uint64_t o) { offset = o; }
+
+static inline void philox(uint64_t counter, uint32_t attempt, uint64_t key64, uint32_t out[4])
+{
+    uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32), c2 = attempt, c3 = 0;
+    uint32_t k0 = (uint32_t)key64, k1 = (uint32_t)(key64 >> 32);
+    for (int r = 0; r < 10; r++) {
+        uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
+        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+        c1 = (uint32_t)p1;
+        c3 = (uint32_t)p0;
+        c0 = n0;
+        c2 = n2;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+static inline double uniform01(uint32_t x) { return (x >> 8) * (1.0 / 16777216.0); }  /* [0, 1) */
+
+static inline double normal01(const uint32_t r[4])
+{
+    double u1 = ((double)r[0] + 1.0) / 4294967296.0;  /* (0, 1] */
+    double u2 = (double)r[1] / 4294967296.0;
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+enum { D_UNIFORM, D_NORMAL, D_TRUNC, D_BERNOULLI };
+
+static int fill(dob_tensor *t, const char *op, int kind, double a, double b)
+{
+    DOB_CHECK_F32_INT(t, op, "self");
+    if (dob__check_writable(t, op)) return -1;
+    int64_t n = dob__numel_of(t->ndim, t->size);
+    dob_tensor *c = dob__is_contiguous(t) ? t : dob__new_like_shape(DOB_F32, t->ndim, t->size);
+    if (!c) return -1;
+    float *p = dob__f32(c);
+    uint64_t base = offset, key = seed;
+#pragma omp parallel for schedule(static) if (n >= DOB_PAR_MIN / 8)
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t r[4];
+        philox(base + (uint64_t)i, 0, key, r);
+        double v;
+        switch (kind) {
+        case D_UNIFORM: v = a + (b - a) * uniform01(r[0]); break;
+        case D_NORMAL: v = a + b * normal01(r); break;
+        case D_TRUNC: {
+            double z = normal01(r);
+            for (uint32_t k = 1; fabs(z) > 2.0; k++) {
+                philox(base + (uint64_t)i, k, key, r);
+                z = normal01(r);
+            }
+            v = a + b * z;
+            break;
+        }
+        default: v = uniform01(r[0]) < a ? 1.0 : 0.0; break;
+        }
+        p[i] = (float)v;
+    }
+    offset += (uint64_t)n;
+    if (c != t) {
+        dob__copy_strided(t, c);
+        dob_release(c);
+    }
+    dob__bump_version(t);
+    return 0;
+}
+
+int dob_uniform_(dob_tensor *t, double lo, double hi)
+{
+    DOB_CHECK_INT(lo <= hi && isfinite(lo) && isfinite(hi), "uniform_: need finite lo <= hi (got %g, %g)", lo, hi);
+    return fill(t, "uniform_", D_UNIFORM, lo, hi);
+}
+
+int dob_normal_(dob_tensor *t, double mean, double std)
+{
+    DOB_CHECK_INT(std >= 0 && isfinite(mean) && isfinite(std), "normal_: need finite mean and std >= 0 (got %g, %g)",
+                  mean, std);
+    return fill(t, "normal_", D_NORMAL, mean, std);
+}
+
+int dob_truncated_normal_(dob_tensor *t, double mean, double std)
+{
+    DOB_CHECK_INT(std >= 0 && isfinite(mean) && isfinite(std),
+                  "truncated_normal_: need finite mean and std >= 0 (got %g, %g)", mean, std);
+    return fill(t, "truncated_normal_", D_TRUNC, mean, std);
+}
+
+int dob_bernoulli_(dob_tensor *t, double p)
+{
+    DOB_CHECK_INT(p >= 0 && p <= 1, "bernoulli_: probability %g is not in [0, 1]", p);
+    return fill(t, "bernoulli_", D_BERNOULLI, p, 0);
+}
+
+static inline uint64_t draw64(uint64_t counter)
+{
+    uint32_t r[4];
+    philox(counter, 0, seed, r);
+    return ((uint64_t)r[0] << 32) | r[1];
+}
+
+dob_tensor *dob_randperm(int64_t n)
+{
+    DOB_CHECK(n >= 0, "randperm: n must be >= 0, got %lld", (long long)n);
+    dob_tensor *t = dob__new_like_shape(DOB_I64, 1, &n);
+    if (!t) return NULL;
+    int64_t *p = dob__i64(t);
+    for (int64_t i = 0; i < n; i++) p[i] = i;
+    /* Fisher-Yates; the 64-bit draw makes the modulo bias negligible */
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)(draw64(offset + (uint64_t)i) % (uint64_t)(i + 1));
+        int64_t tmp = p[i];
+        p[i] = p[j];
+        p[j] = tmp;
+    }
+    offset += (uint64_t)n;
+    return t;
+}
+
+int dob_randint_(dob_tensor *t, int64_t lo, int64_t hi)
+{
+    DOB_CHECK_TENSOR_INT(t, "randint_", "self");
+    DOB_CHECK_INT(t->dtype == DOB_I64, "randint_: needs an int64 tensor, got %s", dob__dtype_name(t->dtype));
+    DOB_CHECK_INT(hi > lo, "randint_: empty range [%lld, %lld)", (long long)lo, (long long)hi);
+    int64_t n = dob__numel_of(t->ndim, t->size);
+    dob_tensor *c = dob__new_like_shape(DOB_I64, t->ndim, t->size);
+    if (!c) return -1;
+    int64_t *p = dob__i64(c);
+    for (int64_t i = 0; i < n; i++) p[i] = lo + (int64_t)(draw64(offset + (uint64_t)i) % (uint64_t)(hi - lo));
+    offset += (uint64_t)n;
+    dob__copy_strided(t, c);
+    dob_release(c);
+    dob__bump_version(t);
+    return 0;
+}
