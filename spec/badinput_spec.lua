@@ -36,7 +36,8 @@ local function bad_arg(p, tensor)
 end
 
 -- these take a handle but are defined to do nothing (or answer) for an invalid one
-local MAY_IGNORE = { dob_retain = true, dob_release = true, dob_mark_modified = true, dob_all_finite = true }
+local MAY_IGNORE = { dob_retain = true, dob_release = true, dob_mark_modified = true, dob_all_finite = true,
+   dob_grad_fn_name = true }
 
 local function call_all(tensor_for)
    local called = 0
