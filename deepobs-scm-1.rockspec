@@ -1,0 +1,23 @@
+rockspec_format = "3.0"
+package = "deepobs"
+version = "scm-1"
+source = { url = "git+file://." }
+description = {
+   summary = "DeepOBS optimizer benchmark on a C tensor + autograd engine for LuaJIT",
+   detailed = [[
+Float32 tensors, CPU kernels (OpenBLAS GEMM, conv, pooling, batch norm, LSTM, losses) and a
+reverse-mode autograd graph in C, bound to LuaJIT through the FFI, with the DeepOBS test
+problems, runner and analyzer on top.]],
+   license = "MIT",
+}
+dependencies = { "lua >= 5.1", "lua-cjson" }
+external_dependencies = {
+   OPENBLAS = { header = "cblas.h", library = "openblas" },
+   ZLIB = { header = "zlib.h", library = "z" },
+}
+build = {
+   type = "make",
+   build_variables = { CFLAGS = "$(CFLAGS)", LUAJIT = "luajit" },
+   install_variables = { LUADIR = "$(LUADIR)", LIBDIR = "$(LIBDIR)", PREFIX = "$(PREFIX)" },
+}
+test = { type = "busted" }
