@@ -184,7 +184,7 @@ static int check_indices(const char *op, const dob_tensor *idx, int64_t limit)
     int64_t n = dob__numel_of(idx->ndim, idx->size);
     const int64_t *p = dob__i64(idx);
     for (int64_t i = 0; i < n; i++)
-        DOB_CHECK_INT(p[i] >= 0 && p[i] < limit, "%s: index %lld at position %lld is out of range "
+        DOB_CHECK_INT(p[i] >= 0 && p[i] < limit, "%s: index %lld at flat offset %lld is out of range "
                       "[0, %lld)", op, (long long)p[i], (long long)i, (long long)limit);
     return 0;
 }
