@@ -1,2 +1,40 @@
--- Lua bindings of src/api/loss.h (to be written).
-return {}
+-- Losses (src/loss.c): per-example values of shape [N]; reduce them with
+-- mean/sum. Labels are int64 class indices (0-based) or float32 targets.
+local T = require "deepobs.tensor"
+local C = require("deepobs.C").lib
+local Tensor, wrap, H = T.Tensor, T.wrap, T.H
+
+local dob = {}
+
+--- softmax_cross_entropy(logits [N,C], labels int64 [N] or float32 [N,C],
+-- {label_smoothing = s}) -> [N]
+function dob.softmax_cross_entropy(logits, labels, opts)
+   local s = 0
+   if type(opts) == "number" then s = opts
+   elseif type(opts) == "table" then s = opts.label_smoothing or 0
+   elseif opts ~= nil then error("softmax_cross_entropy: options must be a table", 2) end
+   return wrap(C.dob_softmax_cross_entropy(H(logits, "softmax_cross_entropy: logits"),
+      H(labels, "softmax_cross_entropy: labels"), s))
+end
+
+--- sigmoid_cross_entropy(logits, targets [N,...]) -> [N] (summed over non-batch dims)
+function dob.sigmoid_cross_entropy(logits, targets)
+   return wrap(C.dob_sigmoid_cross_entropy(H(logits, "sigmoid_cross_entropy: logits"),
+      H(targets, "sigmoid_cross_entropy: targets")))
+end
+
+--- squared_error(pred, target [N,...]) -> [N] (summed over non-batch dims)
+function dob.squared_error(pred, target)
+   return wrap(C.dob_squared_error(H(pred, "squared_error: pred"), H(target, "squared_error: target")))
+end
+
+--- accuracy(logits [N,C], labels int64 [N] or one-hot float32 [N,C]) -> number
+function dob.accuracy(logits, labels)
+   local a = C.dob_accuracy(H(logits, "accuracy: logits"), H(labels, "accuracy: labels"))
+   if a ~= a then error(T.last_error(), 2) end
+   return a
+end
+
+Tensor.softmax_cross_entropy = dob.softmax_cross_entropy
+
+return dob

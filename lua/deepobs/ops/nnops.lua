@@ -1,2 +1,77 @@
--- Lua bindings of src/api/nnops.h (to be written).
-return {}
+-- Neural-network building blocks (src/nnops.c, src/lstm.c, src/attention.c):
+-- dropout, softmax / log_softmax, embedding, one_hot, index_select, a fused
+-- LSTM layer and scaled dot-product attention. Dims are 1-based; the CONTENTS
+-- of index tensors are 0-based.
+local ffi = require "ffi"
+local T = require "deepobs.tensor"
+local C = require("deepobs.C").lib
+local Tensor, wrap, H, cdim, is_tensor = T.Tensor, T.wrap, T.H, T.cdim, T.is_tensor
+
+local dob = {}
+
+local out_t = ffi.typeof("dob_tensor *[1]")
+
+local function num(v, what, default)
+   if v == nil then return default end
+   if type(v) ~= "number" then error(("%s must be a number, got %s"):format(what, type(v)), 3) end
+   return v
+end
+
+-- optional tensor argument: nil passes NULL
+local function opt(t, what)
+   if t == nil then return nil end
+   return H(t, what)
+end
+
+--- dropout(x, p, training): zeros elements with probability p and scales the
+-- rest by 1/(1-p); training == false (or p == 0) returns x unchanged.
+function dob.dropout(x, p, training)
+   if training == nil then training = true end
+   return wrap(C.dob_dropout(H(x, "dropout: x"), num(p, "dropout: p", 0.5), training and 1 or 0))
+end
+function Tensor:dropout(p, training) return dob.dropout(self, p, training) end
+
+function Tensor:softmax(d) return wrap(C.dob_softmax(H(self), cdim(d or -1, "softmax"))) end
+function Tensor:log_softmax(d) return wrap(C.dob_log_softmax(H(self), cdim(d or -1, "log_softmax"))) end
+dob.softmax, dob.log_softmax = Tensor.softmax, Tensor.log_softmax
+
+--- embedding(weight [V,D], idx int64 [...]) -> [..., D]
+function dob.embedding(weight, idx)
+   return wrap(C.dob_embedding(H(weight, "embedding: weight"), H(idx, "embedding: indices")))
+end
+
+--- one_hot(idx int64 [...], depth) -> float32 [..., depth]
+function dob.one_hot(idx, depth)
+   return wrap(C.dob_one_hot(H(idx, "one_hot: indices"), num(depth, "one_hot: depth")))
+end
+function Tensor:one_hot(depth) return dob.one_hot(self, depth) end
+
+--- t:index_select(dim, idx int64 [K])
+function Tensor:index_select(d, idx)
+   return wrap(C.dob_index_select(H(self), cdim(d, "index_select"), H(idx, "index_select: indices")))
+end
+dob.index_select = Tensor.index_select
+
+--- lstm(x [T,B,I], w_ih [4H,I], w_hh [4H,H], bias [4H] or nil, h0, c0 [B,H] or
+-- nil, forget_bias) -> outputs [T,B,H], hn [B,H], cn [B,H]. Gates [i, f, g, o].
+function dob.lstm(x, w_ih, w_hh, bias, h0, c0, forget_bias)
+   local hn, cn = out_t(), out_t()
+   local out = C.dob_lstm(H(x, "lstm: x"), H(w_ih, "lstm: w_ih"), H(w_hh, "lstm: w_hh"),
+      opt(bias, "lstm: bias"), opt(h0, "lstm: h0"), opt(c0, "lstm: c0"),
+      num(forget_bias, "lstm: forget_bias", 0), hn, cn)
+   local o = wrap(out)
+   return o, wrap(hn[0]), wrap(cn[0])
+end
+
+--- attention(q, k, v [B,H,T,D], {causal=, scale=, dropout=, training=})
+function dob.attention(q, k, v, opts)
+   opts = opts or {}
+   if type(opts) ~= "table" then error("attention: options must be a table", 2) end
+   local training = opts.training
+   if training == nil then training = true end
+   return wrap(C.dob_attention(H(q, "attention: q"), H(k, "attention: k"), H(v, "attention: v"),
+      opts.causal and 1 or 0, num(opts.scale, "attention: scale", 0),
+      num(opts.dropout, "attention: dropout", 0), training and 1 or 0))
+end
+
+return dob

@@ -1,0 +1,242 @@
+local dob = require "deepobs"
+local H = require "helpers.gradcheck"
+
+-- plain Lua helpers (no sum/mean/matmul in this tree)
+local function flat(t)
+   local c = t:contiguous()
+   local p, r = c:data(), {}
+   for i = 0, c:numel() - 1 do r[i + 1] = tonumber(p[i]) end
+   return r
+end
+
+local function errmsg(f)
+   local ok, err = pcall(f)
+   assert.is_false(ok)
+   return tostring(err)
+end
+
+describe("softmax / log_softmax", function()
+   it("matches hand values and is stable for large inputs", function()
+      local x = dob.tensor({ { 1, 2, 3 }, { 1000, 1000, 1000 } })
+      local e1, e2, e3 = math.exp(1), math.exp(2), math.exp(3)
+      local s = e1 + e2 + e3
+      assert.is_true(H.max_diff(x:softmax(2), { { e1 / s, e2 / s, e3 / s }, { 1 / 3, 1 / 3, 1 / 3 } }) < 1e-6)
+      assert.is_true(H.max_diff(x:log_softmax(-1),
+         { { 1 - math.log(s), 2 - math.log(s), 3 - math.log(s) }, { -math.log(3), -math.log(3), -math.log(3) } }) < 1e-5)
+      -- along dim 1: columns sum to one
+      local y = flat(x:softmax(1))
+      for j = 1, 3 do assert.is_true(math.abs(y[j] + y[j + 3] - 1) < 1e-6) end
+      assert.are.equal(1, y[4])   -- exp(1 - 1000) underflows to 0 in the other row
+   end)
+
+   for _, name in ipairs { "softmax", "log_softmax" } do
+      it(name .. " gradient over dim 1 and the last dim of a non-contiguous input", function()
+         local a = H.rand({ 4, 3 }, 21, -2, 2):requires_grad_()
+         assert(H.gradcheck(function(x) return x:t()[name](x:t(), 1) end, { a }))
+         assert(H.gradcheck(function(x) return x:t()[name](x:t(), -1) end, { a }))
+         local b = H.rand({ 2, 3, 5 }, 22, -2, 2):requires_grad_()
+         assert(H.gradcheck(function(x) return x[name](x, 2) end, { b }))
+         local c = H.rand({ 1, 7 }, 23, -3, 3):requires_grad_()
+         assert(H.gradcheck(function(x) return x[name](x, 2) end, { c }))
+      end)
+   end
+
+   it("rejects a bad dim", function()
+      assert.matches("softmax: dim 2 out of range for %[2x3%]", errmsg(function() return dob.zeros(2, 3):softmax(3) end))
+      assert.matches("must be float32", errmsg(function() return dob.zeros(2, "int64"):log_softmax(1) end))
+   end)
+end)
+
+describe("dropout", function()
+   it("is the identity when not training or p = 0, passing gradients through", function()
+      local x = H.rand({ 3, 4 }, 1):requires_grad_()
+      local y = dob.dropout(x, 0.5, false)
+      assert.is_true(y:is_same_storage(x))
+      assert.are.same(flat(x), flat(y))
+      local z = dob.dropout(x, 0, true)
+      assert.are.same(flat(x), flat(z))
+      assert(H.gradcheck(function(t) return dob.dropout(t, 0.7, false) * 2 end, { x }))
+   end)
+
+   it("p = 1 gives zeros", function()
+      local y = dob.dropout(dob.ones(10), 1, true)
+      for _, v in ipairs(flat(y)) do assert.are.equal(0, v) end
+   end)
+
+   it("drops a fraction p and scales the rest by 1/(1-p)", function()
+      dob.manual_seed(123)
+      local n, p = 100000, 0.3
+      local x = dob.full({ n }, 2)
+      local y = dob.dropout(x, p, true)
+      local q = y:data()
+      local zeros = 0
+      for i = 0, n - 1 do
+         if q[i] == 0 then zeros = zeros + 1
+         else assert(math.abs(q[i] - 2 / (1 - p)) < 1e-5, "kept value not scaled by 1/(1-p)") end
+      end
+      assert.is_true(math.abs(zeros / n - p) < 0.01, "dropped fraction " .. zeros / n)
+   end)
+
+   it("is deterministic for a fixed seed and differs between draws", function()
+      local x = H.rand({ 50 }, 3)
+      dob.manual_seed(9)
+      local a = flat(dob.dropout(x, 0.5, true))
+      local b = flat(dob.dropout(x, 0.5, true))
+      dob.manual_seed(9)
+      local c = flat(dob.dropout(x, 0.5, true))
+      assert.are.same(a, c)
+      assert.are_not.same(a, b)
+   end)
+
+   it("gradient equals mask / (1 - p)", function()
+      local x = H.rand({ 6, 5 }, 4, 0.5, 1.5):requires_grad_()
+      dob.manual_seed(77)
+      local y = dob.dropout(x, 0.4, true)
+      y:backward(dob.ones(6, 5))
+      local g, yv, xv = flat(x:grad()), flat(y), flat(x)
+      for i = 1, #g do
+         local expect = yv[i] == 0 and 0 or 1 / 0.6
+         assert.is_true(math.abs(g[i] - expect) < 1e-5)
+         if yv[i] ~= 0 then assert.is_true(math.abs(yv[i] - xv[i] / 0.6) < 1e-5) end
+      end
+      -- finite differences with the mask held fixed by re-seeding
+      assert(H.gradcheck(function(t) dob.manual_seed(77); return dob.dropout(t:t(), 0.4, true) end, { x }))
+   end)
+
+   it("rejects a bad probability", function()
+      assert.matches("dropout: probability 1.5 is not in %[0, 1%]", errmsg(function() return dob.dropout(dob.ones(2), 1.5, true) end))
+   end)
+end)
+
+describe("embedding / one_hot / index_select", function()
+   it("embedding gathers rows", function()
+      local w = dob.tensor({ { 1, 2 }, { 3, 4 }, { 5, 6 } })
+      local idx = dob.tensor({ { 2, 0 }, { 1, 2 } }, "int64")
+      local e = dob.embedding(w, idx)
+      assert.are.same({ 2, 2, 2 }, e:size())
+      assert.are.same({ { { 5, 6 }, { 1, 2 } }, { { 3, 4 }, { 5, 6 } } }, e:totable())
+   end)
+
+   it("embedding gradient with repeated indices", function()
+      local w = H.rand({ 5, 3 }, 5):requires_grad_()
+      local idx = dob.tensor({ { 1, 4, 1 }, { 1, 0, 4 } }, "int64")
+      assert(H.gradcheck(function(t) return dob.embedding(t, idx) end, { w }))
+      w:set_grad(nil)
+      dob.embedding(w, idx):backward(dob.ones(2, 3, 3))
+      assert.are.same({ { 1, 1, 1 }, { 3, 3, 3 }, { 0, 0, 0 }, { 0, 0, 0 }, { 2, 2, 2 } }, w:grad():totable())
+      -- a non-contiguous weight
+      local w2 = H.rand({ 3, 5 }, 6):requires_grad_()
+      assert(H.gradcheck(function(t) return dob.embedding(t:t(), idx) end, { w2 }))
+   end)
+
+   it("embedding rejects bad indices", function()
+      local w = dob.zeros(3, 2)
+      assert.matches("embedding: index 3 at flat offset 1 is out of range %[0, 3%)",
+         errmsg(function() return dob.embedding(w, dob.tensor({ 0, 3 }, "int64")) end))
+      assert.matches("embedding: index %-1", errmsg(function() return dob.embedding(w, dob.tensor({ -1 }, "int64")) end))
+      assert.matches("embedding: indices must be int64, got float32",
+         errmsg(function() return dob.embedding(w, dob.tensor({ 0 })) end))
+      assert.matches("embedding: weight must be 2%-D", errmsg(function() return dob.embedding(dob.zeros(3), dob.tensor({ 0 }, "int64")) end))
+   end)
+
+   it("one_hot", function()
+      local o = dob.one_hot(dob.tensor({ 2, 0, 1 }, "int64"), 3)
+      assert.are.same({ { 0, 0, 1 }, { 1, 0, 0 }, { 0, 1, 0 } }, o:totable())
+      assert.are.equal("float32", o:dtype())
+      assert.matches("one_hot: index 3", errmsg(function() return dob.one_hot(dob.tensor({ 3 }, "int64"), 3) end))
+      assert.matches("one_hot: depth must be >= 1", errmsg(function() return dob.one_hot(dob.tensor({ 0 }, "int64"), 0) end))
+   end)
+
+   it("index_select forward and gradient with repeats on a strided input", function()
+      local t = dob.tensor({ { 1, 2, 3 }, { 4, 5, 6 } })
+      local idx = dob.tensor({ 2, 0, 2 }, "int64")
+      assert.are.same({ { 3, 1, 3 }, { 6, 4, 6 } }, t:index_select(2, idx):totable())
+      assert.are.same({ { 4, 5, 6 } }, t:index_select(1, dob.tensor({ 1 }, "int64")):totable())
+      local a = H.rand({ 3, 2, 4 }, 8):requires_grad_()
+      assert(H.gradcheck(function(x) return x:transpose(1, 3):index_select(1, idx) end, { a }))
+      assert(H.gradcheck(function(x) return x:index_select(2, dob.tensor({ 1, 1 }, "int64")) end, { a }))
+      assert.matches("index_select: index 5", errmsg(function() return t:index_select(2, dob.tensor({ 5 }, "int64")) end))
+      assert.matches("index_select: indices must be 1%-D", errmsg(function() return t:index_select(2, dob.zeros(1, 1, "int64")) end))
+   end)
+end)
+
+-- naive attention on [B,H,T,D] tables (with contiguous inputs)
+local function naive_attention(q, k, v, causal, scale)
+   local s = q:size()
+   local B, NH, Tq, D = s[1], s[2], s[3], s[4]
+   local Tk, Dv = k:size(3), v:size(4)
+   local pq, pk, pv = flat(q), flat(k), flat(v)
+   local out = {}
+   for bh = 0, B * NH - 1 do
+      for i = 0, Tq - 1 do
+         local sc, m = {}, -math.huge
+         for j = 0, Tk - 1 do
+            if causal and j > i then sc[j] = -math.huge
+            else
+               local d = 0
+               for c = 0, D - 1 do d = d + pq[bh * Tq * D + i * D + c + 1] * pk[bh * Tk * D + j * D + c + 1] end
+               sc[j] = d * scale
+            end
+            if sc[j] > m then m = sc[j] end
+         end
+         local z = 0
+         for j = 0, Tk - 1 do sc[j] = math.exp(sc[j] - m); z = z + sc[j] end
+         for c = 0, Dv - 1 do
+            local acc = 0
+            for j = 0, Tk - 1 do acc = acc + sc[j] / z * pv[bh * Tk * Dv + j * Dv + c + 1] end
+            out[#out + 1] = acc
+         end
+      end
+   end
+   return out
+end
+
+describe("attention", function()
+   it("matches a naive implementation, causal and not", function()
+      local q, k, v = H.rand({ 2, 2, 4, 3 }, 31), H.rand({ 2, 2, 4, 3 }, 32), H.rand({ 2, 2, 4, 5 }, 33)
+      for _, causal in ipairs { false, true } do
+         local o = dob.attention(q, k, v, { causal = causal })
+         assert.are.same({ 2, 2, 4, 5 }, o:size())
+         assert.is_true(H.max_diff(o, naive_attention(q, k, v, causal, 1 / math.sqrt(3))) < 1e-5)
+      end
+      local o = dob.attention(q, k, v, { scale = 0.7 })
+      assert.is_true(H.max_diff(o, naive_attention(q, k, v, false, 0.7)) < 1e-5)
+   end)
+
+   it("gradients for q, k, v (causal and not, different key length)", function()
+      local q = H.rand({ 1, 2, 3, 4 }, 41):requires_grad_()
+      local k = H.rand({ 1, 2, 3, 4 }, 42):requires_grad_()
+      local v = H.rand({ 1, 2, 3, 2 }, 43):requires_grad_()
+      assert(H.gradcheck(function(a, b, c) return dob.attention(a, b, c, { causal = true }) end, { q, k, v }))
+      assert(H.gradcheck(function(a, b, c) return dob.attention(a, b, c, { causal = false, scale = 0.9 }) end, { q, k, v }))
+      local k2 = H.rand({ 1, 2, 5, 4 }, 44):requires_grad_()
+      local v2 = H.rand({ 1, 2, 5, 3 }, 45):requires_grad_()
+      assert(H.gradcheck(function(a, b, c) return dob.attention(a, b, c) end, { q, k2, v2 }))
+   end)
+
+   it("dropout on the probabilities: fixed-seed gradients, off when not training", function()
+      local q = H.rand({ 2, 1, 4, 3 }, 51):requires_grad_()
+      local k = H.rand({ 2, 1, 4, 3 }, 52):requires_grad_()
+      local v = H.rand({ 2, 1, 4, 3 }, 53):requires_grad_()
+      assert(H.gradcheck(function(a, b, c)
+         dob.manual_seed(5)
+         return dob.attention(a, b, c, { causal = true, dropout = 0.3, training = true })
+      end, { q, k, v }))
+      local o1 = dob.attention(q, k, v, { dropout = 0.3, training = false })
+      assert.is_true(H.max_diff(o1, naive_attention(q, k, v, false, 1 / math.sqrt(3))) < 1e-5)
+      dob.manual_seed(5)
+      local a = flat(dob.attention(q, k, v, { dropout = 0.5 }))
+      dob.manual_seed(5)
+      local b = flat(dob.attention(q, k, v, { dropout = 0.5 }))
+      assert.are.same(a, b)
+   end)
+
+   it("rejects mismatched shapes", function()
+      assert.matches("attention: q %[1x2x3x4%] and k %[1x2x3x5%] must agree",
+         errmsg(function() return dob.attention(dob.zeros(1, 2, 3, 4), dob.zeros(1, 2, 3, 5), dob.zeros(1, 2, 3, 4)) end))
+      assert.matches("attention: q, k, v must be 4%-D",
+         errmsg(function() return dob.attention(dob.zeros(2, 3, 4), dob.zeros(2, 3, 4), dob.zeros(2, 3, 4)) end))
+      assert.matches("attention: v %[1x2x4x4%] must match k",
+         errmsg(function() return dob.attention(dob.zeros(1, 2, 3, 4), dob.zeros(1, 2, 3, 4), dob.zeros(1, 2, 4, 4)) end))
+   end)
+end)
