@@ -13,7 +13,7 @@
  *
  * Determinism. Every sum accumulates in double and is cut into fixed-size
  * chunks of the reduction (CHUNK elements, or a fixed number of rows in the
- * column kernel), each chunk summed in a fixed order (16 double lanes,
+ * column kernel), each chunk summed in a fixed order (32 double lanes,
  * combined as a tree), and the chunk results are combined in chunk order.
  * The chunking depends only on the shape and strides, never on the thread
  * count, so results are bit-identical for any number of threads.
@@ -35,7 +35,7 @@
 #define CHUNK 16384        /* reduction elements per partial sum */
 #define KB 512             /* columns per block in the column kernel */
 #define MIN_ROWS 64        /* least rows per chunk in the column kernel */
-#define LANES 16
+#define LANES 32
 
 enum { R_SUM, R_ABS, R_SQ, R_POW, R_CSQ };
 
@@ -133,7 +133,7 @@ static inline int64_t kept_offset(const geom *g, int64_t o, int upto)
 
 /* ---- segment sums ------------------------------------------------------------------- */
 
-/* sum of EXPR(v) over n elements x[i*s] in double, 16 lanes combined as a tree */
+/* sum of EXPR(v) over n elements x[i*s] in double, 32 lanes combined as a tree */
 #define LANE_SUM(EXPR)                                                                       \
     do {                                                                                     \
         double acc[LANES] = {0};                                                             \

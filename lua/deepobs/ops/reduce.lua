@@ -11,22 +11,23 @@ local ffi = require "ffi"
 
 local dob = {}
 
--- Lua dims -> n, int[n] of C dims (n = 0: all)
+-- Lua dims -> n, int[n] of C dims (n = 0: all). The C side reads the
+-- array during the call only, so one buffer serves every call.
+local dims_buf = ints_t(8)
 local function dims_of(dims, what)
    if dims == nil then return 0, nil end
    if type(dims) == "number" then
-      local arr = ints_t(1)
-      arr[0] = cdim(dims, what)
-      return 1, arr
+      dims_buf[0] = cdim(dims, what)
+      return 1, dims_buf
    end
    if type(dims) ~= "table" then
       error(("%s: dims must be a number, a table of numbers or nil, got %s"):format(what, type(dims)), 3)
    end
    local n = #dims
    if n == 0 then error(what .. ": empty table of dims (pass nil to reduce over all dims)", 3) end
-   local arr = ints_t(n)
-   for i = 1, n do arr[i - 1] = cdim(dims[i], what) end
-   return n, arr
+   if n > 8 then error(what .. ": at most 8 dims", 3) end
+   for i = 1, n do dims_buf[i - 1] = cdim(dims[i], what) end
+   return n, dims_buf
 end
 
 local function flag(b) return b and 1 or 0 end
