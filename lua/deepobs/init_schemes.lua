@@ -1,0 +1,193 @@
+--- Weight initialisers with TensorFlow 1.x semantics (what DeepOBS uses).
+--
+--    local init = require "deepobs.init_schemes"
+--    init.glorot_uniform_(linear.weight)            -- TF's default initializer
+--    init.truncated_normal_(w, 0.05)                -- N(0, 0.05^2), redrawn beyond +-2 sd
+--    init.variance_scaling_(w, 2.0, "fan_in", "truncated_normal")   -- He (TF)
+--
+-- Every function fills the tensor in place with gradient recording off (so
+-- parameters that require grad can be initialised) and returns it. Random
+-- draws come from the engine's Philox generator (dob.manual_seed).
+--
+-- Fans and layouts. Our weights are stored PyTorch-style, and that is the
+-- default layout ("torch"):
+--    0-D                     fan_in = fan_out = 1
+--    1-D [n]                 fan_in = fan_out = n   (TF's rule for 1-D variables,
+--                                                    e.g. the char-RNN softmax bias)
+--    2-D [out, in]           fan_in = in, fan_out = out   (Linear weights)
+--    k-D [out, in, k1, ..]   receptive = k1 * k2 * ..;
+--                            fan_in = in * receptive, fan_out = out * receptive
+--                            (conv [OC, C, KH, KW]: fan_in = C KH KW, fan_out = OC KH KW;
+--                             3-D conv1d weights [OC, C, K] likewise)
+-- layout = "tf" reads the shape the way TF's _compute_fans does, for tensors
+-- kept in TF's order (an LSTM kernel [in + H, 4H], a conv kernel [KH, KW, C, OC]):
+--    2-D [in, out]           fan_in = shape[1], fan_out = shape[2]
+--    k-D [k1, .., in, out]   receptive = prod(shape[1..k-2]);
+--                            fan_in = shape[k-1] * receptive, fan_out = shape[k] * receptive
+-- layout may also be a table { fan_in = a, fan_out = b } to give the fans
+-- directly (e.g. a fused LSTM weight [4H, in + H] stored torch-style is just
+-- 2-D "torch": fan_in = in + H, fan_out = 4H, which matches TF's [in + H, 4H]).
+local T = require "deepobs.tensor"
+local C = require("deepobs.C").lib
+require "deepobs.ops.random"   -- installs Tensor:uniform_/normal_/truncated_normal_
+
+local M = {}
+
+-- std of a standard normal truncated to [-2, 2] (TF1's correction constant)
+M.TRUNCATED_STD = 0.87962566103423978
+
+local function no_grad(fn, ...)
+   local old = C.dob_set_grad_enabled(0)
+   local ok, err = pcall(fn, ...)
+   C.dob_set_grad_enabled(old)
+   if not ok then error(err, 0) end
+end
+
+local function shape_of(shape, what)
+   if T.is_tensor(shape) then return shape:size() end
+   if type(shape) ~= "table" then
+      error(("%s: expected a tensor or a table of sizes, got %s"):format(what, type(shape)), 4)
+   end
+   for i = 1, #shape do
+      local v = shape[i]
+      if type(v) ~= "number" or v < 0 or v % 1 ~= 0 then
+         error(("%s: sizes must be non-negative integers, got %s at position %d"):format(what, tostring(v), i), 4)
+      end
+   end
+   return shape
+end
+
+local function compute_fans(shape, layout, what)
+   if type(layout) == "table" then
+      local fi, fo = layout.fan_in, layout.fan_out
+      if type(fi) ~= "number" or type(fo) ~= "number" or fi <= 0 or fo <= 0 then
+         error(what .. ": layout table needs positive numbers fan_in and fan_out", 4)
+      end
+      return fi, fo
+   end
+   layout = layout or "torch"
+   if layout ~= "torch" and layout ~= "tf" then
+      error(("%s: layout must be 'torch', 'tf' or {fan_in=, fan_out=}, got %s"):format(what, tostring(layout)), 4)
+   end
+   local s = shape_of(shape, what)
+   local n = #s
+   if n == 0 then return 1, 1 end
+   if n == 1 then return s[1], s[1] end
+   if layout == "torch" then
+      local rf = 1
+      for i = 3, n do rf = rf * s[i] end
+      return s[2] * rf, s[1] * rf
+   end
+   local rf = 1
+   for i = 1, n - 2 do rf = rf * s[i] end
+   return s[n - 1] * rf, s[n] * rf
+end
+
+--- fan_in, fan_out of a shape (a table of sizes or a tensor); see the top.
+function M.fans(shape, layout) return compute_fans(shape, layout, "fans") end
+
+local function tensor(t, what)
+   T.H(t, what .. ": argument")
+   return t
+end
+
+local function number(v, default, what, name)
+   if v == nil then return default end
+   if type(v) ~= "number" or v ~= v then
+      error(("%s: %s must be a number, got %s"):format(what, name, tostring(v)), 3)
+   end
+   return v
+end
+
+function M.constant_(t, v)
+   tensor(t, "constant_")
+   v = number(v, nil, "constant_", "value")
+   if v == nil then error("constant_: a value is required", 2) end
+   no_grad(t.fill_, t, v)
+   return t
+end
+
+function M.zeros_(t) tensor(t, "zeros_"); no_grad(t.fill_, t, 0); return t end
+function M.ones_(t) tensor(t, "ones_"); no_grad(t.fill_, t, 1); return t end
+
+function M.uniform_(t, lo, hi)
+   tensor(t, "uniform_")
+   lo, hi = number(lo, 0, "uniform_", "lo"), number(hi, 1, "uniform_", "hi")
+   no_grad(t.uniform_, t, lo, hi)
+   return t
+end
+
+function M.normal_(t, mean, std)
+   tensor(t, "normal_")
+   mean, std = number(mean, 0, "normal_", "mean"), number(std, 1, "normal_", "std")
+   no_grad(t.normal_, t, mean, std)
+   return t
+end
+
+--- TF1 truncated_normal_initializer(mean, stddev): N(mean, stddev^2) with
+-- samples beyond mean +- 2 stddev redrawn (realised std ~ 0.88 stddev).
+function M.truncated_normal_(t, stddev, mean)
+   tensor(t, "truncated_normal_")
+   stddev, mean = number(stddev, 1, "truncated_normal_", "stddev"), number(mean, 0, "truncated_normal_", "mean")
+   no_grad(t.truncated_normal_, t, mean, stddev)
+   return t
+end
+
+local MODES = { fan_in = true, fan_out = true, fan_avg = true }
+local DISTS = { truncated_normal = true, untruncated_normal = true, uniform = true, normal = true }
+
+--- TF1 VarianceScaling(scale, mode, distribution): n = fan_in, fan_out or
+-- their mean (at least 1);
+--   "truncated_normal" (also "normal", TF1's old name): truncated at +-2 sd with
+--      sd = sqrt(scale / n) / 0.8796..., so the realised variance is scale / n;
+--   "untruncated_normal": N(0, scale / n);
+--   "uniform": U(-a, a) with a = sqrt(3 scale / n).
+-- Defaults: scale 1, "fan_in", "truncated_normal".
+function M.variance_scaling_(t, scale, mode, distribution, layout)
+   tensor(t, "variance_scaling_")
+   scale = number(scale, 1, "variance_scaling_", "scale")
+   if not (scale > 0) then error(("variance_scaling_: scale must be positive, got %s"):format(tostring(scale)), 2) end
+   mode = mode or "fan_in"
+   distribution = distribution or "truncated_normal"
+   if not MODES[mode] then
+      error(("variance_scaling_: mode must be 'fan_in', 'fan_out' or 'fan_avg', got %s"):format(tostring(mode)), 2)
+   end
+   if not DISTS[distribution] then
+      error(("variance_scaling_: distribution must be 'truncated_normal', 'untruncated_normal' or 'uniform', got %s")
+         :format(tostring(distribution)), 2)
+   end
+   local fi, fo = compute_fans(t, layout, "variance_scaling_")
+   local n = mode == "fan_in" and fi or mode == "fan_out" and fo or (fi + fo) / 2
+   n = math.max(1, n)
+   if distribution == "uniform" then
+      local a = math.sqrt(3 * scale / n)
+      no_grad(t.uniform_, t, -a, a)
+   elseif distribution == "untruncated_normal" then
+      no_grad(t.normal_, t, 0, math.sqrt(scale / n))
+   else
+      no_grad(t.truncated_normal_, t, 0, math.sqrt(scale / n) / M.TRUNCATED_STD)
+   end
+   return t
+end
+
+--- Glorot/Xavier uniform, TF's default: U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
+function M.glorot_uniform_(t, layout)
+   tensor(t, "glorot_uniform_")
+   return M.variance_scaling_(t, 1, "fan_avg", "uniform", layout)
+end
+
+--- TF1 glorot_normal: truncated normal at +-2 sd' with
+-- sd' = sqrt(2 / (fan_in + fan_out)) / 0.8796..., realised std sqrt(2 / (fan_in + fan_out)).
+function M.glorot_normal_(t, layout)
+   tensor(t, "glorot_normal_")
+   return M.variance_scaling_(t, 1, "fan_avg", "truncated_normal", layout)
+end
+
+--- He (TF1 he_normal / he_uniform): variance_scaling with scale 2, fan_in.
+function M.he_normal_(t, layout) return M.variance_scaling_(tensor(t, "he_normal_"), 2, "fan_in", "truncated_normal", layout) end
+function M.he_uniform_(t, layout) return M.variance_scaling_(tensor(t, "he_uniform_"), 2, "fan_in", "uniform", layout) end
+
+M.xavier_uniform_ = M.glorot_uniform_
+M.xavier_normal_ = M.glorot_normal_
+
+return M
