@@ -6,6 +6,7 @@ local ffi = require "ffi"
 ffi.cdef [[
 int setenv(const char *name, const char *value, int overwrite);
 int unsetenv(const char *name);
+void *dlopen(const char *filename, int flags);
 ]]
 
 local M = {}
@@ -50,5 +51,10 @@ end
 
 M.path = find_library()
 M.lib = ffi.load(M.path)
+-- At exit LuaJIT runs finalizers in no fixed order: the library must not be
+-- unloaded while tensors' finalizers (dob_release) are still to run, so it is
+-- pinned with RTLD_NODELETE.
+local RTLD_NOW, RTLD_NODELETE = 0x2, 0x1000
+ffi.C.dlopen(M.path, RTLD_NOW + RTLD_NODELETE)
 
 return M
