@@ -53,6 +53,8 @@ static int check_pool(const char *op, dob_tensor *x, int kh, int kw, int sh, int
                   op, pt, pb, pl, pr, kh, kw);
     int64_t H = x->size[2], W = x->size[3];
     DOB_CHECK_INT(H >= 1 && W >= 1, "%s: input %s has an empty image", op, dob__shape(x));
+    DOB_CHECK_INT(H * W < ((int64_t)1 << 31) - (int64_t)4 * kw, "%s: input %s has too large an image",
+                  op, dob__shape(x));
     DOB_CHECK_INT(H + pt + pb >= kh && W + pl + pr >= kw,
                   "%s: kernel %dx%d is larger than the padded input %s (padding top %d bottom %d left %d "
                   "right %d)", op, kh, kw, dob__shape(x), pt, pb, pl, pr);
@@ -94,49 +96,116 @@ static void set_out_shape(const dob_tensor *x, const pool_geom *g, int64_t *s)
 
 /* ---- max pooling ------------------------------------------------------------------ */
 
-static void max_plane(const pool_geom *gp, const float *restrict x, float *restrict y,
-                      int64_t *restrict arg)
+/* Output columns are processed PW at a time from a copy of the plane that is
+   padded with -inf (wide enough for whole chunks) and split by column phase
+   (column j = sw*c + q goes to phase q, index c), so that for each kernel
+   offset the PW lanes read contiguous cells: the lane loop has no bounds
+   checks, branches or strided loads, and gcc vectorises it for short rows. */
+#define PW 8
+
+typedef struct pad_geom {
+    int64_t hp, wq, row;     /* padded rows, phase width, row length sw*wq */
+} pad_geom;
+
+static pad_geom pad_dims(const pool_geom *g)
 {
-    const pool_geom g = *gp;
-    for (int64_t oh = 0; oh < g.oh; oh++) {
-        float *restrict yr = y + oh * g.ow;
-        int64_t *restrict ar = arg + oh * g.ow;
-        int64_t ih0 = clamp0(oh * g.sh - g.pt);
-        /* start from the first real cell of each window */
-        for (int64_t ow = 0; ow < g.ow; ow++) {
-            int64_t i = ih0 * g.w + clamp0(ow * g.sw - g.pl);
-            yr[ow] = x[i];
-            ar[ow] = i;
+    int64_t nch = (g->ow + PW - 1) / PW;
+    pad_geom p;
+    p.hp = (g->oh - 1) * g->sh + g->kh;
+    p.wq = nch * PW + (g->kw - 1) / g->sw;
+    p.row = p.wq * g->sw;
+    return p;
+}
+
+/* phase-split padded copy of plane x, origin at (-pt, -pl), filled with v */
+static void pad_plane(const pool_geom *g, pad_geom pg, const float *restrict x, float *restrict pad, float v)
+{
+    for (int64_t r = 0; r < pg.hp; r++) {
+        float *restrict d = pad + r * pg.row;
+        int64_t ih = r - g->pt;
+        if (ih < 0 || ih >= g->h) {
+            for (int64_t c = 0; c < pg.row; c++) d[c] = v;
+            continue;
         }
-        for (int ki = 0; ki < g.kh; ki++) {
-            int64_t ih = oh * g.sh - g.pt + ki;
-            if (ih < 0 || ih >= g.h) continue;
-            for (int kj = 0; kj < g.kw; kj++) {
-                int64_t lo, hi;
-                valid_range(g.w, g.ow, g.sw, g.pl, kj, &lo, &hi);
-                int64_t base = ih * g.w + kj - g.pl;
-                const float *restrict xr = x + base;
-                if (g.sw == 1) {
-                    for (int64_t ow = lo; ow < hi; ow++) {
-                        float v = xr[ow];
-                        if (v > yr[ow] || v != v) { yr[ow] = v; ar[ow] = base + ow; }
-                    }
-                } else if (g.sw == 2) {
-                    for (int64_t ow = lo; ow < hi; ow++) {
-                        float v = xr[2 * ow];
-                        if (v > yr[ow] || v != v) { yr[ow] = v; ar[ow] = base + 2 * ow; }
-                    }
-                } else {
-                    const int64_t s = g.sw;
-                    for (int64_t ow = lo; ow < hi; ow++) {
-                        float v = xr[ow * s];
-                        if (v > yr[ow] || v != v) { yr[ow] = v; ar[ow] = base + ow * s; }
-                    }
-                }
+        const float *restrict xr = x + ih * g->w;
+        for (int q = 0; q < g->sw; q++) {
+            float *restrict dq = d + q * pg.wq;
+            for (int64_t c = 0; c < pg.wq; c++) {
+                int64_t iw = c * g->sw + q - g->pl;
+                dq[c] = (iw >= 0 && iw < g->w) ? xr[iw] : v;
             }
         }
     }
 }
+
+/* PW lanes as GCC vector extensions (compiled to one AVX register, or to
+   scalar code where there is no SIMD); comparisons give -1/0 lane masks */
+typedef float vf __attribute__((vector_size(PW * 4)));
+typedef int32_t vi __attribute__((vector_size(PW * 4)));
+
+static inline vf load_vf(const float *p)
+{
+    vf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void max_plane(const pool_geom *gp, pad_geom pg, const float *restrict x, float *restrict pad,
+                      float *restrict y, int64_t *restrict arg)
+{
+    const pool_geom g = *gp;
+    pad_plane(&g, pg, x, pad, -INFINITY);
+    vi lane;
+    for (int k = 0; k < PW; k++) lane[k] = k * g.sw;
+    for (int64_t oh = 0; oh < g.oh; oh++) {
+        int64_t ih0 = oh * g.sh - g.pt;
+        for (int64_t c0 = 0; c0 < g.ow; c0 += PW) {
+            vf best;
+            vi bi;
+            for (int k = 0; k < PW; k++) {   /* the first real cell: wins if all are -inf */
+                int64_t iw = (c0 + k) * g.sw - g.pl;
+                best[k] = -INFINITY;
+                bi[k] = (int32_t)(clamp0(ih0) * g.w + (iw < 0 ? 0 : iw >= g.w ? g.w - 1 : iw));
+            }
+            for (int ki = 0; ki < g.kh; ki++) {
+                int64_t ih = ih0 + ki;
+                if (ih < 0 || ih >= g.h) continue;
+                const float *prow = pad + (oh * g.sh + ki) * pg.row + c0;
+                for (int kj = 0; kj < g.kw; kj++) {
+                    int32_t rb = (int32_t)(ih * g.w + c0 * g.sw + kj - g.pl);
+                    vf v = load_vf(prow + (kj % g.sw) * pg.wq + kj / g.sw);
+                    vi t = (v > best) | (v != v);   /* strictly larger, or NaN */
+                    best = (vf)(((vi)v & t) | ((vi)best & ~t));
+                    bi = ((lane + rb) & t) | (bi & ~t);
+                }
+            }
+            int64_t n = g.ow - c0 < PW ? g.ow - c0 : PW;
+            for (int64_t k = 0; k < n; k++) {
+                y[oh * g.ow + c0 + k] = best[k];
+                arg[oh * g.ow + c0 + k] = bi[k];
+            }
+        }
+    }
+}
+
+/* Runs body(p, scratch) for every plane in nblk fixed blocks (one scratch
+   buffer of `per` floats each), in parallel when work is large enough. */
+#define FOR_PLANES_WITH_SCRATCH(g, work, per, body)                                      \
+    do {                                                                               \
+        int64_t nblk_ = (work) >= DOB_PAR_MIN ? dob__threads() : 1;                    \
+        if (nblk_ > (g).planes) nblk_ = (g).planes;                                    \
+        if (nblk_ < 1) nblk_ = 1;                                                      \
+        size_t nb_ = sizeof(float) * (size_t)(per) * (size_t)nblk_;                    \
+        float *scr_ = dob__scratch_alloc(nb_);                                         \
+        if (!scr_) { rc_ = -1; break; }                                                \
+        _Pragma("omp parallel for schedule(static) if (nblk_ > 1)")                    \
+        for (int64_t b_ = 0; b_ < nblk_; b_++) {                                       \
+            float *scratch = scr_ + (size_t)b_ * (size_t)(per);                        \
+            int64_t p0_ = (g).planes * b_ / nblk_, p1_ = (g).planes * (b_ + 1) / nblk_; \
+            for (int64_t p = p0_; p < p1_; p++) { body; }                              \
+        }                                                                              \
+        dob__scratch_free(scr_, nb_);                                                  \
+    } while (0)
 
 /* iattr: h, w; saved[0] = argmax [N,C,OH,OW] int64 */
 static int max_pool_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin)
@@ -180,10 +249,11 @@ dob_tensor *dob_max_pool2d(dob_tensor *x, int kh, int kw, int sh, int sw,
     const float *px = dob__f32(xc);
     float *py = dob__f32(out);
     int64_t *pa = dob__i64(arg);
-    if (opl > 0) {
-#pragma omp parallel for schedule(static) PAR_IF(g.planes * opl * kh * kw)
-        for (int64_t p = 0; p < g.planes; p++) max_plane(&g, px + p * ipl, py + p * opl, pa + p * opl);
-    }
+    pad_geom pg = pad_dims(&g);
+    int rc_ = 0;
+    FOR_PLANES_WITH_SCRATCH(g, g.planes * opl * kh * kw, pg.hp * pg.row,
+                            max_plane(&g, pg, px + p * ipl, scratch, py + p * opl, pa + p * opl));
+    if (rc_) { dob_release(xc); dob_release(out); dob_release(arg); return NULL; }
     dob_node *n = dob__record("max_pool2d", max_pool_backward, 1, &x, 1);
     if (n) {
         dob__save(n, arg);
