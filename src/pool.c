@@ -214,7 +214,7 @@ static int max_pool_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **
     if (!gy) return -1;
     const dob_tensor *arg = n->saved[0];
     const int64_t *sz = n->next[0].size;
-    dob_tensor *gx = dob_zeros(DOB_F32, 4, sz);
+    dob_tensor *gx = dob__new_like_shape(DOB_F32, 4, sz);
     if (!gx) { dob_release(gy); return -1; }
     pool_geom g = {.planes = sz[0] * sz[1], .h = sz[2], .w = sz[3], .oh = gy->size[2], .ow = gy->size[3]};
     int64_t opl = g.oh * g.ow, ipl = g.h * g.w;
@@ -226,6 +226,7 @@ static int max_pool_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **
         const float *gr = pg + p * opl;
         const int64_t *ar = pa + p * opl;
         float *xr = px + p * ipl;
+        memset(xr, 0, sizeof(float) * (size_t)ipl);
         for (int64_t o = 0; o < opl; o++) xr[ar[o]] += gr[o];
     }
     dob_release(gy);
@@ -281,48 +282,63 @@ static void avg_inv_counts(const pool_geom *g, int cip, float *inv)
     }
 }
 
-static void avg_plane(const pool_geom *gp, const float *restrict inv, const float *restrict x,
-                      float *restrict y)
+/* same scheme as max_plane, padding with 0: y = inv * sum of the window */
+static void avg_plane(const pool_geom *gp, pad_geom pg, const float *restrict inv, const float *restrict x,
+                      float *restrict pad, float *restrict y)
 {
     const pool_geom g = *gp;
+    pad_plane(&g, pg, x, pad, 0.0f);
     for (int64_t oh = 0; oh < g.oh; oh++) {
-        float *restrict yr = y + oh * g.ow;
-        for (int64_t ow = 0; ow < g.ow; ow++) yr[ow] = 0.0f;
-        for (int ki = 0; ki < g.kh; ki++) {
-            int64_t ih = oh * g.sh - g.pt + ki;
-            if (ih < 0 || ih >= g.h) continue;
-            for (int kj = 0; kj < g.kw; kj++) {
-                int64_t lo, hi;
-                valid_range(g.w, g.ow, g.sw, g.pl, kj, &lo, &hi);
-                const float *restrict xr = x + ih * g.w + kj - g.pl;
-                if (g.sw == 1) for (int64_t ow = lo; ow < hi; ow++) yr[ow] += xr[ow];
-                else if (g.sw == 2) for (int64_t ow = lo; ow < hi; ow++) yr[ow] += xr[2 * ow];
-                else for (int64_t ow = lo; ow < hi; ow++) yr[ow] += xr[ow * g.sw];
+        for (int64_t c0 = 0; c0 < g.ow; c0 += PW) {
+            vf acc = {0};
+            for (int ki = 0; ki < g.kh; ki++) {
+                int64_t ih = oh * g.sh - g.pt + ki;
+                if (ih < 0 || ih >= g.h) continue;
+                const float *prow = pad + (oh * g.sh + ki) * pg.row + c0;
+                for (int kj = 0; kj < g.kw; kj++) acc += load_vf(prow + (kj % g.sw) * pg.wq + kj / g.sw);
             }
+            int64_t n = g.ow - c0 < PW ? g.ow - c0 : PW, o = oh * g.ow + c0;
+            for (int64_t k = 0; k < n; k++) y[o + k] = acc[k] * inv[o + k];
         }
-        const float *restrict ir = inv + oh * g.ow;
-        for (int64_t ow = 0; ow < g.ow; ow++) yr[ow] *= ir[ow];
     }
 }
 
-/* dx += g * inv over every window */
-static void avg_plane_backward(const pool_geom *gp, const float *restrict inv, const float *restrict gy,
-                               float *restrict gx)
+/* dx += g * inv over every window: scattered into a zeroed padded plane in
+   the same phase-split layout, then copied out without the padding */
+static void avg_plane_backward(const pool_geom *gp, pad_geom pg, const float *restrict inv,
+                               const float *restrict gy, float *restrict pad, float *restrict gx)
 {
     const pool_geom g = *gp;
+    memset(pad, 0, sizeof(float) * (size_t)(pg.hp * pg.row));
     for (int64_t oh = 0; oh < g.oh; oh++) {
-        const float *restrict gr = gy + oh * g.ow, *restrict ir = inv + oh * g.ow;
-        for (int ki = 0; ki < g.kh; ki++) {
-            int64_t ih = oh * g.sh - g.pt + ki;
-            if (ih < 0 || ih >= g.h) continue;
-            for (int kj = 0; kj < g.kw; kj++) {
-                int64_t lo, hi;
-                valid_range(g.w, g.ow, g.sw, g.pl, kj, &lo, &hi);
-                float *restrict xr = gx + ih * g.w + kj - g.pl;
-                if (g.sw == 1) for (int64_t ow = lo; ow < hi; ow++) xr[ow] += gr[ow] * ir[ow];
-                else if (g.sw == 2) for (int64_t ow = lo; ow < hi; ow++) xr[2 * ow] += gr[ow] * ir[ow];
-                else for (int64_t ow = lo; ow < hi; ow++) xr[ow * g.sw] += gr[ow] * ir[ow];
+        for (int64_t c0 = 0; c0 < g.ow; c0 += PW) {
+            vf gs = {0};
+            int64_t n = g.ow - c0 < PW ? g.ow - c0 : PW, o = oh * g.ow + c0;
+            for (int64_t k = 0; k < n; k++) gs[k] = gy[o + k] * inv[o + k];
+            for (int ki = 0; ki < g.kh; ki++) {
+                int64_t ih = oh * g.sh - g.pt + ki;
+                if (ih < 0 || ih >= g.h) continue;
+                float *prow = pad + (oh * g.sh + ki) * pg.row + c0;
+                for (int kj = 0; kj < g.kw; kj++) {
+                    float *q = prow + (kj % g.sw) * pg.wq + kj / g.sw;
+                    vf v = load_vf(q) + gs;
+                    memcpy(q, &v, sizeof v);
+                }
             }
+        }
+    }
+    /* input cells past the last window (bottom rows, right columns) get 0 */
+    for (int64_t ih = 0; ih < g.h; ih++) {
+        float *restrict xr = gx + ih * g.w;
+        memset(xr, 0, sizeof(float) * (size_t)g.w);
+        if (ih + g.pt >= pg.hp) continue;
+        const float *d = pad + (ih + g.pt) * pg.row;
+        for (int q = 0; q < g.sw; q++) {
+            const float *restrict dq = d + q * pg.wq;
+            /* columns c with 0 <= c*sw + q - pl < W */
+            int64_t lo, hi;
+            valid_range(g.w, pg.wq, g.sw, g.pl, q, &lo, &hi);
+            for (int64_t c = lo; c < hi; c++) xr[c * g.sw + q - g.pl] = dq[c];
         }
     }
 }
@@ -338,15 +354,18 @@ static int avg_pool_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **
                    .kh = (int)a[0], .kw = (int)a[1], .sh = (int)a[2], .sw = (int)a[3], .pt = (int)a[4],
                    .pb = (int)a[5], .pl = (int)a[6], .pr = (int)a[7]};
     int64_t opl = g.oh * g.ow, ipl = g.h * g.w;
-    dob_tensor *gx = dob_zeros(DOB_F32, 4, sz);
+    dob_tensor *gx = dob__new_like_shape(DOB_F32, 4, sz);
     size_t ib = sizeof(float) * (size_t)(opl > 0 ? opl : 1);
     float *inv = gx ? dob__scratch_alloc(ib) : NULL;
     if (!inv) { dob_release(gx); dob_release(gy); return -1; }
     avg_inv_counts(&g, (int)a[8], inv);
     const float *pg = dob__f32(gy);
     float *px = dob__f32(gx);
-#pragma omp parallel for schedule(static) PAR_IF(g.planes * opl * g.kh * g.kw)
-    for (int64_t p = 0; p < g.planes; p++) avg_plane_backward(&g, inv, pg + p * opl, px + p * ipl);
+    pad_geom pd = pad_dims(&g);
+    int rc_ = 0;
+    FOR_PLANES_WITH_SCRATCH(g, g.planes * opl * g.kh * g.kw, pd.hp * pd.row,
+                            avg_plane_backward(&g, pd, inv, pg + p * opl, scratch, px + p * ipl));
+    if (rc_) { dob__scratch_free(inv, ib); dob_release(gx); dob_release(gy); return -1; }
     dob__scratch_free(inv, ib);
     dob_release(gy);
     gin[0] = gx;
@@ -372,10 +391,11 @@ dob_tensor *dob_avg_pool2d(dob_tensor *x, int kh, int kw, int sh, int sw,
     avg_inv_counts(&g, cip, inv);
     const float *px = dob__f32(xc);
     float *py = dob__f32(out);
-    if (opl > 0) {
-#pragma omp parallel for schedule(static) PAR_IF(g.planes * opl * kh * kw)
-        for (int64_t p = 0; p < g.planes; p++) avg_plane(&g, inv, px + p * ipl, py + p * opl);
-    }
+    pad_geom pd = pad_dims(&g);
+    int rc_ = 0;
+    FOR_PLANES_WITH_SCRATCH(g, g.planes * opl * kh * kw, pd.hp * pd.row,
+                            avg_plane(&g, pd, inv, px + p * ipl, scratch, py + p * opl));
+    if (rc_) { dob__scratch_free(inv, ib); dob_release(xc); dob_release(out); return NULL; }
     dob__scratch_free(inv, ib);
     dob_release(xc);
     dob_node *n = dob__record("avg_pool2d", avg_pool_backward, 1, &x, 1);
