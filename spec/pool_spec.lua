@@ -185,8 +185,8 @@ describe("pooling", function()
    end)
 
    it("backward does not depend on the thread count", function()
-      local x = H.rand({ 4, 8, 15, 15 }, 3):requires_grad_()
-      local g = H.rand({ 4, 8, 8, 8 }, 4)
+      local x = H.rand({ 4, 8, 31, 31 }, 3):requires_grad_()   -- above the parallel threshold
+      local g = H.rand({ 4, 8, 16, 16 }, 4)
       local function run(nt)
          dob.set_threads(nt)
          x:set_grad(nil)

@@ -22,10 +22,14 @@
  *        y = top + (bottom - top) ly with top = tl + (tr - tl) lx, ...;
  *        backward scatters g with weights (1-ly)(1-lx), (1-ly)lx, ly(1-lx), ly lx.
  *
- * All kernels run over N*C planes in parallel, each plane serially, so
- * results (backward scatters included) do not depend on the thread count.
- * The inner loops run over output columns with the kernel offset fixed and
- * bounds precomputed, so gcc can vectorise them.
+ * All kernels run over N*C planes in parallel (fixed blocks of planes), each
+ * plane serially, so results (backward scatters included) do not depend on
+ * the thread count. Pooling copies each plane into a padded scratch plane
+ * (-inf or 0) split by column phase (column j = sw*c + q at [q][c]), so for a
+ * fixed kernel offset 8 consecutive outputs read 8 contiguous cells: the
+ * window loops work on 8-lane GCC vectors with no bounds checks or branches
+ * (short rows such as 14 outputs stay vectorised; random data would make
+ * the branches of a plain argmax loop mispredict).
  */
 #include "core.h"
 #include <math.h>
