@@ -1,2 +1,48 @@
--- Lua bindings of src/api/norm.h (to be written).
-return {}
+-- Normalisation (src/norm.c).
+--
+--    dob.batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)
+--    dob.layer_norm(x, normalized_ndims, weight, bias, eps)
+--
+-- batch_norm: x [N,C] or [N,C,H,W]; weight, bias, running stats [C] or nil.
+-- training (default false, as torch) normalises with the batch statistics and,
+-- when running stats are given, updates them in place: running = (1 - momentum)
+-- running + momentum batch (PyTorch convention, unbiased running variance;
+-- DeepOBS/TF momentum m is 1 - m here). Eval mode uses the running stats.
+-- Defaults: momentum 0.1, eps 1e-5.
+-- layer_norm: normalises over the last normalized_ndims dims (default 1);
+-- weight/bias of that shape or nil; eps default 1e-5.
+local T = require "deepobs.tensor"
+local C = require("deepobs.C").lib
+local Tensor, wrap, H = T.Tensor, T.wrap, T.H
+
+local dob = {}
+
+local function opt(t, what)
+   if t == nil or t == false then return nil end
+   return H(t, what)
+end
+
+local function num(v, dflt, what, op)
+   if v == nil then return dflt end
+   if type(v) ~= "number" then error(("%s: %s must be a number, got %s"):format(op, what, type(v)), 3) end
+   return v
+end
+
+function Tensor.batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)
+   local h = H(x, "batch_norm input")
+   return wrap(C.dob_batch_norm(h, opt(weight, "batch_norm weight"), opt(bias, "batch_norm bias"),
+      opt(running_mean, "batch_norm running_mean"), opt(running_var, "batch_norm running_var"),
+      training and 1 or 0, num(momentum, 0.1, "momentum", "batch_norm"), num(eps, 1e-5, "eps", "batch_norm")))
+end
+
+function Tensor.layer_norm(x, ndims, weight, bias, eps)
+   local h = H(x, "layer_norm input")
+   ndims = num(ndims, 1, "normalized_ndims", "layer_norm")
+   if ndims % 1 ~= 0 then error("layer_norm: normalized_ndims must be an integer", 2) end
+   return wrap(C.dob_layer_norm(h, ndims, opt(weight, "layer_norm weight"), opt(bias, "layer_norm bias"),
+      num(eps, 1e-5, "eps", "layer_norm")))
+end
+
+dob.batch_norm, dob.layer_norm = Tensor.batch_norm, Tensor.layer_norm
+
+return dob

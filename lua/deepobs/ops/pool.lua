@@ -1,2 +1,88 @@
--- Lua bindings of src/api/pool.h (to be written).
-return {}
+-- Pooling and resizing (src/pool.c), NCHW.
+--
+--    x:max_pool2d { kernel = 3, stride = 2, padding = "SAME" }
+--    x:avg_pool2d { kernel = {2, 2}, stride = 2, padding = 0, count_include_pad = false }
+--    x:resize_bilinear(h, w)          -- TF1 tf.image.resize_images, bilinear
+--
+-- kernel and stride: a number or {h, w}; stride defaults to the kernel.
+-- padding: a number (all sides), {ph, pw} (symmetric), {top, bottom, left,
+-- right}, or "SAME" / "VALID" computed TF-style from the input size:
+-- out = ceil(in / s), total = max((out - 1) s + k - in, 0), top/left get
+-- floor(total / 2), bottom/right the rest. Default 0.
+-- count_include_pad (avg only): divide by KH*KW (true) or by the number of
+-- real cells (false, TF). Default: false for "SAME", true otherwise (torch).
+local T = require "deepobs.tensor"
+local C = require("deepobs.C").lib
+local Tensor, wrap, H = T.Tensor, T.wrap, T.H
+
+local dob = {}
+
+local function pair(v, what, op)
+   if type(v) == "number" then v = { v, v } end
+   if type(v) ~= "table" or #v ~= 2 or type(v[1]) ~= "number" or type(v[2]) ~= "number"
+      or v[1] % 1 ~= 0 or v[2] % 1 ~= 0 then
+      error(("%s: %s must be an integer or a table {h, w}, got %s"):format(op, what, tostring(v)), 4)
+   end
+   return v[1], v[2]
+end
+
+-- TF "SAME" padding along one axis: before, after
+local function same_pad(n, k, s)
+   local out = math.ceil(n / s)
+   local total = math.max((out - 1) * s + k - n, 0)
+   local before = math.floor(total / 2)
+   return before, total - before
+end
+
+-- returns kh, kw, sh, sw, top, bottom, left, right, is_same
+local function pool_args(x, o, op)
+   if type(o) ~= "table" then error(op .. ": expected an options table {kernel=, stride=, padding=}", 3) end
+   if o.kernel == nil then error(op .. ": option 'kernel' is required", 3) end
+   local kh, kw = pair(o.kernel, "kernel", op)
+   local sh, sw = pair(o.stride or o.kernel, "stride", op)
+   local p = o.padding or 0
+   if type(p) == "string" then
+      local P = p:upper()
+      if P == "VALID" then return kh, kw, sh, sw, 0, 0, 0, 0, false end
+      if P ~= "SAME" then error(op .. ": padding must be a number, a table, 'SAME' or 'VALID', got '" .. p .. "'", 3) end
+      if x:dim() ~= 4 then
+         error(("%s: expected a 4-dim input [N,C,H,W], got %d dims"):format(op, x:dim()), 3)
+      end
+      if sh < 1 or sw < 1 then error(("%s: stride must be positive, got %dx%d"):format(op, sh, sw), 3) end
+      local t, b = same_pad(x:size(3), kh, sh)
+      local l, r = same_pad(x:size(4), kw, sw)
+      return kh, kw, sh, sw, t, b, l, r, true
+   end
+   if type(p) == "number" then return kh, kw, sh, sw, p, p, p, p, false end
+   if type(p) == "table" and #p == 2 then return kh, kw, sh, sw, p[1], p[1], p[2], p[2], false end
+   if type(p) == "table" and #p == 4 then return kh, kw, sh, sw, p[1], p[2], p[3], p[4], false end
+   error(op .. ": padding must be a number, {ph, pw}, {top, bottom, left, right}, 'SAME' or 'VALID'", 3)
+end
+
+function Tensor.max_pool2d(x, opts)
+   local h = H(x, "max_pool2d input")
+   local kh, kw, sh, sw, t, b, l, r = pool_args(x, opts, "max_pool2d")
+   return wrap(C.dob_max_pool2d(h, kh, kw, sh, sw, t, b, l, r))
+end
+
+function Tensor.avg_pool2d(x, opts)
+   local h = H(x, "avg_pool2d input")
+   local kh, kw, sh, sw, t, b, l, r, same = pool_args(x, opts, "avg_pool2d")
+   local cip = opts.count_include_pad
+   if cip == nil then cip = not same end
+   return wrap(C.dob_avg_pool2d(h, kh, kw, sh, sw, t, b, l, r, cip and 1 or 0))
+end
+
+function Tensor.resize_bilinear(x, out_h, out_w)
+   local h = H(x, "resize_bilinear input")
+   if type(out_h) ~= "number" or type(out_w) ~= "number" or out_h % 1 ~= 0 or out_w % 1 ~= 0 then
+      error(("resize_bilinear: output size must be two integers, got %s, %s"):format(tostring(out_h), tostring(out_w)), 2)
+   end
+   return wrap(C.dob_resize_bilinear(h, out_h, out_w))
+end
+
+dob.max_pool2d, dob.avg_pool2d, dob.resize_bilinear = Tensor.max_pool2d, Tensor.avg_pool2d, Tensor.resize_bilinear
+-- exposed for the nn layers and the tests
+dob.same_padding = same_pad
+
+return dob
