@@ -1,2 +1,102 @@
--- Lua bindings of src/api/conv.h (to be written).
-return {}
+-- Convolutions (src/conv.c): conv2d and conv_transpose2d in NCHW with
+-- explicit four-sided padding, so TensorFlow's asymmetric "SAME" is exact.
+local T = require "deepobs.tensor"
+local C = require("deepobs.C").lib
+local Tensor, wrap, H = T.Tensor, T.wrap, T.H
+
+local dob = {}
+
+local function int_arg(v, what, op)
+   if type(v) ~= "number" or v % 1 ~= 0 then
+      error(("%s: %s must be an integer, got %s"):format(op, what, tostring(v)), 4)
+   end
+   return v
+end
+
+--- TensorFlow's SAME padding for one spatial dim: returns (before, after)
+-- such that the output has ceil(in / s) elements.
+function dob.tf_same_padding(n, k, s)
+   s = s or 1
+   local out = math.ceil(n / s)
+   local total = math.max((out - 1) * s + k - n, 0)
+   local before = math.floor(total / 2)
+   return before, total - before
+end
+
+-- stride option -> sh, sw
+local function strides_of(opts, op)
+   local s = opts.stride or 1
+   if type(s) == "table" then return int_arg(s[1], "stride", op), int_arg(s[2] or s[1], "stride", op) end
+   s = int_arg(s, "stride", op)
+   return s, s
+end
+
+-- padding option -> top, bottom, left, right; `size` gives the spatial
+-- size the SAME rule is computed from (input for conv2d, output for
+-- conv_transpose2d)
+local function pads_of(opts, op, h, w, kh, kw, sh, sw)
+   local p = opts.padding or 0
+   if type(p) == "number" then p = int_arg(p, "padding", op); return p, p, p, p end
+   if type(p) == "string" then
+      local u = p:upper()
+      if u == "VALID" then return 0, 0, 0, 0 end
+      if u == "SAME" then
+         local t, b = dob.tf_same_padding(h, kh, sh)
+         local l, r = dob.tf_same_padding(w, kw, sw)
+         return t, b, l, r
+      end
+      error(("%s: padding must be a number, a {top, bottom, left, right} table, 'SAME' or 'VALID', got '%s'")
+         :format(op, p), 3)
+   end
+   if type(p) == "table" then
+      if #p == 2 then
+         local a, b = int_arg(p[1], "padding", op), int_arg(p[2], "padding", op)
+         return a, a, b, b
+      end
+      if #p ~= 4 then error(op .. ": a padding table needs {top, bottom, left, right} (or {h, w})", 3) end
+      return int_arg(p[1], "padding", op), int_arg(p[2], "padding", op), int_arg(p[3], "padding", op),
+         int_arg(p[4], "padding", op)
+   end
+   error(op .. ": bad padding option of type " .. type(p), 3)
+end
+
+local function dims4(t, what, op)
+   local h = H(t, op .. ": " .. what)
+   if C.dob_ndim(h) ~= 4 then
+      error(("%s: %s must be 4-D, got %d-D"):format(op, what, C.dob_ndim(h)), 3)
+   end
+   return h
+end
+
+--- conv2d(x, w, b, {stride = s or {sh, sw}, padding = p | {t, b, l, r} | {ph, pw} | "SAME" | "VALID"})
+-- x [N,C,H,W], w [OC,C,KH,KW], b [OC] or nil.
+function dob.conv2d(x, w, b, opts)
+   opts = opts or {}
+   local hx, hw = dims4(x, "input", "conv2d"), dims4(w, "weight", "conv2d")
+   local sh, sw = strides_of(opts, "conv2d")
+   local pt, pb, pl, pr = pads_of(opts, "conv2d", tonumber(C.dob_size(hx, 2)), tonumber(C.dob_size(hx, 3)),
+      tonumber(C.dob_size(hw, 2)), tonumber(C.dob_size(hw, 3)), sh, sw)
+   return wrap(C.dob_conv2d(hx, hw, b and H(b, "conv2d: bias") or nil, sh, sw, pt, pb, pl, pr))
+end
+Tensor.conv2d = dob.conv2d
+
+--- conv_transpose2d(x, w, b, {stride, padding}): the adjoint of conv2d.
+-- x [N,C,H,W], w [C,OC,KH,KW] (PyTorch layout), b [OC] or nil. The output
+-- size is (H-1)*s + KH - top - bottom; padding "SAME" gives TF's
+-- conv2d_transpose with output size H*s (needs KH >= s), "VALID" (H-1)*s + KH.
+function dob.conv_transpose2d(x, w, b, opts)
+   opts = opts or {}
+   local op = "conv_transpose2d"
+   local hx, hw = dims4(x, "input", op), dims4(w, "weight", op)
+   local sh, sw = strides_of(opts, op)
+   local kh, kw = tonumber(C.dob_size(hw, 2)), tonumber(C.dob_size(hw, 3))
+   local h, wd = tonumber(C.dob_size(hx, 2)), tonumber(C.dob_size(hx, 3))
+   if type(opts.padding) == "string" and opts.padding:upper() == "SAME" and (kh < sh or kw < sw) then
+      error(("%s: 'SAME' needs the kernel (%dx%d) to be at least the stride (%dx%d)"):format(op, kh, kw, sh, sw), 2)
+   end
+   local pt, pb, pl, pr = pads_of(opts, op, h * sh, wd * sw, kh, kw, sh, sw)
+   return wrap(C.dob_conv_transpose2d(hx, hw, b and H(b, op .. ": bias") or nil, sh, sw, pt, pb, pl, pr))
+end
+Tensor.conv_transpose2d = dob.conv_transpose2d
+
+return dob

@@ -1,0 +1,249 @@
+local dob = require "deepobs"
+local H = require "helpers.gradcheck"
+
+-- naive references (6+ nested loops over contiguous copies, double accumulation)
+local function naive_conv2d(x, w, b, sh, sw, pt, pb, pl, pr)
+   local N, C, IH, IW = unpack(x:size())
+   local OC, _, KH, KW = unpack(w:size())
+   local OH, OW = math.floor((IH + pt + pb - KH) / sh) + 1, math.floor((IW + pl + pr - KW) / sw) + 1
+   local xc, wc = x:contiguous(), w:contiguous()
+   local px, pw = xc:data(), wc:data()
+   local out = dob.zeros(N, OC, OH, OW)
+   local po = out:data()
+   for n = 0, N - 1 do
+      for o = 0, OC - 1 do
+         for oh = 0, OH - 1 do
+            for ow = 0, OW - 1 do
+               local s = b and b:get(o + 1) or 0
+               for c = 0, C - 1 do
+                  for kh = 0, KH - 1 do
+                     local ih = oh * sh - pt + kh
+                     if ih >= 0 and ih < IH then
+                        for kw = 0, KW - 1 do
+                           local iw = ow * sw - pl + kw
+                           if iw >= 0 and iw < IW then
+                              s = s + px[((n * C + c) * IH + ih) * IW + iw] * pw[((o * C + c) * KH + kh) * KW + kw]
+                           end
+                        end
+                     end
+                  end
+               end
+               po[((n * OC + o) * OH + oh) * OW + ow] = s
+            end
+         end
+      end
+   end
+   return out
+end
+
+local function naive_conv_transpose2d(x, w, b, sh, sw, pt, pb, pl, pr)
+   local N, C, IH, IW = unpack(x:size())
+   local _, OC, KH, KW = unpack(w:size())
+   local OH, OW = (IH - 1) * sh + KH - pt - pb, (IW - 1) * sw + KW - pl - pr
+   local xc, wc = x:contiguous(), w:contiguous()
+   local px, pw = xc:data(), wc:data()
+   local acc = {}
+   for i = 0, N * OC * OH * OW - 1 do acc[i] = 0 end
+   for n = 0, N - 1 do
+      for c = 0, C - 1 do
+         for ih = 0, IH - 1 do
+            for iw = 0, IW - 1 do
+               local v = px[((n * C + c) * IH + ih) * IW + iw]
+               for o = 0, OC - 1 do
+                  for kh = 0, KH - 1 do
+                     local oh = ih * sh - pt + kh
+                     if oh >= 0 and oh < OH then
+                        for kw = 0, KW - 1 do
+                           local ow = iw * sw - pl + kw
+                           if ow >= 0 and ow < OW then
+                              local k = ((n * OC + o) * OH + oh) * OW + ow
+                              acc[k] = acc[k] + v * pw[((c * OC + o) * KH + kh) * KW + kw]
+                           end
+                        end
+                     end
+                  end
+               end
+            end
+         end
+      end
+   end
+   local out = dob.zeros(N, OC, OH, OW)
+   local po = out:data()
+   for n = 0, N - 1 do
+      for o = 0, OC - 1 do
+         local bv = b and b:get(o + 1) or 0
+         for p = 0, OH * OW - 1 do
+            local k = (n * OC + o) * OH * OW + p
+            po[k] = acc[k] + bv
+         end
+      end
+   end
+   return out
+end
+
+local function close(a, b, tol)
+   assert.are.same(b:size(), a:size())
+   local d = H.max_diff(a, b)
+   assert(d < (tol or 1e-4), "max diff " .. d)
+end
+
+local function err(f, pat)
+   local ok, e = pcall(f)
+   assert.is_false(ok)
+   assert.matches(pat, e)
+end
+
+-- {N, C, H, W, OC, KH, KW, sh, sw, pt, pb, pl, pr, bias}
+local cases = {
+   { 2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, true },      -- 3x3 same
+   { 3, 2, 8, 9, 3, 3, 2, 2, 2, 0, 1, 1, 0, true },      -- stride 2, asymmetric padding
+   { 1, 2, 5, 5, 3, 5, 5, 1, 1, 2, 2, 2, 2, false },     -- batch of 1, 5x5
+   { 2, 4, 6, 5, 3, 1, 1, 1, 1, 0, 0, 0, 0, true },      -- 1x1 direct path (chunked)
+   { 2, 3, 9, 7, 2, 4, 3, 3, 2, 1, 2, 0, 2, false },     -- stride 3x2, rectangular kernel
+   { 2, 2, 46, 46, 3, 3, 3, 1, 1, 1, 1, 1, 1, true },    -- one sample per chunk (in-place NCHW path)
+   { 2, 2, 46, 46, 3, 1, 1, 1, 1, 0, 0, 0, 0, false },   -- 1x1, one sample per chunk
+}
+
+describe("conv2d", function()
+   it("matches a naive convolution (padding, stride, chunk paths)", function()
+      for i, c in ipairs(cases) do
+         local x = H.rand({ c[1], c[2], c[3], c[4] }, i)
+         local w = H.rand({ c[5], c[2], c[6], c[7] }, 100 + i)
+         local b = c[14] and H.rand({ c[5] }, 200 + i) or nil
+         local y = dob.conv2d(x, w, b, { stride = { c[8], c[9] }, padding = { c[10], c[11], c[12], c[13] } })
+         local ok, msg = pcall(close, y, naive_conv2d(x, w, b, unpack(c, 8, 13)))
+         assert(ok, ("case %d: %s"):format(i, tostring(msg)))
+      end
+   end)
+
+   it("SAME and VALID padding follow TensorFlow", function()
+      assert.are.same({ 2, 2 }, { dob.tf_same_padding(28, 5, 1) })
+      assert.are.same({ 0, 1 }, { dob.tf_same_padding(32, 3, 2) })
+      assert.are.same({ 1, 1 }, { dob.tf_same_padding(6, 3, 1) })
+      assert.are.same({ 0, 0 }, { dob.tf_same_padding(7, 1, 2) })
+      local x, w = H.rand({ 1, 2, 8, 8 }, 1), H.rand({ 3, 2, 3, 3 }, 2)
+      local y = dob.conv2d(x, w, nil, { stride = 2, padding = "SAME" })
+      assert.are.same({ 1, 3, 4, 4 }, y:size())
+      close(y, naive_conv2d(x, w, nil, 2, 2, 0, 1, 0, 1))
+      assert.are.same({ 1, 3, 6, 6 }, dob.conv2d(x, w, nil, { padding = "VALID" }):size())
+      assert.are.same({ 1, 3, 8, 8 }, dob.conv2d(x, w, nil, { padding = 1 }):size())
+   end)
+
+   it("gradients: stride 2, asymmetric padding, bias and no bias, 1x1, batch of 1", function()
+      for i, c in ipairs(cases) do
+         if c[3] < 20 then
+            local x = H.rand({ c[1], c[2], c[3], c[4] }, i):requires_grad_()
+            local w = H.rand({ c[5], c[2], c[6], c[7] }, 100 + i):requires_grad_()
+            local b = c[14] and H.rand({ c[5] }, 200 + i):requires_grad_() or nil
+            local opts = { stride = { c[8], c[9] }, padding = { c[10], c[11], c[12], c[13] } }
+            local ok, msg = H.gradcheck(function(xx, ww, bb) return dob.conv2d(xx, ww, bb, opts) end, { x, w, b },
+               { max_checks = 25 })
+            assert(ok, ("case %d: %s"):format(i, tostring(msg)))
+         end
+      end
+   end)
+
+   it("gradients through strided (non-contiguous) input and weight views", function()
+      local x = H.rand({ 2, 3, 6, 5 }, 7):requires_grad_()          -- used as [2,3,5,6]
+      local w = H.rand({ 3, 3, 2, 4 }, 8):requires_grad_()          -- used as [2,3,3,3]^T-ish permute
+      local f = function(xx, ww)
+         return dob.conv2d(xx:transpose(3, 4), ww:permute(3, 2, 1, 4):narrow(4, 1, 3), nil,
+            { stride = { 1, 2 }, padding = { 1, 0, 2, 1 } })
+      end
+      local y = f(x, w)
+      close(y, naive_conv2d(x:transpose(3, 4), w:permute(3, 2, 1, 4):narrow(4, 1, 3), nil, 1, 2, 1, 0, 2, 1))
+      assert(H.gradcheck(f, { x, w }, { max_checks = 25 }))
+   end)
+
+   it("is deterministic across calls", function()
+      local x, w = H.rand({ 4, 3, 10, 10 }, 1):requires_grad_(), H.rand({ 5, 3, 3, 3 }, 2):requires_grad_()
+      local function run()
+         x:set_grad(nil); w:set_grad(nil)
+         dob.conv2d(x, w, nil, { padding = 1 }):backward(H.rand({ 4, 5, 10, 10 }, 3))
+         return w:grad():clone(), x:grad():clone()
+      end
+      local w1, x1 = run()
+      local w2, x2 = run()
+      assert.are.equal(0, H.max_diff(w1, w2))
+      assert.are.equal(0, H.max_diff(x1, x2))
+   end)
+
+   it("rejects bad inputs with clear errors", function()
+      local x, w = dob.zeros(1, 3, 5, 5), dob.zeros(4, 3, 3, 3)
+      err(function() return dob.conv2d(x, dob.zeros(4, 2, 3, 3)) end,
+         "conv2d: input %[1x3x5x5%] has 3 channels but weight %[4x2x3x3%] expects 2")
+      err(function() return dob.conv2d(x, dob.zeros(4, 3, 7, 7)) end, "kernel 7x7 is larger than the padded input 5x5")
+      err(function() return dob.conv2d(dob.zeros(3, 5, 5), w) end, "conv2d: input must be 4%-D")
+      err(function() return dob.conv2d(x, dob.zeros(4, 3, 3)) end, "conv2d: weight must be 4%-D")
+      err(function() return dob.conv2d(dob.zeros(1, 3, 5, 5, "int64"), w) end, "must be float32")
+      err(function() return dob.conv2d(x, w, dob.zeros(3)) end, "conv2d: bias must be %[4%]")
+      err(function() return dob.conv2d(x, w, nil, { stride = 0 }) end, "strides must be >= 1")
+      err(function() return dob.conv2d(x, w, nil, { padding = -1 }) end, "padding must be >= 0")
+      err(function() return dob.conv2d(x, w, nil, { padding = "FULL" }) end, "padding must be a number")
+      err(function() return dob.conv2d(x, w, nil, { padding = 1.5 }) end, "padding must be an integer")
+      err(function() return dob.conv_transpose2d(x, dob.zeros(4, 2, 3, 3)) end,
+         "conv_transpose2d: input %[1x3x5x5%] has 3 channels but weight %[4x2x3x3%] expects 4")
+      err(function() return dob.conv_transpose2d(dob.zeros(1, 3, 1, 1), dob.zeros(3, 2, 2, 2), nil, { padding = 1 }) end,
+         "leaves an empty output")
+      err(function() return dob.conv_transpose2d(x, dob.zeros(3, 2, 1, 1), nil, { stride = 2, padding = "SAME" }) end,
+         "'SAME' needs the kernel")
+   end)
+end)
+
+describe("conv_transpose2d", function()
+   -- {N, C, H, W, OC, KH, KW, sh, sw, pt, pb, pl, pr, bias}
+   local tcases = {
+      { 2, 3, 4, 5, 2, 3, 3, 2, 2, 1, 1, 1, 1, true },
+      { 1, 2, 3, 3, 3, 4, 4, 2, 2, 1, 1, 1, 1, false },      -- the VAE's 4x4 stride 2
+      { 2, 2, 5, 4, 3, 3, 2, 1, 2, 0, 2, 1, 0, true },       -- asymmetric
+      { 2, 4, 5, 5, 3, 1, 1, 1, 1, 0, 0, 0, 0, true },       -- 1x1
+      { 2, 2, 24, 24, 2, 4, 4, 2, 2, 1, 1, 1, 1, false },    -- one sample per chunk
+   }
+   it("matches a naive transposed convolution", function()
+      for i, c in ipairs(tcases) do
+         local x = H.rand({ c[1], c[2], c[3], c[4] }, i)
+         local w = H.rand({ c[2], c[5], c[6], c[7] }, 100 + i)
+         local b = c[14] and H.rand({ c[5] }, 200 + i) or nil
+         local y = dob.conv_transpose2d(x, w, b, { stride = { c[8], c[9] }, padding = { c[10], c[11], c[12], c[13] } })
+         local ok, msg = pcall(close, y, naive_conv_transpose2d(x, w, b, unpack(c, 8, 13)))
+         assert(ok, ("case %d: %s"):format(i, tostring(msg)))
+      end
+   end)
+
+   it("is the adjoint of conv2d", function()
+      local x, w = H.rand({ 2, 3, 9, 8 }, 1), H.rand({ 4, 3, 3, 3 }, 2)
+      local opts = { stride = 2, padding = { 1, 1, 0, 1 } }
+      local y = dob.conv2d(x, w, nil, opts)
+      local r = H.rand(y:size(), 3)
+      local xt = dob.conv_transpose2d(r, w, nil, opts)
+      assert.are.same(x:size(), xt:size())
+      local function dot(a, b)
+         local p, q, s = a:contiguous():data(), b:contiguous():data(), 0
+         for i = 0, a:numel() - 1 do s = s + p[i] * q[i] end
+         return s
+      end
+      local l, rr = dot(y, r), dot(x, xt)
+      assert(math.abs(l - rr) < 1e-3 * math.max(1, math.abs(l)), l .. " vs " .. rr)
+   end)
+
+   it("SAME gives TF's output size in*s", function()
+      local x, w = H.rand({ 1, 2, 7, 7 }, 1), H.rand({ 2, 3, 4, 4 }, 2)
+      assert.are.same({ 1, 3, 14, 14 }, dob.conv_transpose2d(x, w, nil, { stride = 2, padding = "SAME" }):size())
+      assert.are.same({ 1, 3, 7, 7 }, dob.conv_transpose2d(x, H.rand({ 2, 3, 3, 3 }, 3), nil, { padding = "SAME" }):size())
+      assert.are.same({ 1, 3, 16, 16 }, dob.conv_transpose2d(x, w, nil, { stride = 2, padding = "VALID" }):size())
+   end)
+
+   it("gradients for input, weight and bias", function()
+      for i, c in ipairs(tcases) do
+         if c[3] < 20 then
+            local x = H.rand({ c[1], c[2], c[3], c[4] }, i):requires_grad_()
+            local w = H.rand({ c[2], c[5], c[6], c[7] }, 100 + i):requires_grad_()
+            local b = c[14] and H.rand({ c[5] }, 200 + i):requires_grad_() or nil
+            local opts = { stride = { c[8], c[9] }, padding = { c[10], c[11], c[12], c[13] } }
+            local ok, msg = H.gradcheck(function(xx, ww, bb) return dob.conv_transpose2d(xx, ww, bb, opts) end,
+               { x, w, b }, { max_checks = 25 })
+            assert(ok, ("case %d: %s"):format(i, tostring(msg)))
+         end
+      end
+   end)
+end)

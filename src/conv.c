@@ -1,0 +1,505 @@
+/* conv.c — 2-D convolution and its adjoint (transposed convolution), NCHW.
+ *
+ *   conv2d            x [N,C,H,W], w [OC,C,KH,KW], bias [OC] or NULL
+ *                     -> y [N,OC,OH,OW], OH = (H + pt + pb - KH) / sh + 1
+ *   conv_transpose2d  x [N,C,H,W], w [C,OC,KH,KW] (PyTorch layout), bias [OC]
+ *                     -> y [N,OC,OH,OW], OH = (H - 1) sh + KH - pt - pb
+ *
+ * With cols = im2col(x) [K = C KH KW, OH OW] per sample:
+ *   conv2d:   y = W cols + b;  dW = sum_n dy cols^T;  dx = col2im(W^T dy);  db = sum dy
+ *   conv_transpose2d is conv2d's input gradient with x in the role of dy:
+ *             y = col2im(W^T x) + b;  dx = W im2col(dy);  dW = sum_n x im2col(dy)^T
+ *
+ * Kernels: samples are processed in chunks whose cols matrix has about
+ * COLS_TARGET columns and at most COLS_BYTES bytes, so it stays in cache and
+ * each chunk is one cblas_sgemm (per-image / small-chunk GEMMs run ~1.4x faster
+ * than one batch-folded GEMM whose operands fall out of cache). A chunk of one
+ * sample reads/writes NCHW tensors in place; larger chunks gather dy into
+ * [OC, nb OH OW] and scatter the product back to NCHW (adding the bias in the
+ * same pass). The weight gradient accumulates over chunks with beta = 1 in
+ * sample order, and cols are recomputed in backward rather than stored.
+ * A 1x1, stride-1, unpadded conv skips im2col. im2col/col2im loops run in
+ * OpenMP over rows/planes; BLAS is never called inside a parallel region.
+ */
+#include "core.h"
+#include <cblas.h>
+#include <stdlib.h>
+
+/* Measured with bench/conv_layers.lua (1 thread): 256..2048 columns and
+   1..4 MB caps are within noise for most layers; WRN's 256->256 on 8x8
+   (K = 2304) gains ~10% from the larger chunks. */
+#define COLS_TARGET 2048                 /* columns of a chunk's cols matrix */
+#define COLS_BYTES ((int64_t)4 << 20)    /* and its size cap */
+
+typedef struct {
+    int64_t N, C, H, W;          /* image side: conv2d's input */
+    int64_t OC, OH, OW;          /* column side: conv2d's output */
+    int64_t KH, KW, sh, sw, pt, pl;
+    int64_t K, P;                /* C KH KW, OH OW */
+    bool direct;                 /* 1x1, stride 1, no padding: cols = x */
+} geom;
+
+static void geom_init(geom *g, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t KH,
+                      int64_t KW, int64_t sh, int64_t sw, int64_t pt, int64_t pb, int64_t pl, int64_t pr)
+{
+    g->N = N; g->C = C; g->H = H; g->W = W; g->OC = OC;
+    g->KH = KH; g->KW = KW; g->sh = sh; g->sw = sw; g->pt = pt; g->pl = pl;
+    g->OH = (H + pt + pb - KH) / sh + 1;
+    g->OW = (W + pl + pr - KW) / sw + 1;
+    g->K = C * KH * KW;
+    g->P = g->OH * g->OW;
+    g->direct = KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0;
+}
+
+static int64_t chunk_samples(const geom *g)
+{
+    int64_t cols = COLS_TARGET, cap = COLS_BYTES / (4 * (g->K > 0 ? g->K : 1));
+    if (cols > cap) cols = cap;
+    int64_t nb = g->P > 0 ? cols / g->P : g->N;
+    if (nb < 1) nb = 1;
+    if (nb > g->N) nb = g->N;
+    if (nb < 1) return 1;
+    int64_t chunks = (g->N + nb - 1) / nb;   /* even chunks */
+    return (g->N + chunks - 1) / chunks;
+}
+
+static inline int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* output columns ow whose input column ow sw - pl + kw lies in [0, W) */
+static inline void ow_range(const geom *g, int64_t kw, int64_t *lo, int64_t *hi)
+{
+    int64_t l = -floor_div(kw - g->pl, g->sw), h = floor_div(g->W - 1 + g->pl - kw, g->sw) + 1;
+    if (l < 0) l = 0;
+    if (h > g->OW) h = g->OW;
+    if (h < l) h = l;
+    *lo = l;
+    *hi = h;
+}
+
+/* Rows are short (OW = 6..32), so copies and fills are plain loops that gcc
+   vectorises inline rather than memcpy/memset calls. */
+#define NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+
+/* cols[k ld + s P + oh OW + ow] = x[s, c, oh sh - pt + kh, ow sw - pl + kw] (0 outside) */
+NO_LIBCALLS static void im2col(const geom *g, const float *x, int64_t nb, float *cols, int64_t ld)
+{
+    const int64_t K = g->K, KHW = g->KH * g->KW, OW = g->OW, P = g->P;
+#pragma omp parallel for schedule(static) if (K > 1 && K * nb * P >= DOB_PAR_MIN)
+    for (int64_t k = 0; k < K; k++) {
+        int64_t c = k / KHW, kh = (k / g->KW) % g->KH, kw = k % g->KW, lo, hi;
+        ow_range(g, kw, &lo, &hi);
+        for (int64_t s = 0; s < nb; s++) {
+            const float *plane = x + (s * g->C + c) * g->H * g->W;
+            float *row = cols + k * ld + s * P;
+            for (int64_t oh = 0; oh < g->OH; oh++) {
+                float *dst = row + oh * OW;
+                int64_t ih = oh * g->sh - g->pt + kh;
+                if (ih < 0 || ih >= g->H) {
+                    for (int64_t ow = 0; ow < OW; ow++) dst[ow] = 0;
+                    continue;
+                }
+                const float *xr = plane + ih * g->W + kw - g->pl;  /* indexed from lo on */
+                for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0;
+                if (g->sw == 1) for (int64_t ow = lo; ow < hi; ow++) dst[ow] = xr[ow];
+                else for (int64_t ow = lo; ow < hi; ow++) dst[ow] = xr[ow * g->sw];
+                for (int64_t ow = hi; ow < OW; ow++) dst[ow] = 0;
+            }
+        }
+    }
+}
+
+/* dx[s, c, ih, iw] = sum of the cols entries im2col would take from there
+   (overwrites the nb samples of dx) */
+NO_LIBCALLS static void col2im(const geom *g, const float *cols, int64_t ld, int64_t nb, float *dx)
+{
+    const int64_t C = g->C, HW = g->H * g->W, OW = g->OW, P = g->P;
+#pragma omp parallel for schedule(static) if (nb * C > 1 && g->K * nb * P >= DOB_PAR_MIN)
+    for (int64_t sc = 0; sc < nb * C; sc++) {
+        int64_t s = sc / C, c = sc % C;
+        float *plane = dx + sc * HW;
+        memset(plane, 0, sizeof(float) * (size_t)HW);
+        for (int64_t kh = 0; kh < g->KH; kh++) {
+            for (int64_t kw = 0; kw < g->KW; kw++) {
+                int64_t lo, hi;
+                ow_range(g, kw, &lo, &hi);
+                const float *row = cols + ((c * g->KH + kh) * g->KW + kw) * ld + s * P;
+                for (int64_t oh = 0; oh < g->OH; oh++) {
+                    int64_t ih = oh * g->sh - g->pt + kh;
+                    if (ih < 0 || ih >= g->H) continue;
+                    float *xr = plane + ih * g->W + kw - g->pl;
+                    const float *src = row + oh * OW;
+                    if (g->sw == 1) for (int64_t ow = lo; ow < hi; ow++) xr[ow] += src[ow];
+                    else for (int64_t ow = lo; ow < hi; ow++) xr[ow * g->sw] += src[ow];
+                }
+            }
+        }
+    }
+}
+
+/* dst [R, nb P] <- src [nb, R, P] */
+static void gather(const float *src, int64_t nb, int64_t R, int64_t P, float *dst)
+{
+#pragma omp parallel for schedule(static) if (nb * R > 1 && nb * R * P >= DOB_PAR_MIN)
+    for (int64_t rs = 0; rs < R * nb; rs++) {
+        int64_t r = rs / nb, s = rs % nb;
+        memcpy(dst + r * nb * P + s * P, src + (s * R + r) * P, sizeof(float) * (size_t)P);
+    }
+}
+
+/* dst [nb, R, P] <- src [R, nb P] (+ bias[r]) */
+static void scatter(const float *src, int64_t nb, int64_t R, int64_t P, const float *bias, float *dst)
+{
+#pragma omp parallel for schedule(static) if (nb * R > 1 && nb * R * P >= DOB_PAR_MIN)
+    for (int64_t sr = 0; sr < nb * R; sr++) {
+        int64_t s = sr / R, r = sr % R;
+        const float *a = src + r * nb * P + s * P;
+        float *o = dst + sr * P;
+        if (bias) {
+            float b = bias[r];
+            for (int64_t p = 0; p < P; p++) o[p] = a[p] + b;
+        } else {
+            memcpy(o, a, sizeof(float) * (size_t)P);
+        }
+    }
+}
+
+/* y [nb, R, P] += bias[r] */
+static void add_bias(float *y, int64_t nb, int64_t R, int64_t P, const float *bias)
+{
+#pragma omp parallel for schedule(static) if (nb * R > 1 && nb * R * P >= DOB_PAR_MIN)
+    for (int64_t sr = 0; sr < nb * R; sr++) {
+        float b = bias[sr % R], *o = y + sr * P;
+        for (int64_t p = 0; p < P; p++) o[p] += b;
+    }
+}
+
+/* out[r] = sum over n, p of y[n, r, p] (double accumulation, fixed order) */
+static void channel_sums(const float *y, int64_t N, int64_t R, int64_t P, float *out)
+{
+#pragma omp parallel for schedule(static) if (R > 1 && N * R * P >= DOB_PAR_MIN)
+    for (int64_t r = 0; r < R; r++) {
+        double acc = 0;
+        for (int64_t n = 0; n < N; n++) {
+            const float *row = y + (n * R + r) * P;
+            double part = 0;
+            for (int64_t p = 0; p < P; p++) part += row[p];
+            acc += part;
+        }
+        out[r] = (float)acc;
+    }
+}
+
+static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                 const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+{
+    dob__blas_threads_for(2 * M * N * K);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (int)M, (int)N, (int)K, 1.0f, A, (int)(lda > 0 ? lda : 1), B,
+                (int)(ldb > 0 ? ldb : 1), beta, C, (int)(ldc > 0 ? ldc : 1));
+}
+
+/* Chunk by chunk: cols = im2col(x); y = W cols (+ bias) when y is given;
+   dw (+)= dy cols^T when dw is given. x [N,C,H,W]; y, dy [N,OC,OH,OW]; w, dw [OC,K]. */
+static int im2col_pass(const geom *g, const float *x, const float *w, const float *bias, float *y,
+                       const float *dy, float *dw)
+{
+    const int64_t N = g->N, C = g->C, OC = g->OC, K = g->K, P = g->P, CHW = g->C * g->H * g->W;
+    if (dw && (N == 0 || P == 0)) memset(dw, 0, sizeof(float) * (size_t)(OC * K));
+    if (N == 0 || P == 0 || OC == 0) return 0;
+    int64_t nb0 = chunk_samples(g), ncmax = nb0 * P;
+    size_t cols_bytes = (g->direct && nb0 == 1) ? 0 : sizeof(float) * (size_t)(K * ncmax);
+    size_t buf_bytes = nb0 > 1 ? sizeof(float) * (size_t)(OC * ncmax) : 0;
+    float *colsbuf = cols_bytes ? dob__alloc(cols_bytes) : NULL;
+    float *buf = buf_bytes ? dob__alloc(buf_bytes) : NULL;
+    if ((cols_bytes && !colsbuf) || (buf_bytes && !buf)) {
+        dob__free(colsbuf, cols_bytes);
+        dob__free(buf, buf_bytes);
+        return -1;
+    }
+    for (int64_t n0 = 0; n0 < N; n0 += nb0) {
+        int64_t nb = N - n0 < nb0 ? N - n0 : nb0, nc = nb * P;
+        const float *xs = x + n0 * CHW, *cols = colsbuf;
+        if (g->direct && nb == 1) cols = xs;
+        else if (g->direct) gather(xs, nb, C, P, colsbuf);
+        else im2col(g, xs, nb, colsbuf, nc);
+        if (y) {
+            float *ys = y + n0 * OC * P;
+            if (K == 0) {
+                if (nb == 1) memset(ys, 0, sizeof(float) * (size_t)(OC * P));
+                else memset(buf, 0, sizeof(float) * (size_t)(OC * nc));
+            } else {
+                gemm(false, false, OC, nc, K, w, K, cols, nc, 0.0f, nb == 1 ? ys : buf, nc);
+            }
+            if (nb == 1) { if (bias) add_bias(ys, 1, OC, P, bias); }
+            else scatter(buf, nb, OC, P, bias, ys);
+        }
+        if (dw && K > 0) {
+            const float *dys = dy + n0 * OC * P;
+            if (nb > 1) {
+                gather(dys, nb, OC, P, buf);
+                dys = buf;
+            }
+            gemm(false, true, OC, K, nc, dys, nc, cols, nc, n0 == 0 ? 0.0f : 1.0f, dw, K);
+        }
+    }
+    dob__free(colsbuf, cols_bytes);
+    dob__free(buf, buf_bytes);
+    return 0;
+}
+
+/* Chunk by chunk: dx = col2im(W^T dy). dy [N,OC,OH,OW], w [OC,K], dx [N,C,H,W] (overwritten). */
+static int col2im_pass(const geom *g, const float *dy, const float *w, float *dx)
+{
+    const int64_t N = g->N, C = g->C, OC = g->OC, K = g->K, P = g->P, CHW = g->C * g->H * g->W;
+    if (N == 0 || CHW == 0) return 0;
+    if (P == 0 || OC == 0) {
+        memset(dx, 0, sizeof(float) * (size_t)(N * CHW));
+        return 0;
+    }
+    int64_t nb0 = chunk_samples(g), ncmax = nb0 * P;
+    size_t cols_bytes = (g->direct && nb0 == 1) ? 0 : sizeof(float) * (size_t)(K * ncmax);
+    size_t buf_bytes = nb0 > 1 ? sizeof(float) * (size_t)(OC * ncmax) : 0;
+    float *colsbuf = cols_bytes ? dob__alloc(cols_bytes) : NULL;
+    float *buf = buf_bytes ? dob__alloc(buf_bytes) : NULL;
+    if ((cols_bytes && !colsbuf) || (buf_bytes && !buf)) {
+        dob__free(colsbuf, cols_bytes);
+        dob__free(buf, buf_bytes);
+        return -1;
+    }
+    for (int64_t n0 = 0; n0 < N; n0 += nb0) {
+        int64_t nb = N - n0 < nb0 ? N - n0 : nb0, nc = nb * P;
+        const float *dys = dy + n0 * OC * P;
+        float *dxs = dx + n0 * CHW;
+        if (nb > 1) {
+            gather(dys, nb, OC, P, buf);
+            dys = buf;
+        }
+        if (g->direct && nb == 1) {
+            gemm(true, false, K, P, OC, w, K, dys, P, 0.0f, dxs, P);
+            continue;
+        }
+        gemm(true, false, K, nc, OC, w, K, dys, nc, 0.0f, colsbuf, nc);
+        if (g->direct) scatter(colsbuf, nb, C, P, NULL, dxs);
+        else col2im(g, colsbuf, nc, nb, dxs);
+    }
+    dob__free(colsbuf, cols_bytes);
+    dob__free(buf, buf_bytes);
+    return 0;
+}
+
+/* ---- argument checks --------------------------------------------------------------------- */
+
+static int check_common(const char *op, const dob_tensor *x, const dob_tensor *w, const dob_tensor *bias,
+                        int64_t bias_len, int sh, int sw, int pt, int pb, int pl, int pr)
+{
+    DOB_CHECK_INT(sh >= 1 && sw >= 1, "%s: strides must be >= 1, got %dx%d", op, sh, sw);
+    DOB_CHECK_INT(pt >= 0 && pb >= 0 && pl >= 0 && pr >= 0,
+                  "%s: padding must be >= 0, got top %d bottom %d left %d right %d", op, pt, pb, pl, pr);
+    DOB_CHECK_INT(w->size[2] >= 1 && w->size[3] >= 1, "%s: weight %s has an empty kernel", op,
+                  dob__shape(w));
+    if (bias) {
+        DOB_CHECK_INT(dob_is_valid(bias) && bias->dtype == DOB_F32,
+                      "%s: argument 'bias' must be a valid float32 tensor", op);
+        DOB_CHECK_INT(bias->ndim == 1 && bias->size[0] == bias_len,
+                      "%s: bias must be [%lld] for weight %s, got %s", op, (long long)bias_len,
+                      dob__shape(w), dob__shape(bias));
+    }
+    (void)x;
+    return 0;
+}
+
+/* contiguous copies (new references) of x, w and bias (bias may be NULL) */
+static int contig3(dob_tensor *x, dob_tensor *w, dob_tensor *b, dob_tensor **xc, dob_tensor **wc,
+                   dob_tensor **bc)
+{
+    *xc = dob__contig(x);
+    *wc = *xc ? dob__contig(w) : NULL;
+    *bc = (b && *wc) ? dob__contig(b) : NULL;
+    if (!*xc || !*wc || (b && !*bc)) {
+        dob_release(*xc);
+        dob_release(*wc);
+        dob_release(*bc);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- conv2d -------------------------------------------------------------------------------- */
+
+/* iattr: sh, sw, pt, pb, pl, pr; saved: x, w */
+static void geom_of_node(const dob_node *n, const dob_tensor *x, const dob_tensor *w, geom *g, bool transpose)
+{
+    const int64_t *a = n->iattr;
+    if (!transpose) {
+        geom_init(g, x->size[0], x->size[1], x->size[2], x->size[3], w->size[0], w->size[2], w->size[3],
+                  a[0], a[1], a[2], a[3], a[4], a[5]);
+    } else {
+        int64_t OH = (x->size[2] - 1) * a[0] + w->size[2] - a[2] - a[3];
+        int64_t OW = (x->size[3] - 1) * a[1] + w->size[3] - a[4] - a[5];
+        geom_init(g, x->size[0], w->size[1], OH, OW, w->size[0], w->size[2], w->size[3],
+                  a[0], a[1], a[2], a[3], a[4], a[5]);
+    }
+}
+
+static int bias_grad(dob_node *n, dob_tensor **gin, int i, const float *g, int64_t N, int64_t R, int64_t P)
+{
+    if (!dob__input_needs_grad(n, i)) return 0;
+    dob_tensor *gb = dob__new_like_shape(DOB_F32, 1, &R);
+    if (!gb) return -1;
+    channel_sums(g, N, R, P, dob__f32(gb));
+    gin[i] = gb;
+    return 0;
+}
+
+static int conv2d_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin)
+{
+    dob_tensor *x = n->saved[0], *w = n->saved[1];
+    geom g;
+    geom_of_node(n, x, w, &g, false);
+    dob_tensor *gy = dob__contig(gout[0]), *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL;
+    int rc = gy ? 0 : -1;
+    if (!rc && dob__input_needs_grad(n, 0)) {
+        wc = dob__contig(w);
+        gx = wc ? dob__empty_like(x) : NULL;
+        rc = gx ? col2im_pass(&g, dob__f32(gy), dob__f32(wc), dob__f32(gx)) : -1;
+    }
+    if (!rc && dob__input_needs_grad(n, 1)) {
+        xc = dob__contig(x);
+        gw = xc ? dob__empty_like(w) : NULL;
+        rc = gw ? im2col_pass(&g, dob__f32(xc), NULL, NULL, NULL, dob__f32(gy), dob__f32(gw)) : -1;
+    }
+    if (!rc) rc = bias_grad(n, gin, 2, dob__f32(gy), g.N, g.OC, g.P);
+    if (!rc) {
+        gin[0] = gx;
+        gin[1] = gw;
+    } else {
+        dob_release(gx);
+        dob_release(gw);
+    }
+    dob_release(gy);
+    dob_release(xc);
+    dob_release(wc);
+    return rc;
+}
+
+dob_tensor *dob_conv2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int stride_h, int stride_w,
+                       int pad_top, int pad_bottom, int pad_left, int pad_right)
+{
+    DOB_CHECK_F32(x, "conv2d", "x");
+    DOB_CHECK_F32(w, "conv2d", "weight");
+    DOB_CHECK(x->ndim == 4, "conv2d: input must be 4-D [N,C,H,W], got %s", dob__shape(x));
+    DOB_CHECK(w->ndim == 4, "conv2d: weight must be 4-D [OC,C,KH,KW], got %s", dob__shape(w));
+    DOB_CHECK(x->size[1] == w->size[1], "conv2d: input %s has %lld channels but weight %s expects %lld",
+              dob__shape(x), (long long)x->size[1], dob__shape(w), (long long)w->size[1]);
+    if (check_common("conv2d", x, w, bias, w->size[0], stride_h, stride_w, pad_top, pad_bottom,
+                     pad_left, pad_right)) return NULL;
+    DOB_CHECK(x->size[2] + pad_top + pad_bottom >= w->size[2] && x->size[3] + pad_left + pad_right >= w->size[3],
+              "conv2d: kernel %lldx%lld is larger than the padded input %lldx%lld (input %s)",
+              (long long)w->size[2], (long long)w->size[3], (long long)(x->size[2] + pad_top + pad_bottom),
+              (long long)(x->size[3] + pad_left + pad_right), dob__shape(x));
+    geom g;
+    geom_init(&g, x->size[0], x->size[1], x->size[2], x->size[3], w->size[0], w->size[2], w->size[3],
+              stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right);
+    dob_tensor *xc, *wc, *bc;
+    if (contig3(x, w, bias, &xc, &wc, &bc)) return NULL;
+    int64_t os[4] = {g.N, g.OC, g.OH, g.OW};
+    dob_tensor *out = dob__new_like_shape(DOB_F32, 4, os);
+    if (out && im2col_pass(&g, dob__f32(xc), dob__f32(wc), bc ? dob__f32(bc) : NULL, dob__f32(out), NULL, NULL)) {
+        dob_release(out);
+        out = NULL;
+    }
+    dob_release(xc);
+    dob_release(wc);
+    dob_release(bc);
+    if (!out) return NULL;
+    dob_tensor *ins[3] = {x, w, bias};
+    dob_node *n = dob__record("conv2d", conv2d_backward, 3, ins, 1);
+    if (n) {
+        int64_t a[6] = {stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right};
+        memcpy(n->iattr, a, sizeof a);
+        dob__save(n, x);
+        dob__save(n, w);
+        dob__set_output(n, 0, out);
+    }
+    return out;
+}
+
+/* ---- conv_transpose2d --------------------------------------------------------------------- */
+
+static int conv_transpose2d_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin)
+{
+    dob_tensor *x = n->saved[0], *w = n->saved[1];
+    geom g;
+    geom_of_node(n, x, w, &g, true);
+    bool nx = dob__input_needs_grad(n, 0), nw = dob__input_needs_grad(n, 1);
+    dob_tensor *gy = dob__contig(gout[0]), *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL;
+    int rc = gy ? 0 : -1;
+    if (!rc && (nx || nw)) {
+        /* in conv2d terms: gy is the image, x the output gradient */
+        wc = dob__contig(w);
+        xc = wc ? dob__contig(x) : NULL;
+        gx = xc && nx ? dob__empty_like(x) : NULL;
+        gw = xc && nw ? dob__empty_like(w) : NULL;
+        if (!xc || (nx && !gx) || (nw && !gw)) rc = -1;
+        else rc = im2col_pass(&g, dob__f32(gy), dob__f32(wc), NULL, gx ? dob__f32(gx) : NULL,
+                              dob__f32(xc), gw ? dob__f32(gw) : NULL);
+    }
+    if (!rc) rc = bias_grad(n, gin, 2, dob__f32(gy), g.N, g.C, g.H * g.W);
+    if (!rc) {
+        gin[0] = gx;
+        gin[1] = gw;
+    } else {
+        dob_release(gx);
+        dob_release(gw);
+    }
+    dob_release(gy);
+    dob_release(xc);
+    dob_release(wc);
+    return rc;
+}
+
+dob_tensor *dob_conv_transpose2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int stride_h, int stride_w,
+                                 int pad_top, int pad_bottom, int pad_left, int pad_right)
+{
+    DOB_CHECK_F32(x, "conv_transpose2d", "x");
+    DOB_CHECK_F32(w, "conv_transpose2d", "weight");
+    DOB_CHECK(x->ndim == 4, "conv_transpose2d: input must be 4-D [N,C,H,W], got %s", dob__shape(x));
+    DOB_CHECK(w->ndim == 4, "conv_transpose2d: weight must be 4-D [C,OC,KH,KW], got %s", dob__shape(w));
+    DOB_CHECK(x->size[1] == w->size[0],
+              "conv_transpose2d: input %s has %lld channels but weight %s expects %lld",
+              dob__shape(x), (long long)x->size[1], dob__shape(w), (long long)w->size[0]);
+    if (check_common("conv_transpose2d", x, w, bias, w->size[1], stride_h, stride_w, pad_top,
+                     pad_bottom, pad_left, pad_right)) return NULL;
+    DOB_CHECK(x->size[2] >= 1 && x->size[3] >= 1, "conv_transpose2d: input %s has no pixels", dob__shape(x));
+    int64_t OH = (x->size[2] - 1) * stride_h + w->size[2] - pad_top - pad_bottom;
+    int64_t OW = (x->size[3] - 1) * stride_w + w->size[3] - pad_left - pad_right;
+    DOB_CHECK(OH >= 1 && OW >= 1, "conv_transpose2d: padding %d,%d,%d,%d leaves an empty output "
+              "(%lldx%lld) for input %s and weight %s", pad_top, pad_bottom, pad_left, pad_right,
+              (long long)OH, (long long)OW, dob__shape(x), dob__shape(w));
+    geom g;
+    geom_init(&g, x->size[0], w->size[1], OH, OW, w->size[0], w->size[2], w->size[3],
+              stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right);
+    dob_tensor *xc, *wc, *bc;
+    if (contig3(x, w, bias, &xc, &wc, &bc)) return NULL;
+    int64_t os[4] = {g.N, g.C, OH, OW};
+    dob_tensor *out = dob__new_like_shape(DOB_F32, 4, os);
+    if (out && col2im_pass(&g, dob__f32(xc), dob__f32(wc), dob__f32(out))) {
+        dob_release(out);
+        out = NULL;
+    }
+    if (out && bc) add_bias(dob__f32(out), g.N, g.C, OH * OW, dob__f32(bc));
+    dob_release(xc);
+    dob_release(wc);
+    dob_release(bc);
+    if (!out) return NULL;
+    dob_tensor *ins[3] = {x, w, bias};
+    dob_node *n = dob__record("conv_transpose2d", conv_transpose2d_backward, 3, ins, 1);
+    if (n) {
+        int64_t a[6] = {stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right};
+        memcpy(n->iattr, a, sizeof a);
+        dob__save(n, x);
+        dob__save(n, w);
+        dob__set_output(n, 0, out);
+    }
+    return out;
+}
