@@ -5,7 +5,8 @@
 -- Memory: the garbage collector sees only the small Lua table, never the
 -- tensor bytes, so every new tensor checks how many bytes C holds and runs a
 -- full collection when that passed a threshold (then set to twice what
--- survived). Freed storage goes back to the C allocator's cache and is
+-- survived, and at least 64 MB). A full collection of a Lua heap of a few
+-- thousand objects takes well under a millisecond. Freed storage goes back to the C allocator's cache and is
 -- reused, so resident memory stays flat.
 local ffi = require "ffi"
 local Cmod = require "deepobs.C"
@@ -30,7 +31,8 @@ local function last_error()
    return ffi.string(C.dob_last_error())
 end
 
-local MIN_GC_BYTES = 256 * 2 ^ 20
+-- at least this much garbage may build up between collections (DEEPOBS_GC_MIN_MB)
+local MIN_GC_BYTES = (tonumber(os.getenv("DEEPOBS_GC_MIN_MB") or "") or 64) * 2 ^ 20
 local gc_threshold = MIN_GC_BYTES
 
 local function pace_gc()
