@@ -1,18 +1,6 @@
 local dob = require "deepobs"
 local H = require "helpers.gradcheck"
-
-local function flat(t)
-   local c = t:contiguous()
-   local p, r = c:data(), {}
-   for i = 0, c:numel() - 1 do r[i + 1] = tonumber(p[i]) end
-   return r
-end
-
-local function errmsg(f)
-   local ok, err = pcall(f)
-   assert.is_false(ok)
-   return tostring(err)
-end
+local flat, errmsg = H.flat, H.errmsg
 
 local function lse(row)
    local m = -math.huge

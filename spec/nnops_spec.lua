@@ -1,19 +1,6 @@
 local dob = require "deepobs"
 local H = require "helpers.gradcheck"
-
--- plain Lua helpers (no sum/mean/matmul in this tree)
-local function flat(t)
-   local c = t:contiguous()
-   local p, r = c:data(), {}
-   for i = 0, c:numel() - 1 do r[i + 1] = tonumber(p[i]) end
-   return r
-end
-
-local function errmsg(f)
-   local ok, err = pcall(f)
-   assert.is_false(ok)
-   return tostring(err)
-end
+local flat, errmsg = H.flat, H.errmsg
 
 describe("softmax / log_softmax", function()
    it("matches hand values and is stable for large inputs", function()

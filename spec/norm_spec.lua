@@ -1,12 +1,6 @@
 local dob = require "deepobs"
 local H = require "helpers.gradcheck"
-
-local function flat(t)
-   local c = t:contiguous()
-   local p, r = c:data(), {}
-   for i = 0, c:numel() - 1 do r[i + 1] = p[i] end
-   return r
-end
+local flat = H.flat
 
 local function err(f)
    local ok, e = pcall(f)

@@ -1,13 +1,6 @@
 local dob = require "deepobs"
 local H = require "helpers.gradcheck"
-
--- flat Lua copy of a tensor's values (row-major)
-local function flat(t)
-   local c = t:contiguous()
-   local p, r = c:data(), {}
-   for i = 0, c:numel() - 1 do r[i + 1] = p[i] end
-   return r
-end
+local flat = H.flat
 
 -- a tensor whose values are distinct and at least 0.05 apart (a shuffled
 -- ramp), so finite differences never flip a max pooling argmax

@@ -1,5 +1,6 @@
 local dob = require "deepobs"
 local H = require "helpers.gradcheck"
+local flat = H.flat
 
 -- plain Lua reference: groups x's elements by output (kept dims, row-major)
 -- and applies f(list) to each group. dims: nil (all) or a list of 1-based dims.
@@ -47,13 +48,6 @@ local function lnorm(p)
 end
 local function lmax(l) local m = l[1]; for _, v in ipairs(l) do if v > m then m = v end end; return m end
 local function lmin(l) local m = l[1]; for _, v in ipairs(l) do if v < m then m = v end end; return m end
-
-local function flat(t)
-   local c = t:contiguous()
-   local p, out = c:data(), {}
-   for i = 0, c:numel() - 1 do out[i + 1] = tonumber(p[i]) end
-   return out
-end
 
 local function assert_close(got, want, tol, what)
    local g = flat(got)

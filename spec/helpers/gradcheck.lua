@@ -99,4 +99,19 @@ function M.max_diff(a, b)
    return m
 end
 
+-- the values of a tensor as a flat Lua array (row-major)
+function M.flat(t)
+   local c = t:contiguous()
+   local p, r = c:data(), {}
+   for i = 0, c:numel() - 1 do r[i + 1] = tonumber(p[i]) end
+   return r
+end
+
+-- runs f, asserts that it raised, and returns the message
+function M.errmsg(f)
+   local ok, err = pcall(f)
+   assert(not ok, "expected an error")
+   return tostring(err)
+end
+
 return M

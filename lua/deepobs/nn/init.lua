@@ -153,16 +153,20 @@ local function opt(o, k, default)
    return o[k]
 end
 
+-- registers weight (of shape wshape) and, unless o.bias == false, a bias of
+-- nbias elements, filled by o.weight_init / o.bias_init (TF defaults)
+local function weight_and_bias(self, wshape, nbias, o)
+   opt(o, "weight_init", init.glorot_uniform_)(self:param("weight", dob_ops.empty(wshape)))
+   if opt(o, "bias", true) then
+      opt(o, "bias_init", init.zeros_)(self:param("bias", dob_ops.zeros(nbias)))
+   end
+end
+
 local Linear = class("Linear", Module)
 
 function Linear:__init(nin, nout, o)
    self.nin, self.nout = nin, nout
-   local w = self:param("weight", dob_ops.empty(nout, nin))
-   opt(o, "weight_init", init.glorot_uniform_)(w)
-   if opt(o, "bias", true) then
-      local b = self:param("bias", dob_ops.zeros(nout))
-      opt(o, "bias_init", init.zeros_)(b)
-   end
+   weight_and_bias(self, { nout, nin }, nout, o)
 end
 
 function Linear:forward(x) return F.linear(x, self.weight, self.bias) end
@@ -180,12 +184,7 @@ function Conv2d:__init(cin, cout, k, o)
    self.kh, self.kw = pair(k)
    self.stride = opt(o, "stride", 1)
    self.padding = opt(o, "padding", 0)
-   local w = self:param("weight", dob_ops.empty(cout, cin, self.kh, self.kw))
-   opt(o, "weight_init", init.glorot_uniform_)(w)
-   if opt(o, "bias", true) then
-      local b = self:param("bias", dob_ops.zeros(cout))
-      opt(o, "bias_init", init.zeros_)(b)
-   end
+   weight_and_bias(self, { cout, cin, self.kh, self.kw }, cout, o)
 end
 
 function Conv2d:forward(x)
@@ -208,12 +207,7 @@ function ConvTranspose2d:__init(cin, cout, k, o)
    self.kh, self.kw = pair(k)
    self.stride = opt(o, "stride", 1)
    self.padding = opt(o, "padding", 0)
-   local w = self:param("weight", dob_ops.empty(cin, cout, self.kh, self.kw))
-   opt(o, "weight_init", init.glorot_uniform_)(w)
-   if opt(o, "bias", true) then
-      local b = self:param("bias", dob_ops.zeros(cout))
-      opt(o, "bias_init", init.zeros_)(b)
-   end
+   weight_and_bias(self, { cin, cout, self.kh, self.kw }, cout, o)
 end
 
 function ConvTranspose2d:forward(x)
