@@ -25,7 +25,7 @@
 #include <cblas.h>
 #include <stdlib.h>
 
-/* Measured with bench/conv_layers.lua (1 thread): 256..2048 columns and
+/* Measured at the DeepOBS layer shapes (bench/ops.lua, 1 thread): 256..2048 columns and
    1..4 MB caps are within noise for most layers; WRN's 256->256 on 8x8
    (K = 2304) gains ~10% from the larger chunks. */
 #define COLS_TARGET 2048                 /* columns of a chunk's cols matrix */
