@@ -201,18 +201,26 @@ function Object:zero_grad()
 end
 
 --- One update. closure() is the PyTorch kind: it computes the loss and calls backward
--- (returning a tensor or a number). Here it runs with grad recording on and the
--- gradients zeroed first; closure{ grad = false } evaluations run with recording off and
--- leave the gradients alone. Returns what opt.step returns (the loss as a number).
+-- (returning a tensor or a number). It runs with grad recording on and the gradients
+-- zeroed first. When the optimizer asks for a loss only (closure{ grad = false }, line
+-- searches) the same closure runs, and params.grad_flat is restored afterwards, so such
+-- evaluations never change the gradient the optimizer is working with (the closure gets
+-- the args table too, and may skip its backward when args.grad == false).
+-- Returns what opt.step returns (the loss as a number).
 function Object:step(closure)
    local params, dob = self.params, get_dob()
    local function wrapped(args)
-      local want_grad = not (args and args.grad == false)
-      if want_grad then params.grad_flat:zero_() end
+      local loss_only = args and args.grad == false
+      if loss_only then
+         self.saved_grad = self.saved_grad or params.grad_flat:clone()
+         self.saved_grad:copy_(params.grad_flat)
+      end
+      params.grad_flat:zero_()
       local old = dob.is_grad_enabled()
-      dob.set_grad_enabled(want_grad)
+      dob.set_grad_enabled(true)
       local res = { pcall(closure, args) }
       dob.set_grad_enabled(old)
+      if loss_only then params.grad_flat:copy_(self.saved_grad) end
       if not res[1] then error(res[2], 0) end
       local loss = res[2]
       if dob.is_tensor(loss) then loss = loss:item() end
