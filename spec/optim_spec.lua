@@ -218,6 +218,24 @@ describe("optim: update rules (TensorFlow 1) against hand-computed values", func
       assert.are.same({ 2.5 }, ps.params[2].value:totable())
    end)
 
+   it("after the first step, updates allocate no tensor memory at all (every built-in)", function()
+      local cases = { { "momentum", { use_nesterov = true } } }
+      for _, n in ipairs(optim.list()) do cases[#cases + 1] = { n, {} } end
+      for _, c in ipairs(cases) do
+         local opt = optim.load(c[1])
+         local given = { lr = 1e-3 }
+         for k, v in pairs(c[2]) do given[k] = v end
+         local hp = optim.hyperparams(opt, given)
+         local ps = dob.nn.ParamSet { dob.randn(1000) }
+         local function closure() ps.grad_flat:copy_(ps.flat); return 0 end
+         local state = {}
+         dob.no_grad(opt.step, closure, ps, hp, state)
+         local a0 = dob.memory_stats().allocated_total
+         for _ = 1, 5 do dob.no_grad(opt.step, closure, ps, hp, state) end
+         assert.are.equal(0, dob.memory_stats().allocated_total - a0, c[1] .. " allocated in the steady state")
+      end
+   end)
+
    it("state tensors are created once and reused (steady state allocates no state)", function()
       for _, name in ipairs(optim.list()) do
          local opt = optim.load(name)
