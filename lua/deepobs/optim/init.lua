@@ -20,7 +20,7 @@
 --          return l                           -- a tensor or a number
 --       end)
 --    end
---    o.state, o.hp.lr = ..., 1e-4            -- the optimizer's state; change the rate at will
+--    o.hp.lr = 1e-4                          -- change the rate at will; o.state is the optimizer's state
 local M = {}
 
 -- deepobs/init.lua requires this module while it loads, so "deepobs" is required lazily
