@@ -1,1 +1,232 @@
-return {}
+--- deepobs.optim: the optimizers, and the loader for a user's own.
+--
+--    local optim = require "deepobs.optim"
+--    optim.list()                          --> { "adagrad", "adam", "adamw", "momentum", "rmsprop", "sgd" }
+--    local opt = optim.load("momentum")    -- a built-in (or its TF class name, "MomentumOptimizer")
+--    local opt = optim.load("examples/my_sgd.lua")   -- a user's file, by path
+--    local hp = optim.hyperparams(opt, { lr = 0.1 })  -- defaults filled in, types checked
+--
+-- An optimizer is a table { name, description, hyperparams, step } (see template.lua for
+-- what each field means). The runner calls opt.step(closure, params, hp, state) inside
+-- dob.no_grad once per training batch.
+--
+-- For PyTorch-minded use there is a small object form:
+--
+--    local o = optim.object("adam", nn.ParamSet(model), { lr = 1e-3 })
+--    for step = 1, 100 do
+--       local loss = o:step(function()
+--          local l = loss_fn(model(x), y)     -- forward (grad recording is on in here)
+--          l:backward()                       -- gradients go into params.grad_flat
+--          return l                           -- a tensor or a number
+--       end)
+--    end
+--    o.hp.lr = 1e-4                          -- change the rate at will; o.state is the optimizer's state
+local M = {}
+
+-- deepobs/init.lua requires this module while it loads, so "deepobs" is required lazily
+local function get_dob() return require "deepobs" end
+
+-- the built-ins: file name -> loaded lazily from deepobs/optim/<name>.lua
+local BUILTINS = { "adagrad", "adam", "adamw", "momentum", "rmsprop", "sgd" }
+local IS_BUILTIN = {}
+for _, n in ipairs(BUILTINS) do IS_BUILTIN[n] = true end
+
+local TYPES = { number = true, boolean = true, integer = true, string = true }
+
+--- The built-in optimizers' short names, sorted.
+function M.list()
+   local out = {}
+   for i, n in ipairs(BUILTINS) do out[i] = n end
+   return out
+end
+
+local function fail(msg) error("optimizer: " .. msg, 0) end
+
+local function value_ok(kind, v)
+   if kind == "integer" then return type(v) == "number" and v == math.floor(v) and v == v end
+   return type(v) == kind
+end
+
+--- Checks that opt is a valid optimizer table; `where` names it in messages.
+-- Returns opt; raises a clear error (no traceback position) otherwise.
+function M.validate(opt, where)
+   where = where or "optimizer"
+   if type(opt) ~= "table" then
+      fail(("%s must return a table { name =, hyperparams =, step = }, got a %s"):format(where, type(opt)))
+   end
+   if type(opt.name) ~= "string" or opt.name == "" then
+      fail(("%s: 'name' must be a non-empty string (the results folder name, e.g. \"MySGD\")"):format(where))
+   end
+   if opt.description ~= nil and type(opt.description) ~= "string" then
+      fail(("%s: 'description' must be a string"):format(where))
+   end
+   if type(opt.step) ~= "function" then
+      fail(("%s: 'step' must be a function step(closure, params, hp, state), got a %s"):format(where, type(opt.step)))
+   end
+   if type(opt.hyperparams) ~= "table" then
+      fail(("%s: 'hyperparams' must be a list of { name =, type =, default =, help = } (may be empty)"):format(where))
+   end
+   local seen = {}
+   local n = #opt.hyperparams
+   for k in pairs(opt.hyperparams) do
+      if type(k) ~= "number" or k < 1 or k > n or k ~= math.floor(k) then
+         fail(("%s: 'hyperparams' must be a list (ordered array), found key %s"):format(where, tostring(k)))
+      end
+   end
+   for i, h in ipairs(opt.hyperparams) do
+      local at = ("%s: hyperparams[%d]"):format(where, i)
+      if type(h) ~= "table" then fail(at .. " must be a table { name =, type =, default =, help = }") end
+      if type(h.name) ~= "string" or not h.name:match("^[%a_][%w_]*$") then
+         fail(at .. ": 'name' must be an identifier (letters, digits, _), got " .. tostring(h.name))
+      end
+      at = ("%s: hyperparameter '%s'"):format(where, h.name)
+      if seen[h.name] then fail(at .. " is declared twice") end
+      seen[h.name] = true
+      if not TYPES[h.type] then
+         fail(at .. ": 'type' must be one of number, integer, boolean, string; got " .. tostring(h.type))
+      end
+      if h.default ~= nil and not value_ok(h.type, h.default) then
+         fail(("%s: default %s is not a %s"):format(at, tostring(h.default), h.type))
+      end
+      if type(h.help) ~= "string" then fail(at .. ": 'help' must be a string (it shows in --help)") end
+   end
+   return opt
+end
+
+local function load_builtin(name)
+   local opt = require("deepobs.optim." .. name)
+   return M.validate(opt, "deepobs/optim/" .. name .. ".lua")
+end
+
+local function load_path(path)
+   local f = io.open(path, "r")
+   if not f then
+      fail(("no optimizer file '%s' (a path to a .lua file returning an optimizer table, or a built-in: %s)")
+         :format(path, table.concat(BUILTINS, ", ")))
+   end
+   f:close()
+   local chunk, err = loadfile(path)
+   if not chunk then fail(("could not load '%s': %s"):format(path, tostring(err))) end
+   local ok, opt = pcall(chunk, path)
+   if not ok then fail(("'%s' raised an error while loading: %s"):format(path, tostring(opt))) end
+   return M.validate(opt, path)
+end
+
+--- load(name_or_path): a built-in short name ("adam"), a built-in's TF class name
+-- ("AdamOptimizer"), or a path to a user's .lua file (anything with a '/' or ending in .lua).
+-- Returns the validated optimizer table.
+function M.load(what)
+   if type(what) == "table" then return M.validate(what) end
+   if type(what) ~= "string" or what == "" then
+      fail("expected a built-in optimizer name or a path to a .lua file, got " .. tostring(what))
+   end
+   if IS_BUILTIN[what] then return load_builtin(what) end
+   if what:find("/", 1, true) or what:match("%.lua$") then return load_path(what) end
+   for _, n in ipairs(BUILTINS) do                     -- by TF class name
+      local opt = load_builtin(n)
+      if opt.name == what then return opt end
+   end
+   fail(("unknown optimizer '%s'; the built-ins are %s (or give the path to your own .lua file, e.g. examples/my_sgd.lua)")
+      :format(what, table.concat(BUILTINS, ", ")))
+end
+
+--- Converts a value (a command-line string, or a Lua value) to hyperparameter spec h's
+-- type; returns nil and a message when it does not fit.
+function M.coerce(h, v)
+   if type(v) == "string" and h.type ~= "string" then
+      if h.type == "boolean" then
+         local s = v:lower()
+         if s == "true" or s == "1" then return true end
+         if s == "false" or s == "0" then return false end
+         return nil, ("--%s needs true or false, got '%s'"):format(h.name, v)
+      end
+      local x = tonumber(v)
+      if x == nil then return nil, ("--%s needs a number, got '%s'"):format(h.name, v) end
+      v = x
+   end
+   if not value_ok(h.type, v) then
+      return nil, ("--%s needs %s %s, got %s"):format(h.name, h.type == "integer" and "an" or "a", h.type, tostring(v))
+   end
+   return v
+end
+
+--- The full hyperparameter table for opt: `given` (name -> value; strings are converted)
+-- with defaults filled in. Unknown names, missing required values and wrong types are
+-- clear errors.
+function M.hyperparams(opt, given)
+   given = given or {}
+   local known, out = {}, {}
+   for _, h in ipairs(opt.hyperparams) do known[h.name] = h end
+   for k in pairs(given) do
+      if not known[k] then
+         local names = {}
+         for i, h in ipairs(opt.hyperparams) do names[i] = h.name end
+         fail(("%s has no hyperparameter '%s'; it has: %s"):format(opt.name, tostring(k),
+            #names > 0 and table.concat(names, ", ") or "none"))
+      end
+   end
+   for _, h in ipairs(opt.hyperparams) do
+      local v = given[h.name]
+      if v == nil then
+         if h.default == nil then fail(("%s needs --%s (%s)"):format(opt.name, h.name, h.help)) end
+         v = h.default
+      end
+      local ok, msg = M.coerce(h, v)
+      if ok == nil then fail(opt.name .. ": " .. msg) end
+      out[h.name] = ok
+   end
+   return out
+end
+
+---------------------------------------------------------------------------------------
+-- object form
+
+local Object = {}
+Object.__index = Object
+
+--- optim.object(opt, params, hp): opt is a name, a path or an optimizer table; params a
+-- ParamSet; hp the hyperparameters (defaults filled in). Returns o with o:step(closure),
+-- o:zero_grad(), o.hp, o.state, o.opt, o.params.
+function M.object(opt, params, hp)
+   opt = M.load(opt)
+   if type(params) ~= "table" or not params.flat or not params.grad_flat then
+      fail("object: params must be a ParamSet (dob.nn.ParamSet(model) or dob.nn.ParamSet{ tensors })")
+   end
+   return setmetatable({ opt = opt, params = params, hp = M.hyperparams(opt, hp), state = {} }, Object)
+end
+
+function Object:zero_grad()
+   self.params:zero_grad()
+   return self
+end
+
+--- One update. closure() is the PyTorch kind: it computes the loss and calls backward
+-- (returning a tensor or a number). It runs with grad recording on and the gradients
+-- zeroed first. When the optimizer asks for a loss only (closure{ grad = false }, line
+-- searches) the same closure runs, and params.grad_flat is restored afterwards, so such
+-- evaluations never change the gradient the optimizer is working with (the closure gets
+-- the args table too, and may skip its backward when args.grad == false).
+-- Returns what opt.step returns (the loss as a number).
+function Object:step(closure)
+   local params, dob = self.params, get_dob()
+   local function wrapped(args)
+      local loss_only = args and args.grad == false
+      if loss_only then
+         self.saved_grad = self.saved_grad or params.grad_flat:clone()
+         self.saved_grad:copy_(params.grad_flat)
+      end
+      params.grad_flat:zero_()
+      local old = dob.is_grad_enabled()
+      dob.set_grad_enabled(true)
+      local res = { pcall(closure, args) }
+      dob.set_grad_enabled(old)
+      if loss_only then params.grad_flat:copy_(self.saved_grad) end
+      if not res[1] then error(res[2], 0) end
+      local loss = res[2]
+      if dob.is_tensor(loss) then loss = loss:item() end
+      return loss, res[3]
+   end
+   return dob.no_grad(self.opt.step, wrapped, params, self.hp, self.state)
+end
+
+return M
