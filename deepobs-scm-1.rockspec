@@ -12,7 +12,8 @@ problems, runner and analyzer on top.]],
 }
 dependencies = { "lua >= 5.1", "lua-cjson" }
 external_dependencies = {
-   OPENBLAS = { header = "cblas.h", library = "openblas" },
+   -- cblas.h sits in a multiarch folder on Debian, which luarocks does not search
+   OPENBLAS = { library = "openblas" },
    ZLIB = { header = "zlib.h", library = "z" },
 }
 build = {
