@@ -15,6 +15,16 @@
 local M = {}
 
 local floor, huge = math.floor, math.huge
+local ffi = require "ffi"
+pcall(ffi.cdef, "int snprintf(char *str, size_t size, const char *format, ...);")
+local fbuf = ffi.new("char[64]")
+
+-- C's printf for a double: exact, ties to even (LuaJIT's own string.format rounds
+-- exact ties up: 2.66056060791015625 -> ...563 where Python and glibc write ...562)
+local function cfmt(fmt, x)
+   local n = ffi.C.snprintf(fbuf, 64, fmt, ffi.cast("double", x))
+   return ffi.string(fbuf, n)
+end
 
 ---------------------------------------------------------------------------------------
 -- numbers
@@ -26,7 +36,7 @@ function M.float2str(x)
    if x ~= x then return "nan" end
    if x == huge then return "inf" end
    if x == -huge then return "-inf" end
-   local s = ("%.10e"):format(x)
+   local s = cfmt("%.10e", x)
    local mant, exp = s:match("^(.-)e(.*)$")
    mant = mant:gsub("0+$", "")
    return mant .. "e" .. exp
@@ -34,6 +44,9 @@ end
 
 --- Python's repr() of a float (what json.dump writes): shortest round-trip
 -- digits, positional notation for 1e-4 <= |x| < 1e16, else d.ddde+XX.
+local PREC = {}
+for p = 0, 16 do PREC[p] = "%." .. p .. "e" end
+
 function M.pyfloat(x)
    if x ~= x then return "NaN" end
    if x == huge then return "Infinity" end
@@ -41,7 +54,7 @@ function M.pyfloat(x)
    if x == 0 then return (1 / x < 0) and "-0.0" or "0.0" end
    local s
    for p = 0, 16 do
-      s = ("%." .. p .. "e"):format(x)
+      s = cfmt(PREC[p], x)
       if tonumber(s) == x then break end
    end
    local sign, d1, rest, exp = s:match("^(%-?)(%d)%.?(%d*)e([-+]%d+)$")
