@@ -570,7 +570,7 @@ local function is_flag(a) return a ~= nil and a:sub(1, 1) == "-" and tonumber(a)
 
 -- runner flags: canonical key, kind
 local FLAGS = {
-   ["--optimizer"] = { "optimizer", "string" },
+   ["--optimizer"] = { "optimizer_arg", "string" }, -- the loaded table goes to o.optimizer
    ["--bs"] = { "batch_size", "int", 1 }, ["--batch_size"] = { "batch_size", "int", 1 },
    ["--lr"] = { "lr", "number" }, ["--learning_rate"] = { "lr", "number" },
    ["-N"] = { "num_epochs", "int", 0 }, ["--num_epochs"] = { "num_epochs", "int", 0 },
@@ -761,7 +761,8 @@ function M.info(problem, opts, out)
    dob.manual_seed(opts.random_seed or 42)
    local model = problem.build { weight_decay = wd, batch_size = bs }
    out:write(("%s: %s\n"):format(problem.name, problem.description or ""))
-   out:write(("dataset %s, batch size %s, %s epochs, weight decay %s\n\n"):format(tostring(problem.dataset),
+   local dsname = type(problem.dataset) == "table" and (problem.dataset.name or "(custom)") or tostring(problem.dataset)
+   out:write(("dataset %s, batch size %s, %s epochs, weight decay %s\n\n"):format(dsname,
       tostring(bs or "-"), tostring(problem.num_epochs or "-"), wd and ("%g"):format(wd) or "none"))
    out:write(model.describe and model:describe() or tostring(model), "\n\n")
 
@@ -788,7 +789,7 @@ function M.info(problem, opts, out)
       local ok, err = pcall(dob.no_grad, problem.forward, model, batch, "test")
       for _, m in ipairs(wrapped) do m.forward = nil end
       if not ok then error(err, 0) end
-      if rows[#rows] and rows[#rows][1] == "" then table.remove(rows) end -- the whole model
+      if rows[#rows] and rows[#rows][1] == "" then rows[#rows][1] = "(model)" end
    end)
    if sok and #rows > 0 then
       out:write("output shapes (one test batch, in call order):\n")
