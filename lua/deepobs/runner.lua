@@ -430,7 +430,7 @@ function M.run(opts)
       if n == num_epochs then break end
 
       if schedule[n] then hp.lr = schedule[n] end
-      model:train()
+      if type(model.train) == "function" then model:train() end -- forward(phase) decides too
       local s, last_logged = 0, nil
       local t0 = now()
       local t_shown = t0
