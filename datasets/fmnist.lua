@@ -12,7 +12,7 @@ local M = {}
 
 M.DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 
-local SPEC = {
+M.SPEC = {
    name = "fmnist", title = "Fashion-MNIST", train_size = 60000, test_size = 10000,
    extra_dirs = { M.DEBIAN_DIR },
    fetch_hint = "Install Debian's copy with: sudo apt-get install dataset-fashion-mnist\n"
@@ -21,6 +21,6 @@ local SPEC = {
 }
 
 --- opts as for datasets.mnist.load
-function M.load(opts) return mnist.load_idx_dataset(SPEC, opts) end
+function M.load(opts) return mnist.load_idx_dataset(M.SPEC, opts) end
 
 return M
