@@ -1,0 +1,127 @@
+--- MNIST (DeepOBS 1.1 `datasets/mnist.py`, spec §B.2, §B.9).
+--
+--    local ds = require("datasets.mnist").load { data_dir = nil, batch_size = 128, train_eval_size = 10000 }
+--    ds.train, ds.train_eval, ds.test   -- splits (datasets/split.lua)
+--    batch.x: float32 [B, 1, 28, 28] in [0, 1] (pixels / 255, no normalisation)
+--    batch.y: int64 [B], class indices 0..9
+--
+-- Splits: train = the 60,000 training images, shuffled by seed (see split.lua),
+-- drop remainder (468 batches at 128); train_eval = the first
+-- train_eval_size // B batches of the same shuffled training order (TF's
+-- `train.take(n)`); test = the 10,000 test images in file order, drop remainder.
+-- TF used NHWC [B, 28, 28, 1]; with one channel that is the same memory as
+-- our NCHW [B, 1, 28, 28].
+--
+-- Files: the four IDX files (gzipped as distributed, or plain) in
+-- <data_dir>/mnist, else $DEEPOBS_DATA_DIR/mnist, else ./data_deepobs/mnist.
+local idx = require "datasets.idx"
+local split = require "datasets.split"
+
+local M = {}
+
+M.FILES = {
+   train_images = "train-images-idx3-ubyte", train_labels = "train-labels-idx1-ubyte",
+   test_images = "t10k-images-idx3-ubyte", test_labels = "t10k-labels-idx1-ubyte",
+}
+local ORDER = { "train_images", "train_labels", "test_images", "test_labels" }
+
+local function exists(path)
+   local f = io.open(path, "rb")
+   if f then f:close(); return true end
+   return false
+end
+
+-- the first folder holding all four files (each gzipped or plain); a table
+-- key -> path, or nil
+local function find_in(dir)
+   local paths = {}
+   for _, k in ipairs(ORDER) do
+      local base = dir .. "/" .. M.FILES[k]
+      if exists(base .. ".gz") then paths[k] = base .. ".gz"
+      elseif exists(base) then paths[k] = base
+      else return nil end
+   end
+   return paths
+end
+
+-- checks the IDX header contents of one MNIST-style file
+local function check_images(t, path, n_expected)
+   local s = t:size()
+   if #s ~= 3 or s[2] ~= 28 or s[3] ~= 28 then
+      error(("%s: expected an IDX image file of 28x28 images (magic 2051), got a %d-dim array %s")
+         :format(path, #s, table.concat(s, "x")), 0)
+   end
+   if n_expected and s[1] ~= n_expected then
+      error(("%s: expected %d images, the file holds %d"):format(path, n_expected, s[1]), 0)
+   end
+end
+
+local function check_labels(t, path, n_images, ipath)
+   local s = t:size()
+   if #s ~= 1 then
+      error(("%s: expected an IDX label file (magic 2049, one dim), got a %d-dim array"):format(path, #s), 0)
+   end
+   if s[1] ~= n_images then
+      error(("%s holds %d labels but %s holds %d images"):format(path, s[1], ipath, n_images), 0)
+   end
+   local maxv = t:float():max():item()
+   if maxv > 9 then error(("%s: label %d out of range 0..9; the file may be corrupt"):format(path, maxv), 0) end
+end
+
+local function read_pair(ipath, lpath, n_expected)
+   local images = idx.read(ipath)
+   check_images(images, ipath, n_expected)
+   local labels = idx.read(lpath)
+   check_labels(labels, lpath, images:size(1), ipath)
+   -- TF: X.astype(float32) / 255.0 (a float32 division)
+   local x = images:float():view(images:size(1), 1, 28, 28) / 255
+   return x, labels:long()
+end
+
+--- Generic loader for the MNIST-format datasets.
+-- spec = { name = "mnist", title = "MNIST", extra_dirs = {...}, fetch_hint = "..." ,
+--          train_size = 60000, test_size = 10000 }
+function M.load_idx_dataset(spec, opts)
+   opts = opts or {}
+   local dirs = split.search_dirs(opts.data_dir, spec.name, spec.extra_dirs)
+   local paths
+   for _, d in ipairs(dirs) do
+      paths = find_in(d)
+      if paths then break end
+   end
+   if not paths then
+      local names = {}
+      for i, k in ipairs(ORDER) do names[i] = M.FILES[k] .. ".gz" end
+      error(("%s not found: expected the files\n  %s\n(gzipped or not) in one of these folders:\n  %s\n%s")
+         :format(spec.title, table.concat(names, "\n  "), table.concat(dirs, "\n  "), spec.fetch_hint), 0)
+   end
+   local n_train, n_test = spec.train_size, spec.test_size
+   if opts.any_size then n_train, n_test = nil, nil end
+   local train_x, train_y = read_pair(paths.train_images, paths.train_labels, n_train)
+   local test_x, test_y = read_pair(paths.test_images, paths.test_labels, n_test)
+   local bs = opts.batch_size or 128
+   local te = opts.train_eval_size or 10000
+   local seed = opts.seed
+   local train_t, test_t = { x = train_x, y = train_y }, { x = test_x, y = test_y }
+   return {
+      name = spec.name,
+      dir = paths.train_images:match("^(.*)/[^/]*$"),
+      train = split.new { name = "train", tensors = train_t, batch_size = bs, shuffle = true, default_seed = seed },
+      train_eval = split.new { name = "train_eval", tensors = train_t, batch_size = bs, shuffle = true,
+         default_seed = seed, num_batches = math.floor(te / bs) },
+      test = split.new { name = "test", tensors = test_t, batch_size = bs, shuffle = false },
+   }
+end
+
+local SPEC = {
+   name = "mnist", title = "MNIST", train_size = 60000, test_size = 10000,
+   fetch_hint = "Download them with: scripts/prepare_data.sh --only=mnist  (or: scripts/prepare_data.sh mnist)\n"
+      .. "or pass --data_dir DIR (the folder holding mnist/).",
+}
+
+--- opts: data_dir, batch_size (128), train_eval_size (10000), seed (default
+-- shuffle seed when batches() gets none; 42), any_size (accept files with
+-- other numbers of images than 60,000 / 10,000: for tests).
+function M.load(opts) return M.load_idx_dataset(SPEC, opts) end
+
+return M

@@ -1,0 +1,109 @@
+--- Batching shared by every dataset: a split over in-memory tensors whose
+-- first dim indexes the examples.
+--
+--    local split = require "datasets.split"
+--    local train = split.new { name = "train", tensors = { x = X, y = Y }, batch_size = 128, shuffle = true }
+--    for batch in train:batches(seed) do ... batch.x, batch.y ... end
+--    train.num_batches, train.batch_size, train.size
+--
+-- DeepOBS 1.1 semantics: batches of exactly batch_size (drop remainder).
+-- shuffle = true: each call of batches(seed) visits the examples in the order
+-- of a permutation drawn from `seed` (nil: the split's default_seed), so
+-- batches(s) always gives the same batches for the same s. The permutation
+-- comes from dob.randperm on a separately seeded engine RNG whose state is
+-- saved and restored around the draw: the data order never consumes or
+-- shifts the random numbers of the model (initialisation, dropout, VAE noise).
+-- DeepOBS TF 1.1 re-ran the same seeded shuffle every epoch (same order each
+-- epoch, spec §B.9); pass seed + epoch for a fresh order per epoch.
+-- shuffle = false: file order, seed ignored.
+-- num_batches (optional) truncates to the first num_batches batches of that
+-- order: train_eval is TF's `train.take(n)`, i.e. the first n batches of the
+-- training order for the same seed.
+--
+-- Batches are gathered with index_select into fresh tensors; the iterator
+-- yields { x = ..., y = ... } with the split's tensor names.
+local dob = require "deepobs"
+
+local M = {}
+
+local Split = {}
+Split.__index = Split
+
+function M.new(o)
+   local names, n = {}, nil
+   for k, t in pairs(o.tensors) do
+      names[#names + 1] = k
+      local len = t:size(1)
+      if n and len ~= n then
+         error(("split %s: tensors have different lengths (%d and %d)"):format(o.name or "?", n, len), 2)
+      end
+      n = len
+   end
+   table.sort(names)
+   local bs = o.batch_size
+   if type(bs) ~= "number" or bs < 1 or bs % 1 ~= 0 then
+      error(("batch size must be a positive integer, got %s"):format(tostring(bs)), 2)
+   end
+   local full = math.floor(n / bs)
+   if full < 1 then
+      error(("batch size %d is larger than the %s set (%d examples)"):format(bs, o.name or "?", n), 2)
+   end
+   local nb = full
+   if o.num_batches then nb = math.min(o.num_batches, full) end
+   return setmetatable({
+      name = o.name, tensors = o.tensors, names = names, size = n, batch_size = bs,
+      num_batches = nb, shuffle = o.shuffle and true or false, default_seed = o.default_seed or 42,
+   }, Split)
+end
+
+--- The permutation (int64, 0-based) that batches(seed) uses; nil when not shuffled.
+function Split:order(seed)
+   if not self.shuffle then return nil end
+   seed = seed or self.default_seed
+   if type(seed) ~= "number" or seed < 0 or seed % 1 ~= 0 then
+      error(("%s: shuffle seed must be a non-negative integer, got %s"):format(self.name or "split", tostring(seed)), 2)
+   end
+   local saved = dob.get_rng_state()
+   dob.manual_seed(seed)
+   local ok, perm = pcall(dob.randperm, self.size)
+   dob.set_rng_state(saved)
+   if not ok then error(perm, 0) end
+   return perm
+end
+
+--- Iterator over the batches: for batch in split:batches(seed) do ... end
+function Split:batches(seed)
+   local perm = self:order(seed)
+   local bs, nb, i = self.batch_size, self.num_batches, 0
+   local names, tensors = self.names, self.tensors
+   return function()
+      if i >= nb then return nil end
+      local batch = {}
+      if perm then
+         local idx = perm:narrow(1, i * bs + 1, bs)
+         for _, k in ipairs(names) do batch[k] = tensors[k]:index_select(1, idx) end
+      else
+         for _, k in ipairs(names) do batch[k] = tensors[k]:narrow(1, i * bs + 1, bs):clone() end
+      end
+      i = i + 1
+      return batch
+   end
+end
+
+--- Where data lives: the `data_dir` argument, else $DEEPOBS_DATA_DIR, else
+-- ./data_deepobs; the dataset's folder inside it is `name`. Returns the list
+-- of folders to search, in order (extra folders appended).
+function M.search_dirs(data_dir, name, extra)
+   local dirs = {}
+   local base = data_dir or os.getenv("DEEPOBS_DATA_DIR")
+   if base and base ~= "" then
+      dirs[#dirs + 1] = base .. "/" .. name
+      dirs[#dirs + 1] = base
+   else
+      dirs[#dirs + 1] = "./data_deepobs/" .. name
+   end
+   for _, d in ipairs(extra or {}) do dirs[#dirs + 1] = d end
+   return dirs
+end
+
+return M

@@ -1,0 +1,61 @@
+--- Shared pieces of the DeepOBS architectures (spec §A.3), written against
+-- deepobs.nn. Layout: our tensors are NCHW (PyTorch-style weights), TF's
+-- were NHWC. Every layer, padding, initialiser and parameter count is TF's;
+-- the only visible difference is the order in which a flatten before a dense
+-- layer enumerates (channel, row, column), which permutes the rows of that
+-- dense kernel: the same function class and the same parameter count.
+local dob = require "deepobs"
+local nn = dob.nn
+local init = nn.init
+
+local A = {}
+
+--- A bare module to hang parameters and children on (for the models that are
+-- not a plain Sequential). forward is supplied by the problem.
+function A.module(name)
+   local m = setmetatable({ _params = {}, _buffers = {}, _children = {}, training = true }, nn.Module)
+   m.describe = function() return name end
+   return m
+end
+
+--- TF's tf.layers.dense(units) on a flattened input; kernel/bias initialisers
+-- are functions of the tensor (default: Glorot-uniform kernel, zero bias).
+function A.dense(nin, nout, kernel_init, bias_init)
+   return nn.Linear(nin, nout, { weight_init = kernel_init, bias_init = bias_init })
+end
+
+--- TF conv2d with padding "same" (asymmetric where TF pads asymmetrically)
+function A.conv(cin, cout, k, stride, kernel_init, bias_init)
+   return nn.Conv2d(cin, cout, k, { stride = stride or 1, padding = "SAME", weight_init = kernel_init,
+      bias_init = bias_init })
+end
+
+--- TF conv2d_transpose with padding "same": output = input * stride
+function A.conv_transpose(cin, cout, k, stride)
+   return nn.ConvTranspose2d(cin, cout, k, { stride = stride or 1, padding = "SAME" })
+end
+
+function A.truncated_normal(std) return function(t) return init.truncated_normal_(t, std) end end
+function A.constant(v) return function(t) return init.constant_(t, v) end end
+
+--- The VAE's activation: lrelu(x) = max(x, 0.3 x) (= leaky ReLU with slope 0.3)
+function A.lrelu(x) return x:leaky_relu(0.3) end
+
+--- DeepOBS prints a warning when a weight decay is passed to a problem that has none.
+function A.warn_no_weight_decay(name, wd)
+   if wd ~= nil and wd ~= 0 then
+      io.stderr:write(("WARNING: %s has no weight decay (L2 regularization); --weight_decay %s is ignored\n")
+         :format(name, tostring(wd)))
+   end
+end
+
+--- Classification forward: per-example softmax cross-entropy [B], no
+-- regularizer, mini-batch accuracy. `net` maps batch.x to logits [B, C].
+function A.classify(model, batch, phase)
+   model:train(phase == "train")
+   local logits = model(batch.x)
+   local losses = dob.softmax_cross_entropy(logits, batch.y)
+   return losses, nil, dob.accuracy(logits, batch.y)
+end
+
+return A
