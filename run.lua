@@ -4,7 +4,9 @@
 --   luajit run.lua --list | --info PROBLEM | [--optimizer X] --help
 --
 -- The runner is lua/deepobs/runner.lua; results go to results/<problem>/<optimizer>/<setting>/.
-package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
+-- the checkout's own modules first, wherever run.lua is started from
+local root = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+package.path = ("%s/lua/?.lua;%s/lua/?/init.lua;%s/?.lua;%s/?/init.lua;"):format(root, root, root, root) .. package.path
 local code = require("deepobs.runner").main(arg)
 io.stdout:flush()
 os.exit(code)
