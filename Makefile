@@ -68,3 +68,9 @@ clean:
 	rm -rf build
 
 .PHONY: all test test-asan bench install clean
+
+# a LuaJIT prompt with the checkout's package on the path: dob = require "deepobs"
+repl: all
+	LUA_PATH="./lua/?.lua;./lua/?/init.lua;./?.lua;./?/init.lua;;" $(LUAJIT) -i
+
+.PHONY: repl
