@@ -99,34 +99,32 @@ static void unary_row(int op, double p0, double p1, int64_t n, float *o, int64_t
     }
 }
 
-/* dL/dx from g, x and out (all contiguous, same length) */
+/* dL/dx from g, x and out (all contiguous, same length). One loop per op,
+   so each loop vectorises (a switch inside the loop would stop that). */
+#define GRAD_ROW(EXPR) for (int64_t i = 0; i < n; i++) { float v = x[i], o = y[i]; (void)v; (void)o; gx[i] = g[i] * (EXPR); }
+
 static void unary_grad_row(int op, double p0, double p1, int64_t n, float *gx, const float *g,
                            const float *x, const float *y)
 {
     float q0 = (float)p0, q1 = (float)p1;
     const float inv_sqrt_2pi = 0.3989422804014327f;
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i], r;
-        switch (op) {
-        case DOB_NEG: r = -1; break;
-        case DOB_EXP: r = y[i]; break;
-        case DOB_LOG: r = 1 / v; break;
-        case DOB_SQRT: r = 0.5f / y[i]; break;
-        case DOB_ABS: r = (float)((v > 0) - (v < 0)); break;
-        case DOB_RELU: r = v > 0 ? 1.0f : 0.0f; break;
-        case DOB_SIGMOID: r = y[i] * (1 - y[i]); break;
-        case DOB_TANH: r = 1 - y[i] * y[i]; break;
-        case DOB_SOFTPLUS: r = sigmoid_f(v); break;
-        case DOB_GELU: r = 0.5f * (1 + erff(v * (float)M_SQRT1_2)) + v * inv_sqrt_2pi * expf(-0.5f * v * v); break;
-        case DOB_SQUARE: r = 2 * v; break;
-        case DOB_RSQRT: r = -0.5f * y[i] * y[i] * y[i]; break;
-        case DOB_SIGN: r = 0; break;
-        case U_ELU: r = v > 0 ? 1.0f : y[i] + q0; break;
-        case U_LEAKY: r = v > 0 ? 1.0f : q0; break;
-        case U_CLAMP: r = (v >= q0 && v <= q1) ? 1.0f : 0.0f; break;
-        default: r = 0;
-        }
-        gx[i] = g[i] * r;
+    switch (op) {
+    case DOB_NEG: GRAD_ROW(-1.0f); break;
+    case DOB_EXP: GRAD_ROW(o); break;
+    case DOB_LOG: GRAD_ROW(1.0f / v); break;
+    case DOB_SQRT: GRAD_ROW(0.5f / o); break;
+    case DOB_ABS: GRAD_ROW((float)((v > 0) - (v < 0))); break;
+    case DOB_RELU: GRAD_ROW(v > 0 ? 1.0f : 0.0f); break;
+    case DOB_SIGMOID: GRAD_ROW(o * (1 - o)); break;
+    case DOB_TANH: GRAD_ROW(1 - o * o); break;
+    case DOB_SOFTPLUS: GRAD_ROW(sigmoid_f(v)); break;
+    case DOB_GELU: GRAD_ROW(0.5f * (1 + erff(v * (float)M_SQRT1_2)) + v * inv_sqrt_2pi * expf(-0.5f * v * v)); break;
+    case DOB_SQUARE: GRAD_ROW(2 * v); break;
+    case DOB_RSQRT: GRAD_ROW(-0.5f * o * o * o); break;
+    case U_ELU: GRAD_ROW(v > 0 ? 1.0f : o + q0); break;
+    case U_LEAKY: GRAD_ROW(v > 0 ? 1.0f : q0); break;
+    case U_CLAMP: GRAD_ROW((v >= q0 && v <= q1) ? 1.0f : 0.0f); break;
+    default: GRAD_ROW(0.0f); break;   /* sign */
     }
 }
 
