@@ -1,10 +1,13 @@
 /* random.c — a counter-based generator (Philox4x32-10) and the fills built on it.
  *
- * State is (seed, offset). A fill of n elements gives element i the counter
- * offset + i and then advances the offset by n. Each element's value depends
- * only on (seed, counter), never on which thread computed it, so results are
- * the same for any thread count. Draws that need redrawing (the truncated
- * normal) use the third counter word as the attempt number.
+ * State is (seed, offset). One Philox call turns a counter into four 32-bit
+ * words. A fill of n elements gives element i word i % 4 of counter
+ * offset + i / 4 (uniform, Bernoulli; the normal pairs words 0-1 and 2-3 by
+ * Box-Muller, cos and sin) and advances the offset by ceil(n / 4). Each
+ * element's value depends only on (seed, counter, lane), never on which
+ * thread computed it, so results are the same for any thread count. The
+ * truncated normal uses one counter per element and redraws with the third
+ * counter word as the attempt number.
  */
 #include "core.h"
 #include <math.h>
@@ -44,6 +47,26 @@ static inline double normal01(const uint32_t r[4])
 
 enum { D_UNIFORM, D_NORMAL, D_TRUNC, D_BERNOULLI };
 
+static void fill_block(int kind, double a, double b, const uint32_t r[4], double v[4])
+{
+    switch (kind) {
+    case D_UNIFORM:
+        for (int k = 0; k < 4; k++) v[k] = a + (b - a) * uniform01(r[k]);
+        break;
+    case D_NORMAL:
+        for (int k = 0; k < 4; k += 2) {
+            double u1 = ((double)r[k] + 1.0) / 4294967296.0, u2 = (double)r[k + 1] / 4294967296.0;
+            double rad = sqrt(-2.0 * log(u1)), th = 2.0 * M_PI * u2;
+            v[k] = a + b * rad * cos(th);
+            v[k + 1] = a + b * rad * sin(th);
+        }
+        break;
+    default:
+        for (int k = 0; k < 4; k++) v[k] = uniform01(r[k]) < a ? 1.0 : 0.0;
+        break;
+    }
+}
+
 static int fill(dob_tensor *t, const char *op, int kind, double a, double b)
 {
     DOB_CHECK_F32_INT(t, op, "self");
@@ -53,28 +76,32 @@ static int fill(dob_tensor *t, const char *op, int kind, double a, double b)
     if (!c) return -1;
     float *p = dob__f32(c);
     uint64_t base = offset, key = seed;
+    if (kind == D_TRUNC) {
 #pragma omp parallel for schedule(static) if (n >= DOB_PAR_MIN / 8)
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t r[4];
-        philox(base + (uint64_t)i, 0, key, r);
-        double v;
-        switch (kind) {
-        case D_UNIFORM: v = a + (b - a) * uniform01(r[0]); break;
-        case D_NORMAL: v = a + b * normal01(r); break;
-        case D_TRUNC: {
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t r[4];
+            philox(base + (uint64_t)i, 0, key, r);
             double z = normal01(r);
             for (uint32_t k = 1; fabs(z) > 2.0; k++) {
                 philox(base + (uint64_t)i, k, key, r);
                 z = normal01(r);
             }
-            v = a + b * z;
-            break;
+            p[i] = (float)(a + b * z);
         }
-        default: v = uniform01(r[0]) < a ? 1.0 : 0.0; break;
+        offset += (uint64_t)n;
+    } else {
+        int64_t blocks = (n + 3) / 4;
+#pragma omp parallel for schedule(static) if (blocks >= DOB_PAR_MIN / 16)
+        for (int64_t blk = 0; blk < blocks; blk++) {
+            uint32_t r[4];
+            double v[4];
+            philox(base + (uint64_t)blk, 0, key, r);
+            fill_block(kind, a, b, r, v);
+            int64_t i0 = blk * 4, m = n - i0 < 4 ? n - i0 : 4;
+            for (int64_t k = 0; k < m; k++) p[i0 + k] = (float)v[k];
         }
-        p[i] = (float)v;
+        offset += (uint64_t)blocks;
     }
-    offset += (uint64_t)n;
     if (c != t) {
         dob__copy_strided(t, c);
         dob_release(c);
