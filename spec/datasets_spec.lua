@@ -323,7 +323,7 @@ describe("quadratic_deep's Hessian and its epoch-0 loss", function()
    end)
 
    it("reproduces the TensorFlow baseline's epoch-0 test loss (353.44676) and, closely, the train loss", function()
-      -- /work/shared/baselines/quadratic_deep/*/*/random_seed__42__*.json: test_losses[1] and
+      -- ../shared/baselines/quadratic_deep/*/*/random_seed__42__*.json: test_losses[1] and
       -- train_losses[1] (the same in every file: the untrained model)
       local TF_TEST, TF_TRAIN = 353.44676426478793, 353.9337594168527
       local ds = quadratic.load { batch_size = 128 }

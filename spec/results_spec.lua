@@ -1,29 +1,11 @@
 -- deepobs.results: DeepOBS 1.1 number formatting, setting-folder names, JSON text, atomic writes.
 local results = require "deepobs.results"
 local cjson = require "cjson"
+local fs = require "helpers.fs"
+local sh, lines, read = fs.sh, fs.lines, fs.read
+local BASE = fs.BASELINES
 
-local BASE = "/work/shared/baselines"
 local TMP = "./.spec_tmp_results"
-
-local function sh(cmd)
-   local p = io.popen(cmd)
-   local out = p:read("*a")
-   p:close()
-   return out
-end
-
-local function lines(s)
-   local t = {}
-   for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
-   return t
-end
-
-local function read(path)
-   local f = assert(io.open(path, "rb"))
-   local s = f:read("*a")
-   f:close()
-   return s
-end
 
 local function have_baselines()
    local f = io.open(BASE .. "/README.md")

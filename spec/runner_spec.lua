@@ -5,29 +5,11 @@ local runner = require "deepobs.runner"
 local results = require "deepobs.results"
 local fake = require "fixtures.fake"
 local cjson = require "cjson"
+local fs = require "helpers.fs"
+local sh, files_under, read = fs.sh, fs.files_under, fs.read
+local BASE = fs.BASELINES
 
 local TMP = "./.spec_tmp_runner"
-local BASE = "/work/shared/baselines"
-
-local function sh(cmd)
-   local p = io.popen(cmd)
-   local out = p:read("*a")
-   p:close()
-   return out
-end
-
-local function files_under(dir)
-   local t = {}
-   for l in sh("find " .. dir .. " -type f 2>/dev/null | sort"):gmatch("[^\n]+") do t[#t + 1] = l end
-   return t
-end
-
-local function read(path)
-   local f = assert(io.open(path, "rb"))
-   local s = f:read("*a")
-   f:close()
-   return s
-end
 
 -- runs the command line; returns combined output and exit status
 local function cli(args)

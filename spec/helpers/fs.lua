@@ -1,0 +1,31 @@
+-- File and shell helpers for specs.
+local M = {}
+
+-- where the DeepOBS 1.1 baseline files are: ../shared/baselines beside the checkout
+M.BASELINES = os.getenv("DEEPOBS_BASELINES") or "../shared/baselines"
+
+function M.sh(cmd)
+   local p = io.popen(cmd)
+   local out = p:read("*a")
+   p:close()
+   return out
+end
+
+function M.lines(s)
+   local t = {}
+   for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
+   return t
+end
+
+function M.read(path)
+   local f = assert(io.open(path, "rb"))
+   local s = f:read("*a")
+   f:close()
+   return s
+end
+
+function M.files_under(dir)
+   return M.lines(M.sh("find " .. dir .. " -type f 2>/dev/null | sort"))
+end
+
+return M
