@@ -54,7 +54,7 @@ test: all
 test-asan: $(ASAN_LIB) $(CDEF)
 	DEEPOBS_LIB=$(ASAN_LIB) LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  DEEPOBS_SPEC_QUICK=1 $(BUSTED) spec
+	  DEEPOBS_ASAN=1 $(BUSTED) spec
 
 bench: all
 	$(LUAJIT) bench/ops.lua
