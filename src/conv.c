@@ -23,6 +23,7 @@
  */
 #include "core.h"
 #include <cblas.h>
+#include <omp.h>
 #include <stdlib.h>
 #ifdef __AVX512F__
 #include <immintrin.h>
@@ -258,7 +259,7 @@ static void channel_sums(const float *y, int64_t N, int64_t R, int64_t P, float 
 static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                  const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
 {
-    dob__blas_threads_for(2 * M * N * K);
+    if (!omp_in_parallel()) dob__blas_threads_for(2 * M * N * K);  /* inside: one thread */
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 (int)M, (int)N, (int)K, 1.0f, A, (int)(lda > 0 ? lda : 1), B,
                 (int)(ldb > 0 ? ldb : 1), beta, C, (int)(ldc > 0 ? ldc : 1));
@@ -324,6 +325,15 @@ static void run_chunk(const pass *ps, int64_t n0, int64_t nb, float *colsbuf, fl
     }
 }
 
+#define MAX_THREADS 64
+/* Below this much GEMM work a pass stays on one thread (and lets OpenBLAS decide). */
+#define PAR_CHUNKS_FLOPS 16e6
+
+/* Chunks are independent except for dw, so with T threads each thread takes a
+   contiguous range of chunks with its own scratch and a single-threaded sgemm
+   (OpenBLAS's OpenMP build runs one thread inside a parallel region), and the
+   T partial dw^T are summed in thread order: the same thread count gives the
+   same bits. */
 static int run_pass(const pass *ps)
 {
     const geom *g = ps->g;
@@ -331,28 +341,49 @@ static int run_pass(const pass *ps)
     if (ps->dw && (N == 0 || P == 0 || K == 0)) memset(ps->dw, 0, sizeof(float) * (size_t)(OC * K));
     if (ps->dx && N * CHW > 0 && (P == 0 || OC == 0)) memset(ps->dx, 0, sizeof(float) * (size_t)(N * CHW));
     if (N == 0 || P == 0 || OC == 0) return 0;
-    int64_t nb0 = chunk_samples(g), ncmax = nb0 * P;
+    int64_t nb0 = chunk_samples(g), ncmax = nb0 * P, nchunks = (N + nb0 - 1) / nb0;
+    int T = dob__threads();
+    if (T > MAX_THREADS) T = MAX_THREADS;
+    if (T > nchunks) T = (int)nchunks;
+    if ((double)2 * OC * K * P * N < PAR_CHUNKS_FLOPS) T = 1;
     bool need_cols = !(g->direct && nb0 == 1) && (ps->x || ps->dx);
     size_t cols_bytes = need_cols ? sizeof(float) * (size_t)(K * ncmax) : 0;
     size_t buf_bytes = nb0 > 1 ? sizeof(float) * (size_t)(OC * ncmax) : 0;
     size_t dwt_bytes = ps->dw && K > 0 ? sizeof(float) * (size_t)(K * OC) : 0;
-    float *colsbuf = cols_bytes ? dob__alloc(cols_bytes) : NULL;
-    float *buf = buf_bytes ? dob__alloc(buf_bytes) : NULL;
-    float *dwt = dwt_bytes ? dob__alloc(dwt_bytes) : NULL;
+    float *colsbuf[MAX_THREADS] = {0}, *buf[MAX_THREADS] = {0}, *dwt[MAX_THREADS] = {0};
     int rc = -1;
-    if ((cols_bytes && !colsbuf) || (buf_bytes && !buf) || (dwt_bytes && !dwt)) goto done;
-    for (int64_t n0 = 0; n0 < N; n0 += nb0) {
-        int64_t nb = N - n0 < nb0 ? N - n0 : nb0;
-        run_chunk(ps, n0, nb, colsbuf, buf, dwt, n0 == 0);
+    for (int t = 0; t < T; t++) {
+        colsbuf[t] = cols_bytes ? dob__alloc(cols_bytes) : NULL;
+        buf[t] = buf_bytes ? dob__alloc(buf_bytes) : NULL;
+        dwt[t] = dwt_bytes ? dob__alloc(dwt_bytes) : NULL;
+        if ((cols_bytes && !colsbuf[t]) || (buf_bytes && !buf[t]) || (dwt_bytes && !dwt[t])) goto done;
     }
-    if (dwt)
+    if (T == 1) {
+        for (int64_t n0 = 0; n0 < N; n0 += nb0)
+            run_chunk(ps, n0, N - n0 < nb0 ? N - n0 : nb0, colsbuf[0], buf[0], dwt[0], n0 == 0);
+    } else {
+#pragma omp parallel num_threads(T)
+        {
+            int t = omp_get_thread_num();
+            int64_t c0 = nchunks * t / T, c1 = nchunks * (t + 1) / T;
+            for (int64_t c = c0; c < c1; c++) {
+                int64_t n0 = c * nb0;
+                run_chunk(ps, n0, N - n0 < nb0 ? N - n0 : nb0, colsbuf[t], buf[t], dwt[t], c == c0);
+            }
+        }
+        for (int t = 1; t < T && dwt[0]; t++)
+            for (int64_t i = 0; i < K * OC; i++) dwt[0][i] += dwt[t][i];
+    }
+    if (dwt[0])
         for (int64_t oc = 0; oc < OC; oc++)
-            for (int64_t k = 0; k < K; k++) ps->dw[oc * K + k] = dwt[k * OC + oc];
+            for (int64_t k = 0; k < K; k++) ps->dw[oc * K + k] = dwt[0][k * OC + oc];
     rc = 0;
 done:
-    dob__free(colsbuf, cols_bytes);
-    dob__free(buf, buf_bytes);
-    dob__free(dwt, dwt_bytes);
+    for (int t = 0; t < T; t++) {
+        dob__free(colsbuf[t], cols_bytes);
+        dob__free(buf[t], buf_bytes);
+        dob__free(dwt[t], dwt_bytes);
+    }
     return rc;
 }
 
