@@ -249,6 +249,9 @@ static void channel_sums(const float *y, int64_t N, int64_t R, int64_t P, float 
         for (int64_t n = 0; n < N; n++) {
             const float *row = y + (n * R + r) * P;
             double part = 0;
+            /* a fixed-width simd reduction: vectorised (the plain double loop ran at
+               one add per cycle, 2-3% of a conv's backward) and still a fixed order */
+#pragma omp simd reduction(+ : part)
             for (int64_t p = 0; p < P; p++) part += row[p];
             acc += part;
         }
