@@ -124,7 +124,7 @@ NO_LIBCALLS static void im2col(const geom *g, const float *x, int64_t nb, float 
                 float *row = cols + k * ld + s * P;
                 for (int64_t oh = 0; oh < g->OH; oh++) {
                     float *dst = row + oh * OW;
-                    int64_t ih = oh - g->pt + kh;
+                    int64_t ih = oh * g->sh - g->pt + kh;
                     bool in = ih >= 0 && ih < g->H;
                     /* pointer arithmetic stays inside the plane's allocation or is never dereferenced */
                     const float *xr = plane + (in ? ih * g->W : 0) + kw - g->pl;
