@@ -16,10 +16,30 @@
  * than one batch-folded GEMM whose operands fall out of cache). A chunk of one
  * sample reads/writes NCHW tensors in place; larger chunks gather dy into
  * [OC, nb OH OW] and scatter the product back to NCHW (adding the bias in the
- * same pass). The weight gradient accumulates over chunks with beta = 1 in
- * sample order, and cols are recomputed in backward rather than stored.
- * A 1x1, stride-1, unpadded conv skips im2col. im2col/col2im loops run in
- * OpenMP over rows/planes; BLAS is never called inside a parallel region.
+ * same pass). cols are recomputed in backward rather than stored. A 1x1,
+ * stride-1, unpadded conv skips im2col.
+ *
+ * Design choices, each measured at the DeepOBS layer shapes (bench/ops.lua
+ * cases, best of repeated runs, 1 thread, ms fwd+bwd; 2026-11-24):
+ * - conv2d's backward is one pass: per chunk, dy is gathered once, cols =
+ *   im2col(x) feeds dW, then the same buffer takes W^T dy for col2im.
+ * - dW is computed transposed, dW^T = cols dy^T (GEMM M = K instead of OC):
+ *   1.15-1.25x on that GEMM at every shape, e.g. wrn 64->64 224 -> 212 ms.
+ * - im2col/col2im rows (OW = 6..32 floats) use AVX-512 masked loads/stores,
+ *   and stride-1 col2im sums each input row in registers (writing each kw's row
+ *   into memory stalled on store-to-load forwarding); together 2c2d conv2
+ *   72 -> 56 ms, 3c3d conv2 49 -> 42, wrn 128->128 202 -> 174.
+ * - With T > 1 threads the chunks are split across threads, each with its own
+ *   scratch and a single-threaded sgemm (OpenBLAS's OpenMP build runs one
+ *   thread inside a parallel region); the T partial dW^T are summed in thread
+ *   order, so a given thread count always gives the same bits. Against
+ *   OpenBLAS threading each GEMM: 1.4-2.2x at 2 threads (2c2d conv2 58 -> 34 ms,
+ *   wrn 64->64 216 -> 115).
+ * Tried and dropped: cutting 32x32 samples into row blocks of 256/512 columns
+ * (the GEMM harness favours N = 256..512, end to end it was 0-5% slower);
+ * chunk targets of 256..1024 columns / 1..2 MB caps (within noise); the
+ * forward as y^T = cols^T W^T (no faster in a harness); AVX-512 gathers or
+ * permutes for the stride-2 rows (gathers 1.15x slower, permutes no change).
  */
 #include "core.h"
 #include <cblas.h>
@@ -30,8 +50,8 @@
 #endif
 
 /* Measured at the DeepOBS layer shapes (bench/ops.lua, 1 thread): 256..2048 columns and
-   1..4 MB caps are within noise for most layers; WRN's 256->256 on 8x8
-   (K = 2304) gains ~10% from the larger chunks. */
+   1..4 MB caps are within noise for most layers (re-checked after the changes
+   above); WRN's 256->256 on 8x8 (K = 2304) gains ~10% from the larger chunks. */
 #define COLS_TARGET 2048                 /* columns of a chunk's cols matrix */
 #define COLS_BYTES ((int64_t)4 << 20)    /* and its size cap */
 
