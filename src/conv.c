@@ -16,18 +16,42 @@
  * than one batch-folded GEMM whose operands fall out of cache). A chunk of one
  * sample reads/writes NCHW tensors in place; larger chunks gather dy into
  * [OC, nb OH OW] and scatter the product back to NCHW (adding the bias in the
- * same pass). The weight gradient accumulates over chunks with beta = 1 in
- * sample order, and cols are recomputed in backward rather than stored.
- * A 1x1, stride-1, unpadded conv skips im2col. im2col/col2im loops run in
- * OpenMP over rows/planes; BLAS is never called inside a parallel region.
+ * same pass). cols are recomputed in backward rather than stored. A 1x1,
+ * stride-1, unpadded conv skips im2col.
+ *
+ * Design choices, each measured at the DeepOBS layer shapes (bench/ops.lua
+ * cases, best of repeated runs, 1 thread, ms fwd+bwd; 2026-11-24):
+ * - conv2d's backward is one pass: per chunk, dy is gathered once, cols =
+ *   im2col(x) feeds dW, then the same buffer takes W^T dy for col2im.
+ * - dW is computed transposed, dW^T = cols dy^T (GEMM M = K instead of OC):
+ *   1.15-1.25x on that GEMM at every shape, e.g. wrn 64->64 224 -> 212 ms.
+ * - im2col/col2im rows (OW = 6..32 floats) use AVX-512 masked loads/stores,
+ *   and stride-1 col2im sums each input row in registers (writing each kw's row
+ *   into memory stalled on store-to-load forwarding); together 2c2d conv2
+ *   72 -> 56 ms, 3c3d conv2 49 -> 42, wrn 128->128 202 -> 174.
+ * - With T > 1 threads the chunks are split across threads, each with its own
+ *   scratch and a single-threaded sgemm (OpenBLAS's OpenMP build runs one
+ *   thread inside a parallel region); the T partial dW^T are summed in thread
+ *   order, so a given thread count always gives the same bits. Against
+ *   OpenBLAS threading each GEMM: 1.4-2.2x at 2 threads (2c2d conv2 58 -> 34 ms,
+ *   wrn 64->64 216 -> 115).
+ * Tried and dropped: cutting 32x32 samples into row blocks of 256/512 columns
+ * (the GEMM harness favours N = 256..512, end to end it was 0-5% slower);
+ * chunk targets of 256..1024 columns / 1..2 MB caps (within noise); the
+ * forward as y^T = cols^T W^T (no faster in a harness); AVX-512 gathers or
+ * permutes for the stride-2 rows (gathers 1.15x slower, permutes no change).
  */
 #include "core.h"
 #include <cblas.h>
+#include <omp.h>
 #include <stdlib.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 /* Measured at the DeepOBS layer shapes (bench/ops.lua, 1 thread): 256..2048 columns and
-   1..4 MB caps are within noise for most layers; WRN's 256->256 on 8x8
-   (K = 2304) gains ~10% from the larger chunks. */
+   1..4 MB caps are within noise for most layers (re-checked after the changes
+   above); WRN's 256->256 on 8x8 (K = 2304) gains ~10% from the larger chunks. */
 #define COLS_TARGET 2048                 /* columns of a chunk's cols matrix */
 #define COLS_BYTES ((int64_t)4 << 20)    /* and its size cap */
 
@@ -80,6 +104,29 @@ static inline void ow_range(const geom *g, int64_t kw, int64_t *lo, int64_t *hi)
    vectorises inline rather than memcpy/memset calls. */
 #define NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
+#ifdef __AVX512F__
+/* Stride-1 rows are short (OW = 6..32) and their valid part [lo, hi) is the
+   same for every row of a kernel column kw, so with AVX-512 a row is copied as
+   a few 16-lane pieces: a masked load that reads only the valid lanes (masked
+   lanes never fault, so the row pointer may point before the plane) and a
+   masked store of the whole piece. That replaces a scalar prologue/epilogue
+   per 6..32-float row, which made im2col/col2im 20-35% of 2c2d conv2's time. */
+#define ROW_PIECES 8                      /* OW up to 128 takes the masked path */
+typedef struct { __mmask16 out, valid; } row_masks;
+
+static int row_masks_for(int64_t OW, int64_t lo, int64_t hi, row_masks *m)
+{
+    int np = (int)((OW + 15) / 16);
+    for (int j = 0; j < np; j++) {
+        int64_t j0 = 16 * (int64_t)j, n = OW - j0 < 16 ? OW - j0 : 16;
+        int64_t a = lo - j0 < 0 ? 0 : lo - j0, b = hi - j0 > n ? n : hi - j0;
+        m[j].out = (__mmask16)((1u << n) - 1);
+        m[j].valid = b > a ? (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1)) : 0;
+    }
+    return np;
+}
+#endif
+
 /* cols[k ld + s P + oh OW + ow] = x[s, c, oh sh - pt + kh, ow sw - pl + kw] (0 outside) */
 NO_LIBCALLS static void im2col(const geom *g, const float *x, int64_t nb, float *cols, int64_t ld)
 {
@@ -88,6 +135,28 @@ NO_LIBCALLS static void im2col(const geom *g, const float *x, int64_t nb, float 
     for (int64_t k = 0; k < K; k++) {
         int64_t c = k / KHW, kh = (k / g->KW) % g->KH, kw = k % g->KW, lo, hi;
         ow_range(g, kw, &lo, &hi);
+#ifdef __AVX512F__
+        if (g->sw == 1 && OW <= 16 * ROW_PIECES) {
+            row_masks m[ROW_PIECES];
+            int np = row_masks_for(OW, lo, hi, m);
+            for (int64_t s = 0; s < nb; s++) {
+                const float *plane = x + (s * g->C + c) * g->H * g->W;
+                float *row = cols + k * ld + s * P;
+                for (int64_t oh = 0; oh < g->OH; oh++) {
+                    float *dst = row + oh * OW;
+                    int64_t ih = oh * g->sh - g->pt + kh;
+                    bool in = ih >= 0 && ih < g->H;
+                    /* pointer arithmetic stays inside the plane's allocation or is never dereferenced */
+                    const float *xr = plane + (in ? ih * g->W : 0) + kw - g->pl;
+                    for (int j = 0; j < np; j++) {
+                        __m512 v = _mm512_maskz_loadu_ps(in ? m[j].valid : 0, xr + 16 * j);
+                        _mm512_mask_storeu_ps(dst + 16 * j, m[j].out, v);
+                    }
+                }
+            }
+            continue;
+        }
+#endif
         for (int64_t s = 0; s < nb; s++) {
             const float *plane = x + (s * g->C + c) * g->H * g->W;
             float *row = cols + k * ld + s * P;
@@ -110,8 +179,51 @@ NO_LIBCALLS static void im2col(const geom *g, const float *x, int64_t nb, float 
 
 /* dx[s, c, ih, iw] = sum of the cols entries im2col would take from there
    (overwrites the nb samples of dx) */
+#ifdef __AVX512F__
+#define MAX_KW 16
+/* Stride-1 (in w) col2im one input row at a time: the row's sum over (kh, kw)
+   is built in registers from masked loads of the cols rows, shifted by kw, and
+   stored once. Adding each kw's row into memory instead made every masked load
+   hit a just-stored, overlapping masked store (store-to-load forwarding fails),
+   which cost ~20 cycles per 6..32-float row. Same summation order (kh, kw) as
+   the scalar loop, so the same bits. */
+static void col2im_rows(const geom *g, const float *cols, int64_t ld, int64_t nb, float *dx)
+{
+    const int64_t C = g->C, H = g->H, W = g->W, HW = H * W, OW = g->OW, OH = g->OH, P = g->P;
+    const int64_t KH = g->KH, KW = g->KW;
+    row_masks m[MAX_KW][ROW_PIECES];
+    int np = 0;
+    /* input column iw takes ow = iw - kw + pl for kw: valid iw in [kw - pl, kw - pl + OW) */
+    for (int64_t kw = 0; kw < KW; kw++) np = row_masks_for(W, kw - g->pl, kw - g->pl + OW, m[kw]);
+#pragma omp parallel for schedule(static) if (nb * C > 1 && g->K * nb * P >= DOB_PAR_MIN)
+    for (int64_t sc = 0; sc < nb * C; sc++) {
+        int64_t s = sc / C, c = sc % C;
+        float *plane = dx + sc * HW;
+        for (int64_t ih = 0; ih < H; ih++) {
+            __m512 acc[ROW_PIECES];
+            for (int j = 0; j < np; j++) acc[j] = _mm512_setzero_ps();
+            for (int64_t kh = 0; kh < KH; kh++) {
+                int64_t t = ih + g->pt - kh, oh = t / g->sh;
+                if (t < 0 || t % g->sh || oh >= OH) continue;
+                const float *row = cols + (c * KH + kh) * KW * ld + s * P + oh * OW + g->pl;
+                for (int64_t kw = 0; kw < KW; kw++, row += ld - 1)  /* src[iw] is ow = iw - kw + pl */
+                    for (int j = 0; j < np; j++)
+                        acc[j] = _mm512_add_ps(acc[j], _mm512_maskz_loadu_ps(m[kw][j].valid, row + 16 * j));
+            }
+            for (int j = 0; j < np; j++) _mm512_mask_storeu_ps(plane + ih * W + 16 * j, m[0][j].out, acc[j]);
+        }
+    }
+}
+#endif
+
 NO_LIBCALLS static void col2im(const geom *g, const float *cols, int64_t ld, int64_t nb, float *dx)
 {
+#ifdef __AVX512F__
+    if (g->sw == 1 && g->W <= 16 * ROW_PIECES && g->KW <= MAX_KW) {
+        col2im_rows(g, cols, ld, nb, dx);
+        return;
+    }
+#endif
     const int64_t C = g->C, HW = g->H * g->W, OW = g->OW, P = g->P;
 #pragma omp parallel for schedule(static) if (nb * C > 1 && g->K * nb * P >= DOB_PAR_MIN)
     for (int64_t sc = 0; sc < nb * C; sc++) {
@@ -182,6 +294,9 @@ static void channel_sums(const float *y, int64_t N, int64_t R, int64_t P, float 
         for (int64_t n = 0; n < N; n++) {
             const float *row = y + (n * R + r) * P;
             double part = 0;
+            /* a fixed-width simd reduction: vectorised (the plain double loop ran at
+               one add per cycle, 2-3% of a conv's backward) and still a fixed order */
+#pragma omp simd reduction(+ : part)
             for (int64_t p = 0; p < P; p++) part += row[p];
             acc += part;
         }
@@ -192,99 +307,132 @@ static void channel_sums(const float *y, int64_t N, int64_t R, int64_t P, float 
 static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                  const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
 {
-    dob__blas_threads_for(2 * M * N * K);
+    if (!omp_in_parallel()) dob__blas_threads_for(2 * M * N * K);  /* inside: one thread */
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 (int)M, (int)N, (int)K, 1.0f, A, (int)(lda > 0 ? lda : 1), B,
                 (int)(ldb > 0 ? ldb : 1), beta, C, (int)(ldc > 0 ? ldc : 1));
 }
 
-/* Chunk by chunk: cols = im2col(x); y = W cols (+ bias) when y is given;
-   dw (+)= dy cols^T when dw is given. x [N,C,H,W]; y, dy [N,OC,OH,OW]; w, dw [OC,K]. */
-static int im2col_pass(const geom *g, const float *x, const float *w, const float *bias, float *y,
-                       const float *dy, float *dw)
+/* What one pass over the batch computes, chunk by chunk (any subset):
+     cols = im2col(x)                       when x is given (y or dw need it)
+     y = W cols (+ bias)                    when y is given
+     dw = sum over chunks of dy cols^T      when dw is given
+     dx = col2im(W^T dy)                    when dx is given
+   x, dx [N,C,H,W]; y, dy [N,OC,OH,OW]; w, dw [OC,K]. conv2d's backward does dw
+   and dx in one pass so dy is gathered once per chunk. */
+typedef struct {
+    const geom *g;
+    const float *x, *w, *bias, *dy;
+    float *y, *dw, *dx;
+} pass;
+
+/* one chunk of samples [n0, n0 + nb); dw_acc [K, OC] (dw transposed) gets beta = 0 on the first chunk */
+static void run_chunk(const pass *ps, int64_t n0, int64_t nb, float *colsbuf, float *buf, float *dw_acc,
+                      bool first)
 {
-    const int64_t N = g->N, C = g->C, OC = g->OC, K = g->K, P = g->P, CHW = g->C * g->H * g->W;
-    if (dw && (N == 0 || P == 0)) memset(dw, 0, sizeof(float) * (size_t)(OC * K));
-    if (N == 0 || P == 0 || OC == 0) return 0;
-    int64_t nb0 = chunk_samples(g), ncmax = nb0 * P;
-    size_t cols_bytes = (g->direct && nb0 == 1) ? 0 : sizeof(float) * (size_t)(K * ncmax);
-    size_t buf_bytes = nb0 > 1 ? sizeof(float) * (size_t)(OC * ncmax) : 0;
-    float *colsbuf = cols_bytes ? dob__alloc(cols_bytes) : NULL;
-    float *buf = buf_bytes ? dob__alloc(buf_bytes) : NULL;
-    if ((cols_bytes && !colsbuf) || (buf_bytes && !buf)) {
-        dob__free(colsbuf, cols_bytes);
-        dob__free(buf, buf_bytes);
-        return -1;
-    }
-    for (int64_t n0 = 0; n0 < N; n0 += nb0) {
-        int64_t nb = N - n0 < nb0 ? N - n0 : nb0, nc = nb * P;
-        const float *xs = x + n0 * CHW, *cols = colsbuf;
+    const geom *g = ps->g;
+    const int64_t C = g->C, OC = g->OC, K = g->K, P = g->P, CHW = g->C * g->H * g->W, nc = nb * P;
+    const float *cols = colsbuf;
+    if (ps->x) {
+        const float *xs = ps->x + n0 * CHW;
         if (g->direct && nb == 1) cols = xs;
         else if (g->direct) gather(xs, nb, C, P, colsbuf);
         else im2col(g, xs, nb, colsbuf, nc);
-        if (y) {
-            float *ys = y + n0 * OC * P;
-            if (K == 0) {
-                if (nb == 1) memset(ys, 0, sizeof(float) * (size_t)(OC * P));
-                else memset(buf, 0, sizeof(float) * (size_t)(OC * nc));
-            } else {
-                gemm(false, false, OC, nc, K, w, K, cols, nc, 0.0f, nb == 1 ? ys : buf, nc);
-            }
-            if (nb == 1) { if (bias) add_bias(ys, 1, OC, P, bias); }
-            else scatter(buf, nb, OC, P, bias, ys);
+    }
+    if (ps->y) {
+        float *ys = ps->y + n0 * OC * P;
+        if (K == 0) {
+            if (nb == 1) memset(ys, 0, sizeof(float) * (size_t)(OC * P));
+            else memset(buf, 0, sizeof(float) * (size_t)(OC * nc));
+        } else {
+            gemm(false, false, OC, nc, K, ps->w, K, cols, nc, 0.0f, nb == 1 ? ys : buf, nc);
         }
-        if (dw && K > 0) {
-            const float *dys = dy + n0 * OC * P;
-            if (nb > 1) {
-                gather(dys, nb, OC, P, buf);
-                dys = buf;
-            }
-            gemm(false, true, OC, K, nc, dys, nc, cols, nc, n0 == 0 ? 0.0f : 1.0f, dw, K);
-        }
+        if (nb == 1) { if (ps->bias) add_bias(ys, 1, OC, P, ps->bias); }
+        else scatter(buf, nb, OC, P, ps->bias, ys);
     }
-    dob__free(colsbuf, cols_bytes);
-    dob__free(buf, buf_bytes);
-    return 0;
-}
-
-/* Chunk by chunk: dx = col2im(W^T dy). dy [N,OC,OH,OW], w [OC,K], dx [N,C,H,W] (overwritten). */
-static int col2im_pass(const geom *g, const float *dy, const float *w, float *dx)
-{
-    const int64_t N = g->N, C = g->C, OC = g->OC, K = g->K, P = g->P, CHW = g->C * g->H * g->W;
-    if (N == 0 || CHW == 0) return 0;
-    if (P == 0 || OC == 0) {
-        memset(dx, 0, sizeof(float) * (size_t)(N * CHW));
-        return 0;
-    }
-    int64_t nb0 = chunk_samples(g), ncmax = nb0 * P;
-    size_t cols_bytes = (g->direct && nb0 == 1) ? 0 : sizeof(float) * (size_t)(K * ncmax);
-    size_t buf_bytes = nb0 > 1 ? sizeof(float) * (size_t)(OC * ncmax) : 0;
-    float *colsbuf = cols_bytes ? dob__alloc(cols_bytes) : NULL;
-    float *buf = buf_bytes ? dob__alloc(buf_bytes) : NULL;
-    if ((cols_bytes && !colsbuf) || (buf_bytes && !buf)) {
-        dob__free(colsbuf, cols_bytes);
-        dob__free(buf, buf_bytes);
-        return -1;
-    }
-    for (int64_t n0 = 0; n0 < N; n0 += nb0) {
-        int64_t nb = N - n0 < nb0 ? N - n0 : nb0, nc = nb * P;
-        const float *dys = dy + n0 * OC * P;
-        float *dxs = dx + n0 * CHW;
+    const float *dys = NULL;
+    if (ps->dy && ((ps->dw && K > 0) || ps->dx)) {
+        dys = ps->dy + n0 * OC * P;
         if (nb > 1) {
             gather(dys, nb, OC, P, buf);
             dys = buf;
         }
+    }
+    /* dw^T = cols dy^T: M = K (144..2304) suits OpenBLAS better than M = OC;
+       measured 1.15-1.25x faster than dw = dy cols^T at every DeepOBS shape */
+    if (ps->dw && K > 0) gemm(false, true, K, OC, nc, cols, nc, dys, nc, first ? 0.0f : 1.0f, dw_acc, OC);
+    if (ps->dx && CHW > 0) {
+        float *dxs = ps->dx + n0 * CHW;
         if (g->direct && nb == 1) {
-            gemm(true, false, K, P, OC, w, K, dys, P, 0.0f, dxs, P);
-            continue;
+            gemm(true, false, K, P, OC, ps->w, K, dys, P, 0.0f, dxs, P);
+            return;
         }
-        gemm(true, false, K, nc, OC, w, K, dys, nc, 0.0f, colsbuf, nc);
+        gemm(true, false, K, nc, OC, ps->w, K, dys, nc, 0.0f, colsbuf, nc);
         if (g->direct) scatter(colsbuf, nb, C, P, NULL, dxs);
         else col2im(g, colsbuf, nc, nb, dxs);
     }
-    dob__free(colsbuf, cols_bytes);
-    dob__free(buf, buf_bytes);
-    return 0;
+}
+
+#define MAX_THREADS 64
+/* Below this much GEMM work a pass stays on one thread (and lets OpenBLAS decide). */
+#define PAR_CHUNKS_FLOPS 16e6
+
+/* Chunks are independent except for dw, so with T threads each thread takes a
+   contiguous range of chunks with its own scratch and a single-threaded sgemm
+   (OpenBLAS's OpenMP build runs one thread inside a parallel region), and the
+   T partial dw^T are summed in thread order: the same thread count gives the
+   same bits. */
+static int run_pass(const pass *ps)
+{
+    const geom *g = ps->g;
+    const int64_t N = g->N, OC = g->OC, K = g->K, P = g->P, CHW = g->C * g->H * g->W;
+    if (ps->dw && (N == 0 || P == 0 || K == 0)) memset(ps->dw, 0, sizeof(float) * (size_t)(OC * K));
+    if (ps->dx && N * CHW > 0 && (P == 0 || OC == 0)) memset(ps->dx, 0, sizeof(float) * (size_t)(N * CHW));
+    if (N == 0 || P == 0 || OC == 0) return 0;
+    int64_t nb0 = chunk_samples(g), ncmax = nb0 * P, nchunks = (N + nb0 - 1) / nb0;
+    int T = dob__threads();
+    if (T > MAX_THREADS) T = MAX_THREADS;
+    if (T > nchunks) T = (int)nchunks;
+    if ((double)2 * OC * K * P * N < PAR_CHUNKS_FLOPS) T = 1;
+    bool need_cols = !(g->direct && nb0 == 1) && (ps->x || ps->dx);
+    size_t cols_bytes = need_cols ? sizeof(float) * (size_t)(K * ncmax) : 0;
+    size_t buf_bytes = nb0 > 1 ? sizeof(float) * (size_t)(OC * ncmax) : 0;
+    size_t dwt_bytes = ps->dw && K > 0 ? sizeof(float) * (size_t)(K * OC) : 0;
+    float *colsbuf[MAX_THREADS] = {0}, *buf[MAX_THREADS] = {0}, *dwt[MAX_THREADS] = {0};
+    int rc = -1;
+    for (int t = 0; t < T; t++) {
+        colsbuf[t] = cols_bytes ? dob__alloc(cols_bytes) : NULL;
+        buf[t] = buf_bytes ? dob__alloc(buf_bytes) : NULL;
+        dwt[t] = dwt_bytes ? dob__alloc(dwt_bytes) : NULL;
+        if ((cols_bytes && !colsbuf[t]) || (buf_bytes && !buf[t]) || (dwt_bytes && !dwt[t])) goto done;
+    }
+    if (T == 1) {
+        for (int64_t n0 = 0; n0 < N; n0 += nb0)
+            run_chunk(ps, n0, N - n0 < nb0 ? N - n0 : nb0, colsbuf[0], buf[0], dwt[0], n0 == 0);
+    } else {
+#pragma omp parallel num_threads(T)
+        {
+            int t = omp_get_thread_num();
+            int64_t c0 = nchunks * t / T, c1 = nchunks * (t + 1) / T;
+            for (int64_t c = c0; c < c1; c++) {
+                int64_t n0 = c * nb0;
+                run_chunk(ps, n0, N - n0 < nb0 ? N - n0 : nb0, colsbuf[t], buf[t], dwt[t], c == c0);
+            }
+        }
+        for (int t = 1; t < T && dwt[0]; t++)
+            for (int64_t i = 0; i < K * OC; i++) dwt[0][i] += dwt[t][i];
+    }
+    if (dwt[0])
+        for (int64_t oc = 0; oc < OC; oc++)
+            for (int64_t k = 0; k < K; k++) ps->dw[oc * K + k] = dwt[0][k * OC + oc];
+    rc = 0;
+done:
+    for (int t = 0; t < T; t++) {
+        dob__free(colsbuf[t], cols_bytes);
+        dob__free(buf[t], buf_bytes);
+        dob__free(dwt[t], dwt_bytes);
+    }
+    return rc;
 }
 
 /* ---- argument checks --------------------------------------------------------------------- */
@@ -356,17 +504,20 @@ static int conv2d_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gi
     dob_tensor *x = n->saved[0], *w = n->saved[1];
     geom g;
     geom_of_node(n, x, w, &g, false);
+    bool nx = dob__input_needs_grad(n, 0), nw = dob__input_needs_grad(n, 1);
     dob_tensor *gy = dob__contig(gout[0]), *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL;
     int rc = gy ? 0 : -1;
-    if (!rc && dob__input_needs_grad(n, 0)) {
+    if (!rc && (nx || nw)) {
         wc = dob__contig(w);
-        gx = wc ? dob__empty_like(x) : NULL;
-        rc = gx ? col2im_pass(&g, dob__f32(gy), dob__f32(wc), dob__f32(gx)) : -1;
-    }
-    if (!rc && dob__input_needs_grad(n, 1)) {
-        xc = dob__contig(x);
-        gw = xc ? dob__empty_like(w) : NULL;
-        rc = gw ? im2col_pass(&g, dob__f32(xc), NULL, NULL, NULL, dob__f32(gy), dob__f32(gw)) : -1;
+        xc = wc && nw ? dob__contig(x) : NULL;
+        gx = wc && nx ? dob__empty_like(x) : NULL;
+        gw = wc && nw ? dob__empty_like(w) : NULL;
+        if (!wc || (nw && (!xc || !gw)) || (nx && !gx)) rc = -1;
+        else {
+            pass ps = {&g, xc ? dob__f32(xc) : NULL, dob__f32(wc), NULL, dob__f32(gy), NULL,
+                       gw ? dob__f32(gw) : NULL, gx ? dob__f32(gx) : NULL};
+            rc = run_pass(&ps);
+        }
     }
     if (!rc) rc = bias_grad(n, gin, 2, dob__f32(gy), g.N, g.OC, g.P);
     if (!rc) {
@@ -404,7 +555,8 @@ dob_tensor *dob_conv2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int strid
     if (contig3(x, w, bias, &xc, &wc, &bc)) return NULL;
     int64_t os[4] = {g.N, g.OC, g.OH, g.OW};
     dob_tensor *out = dob__new_like_shape(DOB_F32, 4, os);
-    if (out && im2col_pass(&g, dob__f32(xc), dob__f32(wc), bc ? dob__f32(bc) : NULL, dob__f32(out), NULL, NULL)) {
+    pass ps = {&g, dob__f32(xc), dob__f32(wc), bc ? dob__f32(bc) : NULL, NULL, out ? dob__f32(out) : NULL, NULL, NULL};
+    if (out && run_pass(&ps)) {
         dob_release(out);
         out = NULL;
     }
@@ -441,8 +593,11 @@ static int conv_transpose2d_backward(dob_node *n, dob_tensor *const *gout, dob_t
         gx = xc && nx ? dob__empty_like(x) : NULL;
         gw = xc && nw ? dob__empty_like(w) : NULL;
         if (!xc || (nx && !gx) || (nw && !gw)) rc = -1;
-        else rc = im2col_pass(&g, dob__f32(gy), dob__f32(wc), NULL, gx ? dob__f32(gx) : NULL,
-                              dob__f32(xc), gw ? dob__f32(gw) : NULL);
+        else {
+            pass ps = {&g, dob__f32(gy), dob__f32(wc), NULL, dob__f32(xc), gx ? dob__f32(gx) : NULL,
+                       gw ? dob__f32(gw) : NULL, NULL};
+            rc = run_pass(&ps);
+        }
     }
     if (!rc) rc = bias_grad(n, gin, 2, dob__f32(gy), g.N, g.C, g.H * g.W);
     if (!rc) {
@@ -483,7 +638,8 @@ dob_tensor *dob_conv_transpose2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias,
     if (contig3(x, w, bias, &xc, &wc, &bc)) return NULL;
     int64_t os[4] = {g.N, g.C, OH, OW};
     dob_tensor *out = dob__new_like_shape(DOB_F32, 4, os);
-    if (out && col2im_pass(&g, dob__f32(xc), dob__f32(wc), dob__f32(out))) {
+    pass ps = {&g, NULL, dob__f32(wc), NULL, dob__f32(xc), NULL, NULL, out ? dob__f32(out) : NULL};
+    if (out && run_pass(&ps)) {
         dob_release(out);
         out = NULL;
     }
