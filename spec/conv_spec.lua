@@ -102,6 +102,9 @@ local cases = {
    { 2, 3, 9, 7, 2, 4, 3, 3, 2, 1, 2, 0, 2, false },     -- stride 3x2, rectangular kernel
    { 2, 2, 46, 46, 3, 3, 3, 1, 1, 1, 1, 1, 1, true },    -- one sample per chunk (in-place NCHW path)
    { 2, 2, 46, 46, 3, 1, 1, 1, 1, 0, 0, 0, 0, false },   -- 1x1, one sample per chunk
+   { 2, 3, 9, 8, 2, 3, 3, 2, 1, 1, 1, 1, 1, true },      -- stride 2 down, 1 across (row-copy path)
+   { 2, 3, 8, 9, 2, 3, 3, 1, 2, 1, 0, 1, 1, false },     -- stride 1 down, 2 across
+   { 1, 2, 40, 41, 2, 3, 3, 2, 1, 0, 1, 1, 1, true },    -- stride 2x1, one sample per chunk
 }
 
 describe("conv2d", function()
