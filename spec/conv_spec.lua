@@ -193,6 +193,73 @@ describe("conv2d", function()
    end)
 end)
 
+describe("conv2d by Winograd F(2x2, 3x3) (3x3, stride 1, 8+ channels)", function()
+   -- {N, C, H, W, OC, pt, pb, pl, pr}
+   local wcases = {
+      { 2, 8, 7, 5, 9, 1, 1, 1, 1 },      -- SAME, odd sizes (partial tiles)
+      { 1, 9, 8, 8, 8, 0, 0, 0, 0 },      -- VALID, batch of 1
+      { 2, 8, 6, 7, 10, 0, 1, 1, 0 },     -- asymmetric padding
+      { 1, 8, 4, 4, 8, 2, 2, 2, 2 },      -- padding wider than the kernel's reach
+      { 2, 8, 3, 9, 8, 0, 0, 1, 1 },      -- a single output row
+   }
+   local function data(c, seed)
+      local x = H.rand({ c[1], c[2], c[3], c[4] }, seed)
+      local w = H.rand({ c[5], c[2], 3, 3 }, seed + 1)
+      return x, w, H.rand({ c[5] }, seed + 2)
+   end
+   -- naive gradients: dx is the transposed convolution of dy, dw a convolution of x by dy
+   local function naive_grads(x, w, dy, pt, pb, pl, pr)
+      local dx = naive_conv_transpose2d(dy, w, nil, 1, 1, pt, pb, pl, pr)
+      local dwt = naive_conv2d(x:permute(2, 1, 3, 4), dy:permute(2, 1, 3, 4), nil, 1, 1, pt, pb, pl, pr)
+      return dx, dwt:permute(2, 1, 3, 4)
+   end
+   local function check(c, seed)
+      local x, w, b = data(c, seed)
+      x:requires_grad_(); w:requires_grad_(); b:requires_grad_()
+      local y = dob.conv2d(x, w, b, { padding = { c[6], c[7], c[8], c[9] } })
+      close(y, naive_conv2d(x:detach(), w:detach(), b:detach(), 1, 1, c[6], c[7], c[8], c[9]))
+      local dy = H.rand(y:size(), seed + 3)
+      y:backward(dy)
+      local dx, dw = naive_grads(x:detach(), w:detach(), dy, c[6], c[7], c[8], c[9])
+      close(x:grad(), dx)
+      close(w:grad(), dw, 1e-3)
+      return x:grad():clone(), w:grad():clone(), y:detach()
+   end
+
+   it("forward and both gradients match naive ones", function()
+      for i, c in ipairs(wcases) do
+         local ok, msg = pcall(check, c, 10 * i)
+         assert(ok, ("case %d: %s"):format(i, tostring(msg)))
+      end
+   end)
+
+   it("gradients match finite differences", function()
+      local c = wcases[3]
+      local x, w, b = data(c, 7)
+      local opts = { padding = { c[6], c[7], c[8], c[9] } }
+      assert(H.gradcheck(function(xx, ww, bb) return dob.conv2d(xx, ww, bb, opts) end,
+         { x:requires_grad_(), w:requires_grad_(), b:requires_grad_() }, { max_checks = 25 }))
+   end)
+
+   it("several chunks on two threads: matches naive, and the same bits on every run", function()
+      local old = dob.get_threads()
+      dob.set_threads(2)
+      local c = { 8, 16, 34, 34, 16, 1, 1, 1, 1 }
+      local ok, dx1, dw1, y1 = pcall(check, c, 3)
+      local _, dx2, dw2, y2 = pcall(check, c, 3)
+      dob.set_threads(old)
+      assert(ok, dx1)
+      assert.are.equal(0, H.max_diff(y1, y2))
+      assert.are.equal(0, H.max_diff(dx1, dx2))
+      assert.are.equal(0, H.max_diff(dw1, dw2))
+   end)
+
+   it("conv_transpose2d (stride 1, 3x3) matches a naive transposed convolution", function()
+      local x, w, b = H.rand({ 2, 8, 6, 5 }, 1), H.rand({ 8, 9, 3, 3 }, 2), H.rand({ 9 }, 3)
+      close(dob.conv_transpose2d(x, w, b, { padding = { 1, 0, 1, 1 } }), naive_conv_transpose2d(x, w, b, 1, 1, 1, 0, 1, 1))
+   end)
+end)
+
 describe("conv_transpose2d", function()
    -- {N, C, H, W, OC, KH, KW, sh, sw, pt, pb, pl, pr, bias}
    local tcases = {

@@ -42,7 +42,6 @@
  * permutes for the stride-2 rows (gathers 1.15x slower, permutes no change).
  */
 #include "core.h"
-#include <cblas.h>
 #include <omp.h>
 #include <stdlib.h>
 #ifdef __AVX512F__
@@ -304,15 +303,6 @@ static void channel_sums(const float *y, int64_t N, int64_t R, int64_t P, float 
     }
 }
 
-static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                 const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
-{
-    if (!omp_in_parallel()) dob__blas_threads_for(2 * M * N * K);  /* inside: one thread */
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (int)M, (int)N, (int)K, 1.0f, A, (int)(lda > 0 ? lda : 1), B,
-                (int)(ldb > 0 ? ldb : 1), beta, C, (int)(ldc > 0 ? ldc : 1));
-}
-
 /* What one pass over the batch computes, chunk by chunk (any subset):
      cols = im2col(x)                       when x is given (y or dw need it)
      y = W cols (+ bias)                    when y is given
@@ -345,7 +335,7 @@ static void run_chunk(const pass *ps, int64_t n0, int64_t nb, float *colsbuf, fl
             if (nb == 1) memset(ys, 0, sizeof(float) * (size_t)(OC * P));
             else memset(buf, 0, sizeof(float) * (size_t)(OC * nc));
         } else {
-            gemm(false, false, OC, nc, K, ps->w, K, cols, nc, 0.0f, nb == 1 ? ys : buf, nc);
+            dob__gemm(false, false, OC, nc, K, ps->w, K, cols, nc, 0.0f, nb == 1 ? ys : buf, nc);
         }
         if (nb == 1) { if (ps->bias) add_bias(ys, 1, OC, P, ps->bias); }
         else scatter(buf, nb, OC, P, ps->bias, ys);
@@ -360,14 +350,14 @@ static void run_chunk(const pass *ps, int64_t n0, int64_t nb, float *colsbuf, fl
     }
     /* dw^T = cols dy^T: M = K (144..2304) suits OpenBLAS better than M = OC;
        measured 1.15-1.25x faster than dw = dy cols^T at every DeepOBS shape */
-    if (ps->dw && K > 0) gemm(false, true, K, OC, nc, cols, nc, dys, nc, first ? 0.0f : 1.0f, dw_acc, OC);
+    if (ps->dw && K > 0) dob__gemm(false, true, K, OC, nc, cols, nc, dys, nc, first ? 0.0f : 1.0f, dw_acc, OC);
     if (ps->dx && CHW > 0) {
         float *dxs = ps->dx + n0 * CHW;
         if (g->direct && nb == 1) {
-            gemm(true, false, K, P, OC, ps->w, K, dys, P, 0.0f, dxs, P);
+            dob__gemm(true, false, K, P, OC, ps->w, K, dys, P, 0.0f, dxs, P);
             return;
         }
-        gemm(true, false, K, nc, OC, ps->w, K, dys, nc, 0.0f, colsbuf, nc);
+        dob__gemm(true, false, K, nc, OC, ps->w, K, dys, nc, 0.0f, colsbuf, nc);
         if (g->direct) scatter(colsbuf, nb, C, P, NULL, dxs);
         else col2im(g, colsbuf, nc, nb, dxs);
     }
@@ -389,6 +379,11 @@ static int run_pass(const pass *ps)
     if (ps->dw && (N == 0 || P == 0 || K == 0)) memset(ps->dw, 0, sizeof(float) * (size_t)(OC * K));
     if (ps->dx && N * CHW > 0 && (P == 0 || OC == 0)) memset(ps->dx, 0, sizeof(float) * (size_t)(N * CHW));
     if (N == 0 || P == 0 || OC == 0) return 0;
+    if (dob__winograd_applies(g->C, OC, g->KH, g->KW, g->sh, g->sw)) {
+        dob_conv_pass wp = {N, g->C, g->H, g->W, OC, g->OH, g->OW, g->pt, g->pl,
+                            ps->x, ps->w, ps->bias, ps->dy, ps->y, ps->dw, ps->dx};
+        return dob__winograd_pass(&wp);
+    }
     int64_t nb0 = chunk_samples(g), ncmax = nb0 * P, nchunks = (N + nb0 - 1) / nb0;
     int T = dob__threads();
     if (T > MAX_THREADS) T = MAX_THREADS;

@@ -21,6 +21,7 @@
  */
 #include "core.h"
 #include <cblas.h>
+#include <omp.h>
 #include <stdlib.h>
 
 /* a strided view with up to DOB_MAX_DIMS dims over a tensor's storage */
@@ -511,4 +512,13 @@ dob_tensor *dob_linear(dob_tensor *x, dob_tensor *w, dob_tensor *bias)
         dob__set_output(n, 0, out);
     }
     return out;
+}
+
+void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+               const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+{
+    if (!omp_in_parallel()) dob__blas_threads_for(2 * M * N * K);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (int)M, (int)N, (int)K, 1.0f, A, (int)(lda > 0 ? lda : 1), B,
+                (int)(ldb > 0 ? ldb : 1), beta, C, (int)(ldc > 0 ? ldc : 1));
 }
