@@ -380,7 +380,7 @@ static int run_pass(const pass *ps)
     if (ps->dx && N * CHW > 0 && (P == 0 || OC == 0)) memset(ps->dx, 0, sizeof(float) * (size_t)(N * CHW));
     if (N == 0 || P == 0 || OC == 0) return 0;
     if (dob__winograd_applies(g->C, OC, g->KH, g->KW, g->sh, g->sw)) {
-        dob_conv_pass wp = {N, g->C, g->H, g->W, OC, g->OH, g->OW, g->pt, g->pl,
+        dob_conv_pass wp = {N, g->C, g->H, g->W, OC, g->OH, g->OW, g->KH, g->pt, g->pl,
                             ps->x, ps->w, ps->bias, ps->dy, ps->y, ps->dw, ps->dx};
         return dob__winograd_pass(&wp);
     }

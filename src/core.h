@@ -211,15 +211,15 @@ void dob__blas_threads_for(int64_t flops);
 void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
-/* One pass of a conv2d [N,C,H,W] * [OC,C,KH,KW] -> [N,OC,OH,OW] over the batch,
-   any subset of: y = conv(x) + bias; dw = d/dw (needs x, dy); dx = d/dx (needs dy).
-   pt, pl: top and left padding (the bottom and right follow from OH, OW). */
+/* One pass of a stride-1 conv2d [N,C,H,W] * [OC,C,R,R] -> [N,OC,OH,OW] over the
+   batch, any subset of: y = conv(x) + bias; dw = d/dw (needs x, dy); dx = d/dx
+   (needs dy). pt, pl: top and left padding (bottom and right follow from OH, OW). */
 typedef struct {
-    int64_t N, C, H, W, OC, OH, OW, pt, pl;
+    int64_t N, C, H, W, OC, OH, OW, R, pt, pl;
     const float *x, *w, *bias, *dy;
     float *y, *dw, *dx;
 } dob_conv_pass;
-/* winograd.c: F(2x2, 3x3) for 3x3 stride-1 convolutions with enough channels */
+/* winograd.c: F(2x2, 3x3) and F(2x2, 5x5) for stride-1 convolutions with enough channels */
 bool dob__winograd_applies(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t sh, int64_t sw);
 int dob__winograd_pass(const dob_conv_pass *p);
 
