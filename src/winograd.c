@@ -312,27 +312,34 @@ static void output_adjoint(int a, float *gy, int64_t L, int64_t n, float *w, flo
     }
 }
 
+#define FILTER_BLOCK 64   /* filters transformed together, so U's a^2 rows are written in runs */
+
 /* U[ξ][oc][c] = (G g G^T)[ξ] for w [OC, C, r, r] */
 static void filter_transform(int r, const float *w, int64_t OC, int64_t C, float *u)
 {
     const int a = r + 1;
     const float *G = a == 4 ? G4 : G6;
     const int64_t ld = OC * C;
-    for (int64_t k = 0; k < OC * C; k++) {
-        const float *f = w + r * r * k;
-        float t[AMAX][AMAX - 1];
-        for (int i = 0; i < a; i++)
-            for (int l = 0; l < r; l++) {
-                float acc = 0;
-                for (int q = 0; q < r; q++) acc += G[i * r + q] * f[q * r + l];
-                t[i][l] = acc;
-            }
-        for (int i = 0; i < a; i++)
-            for (int j = 0; j < a; j++) {
-                float acc = 0;
-                for (int l = 0; l < r; l++) acc += t[i][l] * G[j * r + l];
-                u[(a * i + j) * ld + k] = acc;
-            }
+    float blk[AMAX * AMAX][FILTER_BLOCK];
+    for (int64_t k0 = 0; k0 < ld; k0 += FILTER_BLOCK) {
+        int64_t nk = ld - k0 < FILTER_BLOCK ? ld - k0 : FILTER_BLOCK;
+        for (int64_t k = 0; k < nk; k++) {
+            const float *f = w + r * r * (k0 + k);
+            float t[AMAX][AMAX - 1];
+            for (int i = 0; i < a; i++)
+                for (int l = 0; l < r; l++) {
+                    float acc = 0;
+                    for (int q = 0; q < r; q++) acc += G[i * r + q] * f[q * r + l];
+                    t[i][l] = acc;
+                }
+            for (int i = 0; i < a; i++)
+                for (int j = 0; j < a; j++) {
+                    float acc = 0;
+                    for (int l = 0; l < r; l++) acc += t[i][l] * G[j * r + l];
+                    blk[a * i + j][k] = acc;
+                }
+        }
+        for (int x = 0; x < a * a; x++) memcpy(u + x * ld + k0, blk[x], sizeof(float) * (size_t)nk);
     }
 }
 
@@ -342,21 +349,26 @@ static void filter_adjoint(int r, const float *du, int64_t OC, int64_t C, float 
     const int a = r + 1;
     const float *G = a == 4 ? G4 : G6;
     const int64_t ld = OC * C;
-    for (int64_t k = 0; k < OC * C; k++) {
-        float s[AMAX - 1][AMAX];
-        for (int q = 0; q < r; q++)
-            for (int j = 0; j < a; j++) {
-                float acc = 0;
-                for (int i = 0; i < a; i++) acc += G[i * r + q] * du[(a * i + j) * ld + k];
-                s[q][j] = acc;
-            }
-        float *f = dw + r * r * k;
-        for (int q = 0; q < r; q++)
-            for (int l = 0; l < r; l++) {
-                float acc = 0;
-                for (int j = 0; j < a; j++) acc += s[q][j] * G[j * r + l];
-                f[q * r + l] = acc;
-            }
+    float blk[AMAX * AMAX][FILTER_BLOCK];
+    for (int64_t k0 = 0; k0 < ld; k0 += FILTER_BLOCK) {
+        int64_t nk = ld - k0 < FILTER_BLOCK ? ld - k0 : FILTER_BLOCK;
+        for (int x = 0; x < a * a; x++) memcpy(blk[x], du + x * ld + k0, sizeof(float) * (size_t)nk);
+        for (int64_t k = 0; k < nk; k++) {
+            float s[AMAX - 1][AMAX];
+            for (int q = 0; q < r; q++)
+                for (int j = 0; j < a; j++) {
+                    float acc = 0;
+                    for (int i = 0; i < a; i++) acc += G[i * r + q] * blk[a * i + j][k];
+                    s[q][j] = acc;
+                }
+            float *f = dw + r * r * (k0 + k);
+            for (int q = 0; q < r; q++)
+                for (int l = 0; l < r; l++) {
+                    float acc = 0;
+                    for (int j = 0; j < a; j++) acc += s[q][j] * G[j * r + l];
+                    f[q * r + l] = acc;
+                }
+        }
     }
 }
 
@@ -402,8 +414,11 @@ static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, in
             split(p->dy + ((n0 + i) * OC + oc) * OHW, g->OH, g->OW, 0, 0, 2 * g->TH, g->PW, s->pe, s->po);
             for (int64_t oh = 0; oh < 2 * g->TH; oh++) {   /* row oh of dY is row oh % 2 of tile row oh / 2 */
                 float *gy = s->d + (oh & 1) * 2 * L + i * TPS + (oh >> 1) * TW;
-                memcpy(gy, s->pe + oh * g->PW, sizeof(float) * (size_t)TW);
-                memcpy(gy + L, s->po + oh * g->PW, sizeof(float) * (size_t)TW);
+                const float *e = s->pe + oh * g->PW, *o = s->po + oh * g->PW;
+                for (int64_t tw = 0; tw < TW; tw++) {   /* rows are short: no memcpy calls */
+                    gy[tw] = e[tw];
+                    gy[L + tw] = o[tw];
+                }
             }
         }
         output_adjoint(a, s->d, L, n, s->w, s->m + oc * L, ldm);
