@@ -61,6 +61,13 @@ describe("lr schedule (factors multiply the base lr, from the start of the named
       assert.matches("2 values and %-%-lr_sched_factors 1", tostring(e))
    end)
 
+   it("the dataset gets the run's seed (train_eval's shuffle follows --random_seed)", function()
+      local seen
+      run { problem = fake.problem { on_load = function(ds) seen = ds.load_opts end }, optimizer = fake.sgd(),
+         lr = 0.1, num_epochs = 1, random_seed = 7 }
+      assert.are.equal(7, seen.seed)
+   end)
+
    it("the optimizer sees the scheduled lr in each epoch; the folder names the schedule", function()
       local opt = fake.sgd()
       local res = run { problem = fake.problem(), optimizer = opt, lr = 0.2, num_epochs = 3,

@@ -314,61 +314,49 @@ static void output_adjoint(int a, float *gy, int64_t L, int64_t n, float *w, flo
 
 #define FILTER_BLOCK 64   /* filters transformed together, so U's a^2 rows are written in runs */
 
-/* U[ξ][oc][c] = (G g G^T)[ξ] for w [OC, C, r, r] */
-static void filter_transform(int r, const float *w, int64_t OC, int64_t C, float *u)
+/* out = M in M^T with M = G (a x r; in r x r) or, transposed, M = G^T (r x a; in a x a) */
+static void sandwich(const float *G, int a, int r, bool transposed, const float *in, float *out)
 {
-    const int a = r + 1;
-    const float *G = a == 4 ? G4 : G6;
-    const int64_t ld = OC * C;
-    float blk[AMAX * AMAX][FILTER_BLOCK];
-    for (int64_t k0 = 0; k0 < ld; k0 += FILTER_BLOCK) {
-        int64_t nk = ld - k0 < FILTER_BLOCK ? ld - k0 : FILTER_BLOCK;
-        for (int64_t k = 0; k < nk; k++) {
-            const float *f = w + r * r * (k0 + k);
-            float t[AMAX][AMAX - 1];
-            for (int i = 0; i < a; i++)
-                for (int l = 0; l < r; l++) {
-                    float acc = 0;
-                    for (int q = 0; q < r; q++) acc += G[i * r + q] * f[q * r + l];
-                    t[i][l] = acc;
-                }
-            for (int i = 0; i < a; i++)
-                for (int j = 0; j < a; j++) {
-                    float acc = 0;
-                    for (int l = 0; l < r; l++) acc += t[i][l] * G[j * r + l];
-                    blk[a * i + j][k] = acc;
-                }
+    const int m = transposed ? r : a, k = transposed ? a : r;
+#define M_AT(i, q) (transposed ? G[(q) * r + (i)] : G[(i) * r + (q)])
+    float t[AMAX][AMAX];
+    for (int i = 0; i < m; i++)
+        for (int l = 0; l < k; l++) {
+            float acc = 0;
+            for (int q = 0; q < k; q++) acc += M_AT(i, q) * in[q * k + l];
+            t[i][l] = acc;
         }
-        for (int x = 0; x < a * a; x++) memcpy(u + x * ld + k0, blk[x], sizeof(float) * (size_t)nk);
-    }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < m; j++) {
+            float acc = 0;
+            for (int l = 0; l < k; l++) acc += t[i][l] * M_AT(j, l);
+            out[i * m + j] = acc;
+        }
+#undef M_AT
 }
 
-/* the adjoint: dw [OC, C, r, r] = G^T dU G */
-static void filter_adjoint(int r, const float *du, int64_t OC, int64_t C, float *dw)
+/* The filter transform U[ξ][k] = (G g_k G^T)[ξ] for the ld = OC C filters g_k of
+   w [OC, C, r, r] (adjoint false: src = w, dst = U), or its adjoint
+   dw_k = G^T dU[.][k] G (adjoint true: src = dU, dst = dw). */
+static void filters(int r, bool adjoint, const float *src, int64_t ld, float *dst)
 {
-    const int a = r + 1;
-    const float *G = a == 4 ? G4 : G6;
-    const int64_t ld = OC * C;
-    float blk[AMAX * AMAX][FILTER_BLOCK];
+    const int a = r + 1, A2 = a * a;
+    float blk[AMAX * AMAX][FILTER_BLOCK], tile[AMAX * AMAX];
     for (int64_t k0 = 0; k0 < ld; k0 += FILTER_BLOCK) {
         int64_t nk = ld - k0 < FILTER_BLOCK ? ld - k0 : FILTER_BLOCK;
-        for (int x = 0; x < a * a; x++) memcpy(blk[x], du + x * ld + k0, sizeof(float) * (size_t)nk);
+        if (adjoint)
+            for (int x = 0; x < A2; x++) memcpy(blk[x], src + x * ld + k0, sizeof(float) * (size_t)nk);
         for (int64_t k = 0; k < nk; k++) {
-            float s[AMAX - 1][AMAX];
-            for (int q = 0; q < r; q++)
-                for (int j = 0; j < a; j++) {
-                    float acc = 0;
-                    for (int i = 0; i < a; i++) acc += G[i * r + q] * blk[a * i + j][k];
-                    s[q][j] = acc;
-                }
-            float *f = dw + r * r * (k0 + k);
-            for (int q = 0; q < r; q++)
-                for (int l = 0; l < r; l++) {
-                    float acc = 0;
-                    for (int j = 0; j < a; j++) acc += s[q][j] * G[j * r + l];
-                    f[q * r + l] = acc;
-                }
+            if (adjoint) {
+                for (int x = 0; x < A2; x++) tile[x] = blk[x][k];
+                sandwich(a == 4 ? G4 : G6, a, r, true, tile, dst + r * r * (k0 + k));
+            } else {
+                sandwich(a == 4 ? G4 : G6, a, r, false, src + r * r * (k0 + k), tile);
+                for (int x = 0; x < A2; x++) blk[x][k] = tile[x];
+            }
         }
+        if (!adjoint)
+            for (int x = 0; x < A2; x++) memcpy(dst + x * ld + k0, blk[x], sizeof(float) * (size_t)nk);
     }
 }
 
@@ -486,7 +474,7 @@ int dob__winograd_pass(const dob_conv_pass *p)
         s[t].du = du_bytes ? dob__alloc(du_bytes) : NULL;
         if (!s[t].v || !s[t].m || !s[t].pe || !s[t].po || !s[t].d || !s[t].w || (du_bytes && !s[t].du)) goto done;
     }
-    if (u) filter_transform(g.r, p->w, OC, C, u);
+    if (u) filters(g.r, false, p->w, OC * C, u);
     if (T == 1) {
         for (int64_t c = 0; c < nchunks; c++)
             run_chunk(&g, p, u, c * nb, N - c * nb < nb ? N - c * nb : nb, &s[0], c == 0);
@@ -501,7 +489,7 @@ int dob__winograd_pass(const dob_conv_pass *p)
         for (int t = 1; t < T && p->dw; t++)
             for (int64_t i = 0; i < A2 * OC * C; i++) s[0].du[i] += s[t].du[i];
     }
-    if (p->dw) filter_adjoint(g.r, s[0].du, OC, C, p->dw);
+    if (p->dw) filters(g.r, true, s[0].du, OC * C, p->dw);
     rc = 0;
 done:
     for (int t = 0; t < T; t++) {

@@ -185,7 +185,8 @@ local function load_dataset(problem, opts)
       end
       mod = res
    end
-   local lopts = { data_dir = opts.data_dir, batch_size = opts.batch_size }
+   -- seed: the shuffle that train_eval takes its first batches from (as 1.1 took them from training)
+   local lopts = { data_dir = opts.data_dir, batch_size = opts.batch_size, seed = opts.seed }
    for k, v in pairs(problem.dataset_opts or {}) do lopts[k] = v end
    local ds = mod.load(lopts)
    for _, s in ipairs { "train", "train_eval", "test" } do
@@ -351,7 +352,8 @@ function M.run(opts)
 
    -- set up: seed, data, model (re-seeded so the initial weights do not depend on the data loader)
    dob.manual_seed(seed)
-   local ds = load_dataset(problem, { data_dir = opts.data_dir, batch_size = batch_size, dataset = opts.dataset })
+   local ds = load_dataset(problem, { data_dir = opts.data_dir, batch_size = batch_size, dataset = opts.dataset,
+      seed = seed })
    dob.manual_seed(seed)
    local model = problem.build { weight_decay = wd_effective, batch_size = batch_size }
    local params = dob.nn.ParamSet(model)
