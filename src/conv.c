@@ -103,8 +103,7 @@ static inline void ow_range(const geom *g, int64_t kw, int64_t *lo, int64_t *hi)
 }
 
 /* Rows are short (OW = 6..32), so copies and fills are plain loops that gcc
-   vectorises inline rather than memcpy/memset calls. */
-#define NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+   vectorises inline rather than memcpy/memset calls (DOB_NO_LIBCALLS). */
 
 #ifdef __AVX512F__
 /* Stride-1 rows are short (OW = 6..32) and their valid part [lo, hi) is the
@@ -130,7 +129,7 @@ static int row_masks_for(int64_t OW, int64_t lo, int64_t hi, row_masks *m)
 #endif
 
 /* cols[k ld + s P + oh OW + ow] = x[s, c, oh sh - pt + kh, ow sw - pl + kw] (0 outside) */
-NO_LIBCALLS static void im2col(const geom *g, const float *x, int64_t nb, float *cols, int64_t ld)
+DOB_NO_LIBCALLS static void im2col(const geom *g, const float *x, int64_t nb, float *cols, int64_t ld)
 {
     const int64_t K = g->K, KHW = g->KH * g->KW, OW = g->OW, P = g->P;
 #pragma omp parallel for schedule(static) if (K > 1 && K * nb * P >= DOB_PAR_MIN)
@@ -218,7 +217,7 @@ static void col2im_rows(const geom *g, const float *cols, int64_t ld, int64_t nb
 }
 #endif
 
-NO_LIBCALLS static void col2im(const geom *g, const float *cols, int64_t ld, int64_t nb, float *dx)
+DOB_NO_LIBCALLS static void col2im(const geom *g, const float *cols, int64_t ld, int64_t nb, float *dx)
 {
 #ifdef __AVX512F__
     if (g->sw == 1 && g->W <= 16 * ROW_PIECES && g->KW <= MAX_KW) {

@@ -206,6 +206,10 @@ int dob__threads(void);
 void dob__blas_threads_for(int64_t flops);
 
 /* ---- kernels shared between op files ----------------------------------------- */
+/* For kernels whose copy loops run over a few floats: keeps gcc from turning them
+   into memcpy/memset calls, which cost more than such a loop. */
+#define DOB_NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+
 /* Row-major C = A B (A, B optionally transposed) + beta C through cblas_sgemm;
    inside an OpenMP parallel region it runs on the calling thread only. */
 void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,

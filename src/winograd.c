@@ -54,7 +54,7 @@ bool dob__winograd_applies(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_
 }
 
 /* e[r][k] = src[r - top][2k - left], o[r][k] = src[r - top][2k + 1 - left] (0 outside src) */
-static void split(const float *restrict src, int64_t H, int64_t W, int64_t top, int64_t left, int64_t rows,
+DOB_NO_LIBCALLS static void split(const float *restrict src, int64_t H, int64_t W, int64_t top, int64_t left, int64_t rows,
                   int64_t PW, float *restrict e, float *restrict o)
 {
     /* k in [k0, k1): both 2k - left and 2k + 1 - left lie inside the row */
@@ -84,7 +84,7 @@ static void split(const float *restrict src, int64_t H, int64_t W, int64_t top, 
 }
 
 /* dst[i] = element i + start of the row whose even and odd columns are e and o (i < n) */
-static void merge(const float *restrict e, const float *restrict o, int64_t start, int64_t n, float *restrict dst)
+DOB_NO_LIBCALLS static void merge(const float *restrict e, const float *restrict o, int64_t start, int64_t n, float *restrict dst)
 {
     int64_t i = 0;
     if (start & 1 && n > 0) dst[i++] = o[start >> 1];
@@ -217,7 +217,7 @@ static const float G6[6 * 5] = {
    (a i + j) L + t), gathered from the split planes; w is scratch of a^2 rows. */
 
 /* d[(a i + j) L + tw] for one tile row: the input tile rows r0 .. r0 + a - 1 of a split plane */
-static void gather_tiles(const wgeom *g, int a, const float *restrict pe, const float *restrict po, int64_t r0,
+DOB_NO_LIBCALLS static void gather_tiles(const wgeom *g, int a, const float *restrict pe, const float *restrict po, int64_t r0,
                          float *restrict d, int64_t L)
 {
     const int64_t TW = g->TW, PW = g->PW;
@@ -230,7 +230,7 @@ static void gather_tiles(const wgeom *g, int a, const float *restrict pe, const 
 }
 
 /* adds one tile row of dd into the split plane rows r0 .. r0 + a - 1 (the reverse of gather_tiles) */
-static void scatter_tiles(const wgeom *g, int a, const float *restrict dd, int64_t L, int64_t r0,
+DOB_NO_LIBCALLS static void scatter_tiles(const wgeom *g, int a, const float *restrict dd, int64_t L, int64_t r0,
                           float *restrict pe, float *restrict po)
 {
     const int64_t TW = g->TW, PW = g->PW;
@@ -312,51 +312,61 @@ static void output_adjoint(int a, float *gy, int64_t L, int64_t n, float *w, flo
     }
 }
 
-#define FILTER_BLOCK 64   /* filters transformed together, so U's a^2 rows are written in runs */
+#define FILTER_BLOCK 64   /* filters transformed together, vectorised across the block */
 
-/* out = M in M^T with M = G (a x r; in r x r) or, transposed, M = G^T (r x a; in a x a) */
-static void sandwich(const float *G, int a, int r, bool transposed, const float *in, float *out)
+/* out[i][j][k] = sum_{q,l} M[i][q] in[q][l][k] M[j][l] for the nk filters k of a
+   block, with M = G (a x r; in r x r) or, transposed, M = G^T (r x a; in a x a) */
+static void sandwich(const float *G, int a, int r, bool transposed, float (*in)[FILTER_BLOCK],
+                     float (*out)[FILTER_BLOCK], int64_t nk)
 {
     const int m = transposed ? r : a, k = transposed ? a : r;
-#define M_AT(i, q) (transposed ? G[(q) * r + (i)] : G[(i) * r + (q)])
-    float t[AMAX][AMAX];
+    float t[AMAX * AMAX][FILTER_BLOCK];
     for (int i = 0; i < m; i++)
         for (int l = 0; l < k; l++) {
-            float acc = 0;
-            for (int q = 0; q < k; q++) acc += M_AT(i, q) * in[q * k + l];
-            t[i][l] = acc;
+            float *dst = t[i * k + l];
+            for (int64_t f = 0; f < nk; f++) dst[f] = 0;
+            for (int q = 0; q < k; q++) {
+                float c = transposed ? G[q * r + i] : G[i * r + q];
+                const float *src = in[q * k + l];
+                if (c != 0)
+                    for (int64_t f = 0; f < nk; f++) dst[f] += c * src[f];
+            }
         }
     for (int i = 0; i < m; i++)
         for (int j = 0; j < m; j++) {
-            float acc = 0;
-            for (int l = 0; l < k; l++) acc += t[i][l] * M_AT(j, l);
-            out[i * m + j] = acc;
+            float *dst = out[i * m + j];
+            for (int64_t f = 0; f < nk; f++) dst[f] = 0;
+            for (int l = 0; l < k; l++) {
+                float c = transposed ? G[l * r + j] : G[j * r + l];
+                const float *src = t[i * k + l];
+                if (c != 0)
+                    for (int64_t f = 0; f < nk; f++) dst[f] += c * src[f];
+            }
         }
-#undef M_AT
 }
 
 /* The filter transform U[ξ][k] = (G g_k G^T)[ξ] for the ld = OC C filters g_k of
    w [OC, C, r, r] (adjoint false: src = w, dst = U), or its adjoint
    dw_k = G^T dU[.][k] G (adjoint true: src = dU, dst = dw). */
-static void filters(int r, bool adjoint, const float *src, int64_t ld, float *dst)
+DOB_NO_LIBCALLS static void filters(int r, bool adjoint, const float *src, int64_t ld, float *dst)
 {
-    const int a = r + 1, A2 = a * a;
-    float blk[AMAX * AMAX][FILTER_BLOCK], tile[AMAX * AMAX];
+    const int a = r + 1, A2 = a * a, R2 = r * r;
+    float in[AMAX * AMAX][FILTER_BLOCK], out[AMAX * AMAX][FILTER_BLOCK];
     for (int64_t k0 = 0; k0 < ld; k0 += FILTER_BLOCK) {
         int64_t nk = ld - k0 < FILTER_BLOCK ? ld - k0 : FILTER_BLOCK;
-        if (adjoint)
-            for (int x = 0; x < A2; x++) memcpy(blk[x], src + x * ld + k0, sizeof(float) * (size_t)nk);
-        for (int64_t k = 0; k < nk; k++) {
-            if (adjoint) {
-                for (int x = 0; x < A2; x++) tile[x] = blk[x][k];
-                sandwich(a == 4 ? G4 : G6, a, r, true, tile, dst + r * r * (k0 + k));
-            } else {
-                sandwich(a == 4 ? G4 : G6, a, r, false, src + r * r * (k0 + k), tile);
-                for (int x = 0; x < A2; x++) blk[x][k] = tile[x];
-            }
+        if (adjoint) {
+            for (int x = 0; x < A2; x++)
+                for (int64_t k = 0; k < nk; k++) in[x][k] = src[x * ld + k0 + k];
+            sandwich(a == 4 ? G4 : G6, a, r, true, in, out, nk);
+            for (int64_t k = 0; k < nk; k++)
+                for (int x = 0; x < R2; x++) dst[(k0 + k) * R2 + x] = out[x][k];
+        } else {
+            for (int64_t k = 0; k < nk; k++)
+                for (int x = 0; x < R2; x++) in[x][k] = src[(k0 + k) * R2 + x];
+            sandwich(a == 4 ? G4 : G6, a, r, false, in, out, nk);
+            for (int x = 0; x < A2; x++)
+                for (int64_t k = 0; k < nk; k++) dst[x * ld + k0 + k] = out[x][k];
         }
-        if (!adjoint)
-            for (int x = 0; x < A2; x++) memcpy(dst + x * ld + k0, blk[x], sizeof(float) * (size_t)nk);
     }
 }
 
