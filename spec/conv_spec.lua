@@ -194,7 +194,8 @@ describe("conv2d", function()
 end)
 
 describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)", function()
-   -- {N, C, H, W, OC, pt, pb, pl, pr, kernel}
+   -- {N, C, H, W, OC, pt, pb, pl, pr, kernel}; outputs 16+ wide take the split-plane path,
+   -- narrower ones the index-map path
    local wcases = {
       { 2, 8, 7, 5, 9, 1, 1, 1, 1, 3 },      -- SAME, odd sizes (partial tiles)
       { 1, 9, 8, 8, 8, 0, 0, 0, 0, 3 },      -- VALID, batch of 1
@@ -204,6 +205,8 @@ describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)
       { 2, 8, 7, 6, 9, 2, 2, 2, 2, 5 },      -- 5x5 SAME (2c2d), partial tiles
       { 1, 10, 9, 8, 8, 0, 0, 0, 0, 5 },     -- 5x5 VALID
       { 2, 8, 5, 6, 8, 1, 3, 0, 2, 5 },      -- 5x5 asymmetric padding
+      { 1, 8, 20, 19, 8, 1, 2, 0, 3, 5 },    -- wide plane (split path), 5x5, asymmetric
+      { 1, 8, 17, 18, 9, 0, 1, 1, 0, 3 },    -- wide plane, 3x3, asymmetric, odd height
    }
    local function data(c, seed)
       local x = H.rand({ c[1], c[2], c[3], c[4] }, seed)

@@ -38,6 +38,7 @@
 #define TILES_TARGET 256                 /* tiles of one chunk */
 #define CHUNK_BYTES ((int64_t)8 << 20)   /* cap on a chunk's V or M buffer */
 #define AMAX 6                           /* largest tile side a */
+#define WIDE_TW 8                        /* tile columns from which planes are split, not index-mapped */
 #define MAX_THREADS 64
 #define PAR_FLOPS 16e6                   /* below this much GEMM work: one thread */
 
@@ -45,7 +46,18 @@ typedef struct {
     int64_t N, C, H, W, OC, OH, OW, pt, pl;
     int r, a;                            /* kernel side, tile side r + 1 */
     int64_t TH, TW, TPS;                 /* tile rows, tile columns, tiles per sample */
+    int64_t L;                           /* row length of a chunk's tile rows (tiles rounded up to 16) */
+    /* Wide planes (TW >= WIDE_TW) are split into zero-padded even and odd columns, so the tile
+       rows are copied as contiguous runs: */
     int64_t PR, PW;                      /* split plane: rows (2 TH + a - 2), even/odd row length (TW + a/2 - 1) */
+    /* Narrow ones, where those runs are a few floats, use index maps instead (NULL for wide
+       planes): where each element comes from, as offsets within one sample (-1: zero):
+         in_idx [a^2][TPS]  x plane offset of element ξ of tile p
+         dy_idx [4][TPS]    dY plane offset of output (a', b') of tile p
+         y_idx [OH OW]      tile-row offset ((2 a' + b') L + p) of output pixel q
+         dx_idx [K][H W]    dd offset (ξ L + p) of the k-th tile element over input pixel q */
+    int32_t *in_idx, *dy_idx, *y_idx, *dx_idx;
+    int K;                               /* tiles that overlap one input pixel, at most (a/2)^2 */
 } wgeom;
 
 bool dob__winograd_applies(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t sh, int64_t sw)
@@ -95,6 +107,18 @@ DOB_NO_LIBCALLS static void merge(const float *restrict e, const float *restrict
         dst[i + 2 * j + 1] = op[j];
     }
     if (i + 2 * pairs < n) dst[n - 1] = ep[pairs];
+}
+
+/* out[q] = base[idx[q]], or 0 where idx[q] < 0 */
+static void gather(const float *restrict base, const int32_t *restrict idx, int64_t n, float *restrict out)
+{
+    for (int64_t q = 0; q < n; q++) out[q] = idx[q] >= 0 ? base[idx[q]] : 0.0f;
+}
+
+/* out[q] += base[idx[q]] where idx[q] >= 0 */
+static void gather_add(const float *restrict base, const int32_t *restrict idx, int64_t n, float *restrict out)
+{
+    for (int64_t q = 0; q < n; q++) out[q] += idx[q] >= 0 ? base[idx[q]] : 0.0f;
 }
 
 /* The 1-D transforms, applied to n-long rows: out_i[t] = sum_k M[i][k] in_k[t].
@@ -214,7 +238,7 @@ static const float G6[6 * 5] = {
 
 /* The 2-D transforms run over the n tiles of a chunk, one 1-D transform of rows
    after another: d holds each tile's a x a input (row i, column j at
-   (a i + j) L + t), gathered from the split planes; w is scratch of a^2 rows. */
+   (a i + j) L + t), gathered from the planes; w is scratch of a^2 rows. */
 
 /* d[(a i + j) L + tw] for one tile row: the input tile rows r0 .. r0 + a - 1 of a split plane */
 DOB_NO_LIBCALLS static void gather_tiles(const wgeom *g, int a, const float *restrict pe, const float *restrict po, int64_t r0,
@@ -370,25 +394,80 @@ DOB_NO_LIBCALLS static void filters(int r, bool adjoint, const float *src, int64
     }
 }
 
-/* per-thread scratch: V and M of a chunk, d and w = a^2 rows of L, one split plane */
+/* per-thread scratch: V and M of a chunk, d and w = a^2 rows of L, a split plane (wide planes) */
 typedef struct {
     float *v, *m, *d, *w, *pe, *po, *du;
 } scratch;
+
+/* d's a^2 tile rows of sample i from its x plane */
+static void load_x(const wgeom *g, const scratch *s, const float *plane, int64_t i)
+{
+    const int a = g->a;
+    if (g->in_idx) {
+        for (int x = 0; x < a * a; x++) gather(plane, g->in_idx + x * g->TPS, g->TPS, s->d + x * g->L + i * g->TPS);
+        return;
+    }
+    split(plane, g->H, g->W, g->pt, g->pl, g->PR, g->PW, s->pe, s->po);
+    for (int64_t th = 0; th < g->TH; th++) gather_tiles(g, a, s->pe, s->po, 2 * th, s->d + i * g->TPS + th * g->TW, g->L);
+}
+
+/* sample i's y plane from the 4 output rows in d */
+static void store_y(const wgeom *g, const scratch *s, int64_t i, float *plane)
+{
+    if (g->y_idx) {
+        gather(s->d + i * g->TPS, g->y_idx, g->OH * g->OW, plane);
+        return;
+    }
+    for (int64_t oh = 0; oh < g->OH; oh++) {
+        const float *yt = s->d + (oh & 1) * 2 * g->L + i * g->TPS + (oh >> 1) * g->TW;
+        merge(yt, yt + g->L, 0, g->OW, plane + oh * g->OW);
+    }
+}
+
+/* d's 4 output-gradient rows of sample i from its dY plane */
+DOB_NO_LIBCALLS static void load_dy(const wgeom *g, const scratch *s, const float *plane, int64_t i)
+{
+    if (g->dy_idx) {
+        for (int r = 0; r < 4; r++) gather(plane, g->dy_idx + r * g->TPS, g->TPS, s->d + r * g->L + i * g->TPS);
+        return;
+    }
+    split(plane, g->OH, g->OW, 0, 0, 2 * g->TH, g->PW, s->pe, s->po);
+    for (int64_t oh = 0; oh < 2 * g->TH; oh++) {   /* row oh of dY is row oh % 2 of tile row oh / 2 */
+        float *gy = s->d + (oh & 1) * 2 * g->L + i * g->TPS + (oh >> 1) * g->TW;
+        const float *e = s->pe + oh * g->PW, *o = s->po + oh * g->PW;
+        for (int64_t tw = 0; tw < g->TW; tw++) {
+            gy[tw] = e[tw];
+            gy[g->L + tw] = o[tw];
+        }
+    }
+}
+
+/* sample i's dx plane: the a^2 rows of d summed where tiles overlap */
+static void store_dx(const wgeom *g, const scratch *s, int64_t i, float *plane)
+{
+    const int64_t HW = g->H * g->W;
+    if (g->dx_idx) {
+        gather(s->d + i * g->TPS, g->dx_idx, HW, plane);
+        for (int k = 1; k < g->K; k++) gather_add(s->d + i * g->TPS, g->dx_idx + k * HW, HW, plane);
+        return;
+    }
+    memset(s->pe, 0, sizeof(float) * (size_t)(g->PR * g->PW));
+    memset(s->po, 0, sizeof(float) * (size_t)(g->PR * g->PW));
+    for (int64_t th = 0; th < g->TH; th++)
+        scatter_tiles(g, g->a, s->d + i * g->TPS + th * g->TW, g->L, 2 * th, s->pe, s->po);
+    for (int64_t ih = 0; ih < g->H; ih++)
+        merge(s->pe + (ih + g->pt) * g->PW, s->po + (ih + g->pt) * g->PW, g->pl, g->W, plane + ih * g->W);
+}
 
 static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, int64_t n0, int64_t nb,
                       const scratch *s, bool first)
 {
     const int a = g->a, A2 = a * a;
-    /* n tiles, in rows L apart (a multiple of 16: aligned rows, steadier sgemm speed) */
-    const int64_t C = g->C, OC = g->OC, n = nb * g->TPS, L = (n + 15) & ~(int64_t)15, ldv = C * L, ldm = OC * L;
-    const int64_t HW = g->H * g->W, OHW = g->OH * g->OW, TW = g->TW, TPS = g->TPS;
+    const int64_t C = g->C, OC = g->OC, n = nb * g->TPS, L = g->L, ldv = C * L, ldm = OC * L;
+    const int64_t HW = g->H * g->W, OHW = g->OH * g->OW;
     if (p->x && (p->y || p->dw)) {
         for (int64_t c = 0; c < C; c++) {
-            for (int64_t i = 0; i < nb; i++) {
-                split(p->x + ((n0 + i) * C + c) * HW, g->H, g->W, g->pt, g->pl, g->PR, g->PW, s->pe, s->po);
-                for (int64_t th = 0; th < g->TH; th++)
-                    gather_tiles(g, a, s->pe, s->po, 2 * th, s->d + i * TPS + th * TW, L);
-            }
+            for (int64_t i = 0; i < nb; i++) load_x(g, s, p->x + ((n0 + i) * C + c) * HW, i);
             input_transform(a, s->d, L, n, s->w, s->v + c * L, ldv);
         }
     }
@@ -397,28 +476,12 @@ static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, in
             dob__gemm(false, false, OC, n, C, u + x * OC * C, C, s->v + x * ldv, L, 0.0f, s->m + x * ldm, L);
         for (int64_t oc = 0; oc < OC; oc++) {
             output_transform(a, s->m + oc * L, ldm, n, p->bias ? p->bias[oc] : 0.0f, s->w, s->d, L);
-            for (int64_t i = 0; i < nb; i++) {
-                float *y = p->y + ((n0 + i) * OC + oc) * OHW;
-                for (int64_t oh = 0; oh < g->OH; oh++) {
-                    const float *yt = s->d + (oh & 1) * 2 * L + i * TPS + (oh >> 1) * TW;
-                    merge(yt, yt + L, 0, g->OW, y + oh * g->OW);
-                }
-            }
+            for (int64_t i = 0; i < nb; i++) store_y(g, s, i, p->y + ((n0 + i) * OC + oc) * OHW);
         }
     }
     if (!p->dy || !(p->dw || p->dx)) return;
     for (int64_t oc = 0; oc < OC; oc++) {
-        for (int64_t i = 0; i < nb; i++) {
-            split(p->dy + ((n0 + i) * OC + oc) * OHW, g->OH, g->OW, 0, 0, 2 * g->TH, g->PW, s->pe, s->po);
-            for (int64_t oh = 0; oh < 2 * g->TH; oh++) {   /* row oh of dY is row oh % 2 of tile row oh / 2 */
-                float *gy = s->d + (oh & 1) * 2 * L + i * TPS + (oh >> 1) * TW;
-                const float *e = s->pe + oh * g->PW, *o = s->po + oh * g->PW;
-                for (int64_t tw = 0; tw < TW; tw++) {   /* rows are short: no memcpy calls */
-                    gy[tw] = e[tw];
-                    gy[L + tw] = o[tw];
-                }
-            }
-        }
+        for (int64_t i = 0; i < nb; i++) load_dy(g, s, p->dy + ((n0 + i) * OC + oc) * OHW, i);
         output_adjoint(a, s->d, L, n, s->w, s->m + oc * L, ldm);
     }
     if (p->dw)
@@ -430,16 +493,42 @@ static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, in
             dob__gemm(true, false, C, n, OC, u + x * OC * C, C, s->m + x * ldm, L, 0.0f, s->v + x * ldv, L);
         for (int64_t c = 0; c < C; c++) {
             input_adjoint(a, s->v + c * L, ldv, n, s->w, s->d, L);
-            for (int64_t i = 0; i < nb; i++) {
-                memset(s->pe, 0, sizeof(float) * (size_t)(g->PR * g->PW));
-                memset(s->po, 0, sizeof(float) * (size_t)(g->PR * g->PW));
-                for (int64_t th = 0; th < g->TH; th++)
-                    scatter_tiles(g, a, s->d + i * TPS + th * TW, L, 2 * th, s->pe, s->po);
-                float *dx = p->dx + ((n0 + i) * C + c) * HW;
-                for (int64_t ih = 0; ih < g->H; ih++)
-                    merge(s->pe + (ih + g->pt) * g->PW, s->po + (ih + g->pt) * g->PW, g->pl, g->W, dx + ih * g->W);
-            }
+            for (int64_t i = 0; i < nb; i++) store_dx(g, s, i, p->dx + ((n0 + i) * C + c) * HW);
         }
+    }
+}
+
+/* fills the index maps of g (see wgeom) */
+static void build_maps(wgeom *g)
+{
+    const int a = g->a;
+    const int64_t TW = g->TW, TPS = g->TPS, L = g->L, H = g->H, W = g->W, OH = g->OH, OW = g->OW;
+    for (int64_t t = 0; t < TPS; t++) {
+        int64_t th = t / TW, tw = t % TW;
+        for (int i = 0; i < a; i++)
+            for (int j = 0; j < a; j++) {
+                int64_t ih = 2 * th + i - g->pt, iw = 2 * tw + j - g->pl;
+                g->in_idx[(a * i + j) * TPS + t] = ih >= 0 && ih < H && iw >= 0 && iw < W ? (int32_t)(ih * W + iw) : -1;
+            }
+        for (int r = 0; r < 4; r++) {
+            int64_t oh = 2 * th + r / 2, ow = 2 * tw + r % 2;
+            g->dy_idx[r * TPS + t] = oh < OH && ow < OW ? (int32_t)(oh * OW + ow) : -1;
+        }
+    }
+    for (int64_t q = 0; q < OH * OW; q++) {
+        int64_t oh = q / OW, ow = q % OW;
+        g->y_idx[q] = (int32_t)((2 * (oh & 1) + (ow & 1)) * L + (oh >> 1) * TW + (ow >> 1));
+    }
+    for (int64_t q = 0; q < H * W; q++) {
+        int64_t R = q / W + g->pt, Cc = q % W + g->pl;   /* in padded coordinates */
+        int k = 0;
+        for (int64_t th = 0; th < g->TH; th++)
+            for (int64_t tw = 0; tw < TW; tw++) {
+                int64_t i = R - 2 * th, j = Cc - 2 * tw;
+                if (i >= 0 && i < a && j >= 0 && j < a)
+                    g->dx_idx[k++ * H * W + q] = (int32_t)((a * i + j) * L + th * TW + tw);
+            }
+        for (; k < g->K; k++) g->dx_idx[k * H * W + q] = -1;
     }
 }
 
@@ -452,8 +541,10 @@ int dob__winograd_pass(const dob_conv_pass *p)
     g.TH = (g.OH + 1) / 2;
     g.TW = (g.OW + 1) / 2;
     g.TPS = g.TH * g.TW;
+    g.K = (g.a / 2) * (g.a / 2);
     g.PR = 2 * g.TH + g.a - 2;
     g.PW = g.TW + g.a / 2 - 1;
+    const bool wide = g.TW >= WIDE_TW;
     const int64_t N = g.N, C = g.C, OC = g.OC, CM = C > OC ? C : OC;
     int64_t nb = TILES_TARGET / g.TPS, cap = CHUNK_BYTES / (A2 * 4 * CM * g.TPS);
     if (nb > cap) nb = cap;
@@ -466,23 +557,35 @@ int dob__winograd_pass(const dob_conv_pass *p)
     if (T > nchunks) T = (int)nchunks;
     if (2.0 * A2 * OC * C * g.TPS * N < PAR_FLOPS) T = 1;
 
-    const int64_t tiles = (nb * g.TPS + 15) & ~(int64_t)15, plane = g.PR * g.PW;
+    const int64_t tiles = (nb * g.TPS + 15) & ~(int64_t)15;
+    g.L = tiles;
     const size_t v_bytes = sizeof(float) * (size_t)(A2 * C * tiles), m_bytes = sizeof(float) * (size_t)(A2 * OC * tiles);
-    const size_t plane_bytes = sizeof(float) * (size_t)plane, d_bytes = sizeof(float) * (size_t)(A2 * tiles);
+    const size_t d_bytes = sizeof(float) * (size_t)(A2 * tiles);
+    const size_t map_bytes = wide ? 0 : sizeof(int32_t) * (size_t)((A2 + 4) * g.TPS + g.OH * g.OW + g.K * g.H * g.W);
+    const size_t plane_bytes = wide ? sizeof(float) * (size_t)(g.PR * g.PW) : 0;
     const size_t u_bytes = sizeof(float) * (size_t)(A2 * OC * C), du_bytes = p->dw ? u_bytes : 0;
     float *u = (p->y || p->dx) ? dob__alloc(u_bytes) : NULL;
     scratch s[MAX_THREADS] = {{0}};
     int rc = -1;
-    if ((p->y || p->dx) && !u) goto done;
+    int32_t *maps = wide ? NULL : dob__alloc(map_bytes);
+    if (((p->y || p->dx) && !u) || (!wide && !maps)) goto done;
+    if (maps) {
+        g.in_idx = maps;
+        g.dy_idx = g.in_idx + A2 * g.TPS;
+        g.y_idx = g.dy_idx + 4 * g.TPS;
+        g.dx_idx = g.y_idx + g.OH * g.OW;
+        build_maps(&g);
+    }
     for (int t = 0; t < T; t++) {
         s[t].v = dob__alloc(v_bytes);
         s[t].m = dob__alloc(m_bytes);
-        s[t].pe = dob__alloc(plane_bytes);
-        s[t].po = dob__alloc(plane_bytes);
         s[t].d = dob__alloc(d_bytes);
         s[t].w = dob__alloc(d_bytes);
+        s[t].pe = plane_bytes ? dob__alloc(plane_bytes) : NULL;
+        s[t].po = plane_bytes ? dob__alloc(plane_bytes) : NULL;
         s[t].du = du_bytes ? dob__alloc(du_bytes) : NULL;
-        if (!s[t].v || !s[t].m || !s[t].pe || !s[t].po || !s[t].d || !s[t].w || (du_bytes && !s[t].du)) goto done;
+        if (!s[t].v || !s[t].m || !s[t].d || !s[t].w || (du_bytes && !s[t].du) ||
+            (plane_bytes && (!s[t].pe || !s[t].po))) goto done;
     }
     if (u) filters(g.r, false, p->w, OC * C, u);
     if (T == 1) {
@@ -505,12 +608,13 @@ done:
     for (int t = 0; t < T; t++) {
         dob__free(s[t].v, v_bytes);
         dob__free(s[t].m, m_bytes);
-        dob__free(s[t].pe, plane_bytes);
-        dob__free(s[t].po, plane_bytes);
         dob__free(s[t].d, d_bytes);
         dob__free(s[t].w, d_bytes);
+        dob__free(s[t].pe, plane_bytes);
+        dob__free(s[t].po, plane_bytes);
         dob__free(s[t].du, du_bytes);
     }
     dob__free(u, u_bytes);
+    dob__free(maps, map_bytes);
     return rc;
 }
