@@ -54,8 +54,8 @@ typedef struct {
        planes): where each element comes from, as offsets within one sample (-1: zero):
          in_idx [a^2][TPS]  x plane offset of element ξ of tile p
          dy_idx [4][TPS]    dY plane offset of output (a', b') of tile p
-         y_idx [OH OW]      tile-row offset ((2 a' + b') L + p) of output pixel q
-         dx_idx [K][H W]    dd offset (ξ L + p) of the k-th tile element over input pixel q */
+         y_idx [OH OW]      offset in M ((2 a' + b') OC L + p) of output pixel q
+         dx_idx [K][H W]    offset in V (ξ C L + p) of the k-th tile element over input pixel q */
     int32_t *in_idx, *dy_idx, *y_idx, *dx_idx;
     int K;                               /* tiles that overlap one input pixel, at most (a/2)^2 */
 } wgeom;
@@ -237,100 +237,101 @@ static const float G6[6 * 5] = {
     0, 0, 0, 0, 1};
 
 /* The 2-D transforms run over the n tiles of a chunk, one 1-D transform of rows
-   after another: d holds each tile's a x a input (row i, column j at
-   (a i + j) L + t), gathered from the planes; w is scratch of a^2 rows. */
+   after another: a tile's a x a input (row i, column j) is element t of row
+   a i + j, rows ld apart; w is scratch of a^2 rows. Each may run in place
+   (its output over its input): the first pass reads all input rows into w. */
 
-/* d[(a i + j) L + tw] for one tile row: the input tile rows r0 .. r0 + a - 1 of a split plane */
-DOB_NO_LIBCALLS static void gather_tiles(const wgeom *g, int a, const float *restrict pe, const float *restrict po, int64_t r0,
-                         float *restrict d, int64_t L)
+/* d[(a i + j) ld + tw] for one tile row: the input tile rows r0 .. r0 + a - 1 of a split plane */
+DOB_NO_LIBCALLS static void gather_tiles(const wgeom *g, int a, const float *restrict pe, const float *restrict po,
+                                         int64_t r0, float *restrict d, int64_t ld)
 {
     const int64_t TW = g->TW, PW = g->PW;
     for (int i = 0; i < a; i++)
         for (int j = 0; j < a; j++) {
             const float *src = ((j & 1) ? po : pe) + (r0 + i) * PW + j / 2;
-            float *dst = d + (a * i + j) * L;
+            float *dst = d + (a * i + j) * ld;
             for (int64_t tw = 0; tw < TW; tw++) dst[tw] = src[tw];
         }
 }
 
 /* adds one tile row of dd into the split plane rows r0 .. r0 + a - 1 (the reverse of gather_tiles) */
-DOB_NO_LIBCALLS static void scatter_tiles(const wgeom *g, int a, const float *restrict dd, int64_t L, int64_t r0,
-                          float *restrict pe, float *restrict po)
+DOB_NO_LIBCALLS static void scatter_tiles(const wgeom *g, int a, const float *restrict dd, int64_t ld, int64_t r0,
+                                          float *restrict pe, float *restrict po)
 {
     const int64_t TW = g->TW, PW = g->PW;
     for (int i = 0; i < a; i++)
         for (int j = 0; j < a; j++) {
             float *dst = ((j & 1) ? po : pe) + (r0 + i) * PW + j / 2;
-            const float *src = dd + (a * i + j) * L;
+            const float *src = dd + (a * i + j) * ld;
             for (int64_t tw = 0; tw < TW; tw++) dst[tw] += src[tw];
         }
 }
 
-/* the rows base + (s i + u j) ld for i < cnt */
+/* out[i] = the row base + (first + step i) ld, i < cnt */
 static void rows(float *base, int64_t first, int64_t step, int cnt, int64_t ld, float **out)
 {
     for (int i = 0; i < cnt; i++) out[i] = base + (first + step * i) * ld;
 }
 
 /* v[ξ ldx + t] = (B^T d B)[ξ] */
-static void input_transform(int a, float *d, int64_t L, int64_t n, float *w, float *v, int64_t ldx)
+static void input_transform(int a, float *d, int64_t ldd, int64_t n, float *w, float *v, int64_t ldx)
 {
     float *in[AMAX], *out[AMAX];
     for (int i = 0; i < a; i++) {          /* w[i][j] = (d B)[i][j] */
-        rows(d, a * i, 1, a, L, in);
-        rows(w, a * i, 1, a, L, out);
+        rows(d, a * i, 1, a, ldd, in);
+        rows(w, a * i, 1, a, n, out);
         bt_rows(a, in, out, n);
     }
     for (int j = 0; j < a; j++) {          /* v[i][j] = (B^T w)[i][j] */
-        rows(w, j, a, a, L, in);
+        rows(w, j, a, a, n, in);
         rows(v, j, a, a, ldx, out);
         bt_rows(a, in, out, n);
     }
 }
 
 /* the adjoint: dd[(a k + l) L + t] = (B dV B^T)[k][l] */
-static void input_adjoint(int a, float *dv, int64_t ldx, int64_t n, float *w, float *dd, int64_t L)
+static void input_adjoint(int a, float *dv, int64_t ldx, int64_t n, float *w, float *dd, int64_t ldd)
 {
     float *in[AMAX], *out[AMAX];
     for (int j = 0; j < a; j++) {          /* w[k][j] = (B dV)[k][j] */
         rows(dv, j, a, a, ldx, in);
-        rows(w, j, a, a, L, out);
+        rows(w, j, a, a, n, out);
         b_rows(a, in, out, n);
     }
     for (int k = 0; k < a; k++) {          /* dd[k][l] = (w B^T)[k][l] */
-        rows(w, a * k, 1, a, L, in);
-        rows(dd, a * k, 1, a, L, out);
+        rows(w, a * k, 1, a, n, in);
+        rows(dd, a * k, 1, a, ldd, out);
         b_rows(a, in, out, n);
     }
 }
 
 /* yt[(2 a' + b') L + t] = (A^T M A)[a'][b'] + bias */
-static void output_transform(int a, float *m, int64_t ldx, int64_t n, float bias, float *w, float *yt, int64_t L)
+static void output_transform(int a, float *m, int64_t ldx, int64_t n, float bias, float *w, float *yt, int64_t ldy)
 {
     float *in[AMAX], *out[AMAX];
     for (int i = 0; i < a; i++) {          /* w[i][c] = (M A)[i][c] */
         rows(m, a * i, 1, a, ldx, in);
-        rows(w, 2 * i, 1, 2, L, out);
+        rows(w, 2 * i, 1, 2, n, out);
         at_rows(a, in, out, 0.0f, n);
     }
     for (int c = 0; c < 2; c++) {          /* yt[r][c] = (A^T w)[r][c] + bias */
-        rows(w, c, 2, a, L, in);
-        rows(yt, c, 2, 2, L, out);
+        rows(w, c, 2, a, n, in);
+        rows(yt, c, 2, 2, ldy, out);
         at_rows(a, in, out, bias, n);
     }
 }
 
 /* the adjoint: dm[ξ ldx + t] = (A dY A^T)[ξ], from gy[(2 a' + b') L + t] = dY[a'][b'] */
-static void output_adjoint(int a, float *gy, int64_t L, int64_t n, float *w, float *dm, int64_t ldx)
+static void output_adjoint(int a, float *gy, int64_t ldg, int64_t n, float *w, float *dm, int64_t ldx)
 {
     float *in[AMAX], *out[AMAX];
     for (int r = 0; r < 2; r++) {          /* w[r][j] = (dY A^T)[r][j] */
-        rows(gy, 2 * r, 1, 2, L, in);
-        rows(w, a * r, 1, a, L, out);
+        rows(gy, 2 * r, 1, 2, ldg, in);
+        rows(w, a * r, 1, a, n, out);
         am_rows(a, in, out, n);
     }
     for (int j = 0; j < a; j++) {          /* dm[i][j] = (A w)[i][j] */
-        rows(w, j, a, 2, L, in);
+        rows(w, j, a, 2, n, in);
         rows(dm, j, a, a, ldx, out);
         am_rows(a, in, out, n);
     }
@@ -394,96 +395,100 @@ DOB_NO_LIBCALLS static void filters(int r, bool adjoint, const float *src, int64
     }
 }
 
-/* per-thread scratch: V and M of a chunk, d and w = a^2 rows of L, a split plane (wide planes) */
+/* per-thread scratch: V and M of a chunk, w = a^2 rows of n, a split plane (wide planes) */
 typedef struct {
-    float *v, *m, *d, *w, *pe, *po, *du;
+    float *v, *m, *w, *pe, *po, *du;
 } scratch;
 
-/* d's a^2 tile rows of sample i from its x plane */
-static void load_x(const wgeom *g, const scratch *s, const float *plane, int64_t i)
+/* The tile rows of one sample (ld apart, at dst/src) from and to its planes. */
+
+/* the a^2 input rows of a sample, from its x plane */
+static void load_x(const wgeom *g, const scratch *s, const float *plane, float *dst, int64_t ld)
 {
     const int a = g->a;
     if (g->in_idx) {
-        for (int x = 0; x < a * a; x++) gather(plane, g->in_idx + x * g->TPS, g->TPS, s->d + x * g->L + i * g->TPS);
+        for (int x = 0; x < a * a; x++) gather(plane, g->in_idx + x * g->TPS, g->TPS, dst + x * ld);
         return;
     }
     split(plane, g->H, g->W, g->pt, g->pl, g->PR, g->PW, s->pe, s->po);
-    for (int64_t th = 0; th < g->TH; th++) gather_tiles(g, a, s->pe, s->po, 2 * th, s->d + i * g->TPS + th * g->TW, g->L);
+    for (int64_t th = 0; th < g->TH; th++) gather_tiles(g, a, s->pe, s->po, 2 * th, dst + th * g->TW, ld);
 }
 
-/* sample i's y plane from the 4 output rows in d */
-static void store_y(const wgeom *g, const scratch *s, int64_t i, float *plane)
+/* a sample's y plane from its 4 output rows (y_idx counts rows ld apart) */
+static void store_y(const wgeom *g, const float *src, int64_t ld, float *plane)
 {
     if (g->y_idx) {
-        gather(s->d + i * g->TPS, g->y_idx, g->OH * g->OW, plane);
+        gather(src, g->y_idx, g->OH * g->OW, plane);
         return;
     }
     for (int64_t oh = 0; oh < g->OH; oh++) {
-        const float *yt = s->d + (oh & 1) * 2 * g->L + i * g->TPS + (oh >> 1) * g->TW;
-        merge(yt, yt + g->L, 0, g->OW, plane + oh * g->OW);
+        const float *yt = src + (oh & 1) * 2 * ld + (oh >> 1) * g->TW;
+        merge(yt, yt + ld, 0, g->OW, plane + oh * g->OW);
     }
 }
 
-/* d's 4 output-gradient rows of sample i from its dY plane */
-DOB_NO_LIBCALLS static void load_dy(const wgeom *g, const scratch *s, const float *plane, int64_t i)
+/* the 4 output-gradient rows of a sample, from its dY plane */
+DOB_NO_LIBCALLS static void load_dy(const wgeom *g, const scratch *s, const float *plane, float *dst, int64_t ld)
 {
     if (g->dy_idx) {
-        for (int r = 0; r < 4; r++) gather(plane, g->dy_idx + r * g->TPS, g->TPS, s->d + r * g->L + i * g->TPS);
+        for (int r = 0; r < 4; r++) gather(plane, g->dy_idx + r * g->TPS, g->TPS, dst + r * ld);
         return;
     }
     split(plane, g->OH, g->OW, 0, 0, 2 * g->TH, g->PW, s->pe, s->po);
     for (int64_t oh = 0; oh < 2 * g->TH; oh++) {   /* row oh of dY is row oh % 2 of tile row oh / 2 */
-        float *gy = s->d + (oh & 1) * 2 * g->L + i * g->TPS + (oh >> 1) * g->TW;
+        float *gy = dst + (oh & 1) * 2 * ld + (oh >> 1) * g->TW;
         const float *e = s->pe + oh * g->PW, *o = s->po + oh * g->PW;
         for (int64_t tw = 0; tw < g->TW; tw++) {
             gy[tw] = e[tw];
-            gy[g->L + tw] = o[tw];
+            gy[ld + tw] = o[tw];
         }
     }
 }
 
-/* sample i's dx plane: the a^2 rows of d summed where tiles overlap */
-static void store_dx(const wgeom *g, const scratch *s, int64_t i, float *plane)
+/* a sample's dx plane: its a^2 rows summed where tiles overlap (dx_idx counts rows ld apart) */
+static void store_dx(const wgeom *g, const scratch *s, const float *src, int64_t ld, float *plane)
 {
     const int64_t HW = g->H * g->W;
     if (g->dx_idx) {
-        gather(s->d + i * g->TPS, g->dx_idx, HW, plane);
-        for (int k = 1; k < g->K; k++) gather_add(s->d + i * g->TPS, g->dx_idx + k * HW, HW, plane);
+        gather(src, g->dx_idx, HW, plane);
+        for (int k = 1; k < g->K; k++) gather_add(src, g->dx_idx + k * HW, HW, plane);
         return;
     }
     memset(s->pe, 0, sizeof(float) * (size_t)(g->PR * g->PW));
     memset(s->po, 0, sizeof(float) * (size_t)(g->PR * g->PW));
-    for (int64_t th = 0; th < g->TH; th++)
-        scatter_tiles(g, g->a, s->d + i * g->TPS + th * g->TW, g->L, 2 * th, s->pe, s->po);
+    for (int64_t th = 0; th < g->TH; th++) scatter_tiles(g, g->a, src + th * g->TW, ld, 2 * th, s->pe, s->po);
     for (int64_t ih = 0; ih < g->H; ih++)
         merge(s->pe + (ih + g->pt) * g->PW, s->po + (ih + g->pt) * g->PW, g->pl, g->W, plane + ih * g->W);
 }
 
+/* One chunk. Tile rows are gathered straight into V and M (channel c's rows at
+   c L, ld C L or OC L) and transformed there in place, so planes are read and
+   written in memory order (samples outer, channels inner). */
 static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, int64_t n0, int64_t nb,
                       const scratch *s, bool first)
 {
     const int a = g->a, A2 = a * a;
-    const int64_t C = g->C, OC = g->OC, n = nb * g->TPS, L = g->L, ldv = C * L, ldm = OC * L;
+    const int64_t C = g->C, OC = g->OC, n = nb * g->TPS, L = g->L, TPS = g->TPS, ldv = C * L, ldm = OC * L;
     const int64_t HW = g->H * g->W, OHW = g->OH * g->OW;
     if (p->x && (p->y || p->dw)) {
-        for (int64_t c = 0; c < C; c++) {
-            for (int64_t i = 0; i < nb; i++) load_x(g, s, p->x + ((n0 + i) * C + c) * HW, i);
-            input_transform(a, s->d, L, n, s->w, s->v + c * L, ldv);
-        }
+        for (int64_t i = 0; i < nb; i++)
+            for (int64_t c = 0; c < C; c++) load_x(g, s, p->x + ((n0 + i) * C + c) * HW, s->v + c * L + i * TPS, ldv);
+        for (int64_t c = 0; c < C; c++) input_transform(a, s->v + c * L, ldv, n, s->w, s->v + c * L, ldv);
     }
     if (p->y) {
         for (int x = 0; x < A2; x++)
             dob__gemm(false, false, OC, n, C, u + x * OC * C, C, s->v + x * ldv, L, 0.0f, s->m + x * ldm, L);
-        for (int64_t oc = 0; oc < OC; oc++) {
-            output_transform(a, s->m + oc * L, ldm, n, p->bias ? p->bias[oc] : 0.0f, s->w, s->d, L);
-            for (int64_t i = 0; i < nb; i++) store_y(g, s, i, p->y + ((n0 + i) * OC + oc) * OHW);
-        }
+        for (int64_t oc = 0; oc < OC; oc++)
+            output_transform(a, s->m + oc * L, ldm, n, p->bias ? p->bias[oc] : 0.0f, s->w, s->m + oc * L, ldm);
+        for (int64_t i = 0; i < nb; i++)
+            for (int64_t oc = 0; oc < OC; oc++)
+                store_y(g, s->m + oc * L + i * TPS, ldm, p->y + ((n0 + i) * OC + oc) * OHW);
     }
     if (!p->dy || !(p->dw || p->dx)) return;
-    for (int64_t oc = 0; oc < OC; oc++) {
-        for (int64_t i = 0; i < nb; i++) load_dy(g, s, p->dy + ((n0 + i) * OC + oc) * OHW, i);
-        output_adjoint(a, s->d, L, n, s->w, s->m + oc * L, ldm);
-    }
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t oc = 0; oc < OC; oc++)
+            load_dy(g, s, p->dy + ((n0 + i) * OC + oc) * OHW, s->m + oc * L + i * TPS, ldm);
+    for (int64_t oc = 0; oc < OC; oc++) output_adjoint(a, s->m + oc * L, ldm, n, s->w, s->m + oc * L, ldm);
     if (p->dw)
         for (int x = 0; x < A2; x++)
             dob__gemm(false, true, OC, C, n, s->m + x * ldm, L, s->v + x * ldv, L, first ? 0.0f : 1.0f,
@@ -491,10 +496,10 @@ static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, in
     if (p->dx) {
         for (int x = 0; x < A2; x++)
             dob__gemm(true, false, C, n, OC, u + x * OC * C, C, s->m + x * ldm, L, 0.0f, s->v + x * ldv, L);
-        for (int64_t c = 0; c < C; c++) {
-            input_adjoint(a, s->v + c * L, ldv, n, s->w, s->d, L);
-            for (int64_t i = 0; i < nb; i++) store_dx(g, s, i, p->dx + ((n0 + i) * C + c) * HW);
-        }
+        for (int64_t c = 0; c < C; c++) input_adjoint(a, s->v + c * L, ldv, n, s->w, s->v + c * L, ldv);
+        for (int64_t i = 0; i < nb; i++)
+            for (int64_t c = 0; c < C; c++)
+                store_dx(g, s, s->v + c * L + i * TPS, ldv, p->dx + ((n0 + i) * C + c) * HW);
     }
 }
 
@@ -517,7 +522,7 @@ static void build_maps(wgeom *g)
     }
     for (int64_t q = 0; q < OH * OW; q++) {
         int64_t oh = q / OW, ow = q % OW;
-        g->y_idx[q] = (int32_t)((2 * (oh & 1) + (ow & 1)) * L + (oh >> 1) * TW + (ow >> 1));
+        g->y_idx[q] = (int32_t)((2 * (oh & 1) + (ow & 1)) * g->OC * L + (oh >> 1) * TW + (ow >> 1));
     }
     for (int64_t q = 0; q < H * W; q++) {
         int64_t R = q / W + g->pt, Cc = q % W + g->pl;   /* in padded coordinates */
@@ -526,7 +531,7 @@ static void build_maps(wgeom *g)
             for (int64_t tw = 0; tw < TW; tw++) {
                 int64_t i = R - 2 * th, j = Cc - 2 * tw;
                 if (i >= 0 && i < a && j >= 0 && j < a)
-                    g->dx_idx[k++ * H * W + q] = (int32_t)((a * i + j) * L + th * TW + tw);
+                    g->dx_idx[k++ * H * W + q] = (int32_t)((a * i + j) * g->C * L + th * TW + tw);
             }
         for (; k < g->K; k++) g->dx_idx[k * H * W + q] = -1;
     }
@@ -560,7 +565,7 @@ int dob__winograd_pass(const dob_conv_pass *p)
     const int64_t tiles = (nb * g.TPS + 15) & ~(int64_t)15;
     g.L = tiles;
     const size_t v_bytes = sizeof(float) * (size_t)(A2 * C * tiles), m_bytes = sizeof(float) * (size_t)(A2 * OC * tiles);
-    const size_t d_bytes = sizeof(float) * (size_t)(A2 * tiles);
+    const size_t w_bytes = sizeof(float) * (size_t)(A2 * tiles);
     const size_t map_bytes = wide ? 0 : sizeof(int32_t) * (size_t)((A2 + 4) * g.TPS + g.OH * g.OW + g.K * g.H * g.W);
     const size_t plane_bytes = wide ? sizeof(float) * (size_t)(g.PR * g.PW) : 0;
     const size_t u_bytes = sizeof(float) * (size_t)(A2 * OC * C), du_bytes = p->dw ? u_bytes : 0;
@@ -579,12 +584,11 @@ int dob__winograd_pass(const dob_conv_pass *p)
     for (int t = 0; t < T; t++) {
         s[t].v = dob__alloc(v_bytes);
         s[t].m = dob__alloc(m_bytes);
-        s[t].d = dob__alloc(d_bytes);
-        s[t].w = dob__alloc(d_bytes);
+        s[t].w = dob__alloc(w_bytes);
         s[t].pe = plane_bytes ? dob__alloc(plane_bytes) : NULL;
         s[t].po = plane_bytes ? dob__alloc(plane_bytes) : NULL;
         s[t].du = du_bytes ? dob__alloc(du_bytes) : NULL;
-        if (!s[t].v || !s[t].m || !s[t].d || !s[t].w || (du_bytes && !s[t].du) ||
+        if (!s[t].v || !s[t].m || !s[t].w || (du_bytes && !s[t].du) ||
             (plane_bytes && (!s[t].pe || !s[t].po))) goto done;
     }
     if (u) filters(g.r, false, p->w, OC * C, u);
@@ -608,8 +612,7 @@ done:
     for (int t = 0; t < T; t++) {
         dob__free(s[t].v, v_bytes);
         dob__free(s[t].m, m_bytes);
-        dob__free(s[t].d, d_bytes);
-        dob__free(s[t].w, d_bytes);
+        dob__free(s[t].w, w_bytes);
         dob__free(s[t].pe, plane_bytes);
         dob__free(s[t].po, plane_bytes);
         dob__free(s[t].du, du_bytes);
