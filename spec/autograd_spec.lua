@@ -14,6 +14,22 @@ describe("autograd", function()
       assert.is_nil(x:grad())
    end)
 
+   it("a leaf's first gradient is its own: never the seed, another leaf's or an upstream buffer", function()
+      local a, b = dob.tensor({ 1, 2 }):requires_grad_(), dob.tensor({ 3, 4 }):requires_grad_()
+      local seed = dob.tensor({ 1, 1 })
+      ;(a + b):backward(seed)            -- add passes the same gradient to both inputs
+      a:grad():mul_(10)
+      assert.are.same({ 1, 1 }, b:grad():totable())
+      assert.are.same({ 1, 1 }, seed:totable())
+      local x = dob.tensor({ 1, 2 }):requires_grad_()
+      x:backward(seed)                   -- the root itself
+      seed:fill_(5)
+      assert.are.same({ 1, 1 }, x:grad():totable())
+      local m = H.rand({ 1, 1, 4, 4 }, 1):requires_grad_()
+      dob.max_pool2d(m, { kernel = 2, stride = 2 }):sum():backward()   -- a fresh buffer: taken as is
+      assert.are.equal(4, m:grad():sum():item())
+   end)
+
    it("accumulates into a given gradient buffer (a view into a flat buffer)", function()
       local flat = dob.zeros(5)
       local x = dob.tensor({ 1, 2 }):requires_grad_()

@@ -199,7 +199,14 @@ static int accumulate(dob_tensor **slot, dob_tensor *g)
 static int accumulate_leaf(dob_tensor *leaf, dob_tensor *g)
 {
     if (!leaf->grad) {
-        /* a fresh, owned buffer with the leaf's shape */
+        /* a gradient nothing else holds becomes the leaf's grad as it is (as
+           PyTorch's AccumulateGrad steals it); anything else is copied into a
+           fresh, owned buffer with the leaf's shape */
+        if (g->refcount == 1 && g->storage->refcount == 1 && !g->grad_fn && g->dtype == DOB_F32 &&
+            g->offset == 0 && dob__is_contiguous(g) && dob__same_shape(g, leaf)) {
+            leaf->grad = g;
+            return 0;
+        }
         dob_tensor *buf = dob__new_like_shape(DOB_F32, leaf->ndim, leaf->size);
         if (!buf) { dob_release(g); return -1; }
         dob__copy_strided(buf, g);

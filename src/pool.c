@@ -124,6 +124,7 @@ static pad_geom pad_dims(const pool_geom *g)
 /* phase-split padded copy of plane x, origin at (-pt, -pl), filled with v */
 static void pad_plane(const pool_geom *g, pad_geom pg, const float *restrict x, float *restrict pad, float v)
 {
+    const int sw = g->sw;
     for (int64_t r = 0; r < pg.hp; r++) {
         float *restrict d = pad + r * pg.row;
         int64_t ih = r - g->pt;
@@ -132,12 +133,22 @@ static void pad_plane(const pool_geom *g, pad_geom pg, const float *restrict x, 
             continue;
         }
         const float *restrict xr = x + ih * g->w;
-        for (int q = 0; q < g->sw; q++) {
+        for (int q = 0; q < sw; q++) {
             float *restrict dq = d + q * pg.wq;
-            for (int64_t c = 0; c < pg.wq; c++) {
-                int64_t iw = c * g->sw + q - g->pl;
-                dq[c] = (iw >= 0 && iw < g->w) ? xr[iw] : v;
-            }
+            /* cells c in [lo, hi) lie inside the row: iw = c sw + q - pl in [0, w) */
+            int64_t lo = q >= g->pl ? 0 : (g->pl - q + sw - 1) / sw;
+            int64_t hi = g->w - 1 + g->pl - q < 0 ? 0 : (g->w - 1 + g->pl - q) / sw + 1;
+            if (hi > pg.wq) hi = pg.wq;
+            if (lo > hi) lo = hi;
+            const float *src = xr + q - g->pl;             /* indexed from lo sw on */
+            for (int64_t c = 0; c < lo; c++) dq[c] = v;
+            if (sw == 1)
+                for (int64_t c = lo; c < hi; c++) dq[c] = src[c];
+            else if (sw == 2)
+                for (int64_t c = lo; c < hi; c++) dq[c] = src[2 * c];
+            else
+                for (int64_t c = lo; c < hi; c++) dq[c] = src[c * sw];
+            for (int64_t c = hi; c < pg.wq; c++) dq[c] = v;
         }
     }
 }
@@ -146,6 +157,7 @@ static void pad_plane(const pool_geom *g, pad_geom pg, const float *restrict x, 
    scalar code where there is no SIMD); comparisons give -1/0 lane masks */
 typedef float vf __attribute__((vector_size(PW * 4)));
 typedef int32_t vi __attribute__((vector_size(PW * 4)));
+typedef int64_t vl __attribute__((vector_size(PW * 8)));
 
 static inline vf load_vf(const float *p)
 {
@@ -164,13 +176,13 @@ static void max_plane(const pool_geom *gp, pad_geom pg, const float *restrict x,
     for (int64_t oh = 0; oh < g.oh; oh++) {
         int64_t ih0 = oh * g.sh - g.pt;
         for (int64_t c0 = 0; c0 < g.ow; c0 += PW) {
-            vf best;
-            vi bi;
-            for (int k = 0; k < PW; k++) {   /* the first real cell: wins if all are -inf */
-                int64_t iw = (c0 + k) * g.sw - g.pl;
-                best[k] = -INFINITY;
-                bi[k] = (int32_t)(clamp0(ih0) * g.w + (iw < 0 ? 0 : iw >= g.w ? g.w - 1 : iw));
-            }
+            /* start from the first real cell of each window: it wins if all are -inf */
+            vf best = (vf){0} - INFINITY;
+            vi iw = lane + (int32_t)(c0 * g.sw - g.pl), below = iw < 0;
+            iw &= ~below;
+            vi beyond = iw >= (int32_t)g.w;
+            iw = (iw & ~beyond) | (((int32_t)g.w - 1) & beyond);
+            vi bi = iw + (int32_t)(clamp0(ih0) * g.w);
             for (int ki = 0; ki < g.kh; ki++) {
                 int64_t ih = ih0 + ki;
                 if (ih < 0 || ih >= g.h) continue;
@@ -184,9 +196,15 @@ static void max_plane(const pool_geom *gp, pad_geom pg, const float *restrict x,
                 }
             }
             int64_t n = g.ow - c0 < PW ? g.ow - c0 : PW;
-            for (int64_t k = 0; k < n; k++) {
-                y[oh * g.ow + c0 + k] = best[k];
-                arg[oh * g.ow + c0 + k] = bi[k];
+            if (n == PW) {
+                vl b64 = __builtin_convertvector(bi, vl);
+                memcpy(y + oh * g.ow + c0, &best, sizeof best);
+                memcpy(arg + oh * g.ow + c0, &b64, sizeof b64);
+            } else {
+                for (int64_t k = 0; k < n; k++) {
+                    y[oh * g.ow + c0 + k] = best[k];
+                    arg[oh * g.ow + c0 + k] = bi[k];
+                }
             }
         }
     }
