@@ -4,9 +4,10 @@
 #
 #   scripts/prepare_data.sh [-d=DIR|--data_dir=DIR] [-o=NAME|--only=NAME] [-s=NAME|--skip=NAME] [NAME ...]
 #
-# NAME: mnist, fmnist (default: both). Files go to DIR/mnist and DIR/fmnist
-# (DIR default: data_deepobs, the runner's default data folder), as the four
-# official gzipped IDX files, each checked against its published SHA-256.
+# NAME: mnist, fmnist (default: both), or any data set with a file
+# scripts/prepare_data.d/NAME.sh. Files go to DIR/NAME (DIR default:
+# data_deepobs, the runner's default data folder), each download checked
+# against its published SHA-256.
 # The synthetic data sets (quadratic, two_d) need no files.
 # Fashion-MNIST is also packaged by Debian: sudo apt-get install dataset-fashion-mnist
 # (the runner finds /usr/share/datasets/fashion-mnist by itself).
@@ -34,12 +35,17 @@ done
 
 SELECTED="${ONLY}${NAMES}"
 [ -n "$(echo "$SELECTED" | tr -d ' ')" ] || SELECTED="mnist fmnist"
+# A data set beyond MNIST/Fashion-MNIST is a file prepare_data.d/NAME.sh that
+# defines prepare_NAME (run with DATA_DIR set, after the helpers below).
+HERE=$(dirname "$0")
+KNOWN="mnist fmnist"
+for f in "$HERE"/prepare_data.d/*.sh; do
+   [ -f "$f" ] && KNOWN="$KNOWN $(basename "$f" .sh)"
+done
 for n in $SELECTED $SKIP; do
-   case "$n" in
-      mnist|fmnist) ;;
-      cifar10|cifar100|svhn|imagenet|tolstoi)
-         echo "prepare_data.sh: '$n' is a DeepOBS data set this port has no problem for yet" >&2; exit 2 ;;
-      *) echo "prepare_data.sh: unknown data set '$n' (known: mnist, fmnist)" >&2; exit 2 ;;
+   case " $KNOWN " in
+      *" $n "*) ;;
+      *) echo "prepare_data.sh: unknown data set '$n' (known: $KNOWN)" >&2; exit 2 ;;
    esac
 done
 
@@ -96,4 +102,10 @@ if selected fmnist && ! skipped fmnist; then
    get "$DATA_DIR/fmnist" t10k-images-idx3-ubyte.gz 346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073 "$@" || status=1
    get "$DATA_DIR/fmnist" t10k-labels-idx1-ubyte.gz 67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5 "$@" || status=1
 fi
+for n in $SELECTED; do
+   case "$n" in mnist|fmnist) continue ;; esac
+   skipped "$n" && continue
+   . "$HERE/prepare_data.d/$n.sh"
+   "prepare_$n" || status=1
+done
 exit $status
