@@ -355,7 +355,7 @@ function M.run(opts)
    local ds = load_dataset(problem, { data_dir = opts.data_dir, batch_size = batch_size, dataset = opts.dataset,
       seed = seed })
    dob.manual_seed(seed)
-   local model = problem.build { weight_decay = wd_effective, batch_size = batch_size }
+   local model = problem.build { weight_decay = wd_effective, batch_size = batch_size, vocab_size = ds.vocab_size }
    local params = dob.nn.ParamSet(model)
    local state = {}
 
