@@ -479,3 +479,287 @@ describe("tolstoi_char_rnn", function()
       os.execute("rm -rf '" .. TMP .. "'")
    end)
 end)
+
+---------------------------------------------------------------------------------------
+-- the download scripts (with a stand-in for the network)
+
+describe("scripts/prepare_data.d", function()
+   setup(function() os.execute("rm -rf '" .. TMP .. "'; mkdir -p '" .. TMP .. "'") end)
+   teardown(function() os.execute("rm -rf '" .. TMP .. "'") end)
+
+   -- runs prepare_NAME with fetch() copying from TMP/net and HERE = TMP/bin
+   local function prepare(name)
+      local cmd = ("cd %s && DATA_DIR=data HERE=bin sh -c '. %s/scripts/prepare_data.d/%s.sh; "
+         .. "fetch() { cp \"net/$(basename \"$1\")\" \"$2\"; }; prepare_%s' >/dev/null 2>&1"):format(TMP,
+         os.getenv("PWD"), name, name)
+      local ok = os.execute(cmd)
+      return ok == 0 or ok == true
+   end
+
+   it("tolstoi.sh deletes lines 1-29, then 5-775, then 63850-64207, as DeepOBS 1.1 did, then runs the preparation", function()
+      os.execute(("mkdir -p %s/net %s/bin"):format(TMP, TMP))
+      local lines = {}
+      for i = 1, 65000 do lines[i] = tostring(i) end
+      write(TMP .. "/net/war-and-peace.txt", table.concat(lines, "\n") .. "\n")
+      -- a stand-in for tolstoi_prepare.lua that records it ran on the folder
+      write(TMP .. "/bin/tolstoi_prepare.lua", "io.open(arg[1] .. '/ran', 'w'):close()")
+      assert.is_true(prepare("tolstoi"))
+      local want = {}
+      for i = 1, 65000 do want[i] = tostring(i) end
+      local function delete(a, b)
+         local out = {}
+         for i, l in ipairs(want) do if i < a or i > b then out[#out + 1] = l end end
+         want = out
+      end
+      delete(1, 29); delete(5, 775); delete(63850, 64207)
+      assert.are.equal(table.concat(want, "\n") .. "\n", read(TMP .. "/data/tolstoi/input.txt"))
+      assert.truthy(io.open(TMP .. "/data/tolstoi/ran"))
+   end)
+
+   it("ptb.sh fetches the two text files into penn_treebank/ and fails clearly without them", function()
+      os.execute(("mkdir -p %s/net"):format(TMP))
+      write(TMP .. "/net/ptb.train.txt", " the cat\n")
+      assert.is_false(prepare("ptb"))
+      write(TMP .. "/net/ptb.test.txt", " a dog\n")
+      assert.is_true(prepare("ptb"))
+      assert.are.equal(" the cat\n", read(TMP .. "/data/penn_treebank/ptb.train.txt"))
+      assert.are.equal(" a dog\n", read(TMP .. "/data/penn_treebank/ptb.test.txt"))
+   end)
+end)
+
+---------------------------------------------------------------------------------------
+-- Penn Treebank and the fork's problems
+
+local ptb = require "datasets.ptb"
+
+-- a small PTB folder: train and test texts of n and m characters
+local function ptb_files(dir, n, m)
+   os.execute("mkdir -p " .. dir .. "/penn_treebank")
+   local words = { " the", " cat", " sat", " on", " <unk>", " N", " mat", "\n", " $", " 's" }
+   local function make(len, salt)
+      local s, i = {}, salt
+      local total = 0
+      while total < len do
+         local w = words[(i * 7) % #words + 1]
+         s[#s + 1] = w
+         total = total + #w
+         i = i + 1
+      end
+      return table.concat(s):sub(1, len)
+   end
+   local train, test = make(n, 0), make(m, 3) .. "Z"   -- Z only in the test text
+   write(dir .. "/penn_treebank/ptb.train.txt", train)
+   write(dir .. "/penn_treebank/ptb.test.txt", test)
+   return train, test
+end
+
+describe("Penn Treebank characters", function()
+   setup(function() os.execute("rm -rf '" .. TMP .. "'; mkdir -p '" .. TMP .. "'") end)
+   teardown(function() os.execute("rm -rf '" .. TMP .. "'") end)
+
+   it("vocabulary = sorted characters of train + test; contiguous streams; train_eval covers the training batches", function()
+      local train, test = ptb_files(TMP .. "/d", 1000, 400)
+      local ds = ptb.load { data_dir = TMP .. "/d", batch_size = 3, seq_length = 50 }
+      local chars = {}
+      for i, c in ipairs(ds.vocab) do chars[i] = string.char(c) end
+      assert.are.equal("\n $'<>NZacehkmnostu", table.concat(chars))
+      assert.are.equal(19, ds.vocab_size)
+      assert.are.equal(math.floor(999 / 150), ds.train.num_batches)
+      assert.are.equal(ds.train.num_batches, ds.train_eval.num_batches)
+      assert.are.equal(math.floor(400 / 150), ds.test.num_batches)
+      -- batch 2, row 2 continues row 2 of batch 1 in the training text
+      local it = ds.train:batches()
+      local b1, b2 = it(), it()
+      local nb = ds.train.num_batches
+      local function decode(row)
+         local s = {}
+         for t, id in ipairs(row) do s[t] = chars[id + 1] end
+         return table.concat(s)
+      end
+      assert.are.equal(train:sub(nb * 50 + 1, nb * 50 + 50), decode(b1.x:totable()[2]))
+      assert.are.equal(train:sub(nb * 50 + 51, nb * 50 + 100), decode(b2.x:totable()[2]))
+      assert.are.equal(train:sub(nb * 50 + 52, nb * 50 + 101), decode(b2.y:totable()[2]))
+      local e = err_of(ptb.load, { data_dir = TMP .. "/none" })
+      assert.truthy(e:find("scripts/prepare_data.sh ptb", 1, true), e)
+      write(TMP .. "/d/penn_treebank/ptb.test.txt", "abc\255")
+      e = err_of(ptb.load, { data_dir = TMP .. "/d" })
+      assert.truthy(e:find("ptb.test.txt: not valid UTF-8", 1, true), e)
+      write(TMP .. "/d/penn_treebank/ptb.test.txt", "abc")
+      e = err_of(ptb.load, { data_dir = TMP .. "/d", batch_size = 3 })
+      assert.truthy(e:find("ptb.test.txt: the test split (3 characters) is too short", 1, true), e)
+   end)
+end)
+
+describe("ptb_lstm", function()
+   local PL = problems.get("ptb_lstm")
+   it("has 257 V + 264,192 parameters, PyTorch's initialisers and the fork's dropout placement", function()
+      dob.manual_seed(1)
+      assert.are.equal(257 * 50 + 264192, dob.nn.ParamSet(PL.build {}).n)
+      local m = PL.build { vocab_size = 19 }
+      assert.are.equal(257 * 19 + 264192, dob.nn.ParamSet(m).n)
+      local k = 1 / math.sqrt(128)
+      for _, t in ipairs { m.lstm1.w_ih, m.lstm2.w_hh, m.lstm1.b_ih, m.lstm2.b_hh, m.fc_w, m.fc_b } do
+         local mx = t:abs():max():item()
+         assert.is_true(mx <= k and mx > 0.9 * k, mx)
+      end
+      local std = m.embedding:std():item()
+      assert.is_true(math.abs(std - 1) < 0.05, std)
+      -- dropout: on the embedding, between the layers and after the last one
+      local calls = {}
+      m.dropout = function(v, p, training)
+         calls[#calls + 1] = { p, training, v:size() }
+         return v
+      end
+      PL.forward(m, { x = ids(2, 5, 19, 0), y = ids(2, 5, 19, 1) }, "train")
+      assert.are.equal(3, #calls)
+      for _, c in ipairs(calls) do
+         assert.is_true(close(c[1], 0.2, 1e-12) and c[2])
+         assert.are.same({ 5, 2, 128 }, c[3])
+      end
+   end)
+
+   it("matches a naive PyTorch LSTM (gates i, f, g, o, two biases, no forget bias) and carries its state", function()
+      dob.manual_seed(2)
+      local M = PL.model
+      local m = M.build_model { vocab_size = 7 }
+      local x, y = ids(2, 3, 7, 0), ids(2, 3, 7, 5)
+      M.reset_state(m)
+      local got = PL.forward(m, { x = x, y = y }, "test"):totable()
+      local got2 = PL.forward(m, { x = y, y = x }, "test"):totable()
+      -- naive: the same cell as TF's with the gate blocks reordered and bias b_ih + b_hh
+      local emb, fw, fb = m.embedding:totable(), m.fc_w:totable(), m.fc_b:totable()
+      local W = {}
+      for l = 1, 2 do
+         local c = m.layers[l]
+         W[l] = { ih = c.w_ih:totable(), hh = c.w_hh:totable(), b = (c.b_ih + c.b_hh):totable() }
+      end
+      local H = 128
+      local state = {}
+      for b = 1, 2 do
+         state[b] = {}
+         for l = 1, 2 do
+            state[b][l] = { h = {}, c = {} }
+            for k = 1, H do state[b][l].h[k], state[b][l].c[k] = 0, 0 end
+         end
+      end
+      local function run(xs, ys)
+         local out = {}
+         for b = 1, 2 do
+            local total = 0
+            for t = 1, #xs[1] do
+               local v = emb[xs[b][t] + 1]
+               for l = 1, 2 do
+                  local st, w = state[b][l], W[l]
+                  local z = {}
+                  for r = 1, 4 * H do
+                     local s = w.b[r]
+                     for k = 1, #v do s = s + w.ih[r][k] * v[k] end
+                     for k = 1, H do s = s + w.hh[r][k] * st.h[k] end
+                     z[r] = s
+                  end
+                  local h2, c2 = {}, {}
+                  for k = 1, H do
+                     c2[k] = sig(z[H + k]) * st.c[k] + sig(z[k]) * tanh(z[2 * H + k])
+                     h2[k] = sig(z[3 * H + k]) * tanh(c2[k])
+                  end
+                  st.h, st.c = h2, c2
+                  v = h2
+               end
+               local logits, mx = {}, -math.huge
+               for c = 1, 7 do
+                  local s = fb[c]
+                  for k = 1, H do s = s + fw[c][k] * v[k] end
+                  logits[c] = s
+                  mx = math.max(mx, s)
+               end
+               local zs = 0
+               for c = 1, 7 do zs = zs + math.exp(logits[c] - mx) end
+               total = total + math.log(zs) + mx - logits[ys[b][t] + 1]
+            end
+            out[b] = total / #xs[1]
+         end
+         return out
+      end
+      local want = run(x:totable(), y:totable())
+      local want2 = run(y:totable(), x:totable())
+      for b = 1, 2 do
+         assert.is_true(close(got[b], want[b], 1e-5), ("%g vs %g"):format(got[b], want[b]))
+         assert.is_true(close(got2[b], want2[b], 1e-5), ("%g vs %g"):format(got2[b], want2[b]))
+      end
+      PL.start_phase(m, "test")
+      assert.is_nil(m.state)
+   end)
+end)
+
+describe("ptb_gpt_micro", function()
+   local PG = problems.get("ptb_gpt_micro")
+   local G = PG.model
+   it("has 1,206,272 + 128 V parameters, N(0, 0.02) weights, zero biases, a tied output layer", function()
+      dob.manual_seed(3)
+      assert.are.equal(1206272 + 128 * 50, dob.nn.ParamSet(PG.build {}).n)
+      local m = PG.build { vocab_size = 19 }
+      assert.are.equal(1206272 + 128 * 19, dob.nn.ParamSet(m).n)
+      local std = m.block1.fc1.weight:std():item()
+      assert.is_true(math.abs(std - 0.02) < 0.001, std)
+      assert.are.equal(0, m.block3.qkv.bias:abs():max():item())
+      assert.are.equal(1, m.ln_f.weight:min():item())
+      assert.are.same({ 128, 128 }, m.pos_emb:size())
+      -- tied: the logits are the final features times the token embedding, no separate head
+      for _, p in ipairs(m:named_parameters()) do assert.is_nil(p.name:find("head")) end
+      local x = ids(1, 4, 19, 0)
+      local logits = G.logits(m, x, false)
+      local before = logits:totable()[1][5]
+      -- (one element: a constant row shift would vanish against the LayerNorm-ed features)
+      dob.no_grad(function() m.tok_emb:narrow(1, 5, 1):narrow(2, 1, 1):add_(1) end)
+      local after = G.logits(m, x, false):totable()[1][5]
+      assert.is_true(math.abs(after - before) > 1e-3)
+   end)
+
+   it("is causal: a later character never changes an earlier prediction; dropout only in training", function()
+      dob.manual_seed(4)
+      local m = PG.build { vocab_size = 11 }
+      local x = ids(2, 9, 11, 0)
+      local a = G.logits(m, x, false):totable()
+      local x2 = x:clone()
+      x2:set(10 - x:totable()[1][6] % 10, 1, 6)
+      local b = G.logits(m, x2, false):totable()
+      for t = 1, 9 do
+         local same = true
+         for c = 1, 11 do if a[t][c] ~= b[t][c] then same = false end end
+         if t < 6 then assert.is_true(same, "position " .. t .. " changed") else if t == 6 then assert.is_false(same) end end
+      end
+      -- the second sequence is untouched
+      for t = 10, 18 do for c = 1, 11 do assert.are.equal(a[t][c], b[t][c]) end end
+      local e1 = G.logits(m, x, false):totable()
+      assert.are.same(a, e1)
+      local t1 = G.logits(m, x, true):totable()
+      assert.are_not.same(a, t1)
+      assert.truthy(err_of(PG.forward, m, { x = ids(1, 129, 11, 0), y = ids(1, 129, 11, 0) }, "test"):find("at most 128"))
+   end)
+end)
+
+describe("PTB problems through the runner", function()
+   setup(function() os.execute("rm -rf '" .. TMP .. "'; mkdir -p '" .. TMP .. "'") end)
+   teardown(function() os.execute("rm -rf '" .. TMP .. "'") end)
+
+   for _, name in ipairs { "ptb_lstm", "ptb_gpt_micro" } do
+      it(name .. ": one epoch of training and both evaluations at batch size 2, vocabulary from the data", function()
+         ptb_files(TMP .. "/d", 700, 300)
+         local P0 = problems.get(name)
+         local built
+         local wrapped = setmetatable({ build = function(opts)
+            built = P0.build(opts)
+            return built
+         end }, { __index = P0 })
+         local res = runner.run { problem = wrapped, optimizer = "adam", lr = 1e-3, batch_size = 2, num_epochs = 1,
+            data_dir = TMP .. "/d", no_logs = true, quiet = true, train_log_interval = 1 }
+         local L = name == "ptb_lstm" and 50 or 128
+         assert.are.equal(math.floor(699 / (2 * L)), #res.minibatch_train_losses)
+         assert.are.equal(2, #res.test_losses)
+         assert.are.equal(19, built.vocab_size)   -- the data's vocabulary, not the default 50
+         for _, v in ipairs(res.minibatch_train_losses) do assert.is_true(v > 0 and v < 10, v) end
+         assert.is_true(res.train_losses[2] < res.train_losses[1],
+            ("%g -> %g"):format(res.train_losses[1], res.train_losses[2]))
+      end)
+   end
+end)
