@@ -476,6 +476,12 @@ describe("tolstoi_char_rnn", function()
       assert.are.equal(2, #res.test_losses)
       assert.are.equal(4, #res.minibatch_train_losses)   -- ceil(0.8 * 538) = 431 ids: 4 batches of 2 x 50
       for _, v in ipairs(res.train_losses) do assert.is_true(v > 0 and v < 10) end
+      -- same seed, same thread count: the same numbers (dropout masks included)
+      local again = runner.run { problem = "tolstoi_char_rnn", optimizer = "sgd", lr = 0.1, batch_size = 2,
+         num_epochs = 1, data_dir = TMP .. "/run", no_logs = true, quiet = true, train_log_interval = 1 }
+      assert.are.same(res.minibatch_train_losses, again.minibatch_train_losses)
+      assert.are.same(res.test_losses, again.test_losses)
+      assert.are.same(res.train_accuracies, again.train_accuracies)
       os.execute("rm -rf '" .. TMP .. "'")
    end)
 end)
