@@ -355,7 +355,7 @@ function M.run(opts)
    local ds = load_dataset(problem, { data_dir = opts.data_dir, batch_size = batch_size, dataset = opts.dataset,
       seed = seed })
    dob.manual_seed(seed)
-   local model = problem.build { weight_decay = wd_effective, batch_size = batch_size }
+   local model = problem.build { weight_decay = wd_effective, batch_size = batch_size, vocab_size = ds.vocab_size }
    local params = dob.nn.ParamSet(model)
    local state = {}
 
@@ -374,6 +374,7 @@ function M.run(opts)
 
    local function evaluate(split, phase)
       local sl, sa, nb = 0, 0, 0
+      if problem.start_phase then problem.start_phase(model, phase) end -- stateful problems (char-RNN) reset here
       dob.no_grad(function()
          for batch in split:batches() do
             local losses, reg, acc = problem.forward(model, batch, phase)
@@ -433,6 +434,7 @@ function M.run(opts)
 
       if schedule[n] then hp.lr = schedule[n] end
       if type(model.train) == "function" then model:train() end -- forward(phase) decides too
+      if problem.start_phase then problem.start_phase(model, "train") end
       local s, last_logged = 0, nil
       local t0 = now()
       local t_shown = t0

@@ -1,0 +1,123 @@
+--- Tolstoi: War and Peace as characters (DeepOBS 1.1 `datasets/tolstoi.py`,
+-- `scripts/_tolstoi_preprocess.py`; spec §B.1, §B.6, §B.9).
+--
+--    local ds = require("datasets.tolstoi").load { data_dir = nil, batch_size = 50 }
+--    ds.train, ds.train_eval, ds.test     -- stream splits (datasets/text.lua)
+--    batch.x, batch.y: int64 [B, 50], y = x shifted by one character
+--
+-- Files in <data_dir>/tolstoi (else $DEEPOBS_DATA_DIR/tolstoi, else
+-- ./data_deepobs/tolstoi): train.npy and test.npy (int64 character ids, numpy
+-- format), written by prepare() from input.txt (scripts/prepare_data.sh tolstoi).
+-- prepare() is DeepOBS's preprocessing: the 83 characters ranked by
+-- descending frequency (ties: first occurrence), the text as ids, train =
+-- the first ceil(0.8 N) ids, test = the rest; the vocabulary goes to
+-- vocab.txt (the characters in id order, UTF-8, no separators) where DeepOBS
+-- pickled it to vocab.pkl.
+--
+-- Splits (contiguous streams, no shuffling): train = all floor((N-1)/(B 50))
+-- batches in order; train_eval = the first train_eval_size // B batches of
+-- the training stream (default 653,237 // B, which DeepOBS meant as a
+-- character count; it exceeds the number of training batches, so all of them
+-- are evaluated, as in 1.1); test = all test batches.
+local ffi = require "ffi"
+local npy = require "datasets.npy"
+local text = require "datasets.text"
+local split = require "datasets.split"
+
+local M = {}
+
+M.VOCAB_SIZE = 83
+M.SEQ_LENGTH = 50
+M.TRAIN_EVAL_SIZE = 653237
+local HINT = "Prepare it with: scripts/prepare_data.sh tolstoi  (downloads War and Peace and runs scripts/tolstoi_prepare.lua)\n"
+   .. "or pass --data_dir DIR (the folder holding tolstoi/)."
+
+--- DeepOBS's preprocessing of DIR/input.txt into DIR/train.npy, DIR/test.npy
+-- and DIR/vocab.txt. opts.expect_vocab (default 83; false: any) checks the
+-- vocabulary size the char-RNN is built for. Returns a summary table.
+function M.prepare(dir, opts)
+   opts = opts or {}
+   local input = dir .. "/input.txt"
+   local cps = text.codepoints(text.read_file(input), input)
+   if #cps < 2 then error(input .. ": the text is empty", 0) end
+   local vocab = text.vocab_by_frequency(cps)
+   local expect = opts.expect_vocab
+   if expect == nil then expect = M.VOCAB_SIZE end
+   if expect and #vocab ~= expect then
+      error(("%s: %d distinct characters, DeepOBS's War and Peace has %d; the download or the line deletions "
+         .. "differ from DeepOBS's (delete the folder and run scripts/prepare_data.sh tolstoi again)")
+         :format(input, #vocab, expect), 0)
+   end
+   local ids = text.encode(cps, vocab, input)
+   local n = #cps
+   local n_train = math.ceil(0.8 * n)
+   npy.write(dir .. "/train.npy", ids:narrow(1, 1, n_train))
+   npy.write(dir .. "/test.npy", ids:narrow(1, n_train + 1, n - n_train))
+   text.write_file(dir .. "/vocab.txt", text.vocab_string(vocab))
+   return { chars = n, train = n_train, test = n - n_train, vocab = vocab }
+end
+
+local function exists(path)
+   local f = io.open(path, "rb")
+   if f then f:close(); return true end
+   return false
+end
+
+-- checks that every id lies in [0, vocab)
+local function check_ids(t, path, vocab)
+   local p = ffi.cast("const int64_t *", t:data())
+   for i = 0, t:numel() - 1 do
+      local v = p[i]
+      if v < 0 or v >= vocab then
+         error(("%s: id %d at position %d is outside the vocabulary 0..%d; the file may be corrupt"):format(path,
+            tonumber(v), i, vocab - 1), 0)
+      end
+   end
+end
+
+--- reads one .npy id file: 1-D int64 ids below `vocab`
+function M.read_ids(path, vocab)
+   local t = npy.read(path)
+   if t:dtype() ~= "int64" or t:dim() ~= 1 then
+      error(("%s: expected a 1-D int64 array of character ids, got a %d-D %s array"):format(path, t:dim(), t:dtype()), 0)
+   end
+   check_ids(t, path, vocab)
+   return t
+end
+
+--- Generic loader for the character-stream datasets (Tolstoi, PTB).
+-- spec = { name, title, vocab_size, seq_length, train_eval_size, hint }
+function M.load_stream_dataset(spec, opts)
+   opts = opts or {}
+   local dirs = split.search_dirs(opts.data_dir, spec.name)
+   local dir
+   for _, d in ipairs(dirs) do
+      if exists(d .. "/train.npy") and exists(d .. "/test.npy") then dir = d; break end
+   end
+   if not dir then
+      error(("%s not found: expected train.npy and test.npy in one of these folders:\n  %s\n%s")
+         :format(spec.title, table.concat(dirs, "\n  "), spec.hint), 0)
+   end
+   local vocab = opts.vocab_size or spec.vocab_size
+   local train = M.read_ids(dir .. "/train.npy", vocab)
+   local test = M.read_ids(dir .. "/test.npy", vocab)
+   local bs = opts.batch_size or 50
+   local L = opts.seq_length or spec.seq_length
+   local te = opts.train_eval_size or spec.train_eval_size
+   return {
+      name = spec.name, dir = dir, vocab_size = vocab,
+      train = text.stream_split { name = "train", ids = train, batch_size = bs, seq_length = L },
+      train_eval = text.stream_split { name = "train_eval", ids = train, batch_size = bs, seq_length = L,
+         num_batches = math.floor(te / bs) },
+      test = text.stream_split { name = "test", ids = test, batch_size = bs, seq_length = L },
+   }
+end
+
+--- opts: data_dir, batch_size (50), train_eval_size (653,237), seq_length (50);
+-- vocab_size (83) bounds the ids.
+function M.load(opts)
+   return M.load_stream_dataset({ name = "tolstoi", title = "Tolstoi (War and Peace)", vocab_size = M.VOCAB_SIZE,
+      seq_length = M.SEQ_LENGTH, train_eval_size = M.TRAIN_EVAL_SIZE, hint = HINT }, opts)
+end
+
+return M

@@ -1,0 +1,96 @@
+--- ptb_lstm (the DeepOBS fork's `ptb_lstm` / CharRNN, spec §A.1 fork table, §A.3 fork-only): Penn Treebank characters, sequences of 50; embedding Vx128, dropout 0.2, 2-layer LSTM(128) with dropout 0.2 between the layers, dropout 0.2, linear 128->V; PyTorch default initialisers, two biases per LSTM layer, no forget bias; per-sequence mean cross-entropy; LSTM state carried across batches, reset at each phase; 257 V + 264,192 parameters (277,042 for V = 50)
+--
+-- V is the vocabulary of the data set (the runner passes it to build); 50
+-- when built without data (--info, the parameter-count spec).
+-- PyTorch's defaults, which the fork keeps: nn.Embedding N(0, 1); nn.LSTM
+-- every weight and both biases U(+-1/sqrt(128)); nn.Linear weight and bias
+-- U(+-1/sqrt(128)). The engine's fused dob.lstm takes one bias: the two
+-- PyTorch biases are added before the call (the same sum PyTorch forms).
+-- The fork carries the state across shuffled sequences and never resets it;
+-- we read contiguous streams (datasets/ptb.lua) and reset at every phase, as
+-- tolstoi_char_rnn does.
+local dob = require "deepobs"
+local A = require "problems._arch"
+
+local M = {}
+
+M.DEFAULT_VOCAB = 50
+local H, LAYERS, P_DROP = 128, 2, 0.2
+
+function M.build_model(opts)
+   opts = opts or {}
+   local v = opts.vocab_size or M.DEFAULT_VOCAB
+   local m = A.module("PTBCharLSTM")
+   m.vocab_size, m.hidden = v, H
+   m:param("embedding", dob.empty(v, H))
+   dob.no_grad(function() m.embedding:normal_(0, 1) end)
+   local k = 1 / math.sqrt(H)
+   m.layers = {}
+   for l = 1, LAYERS do
+      local cell = A.module("LSTM")
+      for _, name in ipairs { "w_ih", "w_hh" } do cell:param(name, dob.empty(4 * H, H)) end
+      for _, name in ipairs { "b_ih", "b_hh" } do cell:param(name, dob.empty(4 * H)) end
+      dob.no_grad(function()
+         for _, name in ipairs { "w_ih", "w_hh", "b_ih", "b_hh" } do cell[name]:uniform_(-k, k) end
+      end)
+      m:child("lstm" .. l, cell)
+      m.layers[l] = cell
+   end
+   m:param("fc_w", dob.empty(v, H))
+   m:param("fc_b", dob.empty(v))
+   dob.no_grad(function() m.fc_w:uniform_(-k, k); m.fc_b:uniform_(-k, k) end)
+   m.dropout = dob.dropout
+   return m
+end
+
+function M.reset_state(model) model.state, model.state_in, model.state_batch = nil, nil, nil end
+
+--- x, y int64 [B, L] -> per-sequence mean CE [B], nil, accuracy over B x L
+function M.forward(model, batch, phase)
+   local training = phase == "train"
+   local x, y = batch.x, batch.y
+   local B, T = x:size(1), x:size(2)
+   -- several closure calls on one batch restart from the state it started with
+   if model.state_batch ~= batch then model.state_in, model.state_batch = model.state, batch end
+   local st = model.state_in
+   if st and st[1]:size(1) ~= B then
+      error(("ptb_lstm: the carried LSTM state has batch size %d, this batch has %d; "
+         .. "the state is reset only at the start of a phase"):format(st[1]:size(1), B), 0)
+   end
+   local drop = model.dropout
+   local seq = drop(dob.embedding(model.embedding, x:t():contiguous()), P_DROP, training) -- [T, B, H]
+   local new = {}
+   for l, cell in ipairs(model.layers) do
+      local h0, c0
+      if st then h0, c0 = st[2 * l - 1], st[2 * l] end
+      local out, hn, cn = dob.lstm(seq, cell.w_ih, cell.w_hh, cell.b_ih + cell.b_hh, h0, c0, 0)
+      -- nn.LSTM's dropout acts between the layers only; the model's own dropout follows the last
+      seq = drop(out, P_DROP, training)
+      new[2 * l - 1], new[2 * l] = hn:detach(), cn:detach()
+   end
+   model.state = new
+   local logits = dob.linear(seq:reshape(T * B, H), model.fc_w, model.fc_b)
+   local labels = y:t():contiguous():view(T * B)
+   local ce = dob.softmax_cross_entropy(logits, labels):view(T, B)
+   return ce:mean(1), nil, dob.accuracy(logits, labels)
+end
+
+return {
+   name = "ptb_lstm",
+   dataset = "ptb",
+   dataset_opts = { seq_length = 50 },
+   batch_size = 64, num_epochs = 30,
+   weight_decay = nil,
+   has_accuracy = true,
+   description = "Penn Treebank characters, sequences of 50; embedding Vx128, dropout 0.2, 2-layer LSTM(128) "
+      .. "with dropout 0.2 between the layers, dropout 0.2, linear 128->V; PyTorch default initialisers; "
+      .. "per-sequence mean cross-entropy; state carried across batches, reset at each phase "
+      .. "(DeepOBS fork; 257 V + 264,192 parameters)",
+   build = function(opts)
+      A.warn_no_weight_decay("ptb_lstm", opts and opts.weight_decay)
+      return M.build_model { vocab_size = opts and opts.vocab_size }
+   end,
+   forward = M.forward,
+   start_phase = function(model) M.reset_state(model) end,
+   model = M,
+}
