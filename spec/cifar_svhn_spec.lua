@@ -384,3 +384,152 @@ describe("SVHN reader", function()
       assert.matches("scripts/prepare_data%.sh svhn", e)
    end)
 end)
+
+describe("SVHN .mat converter (scripts/svhn_convert.lua)", function()
+   local conv = require "scripts.svhn_convert"
+   ffi.cdef [[
+   int compress2(uint8_t *dest, unsigned long *destLen, const uint8_t *source, unsigned long sourceLen, int level);
+   unsigned long compressBound(unsigned long sourceLen);
+   ]]
+   local zl = ffi.load("z")
+
+   local function le32(n) return string.char(n % 256, math.floor(n / 256) % 256, math.floor(n / 65536) % 256, math.floor(n / 16777216) % 256) end
+   local function pad8(s) return s .. ("\0"):rep((8 - #s % 8) % 8) end
+   local function element(t, data) return le32(t) .. le32(#data) .. pad8(data) end
+   local function compressed(elem)
+      local bound = zl.compressBound(#elem)
+      local out = ffi.new("uint8_t[?]", bound)
+      local len = ffi.new("unsigned long[1]", bound)
+      assert(zl.compress2(out, len, elem, #elem, 6) == 0)
+      return le32(15) .. le32(tonumber(len[0])) .. ffi.string(out, len[0])
+   end
+   local function double_le(v)
+      -- exact for the small integers used here: a double with its bytes written out
+      local d = ffi.new("double[1]", v)
+      return ffi.string(d, 8)
+   end
+   -- a miMATRIX element: class code, dims, name (small element form), data element
+   local function matrix(class, dims, name, data_elem)
+      local dimbytes = {}
+      for i, d in ipairs(dims) do dimbytes[i] = le32(d) end
+      local body = element(6, le32(class) .. le32(0)) .. element(5, table.concat(dimbytes))
+         .. le32(65536 * #name + 1) .. name .. ("\0"):rep(4 - #name) .. data_elem
+      return le32(14) .. le32(#body) .. body
+   end
+   local function header()
+      local text = "MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Fri Dec  4 2026"
+      return text .. (" "):rep(116 - #text) .. ("\0"):rep(8) .. "\0\1" .. "IM"
+   end
+   -- X (32x32x3xN uint8, column-major: X(r, c, ch, i) = pixel(first + i, ch, r, c)), y (N x 1 double)
+   local function mat_bytes(first, labels, opts)
+      local N = #labels
+      local xs = {}
+      for i = 0, N - 1 do
+         for ch = 0, 2 do
+            for c = 0, 31 do
+               local col = {}
+               for r = 0, 31 do col[r + 1] = string.char(pixel(first + i, ch, r, c)) end
+               xs[#xs + 1] = table.concat(col)
+            end
+         end
+      end
+      -- column-major: r fastest, then c, then ch, then i — the loops above give i, ch, c, r
+      local X = matrix(9, { 32, 32, 3, N }, "X", element(2, table.concat(xs)))
+      local ys = {}
+      local y
+      if opts.y_as_uint8 then   -- MATLAB's compact storage of a double array
+         for i = 1, N do ys[i] = string.char(labels[i]) end
+         y = matrix(6, { N, 1 }, "y", element(2, table.concat(ys)))
+      else
+         for i = 1, N do ys[i] = double_le(labels[i]) end
+         y = matrix(6, { N, 1 }, "y", element(9, table.concat(ys)))
+      end
+      return header() .. (opts.compress_x and compressed(X) or X) .. (opts.compress_y and compressed(y) or y)
+   end
+
+   local dir = TMP .. "/mat"
+   local train_labels = { 10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 3 }   -- 12 images, 10 is the digit 0
+   local test_labels = { 4, 10, 1, 9, 2 }
+   setup(function()
+      sh("mkdir -p '" .. dir .. "/out/svhn'")
+      write(dir .. "/train_32x32.mat", mat_bytes(0, train_labels, { compress_x = true }))
+      write(dir .. "/test_32x32.mat", mat_bytes(1000, test_labels, { compress_y = true, y_as_uint8 = true }))
+   end)
+
+   it("reads v5 variables, compressed or not, and converts to 1.1's HWC records the loader reads back", function()
+      local vars = conv.read_mat(dir .. "/train_32x32.mat")
+      assert.are.same({ 32, 32, 3, 12 }, vars.X.dims)
+      assert.are.equal("uint8", vars.X.class)
+      assert.are.equal("double", vars.y.class)
+      assert.are.equal(10, vars.y.ptr[0])
+      local ntr, nte = conv.convert(dir .. "/train_32x32.mat", dir .. "/test_32x32.mat", dir .. "/out/svhn")
+      assert.are.equal(12, ntr)
+      assert.are.equal(5, nte)
+      -- five nearly equal training files: 2, 2, 3, 2, 3 records
+      local total = 0
+      for k = 0, 4 do
+         local f = io.open(dir .. "/out/svhn/data_batch_" .. k .. ".bin", "rb")
+         local n = f:seek("end"); f:close()
+         assert.are.equal(({ 2, 2, 3, 2, 3 })[k + 1] * 3073, n)
+         total = total + n / 3073
+      end
+      assert.are.equal(12, total)
+      -- the record bytes: label, then row-major pixels with RGB interleaved
+      local rec = readall(dir .. "/out/svhn/data_batch_0.bin")
+      assert.are.equal(0, rec:byte(1))           -- label 10 -> 0
+      assert.are.equal(pixel(0, 0, 0, 0), rec:byte(2))
+      assert.are.equal(pixel(0, 1, 0, 0), rec:byte(3))
+      assert.are.equal(pixel(0, 2, 0, 0), rec:byte(4))
+      assert.are.equal(pixel(0, 0, 0, 1), rec:byte(5))
+      assert.are.equal(pixel(0, 0, 1, 0), rec:byte(2 + 32 * 3))
+      assert.are.equal(1, rec:byte(3074))        -- second record's label
+   end)
+
+   it("the converted files load as the images and labels of the .mat files", function()
+      local ds = svhn.load { data_dir = dir .. "/out", batch_size = 2, any_size = true }
+      assert.is_true(same(ds.train.tensors.x, expected_images(0, 12)))
+      assert.is_true(same(ds.test.tensors.x, expected_images(1000, 5)))
+      for i = 1, 12 do assert.are.equal(train_labels[i] % 10, ds.train.tensors.y:get(i)) end
+      for i = 1, 5 do assert.are.equal(test_labels[i] % 10, ds.test.tensors.y:get(i)) end
+   end)
+
+   it("runs as a command (as scripts/prepare_data.d/svhn.sh calls it)", function()
+      sh("mkdir -p '" .. dir .. "/cli'")
+      local out = dir .. "/cli"
+      local p = io.popen(("luajit scripts/svhn_convert.lua '%s/train_32x32.mat' '%s/test_32x32.mat' '%s' 2>&1; echo rc=$?")
+         :format(dir, dir, out))
+      local text = p:read("*a")
+      p:close()
+      assert.matches("12 training and 5 test images written", text)
+      assert.matches("rc=0", text)
+      assert.are.equal(readall(dir .. "/out/svhn/test_batch.bin"), readall(out .. "/test_batch.bin"))
+      p = io.popen(("luajit scripts/svhn_convert.lua '%s/missing.mat' '%s/test_32x32.mat' '%s' 2>&1; echo rc=$?")
+         :format(dir, dir, out))
+      text = p:read("*a")
+      p:close()
+      assert.matches("svhn_convert: .*missing%.mat: file not found", text)
+      assert.matches("rc=1", text)
+   end)
+
+   it("broken .mat files give errors naming the file", function()
+      local good = mat_bytes(0, train_labels, { compress_x = true })
+      local bad = dir .. "/bad.mat"
+      local function err(bytes)
+         write(bad, bytes)
+         local ok, e = pcall(conv.convert, bad, dir .. "/test_32x32.mat", dir .. "/out")
+         assert.is_false(ok)
+         assert.matches("bad%.mat: ", tostring(e))
+         return tostring(e)
+      end
+      assert.matches("truncated %.mat file", err(good:sub(1, #good - 50)))
+      -- garbage inside the compressed X element (its zlib stream starts at byte 137)
+      local clen = good:byte(133) + 256 * good:byte(134) + 65536 * good:byte(135)
+      assert.is_true(clen > 100)
+      local mid = 136 + math.floor(clen / 2)
+      assert.matches("corrupt", err(good:sub(1, mid) .. ("\0"):rep(40) .. good:sub(mid + 41)))
+      assert.matches("not a MATLAB v5 %.mat file", err(("x"):rep(300)))
+      assert.matches("big%-endian", err(good:sub(1, 126) .. "MI" .. good:sub(129)))
+      assert.matches("label 11 of image 0 is outside 1%.%.10", err(mat_bytes(0, { 11, 1, 1, 1, 1 }, {})))
+      assert.matches("no numeric variable 'y'", err(header() .. matrix(9, { 32, 32, 3, 1 }, "X", element(2, ("\0"):rep(3072)))))
+   end)
+end)
