@@ -164,7 +164,8 @@ dob_tensor *dob_adjust_brightness(dob_tensor *x, dob_tensor *delta)
 
 /* ---- saturation ------------------------------------------------------------------------------ */
 
-/* TF's rgb_to_hsv / hsv_to_rgb of the AdjustSaturation kernel, step for step
+/* TF's rgb_to_hsv / hsv_to_rgb of the AdjustSaturation CPU kernel
+   (core/kernels/adjust_saturation_op.cc), step for step
    (hue in [0, 1); the data need not lie in [0, 1]: DeepOBS feeds 0..255) */
 static inline void rgb_to_hsv(float r, float g, float b, float *h, float *s, float *v)
 {
@@ -174,8 +175,9 @@ static inline void rgb_to_hsv(float r, float g, float b, float *h, float *s, flo
     float norm = 1.0f / (6.0f * range);
     float hh;
     if (r == vv) hh = norm * (g - b);
-    else if (g == vv) hh = norm * (b - r) + 2.0f / 6.0f;
-    else hh = norm * (r - g) + 4.0f / 6.0f;
+    /* TF adds the double 2.0 / 6.0 to a float product, rounding once to float */
+    else if (g == vv) hh = (float)((double)(norm * (b - r)) + 2.0 / 6.0);
+    else hh = (float)((double)(norm * (r - g)) + 4.0 / 6.0);
     if (range <= 0.0f) hh = 0;
     if (hh < 0.0f) hh = hh + 1;
     *v = vv;
@@ -188,7 +190,7 @@ static inline void hsv_to_rgb(float h, float s, float v, float *r, float *g, flo
     int cat = (int)dh;
     float fm = dh;
     while (fm <= 0) fm += 2.0f;
-    while (fm > 2.0f) fm -= 2.0f;
+    while (fm >= 2.0f) fm -= 2.0f;
     float xx = c * (1 - fabsf(fm - 1));
     float rr, gg, bb;
     switch (cat) {
