@@ -166,11 +166,15 @@ dob_tensor *dob_adjust_brightness(dob_tensor *x, dob_tensor *delta)
 
 /* TF's rgb_to_hsv / hsv_to_rgb of the AdjustSaturation CPU kernel
    (core/kernels/adjust_saturation_op.cc), step for step
-   (hue in [0, 1); the data need not lie in [0, 1]: DeepOBS feeds 0..255) */
+   (hue in [0, 1]; the data need not lie in [0, 1]: DeepOBS feeds 0..255).
+   std::max / std::min as TF calls them (no libm call, same NaN-free results) */
+static inline float smax(float a, float b) { return a < b ? b : a; }
+static inline float smin(float a, float b) { return b < a ? b : a; }
+
 static inline void rgb_to_hsv(float r, float g, float b, float *h, float *s, float *v)
 {
-    float vv = fmaxf(r, fmaxf(g, b));
-    float range = vv - fminf(r, fminf(g, b));
+    float vv = smax(r, smax(g, b));
+    float range = vv - smin(r, smin(g, b));
     *s = vv > 0 ? range / vv : 0.0f;
     float norm = 1.0f / (6.0f * range);
     float hh;
@@ -188,9 +192,13 @@ static inline void hsv_to_rgb(float h, float s, float v, float *r, float *g, flo
 {
     float c = s * v, m = v - c, dh = h * 6;
     int cat = (int)dh;
+    /* TF: while (fmodu <= 0) fmodu += 2; while (fmodu >= 2) fmodu -= 2. Here
+       dh is in [0, 6] (h in [0, 1]), where every such step is exact, so
+       subtracting 4 then 2 where they fit gives the same float */
     float fm = dh;
-    while (fm <= 0) fm += 2.0f;
-    while (fm >= 2.0f) fm -= 2.0f;
+    if (fm <= 0) fm += 2.0f;
+    if (fm >= 4.0f) fm -= 4.0f;
+    if (fm >= 2.0f) fm -= 2.0f;
     float xx = c * (1 - fabsf(fm - 1));
     float rr, gg, bb;
     switch (cat) {
@@ -225,7 +233,7 @@ dob_tensor *dob_adjust_saturation(dob_tensor *x, dob_tensor *factor)
         for (int64_t k = 0; k < P; k++) {
             float h, s, v;
             rgb_to_hsv(R[k], G[k], B[k], &h, &s, &v);
-            s = fminf(1.0f, fmaxf(0.0f, s * f));
+            s = smin(1.0f, smax(0.0f, s * f));
             hsv_to_rgb(h, s, v, r + k, g + k, b + k);
         }
     }
