@@ -1,5 +1,6 @@
 -- The augmentation ops (src/augment.c) against naive Lua references in
 -- double precision, the CIFAR pipeline's parameter ranges, and bad arguments.
+local ffi = require "ffi"
 local dob = require "deepobs"
 local flat = require("helpers.gradcheck").flat
 
@@ -163,6 +164,62 @@ describe("augment ops", function()
             assert.are.equal(r, g)
             assert.are.equal(g, b)
             assert.are.equal(math.max(x:get(n, 1, i, 1), x:get(n, 2, i, 1), x:get(n, 3, i, 1)), r)
+         end
+      end
+   end)
+
+   -- TF's AdjustSaturation kernel step by step in float32 (every product,
+   -- quotient and sum of two floats done in double and rounded once to float
+   -- is the float operation; the double 2/6 and 4/6 are TF's own)
+   local fbox = ffi.new("float[1]")
+   local function f32(v) fbox[0] = v; return fbox[0] end
+   local function tf_saturate(r, g, b, scale)
+      local vv = math.max(r, g, b)
+      local range = f32(vv - math.min(r, g, b))
+      local s = vv > 0 and f32(range / vv) or 0
+      local norm = f32(1 / f32(6 * range))
+      local hh
+      if r == vv then hh = f32(norm * f32(g - b))
+      elseif g == vv then hh = f32(f32(norm * f32(b - r)) + 2 / 6)
+      else hh = f32(f32(norm * f32(r - g)) + 4 / 6) end
+      if range <= 0 then hh = 0 end
+      if hh < 0 then hh = f32(hh + 1) end
+      s = math.min(1, math.max(0, f32(s * scale)))
+      local c = f32(s * vv)
+      local m = f32(vv - c)
+      local dh = f32(hh * 6)
+      local cat = dh >= 0 and math.floor(dh) or math.ceil(dh)
+      local fm = dh
+      while fm <= 0 do fm = f32(fm + 2) end
+      while fm >= 2 do fm = f32(fm - 2) end
+      local x = f32(c * f32(1 - math.abs(f32(fm - 1))))
+      local rr, gg, bb = 0, 0, 0
+      if cat == 0 then rr, gg, bb = c, x, 0
+      elseif cat == 1 then rr, gg, bb = x, c, 0
+      elseif cat == 2 then rr, gg, bb = 0, c, x
+      elseif cat == 3 then rr, gg, bb = 0, x, c
+      elseif cat == 4 then rr, gg, bb = x, 0, c
+      elseif cat == 5 then rr, gg, bb = c, 0, x end
+      return f32(rr + m), f32(gg + m), f32(bb + m)
+   end
+
+   it("adjust_saturation reproduces TF's float32 kernel bit for bit", function()
+      local N, H, W = 3, 8, 8
+      dob.manual_seed(12)
+      -- non-integer values around 0..255 and slightly negative ones (brightness runs first)
+      local x = dob.rand(N, 3, H, W) * 260 - 2
+      for c = 1, 3 do x:set(50, 1, c, 1, 1) end          -- grey
+      x:set(200, 1, 1, 1, 2); x:set(10, 1, 2, 1, 2); x:set(200, 1, 3, 1, 2)   -- r = b = max: hue near 1
+      local f = { 0.5, 1.37, 1.5 }
+      local y = x:adjust_saturation(dob.tensor(f))
+      local v, got, P = flat(x), flat(y), H * W
+      for n = 0, N - 1 do
+         for k = 1, P do
+            local base = n * 3 * P
+            local r, g, b = tf_saturate(v[base + k], v[base + P + k], v[base + 2 * P + k], f32(f[n + 1]))
+            assert.are.equal(r, got[base + k])
+            assert.are.equal(g, got[base + P + k])
+            assert.are.equal(b, got[base + 2 * P + k])
          end
       end
    end)
