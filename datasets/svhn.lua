@@ -14,6 +14,8 @@
 --
 -- Training set: every image the files hold (73,257 from our converter) by
 -- default; deepobs_compat = true keeps the first 64,000, as 1.1 trained on.
+-- Files written by 1.1's own script hold only those 64,000 and are accepted
+-- as they are (same images, same order).
 -- train_eval: the first 26,032 // B augmented training batches; test: 26,032
 -- images in file order. Augmentation as CIFAR without the flip.
 local records = require "datasets.records"
