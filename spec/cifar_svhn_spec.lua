@@ -201,6 +201,19 @@ describe("CIFAR-10 reader", function()
       assert.is_true(same(c.train.tensors.x, b.train.tensors.x))
    end)
 
+   it("scripts/prepare_data.d/cifar10.sh extracts the archive as 1.1 does (download stubbed)", function()
+      local d = TMP .. "/prep10"
+      sh("mkdir -p '" .. d .. "/cifar-10' && cp '" .. TMP .. "/c10tar/cifar-10/cifar-10-binary.tar.gz' '" .. d .. "/cifar-10/'")
+      -- `get` (prepare_data.sh's checked download) is replaced by a no-op: the archive is already there
+      sh(("sh -c 'get() { :; }; DATA_DIR=%s; HERE=scripts; . scripts/prepare_data.d/cifar10.sh; prepare_cifar10' >/dev/null")
+         :format(d))
+      assert.is_nil(io.open(d .. "/cifar-10/cifar-10-binary.tar.gz", "rb"))
+      local a = cifar10.load { data_dir = d, any_size = true, batch_size = 4 }
+      assert.are.equal("files", a.source)
+      assert.is_true(same(a.train.tensors.x, expected_images(0, 5 * N_PER)))
+      assert.is_truthy(io.open(d .. "/cifar-10/batches.meta.txt", "rb"))
+   end)
+
    it("tar reader: members by base name, long names, skipping the rest", function()
       local long = TMP .. "/tarlong/" .. ("d"):rep(120)
       sh("mkdir -p '" .. long .. "'")
@@ -509,6 +522,17 @@ describe("SVHN .mat converter (scripts/svhn_convert.lua)", function()
       p:close()
       assert.matches("svhn_convert: .*missing%.mat: file not found", text)
       assert.matches("rc=1", text)
+   end)
+
+   it("scripts/prepare_data.d/svhn.sh converts and deletes the .mat files (download stubbed)", function()
+      local d = TMP .. "/prepsvhn"
+      sh("mkdir -p '" .. d .. "/svhn' && cp '" .. dir .. "/train_32x32.mat' '" .. dir .. "/test_32x32.mat' '" .. d .. "/svhn/'")
+      sh(("sh -c 'DATA_DIR=%s; HERE=scripts; . scripts/prepare_data.d/svhn.sh; get_md5() { :; }; prepare_svhn' >/dev/null")
+         :format(d))
+      assert.is_nil(io.open(d .. "/svhn/train_32x32.mat", "rb"))
+      local ds = svhn.load { data_dir = d, any_size = true, batch_size = 2 }
+      assert.is_true(same(ds.train.tensors.x, expected_images(0, 12)))
+      assert.is_true(same(ds.test.tensors.x, expected_images(1000, 5)))
    end)
 
    it("broken .mat files give errors naming the file", function()
