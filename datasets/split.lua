@@ -22,6 +22,10 @@
 --
 -- Batches are gathered with index_select into fresh tensors; the iterator
 -- yields { x = ..., y = ... } with the split's tensor names.
+-- transform (optional): transform(batch, seed, i) returns the batch to yield;
+-- seed is the shuffle seed in use (nil when not shuffled), i the 0-based
+-- batch number, so per-batch augmentation can be seeded from (seed, i) and the
+-- first batches of batches(s) are the same whatever num_batches is.
 local dob = require "deepobs"
 
 local M = {}
@@ -53,6 +57,7 @@ function M.new(o)
    return setmetatable({
       name = o.name, tensors = o.tensors, names = names, size = n, batch_size = bs,
       num_batches = nb, shuffle = o.shuffle and true or false, default_seed = o.default_seed or 42,
+      transform = o.transform,
    }, Split)
 end
 
@@ -75,7 +80,8 @@ end
 function Split:batches(seed)
    local perm = self:order(seed)
    local bs, nb, i = self.batch_size, self.num_batches, 0
-   local names, tensors = self.names, self.tensors
+   local names, tensors, transform = self.names, self.tensors, self.transform
+   local used_seed = perm and (seed or self.default_seed) or nil
    return function()
       if i >= nb then return nil end
       local batch = {}
@@ -85,6 +91,7 @@ function Split:batches(seed)
       else
          for _, k in ipairs(names) do batch[k] = tensors[k]:narrow(1, i * bs + 1, bs):clone() end
       end
+      if transform then batch = transform(batch, used_seed, i) end
       i = i + 1
       return batch
    end

@@ -160,4 +160,10 @@ dob_tensor *dob_softmax_cross_entropy(dob_tensor *logits, const dob_tensor *labe
 dob_tensor *dob_sigmoid_cross_entropy(dob_tensor *logits, dob_tensor *targets);
 dob_tensor *dob_squared_error(dob_tensor *pred, dob_tensor *target);
 double dob_accuracy(const dob_tensor *logits, const dob_tensor *labels);
+dob_tensor *dob_pad_crop(dob_tensor *x, int pad, int out_h, int out_w, dob_tensor *offsets);
+dob_tensor *dob_flip_lr(dob_tensor *x, dob_tensor *mask);
+dob_tensor *dob_adjust_brightness(dob_tensor *x, dob_tensor *delta);
+dob_tensor *dob_adjust_saturation(dob_tensor *x, dob_tensor *factor);
+dob_tensor *dob_adjust_contrast(dob_tensor *x, dob_tensor *factor);
+dob_tensor *dob_per_image_standardize(dob_tensor *x);
 ]]

@@ -1,0 +1,267 @@
+--- Shared by CIFAR-10, CIFAR-100 and SVHN: fixed-length binary records of
+-- 32x32x3 images (DeepOBS 1.1's FixedLengthRecordDataset), found as plain
+-- files or inside the official tar.gz, and DeepOBS 1.1's input pipeline on
+-- top (spec §B.3, §B.4, §B.9).
+--
+-- A data set is described by a table (see datasets/cifar10.lua):
+--   name, title, folder          "cifar10", "CIFAR-10", "cifar-10"
+--   train_files, test_files       file names of the records
+--   archive                       official archive name, or nil
+--   record                        bytes per record
+--   label_offset, image_offset    byte offsets in a record (0-based)
+--   extra_labels                  { {offset, limit, what}, ... } more label bytes to check
+--   classes                       labels must be < classes
+--   layout                        "chw" (CIFAR: planar) or "hwc" (SVHN: interleaved)
+--   records_per_file              expected count per file (nil: any), train_sizes / test_size: totals
+--   flip                          random left-right flip in training
+--   train_eval_size               TF's train_eval_size
+--
+-- Splits (1.1): train = shuffled, augmented (pad 2 + random crop 32, flip,
+-- brightness +-63/255, saturation 0.5..1.5, contrast 0.2..1.8, per-image
+-- standardisation; SVHN without the flip); train_eval = the first
+-- train_eval_size // B batches of that same shuffled *augmented* pipeline;
+-- test = file order, standardisation only. Drop remainder everywhere.
+-- Images are kept as uint8 [N,3,32,32] and turned into float32 0..255 per
+-- batch (TF casts to float before augmenting; nothing divides by 255).
+--
+-- Augmentation randomness: batch i of batches(seed) draws its parameters from
+-- the engine RNG seeded with a value made of (seed, i), with the generator's
+-- state saved and restored around the draw (as the shuffle does), so
+-- train_eval's batches are exactly the first batches of train:batches(seed)
+-- and the model's random numbers are never shifted by the data pipeline.
+local ffi = require "ffi"
+local dob = require "deepobs"
+local tar = require "datasets.tar"
+local split = require "datasets.split"
+
+local M = {}
+
+local function exists(path)
+   local f = io.open(path, "rb")
+   if f then f:close(); return true end
+   return false
+end
+
+local function file_size(path)
+   local f = io.open(path, "rb")
+   if not f then return nil end
+   local n = f:seek("end")
+   f:close()
+   return n
+end
+
+-- reads the whole (plain) file into a uint8 tensor
+local function read_file(path)
+   local n = file_size(path)
+   if not n then error(("%s: file not found"):format(path), 0) end
+   local t = dob.empty({ math.max(n, 1) }, "uint8")
+   if n == 0 then return t:narrow(1, 1, 0) end
+   local f = assert(io.open(path, "rb"))
+   local s = f:read(n)
+   f:close()
+   if not s or #s ~= n then error(("%s: could not read %d bytes"):format(path, n), 0) end
+   ffi.copy(t:data(), s, n)
+   return t
+end
+M.read_file = read_file
+
+local function all_files(spec)
+   local files = {}
+   for _, f in ipairs(spec.train_files) do files[#files + 1] = f end
+   for _, f in ipairs(spec.test_files) do files[#files + 1] = f end
+   return files
+end
+
+-- where the data is: { kind = "files", dir = ... } or { kind = "archive", path = ... }, or nil + the
+-- folders that held some files but not all
+local function locate(spec, dirs)
+   local files, partial = all_files(spec), {}
+   for _, d in ipairs(dirs) do
+      local missing = {}
+      for _, f in ipairs(files) do
+         if not exists(d .. "/" .. f) then missing[#missing + 1] = f end
+      end
+      if #missing == 0 then return { kind = "files", dir = d } end
+      if spec.archive and exists(d .. "/" .. spec.archive) then
+         return { kind = "archive", path = d .. "/" .. spec.archive, dir = d }
+      end
+      if #missing < #files then partial[#partial + 1] = ("%s lacks %s"):format(d, table.concat(missing, ", ")) end
+   end
+   return nil, partial
+end
+
+local function not_found(spec, dirs, partial)
+   local msg = ("%s not found: expected the files\n  %s\n"):format(spec.title, table.concat(all_files(spec), "\n  "))
+   if spec.archive then msg = msg .. ("or the archive %s\n"):format(spec.archive) end
+   msg = msg .. ("in one of these folders:\n  %s\n"):format(table.concat(dirs, "\n  "))
+   if #partial > 0 then msg = msg .. "Incomplete: " .. table.concat(partial, "; ") .. "\n" end
+   msg = msg .. ("Download them with: scripts/prepare_data.sh %s\nor pass --data_dir DIR (the folder holding %s/).")
+      :format(spec.name, spec.folder)
+   error(msg, 0)
+end
+
+-- file name -> uint8 tensor of its bytes
+local function read_raw(spec, where)
+   local raw = {}
+   if where.kind == "files" then
+      for _, f in ipairs(all_files(spec)) do raw[f] = { bytes = read_file(where.dir .. "/" .. f), path = where.dir .. "/" .. f } end
+   else
+      local got = tar.read_members(where.path, all_files(spec))
+      local missing = {}
+      for _, f in ipairs(all_files(spec)) do
+         if got[f] then raw[f] = { bytes = got[f], path = where.path .. ":" .. f }
+         else missing[#missing + 1] = f end
+      end
+      if #missing > 0 then
+         error(("%s: the archive lacks %s; it is not the official %s, download it again with "
+            .. "scripts/prepare_data.sh %s"):format(where.path, table.concat(missing, ", "), spec.archive, spec.name), 0)
+      end
+   end
+   return raw
+end
+
+-- concatenates the records of several files into one uint8 [N, record] tensor, checking sizes
+local function records_of(spec, raw, files, opts)
+   local rec, total, counts = spec.record, 0, {}
+   for i, f in ipairs(files) do
+      local n = raw[f].bytes:numel()
+      if n % rec ~= 0 then
+         error(("%s: %d bytes is not a whole number of %d-byte records; the file is truncated or corrupt, "
+            .. "download it again with scripts/prepare_data.sh %s"):format(raw[f].path, n, rec, spec.name), 0)
+      end
+      counts[i] = n / rec
+      if counts[i] == 0 then error(("%s: the file holds no records"):format(raw[f].path), 0) end
+      if spec.records_per_file and not opts.any_size and counts[i] ~= spec.records_per_file then
+         error(("%s: expected %d records of %d bytes, the file holds %d; it is truncated or not the official "
+            .. "file, download it again with scripts/prepare_data.sh %s")
+            :format(raw[f].path, spec.records_per_file, rec, counts[i], spec.name), 0)
+      end
+      total = total + counts[i]
+   end
+   local out = dob.empty({ total, rec }, "uint8")
+   local p, off = ffi.cast("uint8_t*", out:data()), 0
+   for i, f in ipairs(files) do
+      ffi.copy(p + off, raw[f].bytes:data(), counts[i] * rec)
+      off = off + counts[i] * rec
+   end
+   return out
+end
+
+-- uint8 records [N, record] -> images uint8 [N,3,32,32] and labels int64 [N]
+local function decode(spec, recs, path, image_offset)
+   local n = recs:size(1)
+   local function label_at(offset, limit, what)
+      local col = recs:select(2, offset + 1):long()
+      local mx = col:float():max():item()
+      if mx >= limit then
+         local bad = col:float():argmax():item()
+         error(("%s: record %d has %s %d, outside 0..%d; the file is corrupt or not %s's, download it again "
+            .. "with scripts/prepare_data.sh %s"):format(path, bad, what, mx, limit - 1, spec.title, spec.name), 0)
+      end
+      return col
+   end
+   for _, e in ipairs(spec.extra_labels or {}) do label_at(e[1], e[2], e[3]) end
+   local y = label_at(spec.label_offset, spec.classes, "label")
+   local x = recs:narrow(2, image_offset + 1, 3072):contiguous()
+   if spec.layout == "hwc" then
+      x = x:view(n, 32, 32, 3):permute(1, 4, 2, 3):contiguous()
+   else
+      x = x:view(n, 3, 32, 32)
+   end
+   return x, y
+end
+
+--- Draws the 1.1 augmentation parameters for B images and applies them to
+-- x (float32 [B,3,32,32], 0..255). flip: whether to draw and apply the flip.
+function M.augment(x, flip)
+   local B = x:size(1)
+   local offsets = dob.empty({ B, 2 }, "int64"):random_(0, 5)
+   local mask = flip and dob.empty(B):bernoulli_(0.5):byte() or nil
+   local bright = dob.empty(B):uniform_(-63 / 255, 63 / 255)
+   local sat = dob.empty(B):uniform_(0.5, 1.5)
+   local con = dob.empty(B):uniform_(0.2, 1.8)
+   x = x:pad_crop(2, 32, 32, offsets)
+   if mask then x = x:flip_lr(mask) end
+   return x:adjust_brightness(bright):adjust_saturation(sat):adjust_contrast(con):per_image_standardize()
+end
+
+-- engine seed for batch i of the pipeline shuffled with `seed`: a stream the
+-- shuffles (seeds < 2^52) never use
+local function batch_seed(seed, i)
+   return 2 ^ 52 + (seed % 2 ^ 32) * 2 ^ 20 + i % 2 ^ 20
+end
+M.batch_seed = batch_seed
+
+local function train_transform(flip)
+   return function(batch, seed, i)
+      local saved = dob.get_rng_state()
+      dob.manual_seed(batch_seed(seed, i))
+      local ok, x = pcall(M.augment, batch.x:float(), flip)
+      dob.set_rng_state(saved)
+      if not ok then error(x, 0) end
+      batch.x = x
+      return batch
+   end
+end
+
+local function test_transform(batch)
+   batch.x = batch.x:float():per_image_standardize()
+   return batch
+end
+
+--- Loads a record data set. opts: data_dir, batch_size (128), train_eval_size,
+-- seed (default shuffle seed, 42), any_size (accept other record counts: for
+-- tests), deepobs_compat (spec.compat(opts, ...) decides what it changes),
+-- augment (default true).
+function M.load(spec, opts)
+   opts = opts or {}
+   local dirs = split.search_dirs(opts.data_dir, spec.folder, spec.extra_dirs)
+   local where, partial = locate(spec, dirs)
+   if not where then not_found(spec, dirs, partial) end
+   local raw = read_raw(spec, where)
+   local image_offset = spec.image_offset
+   if opts.deepobs_compat and spec.compat_image_offset then image_offset = spec.compat_image_offset end
+   local train_recs = records_of(spec, raw, spec.train_files, opts)
+   local test_recs = records_of(spec, raw, spec.test_files, opts)
+   raw = nil
+   local train_where = where.kind == "archive" and where.path or (where.dir .. "/" .. spec.train_files[1])
+   local test_where = where.kind == "archive" and where.path or (where.dir .. "/" .. spec.test_files[1])
+   local train_x, train_y = decode(spec, train_recs, train_where, image_offset)
+   local test_x, test_y = decode(spec, test_recs, test_where, image_offset)
+   train_recs, test_recs = nil, nil
+   if not opts.any_size then
+      if spec.test_size and test_x:size(1) ~= spec.test_size then
+         error(("%s: expected %d test images, the files hold %d; download them again with scripts/prepare_data.sh %s")
+            :format(where.path or where.dir, spec.test_size, test_x:size(1), spec.name), 0)
+      end
+      if spec.train_sizes and not spec.train_sizes[train_x:size(1)] then
+         error(("%s: the training files hold %d images, which is not %s's training set; download them again "
+            .. "with scripts/prepare_data.sh %s"):format(where.path or where.dir, train_x:size(1), spec.title, spec.name), 0)
+      end
+   end
+   if spec.limit_train then
+      local n = spec.limit_train(opts, train_x:size(1))
+      if n < train_x:size(1) then
+         train_x, train_y = train_x:narrow(1, 1, n):contiguous(), train_y:narrow(1, 1, n):contiguous()
+      end
+   end
+   local bs = opts.batch_size or 128
+   local te = opts.train_eval_size or spec.train_eval_size
+   local seed = opts.seed
+   local augment = opts.augment ~= false
+   local tf = augment and train_transform(spec.flip) or test_transform
+   local train_t, test_t = { x = train_x, y = train_y }, { x = test_x, y = test_y }
+   collectgarbage("collect")
+   return {
+      name = spec.name,
+      dir = where.dir,
+      source = where.kind,
+      train = split.new { name = "train", tensors = train_t, batch_size = bs, shuffle = true, default_seed = seed,
+         transform = tf },
+      train_eval = split.new { name = "train_eval", tensors = train_t, batch_size = bs, shuffle = true,
+         default_seed = seed, num_batches = math.floor(te / bs), transform = tf },
+      test = split.new { name = "test", tensors = test_t, batch_size = bs, shuffle = false, transform = test_transform },
+   }
+end
+
+return M

@@ -1,0 +1,55 @@
+-- Image augmentation of DeepOBS 1.1's CIFAR/SVHN pipelines (src/augment.c) on
+-- float32 batches [N,C,H,W]; data pipeline only (no autograd). Each takes the
+-- per-image random parameters as tensors, so they come from the engine RNG:
+--
+--    x:pad_crop(2, 32, 32, offsets)     -- offsets int64 [N,2] (top, left), 0..4 here
+--    x:flip_lr(mask)                    -- mask uint8 [N], nonzero: mirror
+--    x:adjust_brightness(delta)         -- float32 [N], added
+--    x:adjust_saturation(factor)        -- float32 [N], RGB only (TF's HSV round trip)
+--    x:adjust_contrast(factor)          -- float32 [N], per channel (x - mean) f + mean
+--    x:per_image_standardize()          -- (x - mean) / max(std, 1/sqrt(C*H*W))
+local T = require "deepobs.tensor"
+local C = require("deepobs.C").lib
+local Tensor, wrap, H = T.Tensor, T.wrap, T.H
+
+local dob = {}
+
+local function int(v, what, op)
+   if type(v) ~= "number" or v % 1 ~= 0 then
+      error(("%s: %s must be an integer, got %s"):format(op, what, tostring(v)), 3)
+   end
+   return v
+end
+
+function Tensor.pad_crop(x, pad, out_h, out_w, offsets)
+   local h = H(x, "pad_crop input")
+   pad, out_h, out_w = int(pad, "pad", "pad_crop"), int(out_h, "out_h", "pad_crop"), int(out_w, "out_w", "pad_crop")
+   return wrap(C.dob_pad_crop(h, pad, out_h, out_w, H(offsets, "pad_crop offsets")))
+end
+
+function Tensor.flip_lr(x, mask)
+   return wrap(C.dob_flip_lr(H(x, "flip_lr input"), H(mask, "flip_lr mask")))
+end
+
+function Tensor.adjust_brightness(x, delta)
+   return wrap(C.dob_adjust_brightness(H(x, "adjust_brightness input"), H(delta, "adjust_brightness delta")))
+end
+
+function Tensor.adjust_saturation(x, factor)
+   return wrap(C.dob_adjust_saturation(H(x, "adjust_saturation input"), H(factor, "adjust_saturation factor")))
+end
+
+function Tensor.adjust_contrast(x, factor)
+   return wrap(C.dob_adjust_contrast(H(x, "adjust_contrast input"), H(factor, "adjust_contrast factor")))
+end
+
+function Tensor.per_image_standardize(x)
+   return wrap(C.dob_per_image_standardize(H(x, "per_image_standardize input")))
+end
+
+for _, k in ipairs { "pad_crop", "flip_lr", "adjust_brightness", "adjust_saturation", "adjust_contrast",
+   "per_image_standardize" } do
+   dob[k] = Tensor[k]
+end
+
+return dob
