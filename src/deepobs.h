@@ -159,5 +159,6 @@ const char *dob_blas_config(void);
 #include "api/norm.h"
 #include "api/nnops.h"
 #include "api/loss.h"
+#include "api/image.h"
 
 #endif

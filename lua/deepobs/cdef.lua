@@ -160,4 +160,8 @@ dob_tensor *dob_softmax_cross_entropy(dob_tensor *logits, const dob_tensor *labe
 dob_tensor *dob_sigmoid_cross_entropy(dob_tensor *logits, dob_tensor *targets);
 dob_tensor *dob_squared_error(dob_tensor *pred, dob_tensor *target);
 double dob_accuracy(const dob_tensor *logits, const dob_tensor *labels);
+dob_tensor *dob_image_decode_jpeg(const void *data, size_t nbytes, const char *name);
+dob_tensor *dob_image_decode_jpeg_file(const char *path);
+dob_tensor *dob_image_encode_jpeg(const dob_tensor *img, int quality);
+dob_tensor *dob_image_crop(const dob_tensor *x, int64_t top, int64_t left, int64_t h, int64_t w, int flip);
 ]]

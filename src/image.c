@@ -1,0 +1,287 @@
+/* image.c — JPEG decode / encode (libjpeg-turbo's libjpeg API) and the crop
+ * of the image input pipelines. Data preparation only: nothing here records
+ * autograd nodes.
+ *
+ *   decode_jpeg(bytes)       -> uint8 [3,H,W], RGB planar. Grayscale files are
+ *                               replicated to three channels; CMYK / YCCK files
+ *                               are converted with R = C K / 255 (Adobe files
+ *                               store inverted CMYK, others are inverted first).
+ *                               IDCT: JDCT_ISLOW (libjpeg's accurate default).
+ *                               Any libjpeg error, and a file that ends before
+ *                               its image does ("Premature end of JPEG file",
+ *                               a warning in libjpeg that would return grey
+ *                               rows), fails with the file's name. Other
+ *                               warnings (extraneous bytes) are ignored, as
+ *                               TensorFlow's and PIL's decoders do.
+ *   encode_jpeg(img, q)      uint8 [3|1,H,W] -> baseline JPEG bytes, 4:4:4.
+ *   crop(x, top, left, h, w, flip)
+ *                            x [..,H,W] -> y [..,h,w],
+ *                            y[.., i, j] = x[.., top + i, left + (flip ? w-1-j : j)]
+ *                            where that is inside the image, else 0 (padding;
+ *                            TF's resize_image_with_crop_or_pad pads zeros).
+ *
+ * libjpeg reports errors through error_exit, which must not return; it
+ * longjmps back into the decode/encode call that set the jump buffer, so no
+ * jump ever leaves this file (the library never longjmps into its caller).
+ */
+#include "core.h"
+#include <setjmp.h>
+#include <stdlib.h>
+#include <jpeglib.h>
+#include <jerror.h>
+
+typedef struct jerr_ctx {
+    struct jpeg_error_mgr pub;
+    jmp_buf jump;
+    char msg[JMSG_LENGTH_MAX];
+} jerr_ctx;
+
+static void on_error_exit(j_common_ptr cinfo)
+{
+    jerr_ctx *e = (jerr_ctx *)cinfo->err;
+    (*cinfo->err->format_message)(cinfo, e->msg);
+    longjmp(e->jump, 1);
+}
+
+/* warnings: a premature end of data is an error for us; the rest are ignored */
+static void on_emit_message(j_common_ptr cinfo, int level)
+{
+    jerr_ctx *e = (jerr_ctx *)cinfo->err;
+    if (level < 0) {
+        if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
+            (*cinfo->err->format_message)(cinfo, e->msg);
+            longjmp(e->jump, 1);
+        }
+        cinfo->err->num_warnings++;
+    }
+}
+
+static void on_output_message(j_common_ptr cinfo) { (void)cinfo; }
+
+static void jerr_init(jerr_ctx *e)
+{
+    jpeg_std_error(&e->pub);
+    e->pub.error_exit = on_error_exit;
+    e->pub.emit_message = on_emit_message;
+    e->pub.output_message = on_output_message;
+    e->msg[0] = 0;
+}
+
+/* ---- decode --------------------------------------------------------------------- */
+
+/* the decode proper: returns the image, or NULL with the reason in msg
+   (libjpeg's message, or "" for out of memory) */
+static dob_tensor *decode_core(const unsigned char *b, size_t nbytes, char *msg)
+{
+    struct jpeg_decompress_struct cinfo;
+    jerr_ctx err;
+    jerr_init(&err);
+    cinfo.err = &err.pub;
+    dob_tensor *volatile out = NULL;
+    JSAMPLE *volatile row = NULL;
+    if (setjmp(err.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        free(row);
+        if (out) dob_release(out);
+        memcpy(msg, err.msg, JMSG_LENGTH_MAX);
+        return NULL;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, b, (unsigned long)nbytes);
+    jpeg_read_header(&cinfo, TRUE);
+    int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+    int gray = cinfo.jpeg_color_space == JCS_GRAYSCALE;
+    cinfo.out_color_space = cmyk ? JCS_CMYK : gray ? JCS_GRAYSCALE : JCS_RGB;
+    cinfo.dct_method = JDCT_ISLOW;
+    jpeg_start_decompress(&cinfo);
+    int64_t H = cinfo.output_height, W = cinfo.output_width;
+    int nc = cinfo.output_components;
+    if (H < 1 || W < 1 || H * W > ((int64_t)1 << 31) || (nc != 1 && nc != 3 && nc != 4)) {
+        snprintf(err.msg, sizeof err.msg, "unsupported image %lldx%lld with %d components", (long long)H,
+                 (long long)W, nc);
+        longjmp(err.jump, 1);
+    }
+    int64_t sizes[3] = {3, H, W};
+    out = dob__new_like_shape(DOB_U8, 3, sizes);
+    row = malloc((size_t)W * (size_t)nc);
+    if (!out || !row) {
+        snprintf(err.msg, sizeof err.msg, "out of memory for a %lldx%lld image", (long long)H, (long long)W);
+        longjmp(err.jump, 1);
+    }
+    uint8_t *po = dob__u8(out);
+    int64_t plane = H * W;
+    int adobe_inverted = cmyk && cinfo.saw_Adobe_marker;
+    while (cinfo.output_scanline < cinfo.output_height) {
+        int64_t y = cinfo.output_scanline;
+        JSAMPROW rp = row;
+        jpeg_read_scanlines(&cinfo, &rp, 1);
+        uint8_t *r = po + y * W, *g = r + plane, *bl = g + plane;
+        const JSAMPLE *s = row;
+        if (nc == 3) {
+            for (int64_t x = 0; x < W; x++) { r[x] = s[3 * x]; g[x] = s[3 * x + 1]; bl[x] = s[3 * x + 2]; }
+        } else if (nc == 1) {
+            for (int64_t x = 0; x < W; x++) r[x] = g[x] = bl[x] = s[x];
+        } else {
+            for (int64_t x = 0; x < W; x++) {
+                int c = s[4 * x], m = s[4 * x + 1], yy = s[4 * x + 2], k = s[4 * x + 3];
+                if (!adobe_inverted) { c = 255 - c; m = 255 - m; yy = 255 - yy; k = 255 - k; }
+                r[x] = (uint8_t)((c * k + 127) / 255);
+                g[x] = (uint8_t)((m * k + 127) / 255);
+                bl[x] = (uint8_t)((yy * k + 127) / 255);
+            }
+        }
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    free(row);
+    return out;
+}
+
+dob_tensor *dob_image_decode_jpeg(const void *data, size_t nbytes, const char *name)
+{
+    const char *nm = name ? name : "<memory>";
+    DOB_CHECK(data != NULL || nbytes == 0, "decode_jpeg: %s: data is NULL", nm);
+    DOB_CHECK(nbytes >= 4, "decode_jpeg: %s: not a JPEG file (%zu bytes)", nm, nbytes);
+    const unsigned char *b = data;
+    DOB_CHECK(b[0] == 0xFF && b[1] == 0xD8,
+              "decode_jpeg: %s: not a JPEG file (starts with %02x %02x, JPEG files start with ff d8)", nm,
+              b[0], b[1]);
+    DOB_CHECK(nbytes <= (size_t)0xFFFFFFFFu, "decode_jpeg: %s: file too large (%zu bytes)", nm, nbytes);
+    char msg[JMSG_LENGTH_MAX];
+    dob_tensor *out = decode_core(b, nbytes, msg);
+    if (!out)
+        return dob__failp("decode_jpeg: %s: corrupt or truncated JPEG (%s); re-download or re-extract the file",
+                          nm, msg);
+    return out;
+}
+
+dob_tensor *dob_image_decode_jpeg_file(const char *path)
+{
+    DOB_CHECK(path != NULL, "decode_jpeg_file: path is NULL");
+    FILE *f = fopen(path, "rb");
+    DOB_CHECK(f != NULL, "decode_jpeg_file: %s: cannot open (missing file or no permission)", path);
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return dob__failp("decode_jpeg_file: %s: cannot determine the file size", path);
+    }
+    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (!buf) {
+        fclose(f);
+        return dob__failp("decode_jpeg_file: %s: out of memory (%ld bytes)", path, n);
+    }
+    size_t got = fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    if (got != (size_t)n) {
+        free(buf);
+        return dob__failp("decode_jpeg_file: %s: read error (%zu of %ld bytes)", path, got, n);
+    }
+    dob_tensor *t = dob_image_decode_jpeg(buf, (size_t)n, path);
+    free(buf);
+    return t;
+}
+
+/* ---- encode --------------------------------------------------------------------- */
+
+dob_tensor *dob_image_encode_jpeg(const dob_tensor *img, int quality)
+{
+    DOB_CHECK_TENSOR(img, "encode_jpeg", "img");
+    DOB_CHECK(img->dtype == DOB_U8, "encode_jpeg: image must be uint8, got %s", dob__dtype_name(img->dtype));
+    DOB_CHECK(img->ndim == 3 && (img->size[0] == 3 || img->size[0] == 1) && img->size[1] >= 1 &&
+                  img->size[2] >= 1 && img->size[1] <= 65500 && img->size[2] <= 65500,
+              "encode_jpeg: expected an image [3,H,W] or [1,H,W] (H, W in 1..65500), got %s", dob__shape(img));
+    DOB_CHECK(quality >= 1 && quality <= 100, "encode_jpeg: quality must be in 1..100, got %d", quality);
+    int nc = (int)img->size[0];
+    int64_t H = img->size[1], W = img->size[2];
+    int64_t s0 = img->stride[0], s1 = img->stride[1], s2 = img->stride[2];
+    const uint8_t *src = dob__u8(img);
+
+    struct jpeg_compress_struct cinfo;
+    jerr_ctx err;
+    jerr_init(&err);
+    cinfo.err = &err.pub;
+    unsigned char *volatile mem = NULL;
+    unsigned long mem_size = 0;
+    JSAMPLE *volatile row = malloc((size_t)W * (size_t)nc);
+    if (!row) return dob__failp("encode_jpeg: out of memory");
+    if (setjmp(err.jump)) {
+        jpeg_destroy_compress(&cinfo);
+        free(row);
+        free(mem);
+        return dob__failp("encode_jpeg: libjpeg failed (%s)", err.msg);
+    }
+    jpeg_create_compress(&cinfo);
+    unsigned char *m = NULL;
+    jpeg_mem_dest(&cinfo, &m, &mem_size);
+    cinfo.image_width = (JDIMENSION)W;
+    cinfo.image_height = (JDIMENSION)H;
+    cinfo.input_components = nc;
+    cinfo.in_color_space = nc == 3 ? JCS_RGB : JCS_GRAYSCALE;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    for (int c = 0; c < cinfo.num_components; c++) {
+        cinfo.comp_info[c].h_samp_factor = 1;
+        cinfo.comp_info[c].v_samp_factor = 1;
+    }
+    cinfo.dct_method = JDCT_ISLOW;
+    jpeg_start_compress(&cinfo, TRUE);
+    while (cinfo.next_scanline < cinfo.image_height) {
+        int64_t y = cinfo.next_scanline;
+        for (int64_t x = 0; x < W; x++)
+            for (int c = 0; c < nc; c++) row[x * nc + c] = src[c * s0 + y * s1 + x * s2];
+        JSAMPROW rp = row;
+        jpeg_write_scanlines(&cinfo, &rp, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    mem = m;
+    jpeg_destroy_compress(&cinfo);
+    free(row);
+    int64_t n = (int64_t)mem_size;
+    dob_tensor *out = dob__new_like_shape(DOB_U8, 1, &n);
+    if (out) memcpy(dob__u8(out), mem, (size_t)mem_size);
+    free(mem);
+    return out;
+}
+
+/* ---- crop / pad / flip ------------------------------------------------------------- */
+
+dob_tensor *dob_image_crop(const dob_tensor *x, int64_t top, int64_t left, int64_t h, int64_t w, int flip)
+{
+    DOB_CHECK_F32(x, "image_crop", "x");
+    DOB_CHECK(x->ndim >= 2, "image_crop: expected an image [..,H,W], got %s", dob__shape(x));
+    DOB_CHECK(h >= 1 && w >= 1 && h <= (1 << 20) && w <= (1 << 20),
+              "image_crop: window size must be in 1..2^20, got %lldx%lld", (long long)h, (long long)w);
+    DOB_CHECK(top > -(1 << 20) && top < (1 << 20) && left > -(1 << 20) && left < (1 << 20),
+              "image_crop: offsets (%lld, %lld) out of range", (long long)top, (long long)left);
+    int nd = x->ndim;
+    int64_t H = x->size[nd - 2], W = x->size[nd - 1];
+    int64_t planes = 1;
+    for (int d = 0; d < nd - 2; d++) planes *= x->size[d];
+    int64_t os[DOB_MAX_DIMS];
+    for (int d = 0; d < nd - 2; d++) os[d] = x->size[d];
+    os[nd - 2] = h;
+    os[nd - 1] = w;
+    dob_tensor *xc = dob__contig((dob_tensor *)x);
+    if (!xc) return NULL;
+    dob_tensor *out = dob__new_like_shape(DOB_F32, nd, os);
+    if (!out) { dob_release(xc); return NULL; }
+    const float *px = dob__f32(xc);
+    float *py = dob__f32(out);
+    for (int64_t p = 0; p < planes; p++) {
+        const float *src = px + p * H * W;
+        float *dst = py + p * h * w;
+        for (int64_t i = 0; i < h; i++) {
+            int64_t sy = top + i;
+            float *d = dst + i * w;
+            if (sy < 0 || sy >= H) { memset(d, 0, (size_t)w * sizeof(float)); continue; }
+            const float *s = src + sy * W;
+            for (int64_t j = 0; j < w; j++) {
+                int64_t sx = left + (flip ? w - 1 - j : j);
+                d[j] = (sx >= 0 && sx < W) ? s[sx] : 0.0f;
+            }
+        }
+    }
+    dob_release(xc);
+    return out;
+}
