@@ -11,6 +11,7 @@ local NAMES = {
    "quadratic_deep", "two_d_rosenbrock", "two_d_beale", "two_d_branin",
    "mnist_logreg", "mnist_mlp", "mnist_2c2d", "mnist_vae",
    "fmnist_logreg", "fmnist_mlp", "fmnist_2c2d", "fmnist_vae",
+   "food101_vit_micro",
 }
 local KNOWN = {}
 for _, n in ipairs(NAMES) do KNOWN[n] = true end
