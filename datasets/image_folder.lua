@@ -154,14 +154,18 @@ function Split:batches(seed)
    local bs, nb, i = self.batch_size, self.num_batches, 0
    return function()
       if i >= nb then return nil end
-      local xs, ys = {}, dob.empty({ bs }, "int64")
+      local xs, ys, paths = {}, dob.empty({ bs }, "int64"), {}
       local py = ffi.cast("int64_t*", ys:data())
       for j = 1, bs do
-         local pos = i * bs + j
-         local k = order[pos]
-         local q = 3 * (pos - 1)
-         xs[j] = self:example(k, pu[q], pu[q + 1], pu[q + 2])
+         local k = order[i * bs + j]
+         paths[j] = self.paths[k]
          py[j - 1] = self.labels[k]
+      end
+      local imgs = dob.read_jpegs(paths)   -- decoded in parallel
+      for j = 1, bs do
+         local q = 3 * (i * bs + j - 1)
+         xs[j] = self.transform(imgs[j], pu[q], pu[q + 1], pu[q + 2])
+         imgs[j] = nil
       end
       i = i + 1
       local x = dob.standardize_images(dob.stack(xs, 1), self.unbiased_std)

@@ -147,6 +147,34 @@ describe("JPEG decode and encode", function()
       assert.are.equal(0, max_abs_diff(from_file, from_tensor))
    end)
 
+   it("decodes a list of files in parallel, identical to one by one at 1 and 2 threads; the first bad file is named", function()
+      local paths = {}
+      for i = 1, 7 do
+         paths[i] = ("%s/p%d.jpg"):format(TMP, i)
+         dob.write_jpeg(paths[i], smooth(3, 20 + 3 * i, 31 - i, i), 90)
+      end
+      local old = dob.get_threads()
+      for _, th in ipairs { 1, 2 } do
+         dob.set_threads(th)
+         local all = dob.read_jpegs(paths)
+         assert.are.equal(7, #all)
+         for i = 1, 7 do
+            local one = dob.read_jpeg(paths[i])
+            assert.are.same(one:size(), all[i]:size())
+            assert.are.equal(0, max_abs_diff(one, all[i]))
+         end
+      end
+      dob.set_threads(old)
+      assert.are.same({}, dob.read_jpegs {})
+      write(TMP .. "/p5.jpg", read(paths[5]):sub(1, 100))
+      local bad = { paths[1], TMP .. "/missing.jpg", paths[5] }
+      local e = errmsg(dob.read_jpegs, bad)
+      assert.truthy(e:find("missing.jpg", 1, true) and e:find("cannot open", 1, true), e)
+      e = errmsg(dob.read_jpegs, { paths[1], paths[5], paths[2] })
+      assert.truthy(e:find("p5.jpg", 1, true) and e:find("truncated", 1, true), e)
+      assert.truthy(errmsg(dob.read_jpegs, { paths[1], 3 }):find("path 2", 1, true))
+   end)
+
    it("names the file and the problem for missing, empty, truncated and non-JPEG files", function()
       local e = errmsg(dob.read_jpeg, TMP .. "/nope.jpg")
       assert.truthy(e:find(TMP .. "/nope.jpg", 1, true) and e:find("cannot open", 1, true))

@@ -13,6 +13,10 @@
  *                               rows), fails with the file's name. Other
  *                               warnings (extraneous bytes) are ignored, as
  *                               TensorFlow's and PIL's decoders do.
+ *   decode_jpeg_files(n, paths) the same for n files, decoded in parallel
+ *                               (OpenMP, one whole file per thread, dynamic
+ *                               schedule); the results do not depend on the
+ *                               thread count.
  *   encode_jpeg(img, q)      uint8 [3|1,H,W] -> baseline JPEG bytes, 4:4:4.
  *   crop(x, top, left, h, w, flip)
  *                            x [..,H,W] -> y [..,h,w],
@@ -69,21 +73,32 @@ static void jerr_init(jerr_ctx *e)
 
 /* ---- decode --------------------------------------------------------------------- */
 
-/* the decode proper: returns the image, or NULL with the reason in msg
-   (libjpeg's message, or "" for out of memory) */
-static dob_tensor *decode_core(const unsigned char *b, size_t nbytes, char *msg)
+/* The decode proper, thread-safe (no tensors, no error state): returns a
+   malloc'd planar RGB buffer [3,H,W] and its size, or NULL with the reason
+   in msg. */
+static uint8_t *decode_raw(const unsigned char *b, size_t nbytes, char *msg, int64_t *oh, int64_t *ow)
 {
+    if (nbytes < 4 || b[0] != 0xFF || b[1] != 0xD8) {
+        if (nbytes < 4) snprintf(msg, JMSG_LENGTH_MAX, "not a JPEG file: %zu bytes", nbytes);
+        else snprintf(msg, JMSG_LENGTH_MAX, "not a JPEG file: starts with %02x %02x, JPEG files start with ff d8",
+                      b[0], b[1]);
+        return NULL;
+    }
+    if (nbytes > (size_t)0xFFFFFFFFu) {
+        snprintf(msg, JMSG_LENGTH_MAX, "file too large (%zu bytes)", nbytes);
+        return NULL;
+    }
     struct jpeg_decompress_struct cinfo;
     jerr_ctx err;
     jerr_init(&err);
     cinfo.err = &err.pub;
-    dob_tensor *volatile out = NULL;
+    uint8_t *volatile out = NULL;
     JSAMPLE *volatile row = NULL;
     if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&cinfo);
         free(row);
-        if (out) dob_release(out);
-        memcpy(msg, err.msg, JMSG_LENGTH_MAX);
+        free(out);
+        snprintf(msg, JMSG_LENGTH_MAX, "corrupt or truncated JPEG: %s", err.msg);
         return NULL;
     }
     jpeg_create_decompress(&cinfo);
@@ -96,19 +111,18 @@ static dob_tensor *decode_core(const unsigned char *b, size_t nbytes, char *msg)
     jpeg_start_decompress(&cinfo);
     int64_t H = cinfo.output_height, W = cinfo.output_width;
     int nc = cinfo.output_components;
-    if (H < 1 || W < 1 || H * W > ((int64_t)1 << 31) || (nc != 1 && nc != 3 && nc != 4)) {
+    if (H < 1 || W < 1 || H * W > ((int64_t)1 << 30) || (nc != 1 && nc != 3 && nc != 4)) {
         snprintf(err.msg, sizeof err.msg, "unsupported image %lldx%lld with %d components", (long long)H,
                  (long long)W, nc);
         longjmp(err.jump, 1);
     }
-    int64_t sizes[3] = {3, H, W};
-    out = dob__new_like_shape(DOB_U8, 3, sizes);
+    out = malloc((size_t)(3 * H * W));
     row = malloc((size_t)W * (size_t)nc);
     if (!out || !row) {
         snprintf(err.msg, sizeof err.msg, "out of memory for a %lldx%lld image", (long long)H, (long long)W);
         longjmp(err.jump, 1);
     }
-    uint8_t *po = dob__u8(out);
+    uint8_t *po = out;
     int64_t plane = H * W;
     int adobe_inverted = cmyk && cinfo.saw_Adobe_marker;
     while (cinfo.output_scanline < cinfo.output_height) {
@@ -134,52 +148,119 @@ static dob_tensor *decode_core(const unsigned char *b, size_t nbytes, char *msg)
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
     free(row);
+    *oh = H;
+    *ow = W;
     return out;
+}
+
+/* reads a whole file; NULL with the reason in msg */
+static unsigned char *read_file(const char *path, size_t *n_out, char *msg)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(msg, JMSG_LENGTH_MAX, "cannot open (missing file or no permission)"); return NULL; }
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        snprintf(msg, JMSG_LENGTH_MAX, "cannot determine the file size");
+        return NULL;
+    }
+    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (!buf) { fclose(f); snprintf(msg, JMSG_LENGTH_MAX, "out of memory (%ld bytes)", n); return NULL; }
+    size_t got = fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    if (got != (size_t)n) {
+        free(buf);
+        snprintf(msg, JMSG_LENGTH_MAX, "read error (%zu of %ld bytes)", got, n);
+        return NULL;
+    }
+    *n_out = (size_t)n;
+    return buf;
+}
+
+/* a uint8 [3,H,W] tensor holding a raw buffer from decode_raw (which it frees) */
+static dob_tensor *tensor_of(uint8_t *raw, int64_t H, int64_t W)
+{
+    int64_t sizes[3] = {3, H, W};
+    dob_tensor *t = dob__new_like_shape(DOB_U8, 3, sizes);
+    if (t) memcpy(dob__u8(t), raw, (size_t)(3 * H * W));
+    free(raw);
+    return t;
 }
 
 dob_tensor *dob_image_decode_jpeg(const void *data, size_t nbytes, const char *name)
 {
     const char *nm = name ? name : "<memory>";
     DOB_CHECK(data != NULL || nbytes == 0, "decode_jpeg: %s: data is NULL", nm);
-    DOB_CHECK(nbytes >= 4, "decode_jpeg: %s: not a JPEG file (%zu bytes)", nm, nbytes);
-    const unsigned char *b = data;
-    DOB_CHECK(b[0] == 0xFF && b[1] == 0xD8,
-              "decode_jpeg: %s: not a JPEG file (starts with %02x %02x, JPEG files start with ff d8)", nm,
-              b[0], b[1]);
-    DOB_CHECK(nbytes <= (size_t)0xFFFFFFFFu, "decode_jpeg: %s: file too large (%zu bytes)", nm, nbytes);
     char msg[JMSG_LENGTH_MAX];
-    dob_tensor *out = decode_core(b, nbytes, msg);
-    if (!out)
-        return dob__failp("decode_jpeg: %s: corrupt or truncated JPEG (%s); re-download or re-extract the file",
-                          nm, msg);
-    return out;
+    int64_t H = 0, W = 0;
+    uint8_t *raw = decode_raw(data, nbytes, msg, &H, &W);
+    if (!raw) return dob__failp("decode_jpeg: %s: %s; re-download or re-extract the file", nm, msg);
+    return tensor_of(raw, H, W);
 }
 
 dob_tensor *dob_image_decode_jpeg_file(const char *path)
 {
     DOB_CHECK(path != NULL, "decode_jpeg_file: path is NULL");
-    FILE *f = fopen(path, "rb");
-    DOB_CHECK(f != NULL, "decode_jpeg_file: %s: cannot open (missing file or no permission)", path);
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
-    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return dob__failp("decode_jpeg_file: %s: cannot determine the file size", path);
-    }
-    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (!buf) {
-        fclose(f);
-        return dob__failp("decode_jpeg_file: %s: out of memory (%ld bytes)", path, n);
-    }
-    size_t got = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    if (got != (size_t)n) {
-        free(buf);
-        return dob__failp("decode_jpeg_file: %s: read error (%zu of %ld bytes)", path, got, n);
-    }
-    dob_tensor *t = dob_image_decode_jpeg(buf, (size_t)n, path);
+    char msg[JMSG_LENGTH_MAX];
+    size_t n = 0;
+    unsigned char *buf = read_file(path, &n, msg);
+    if (!buf) return dob__failp("decode_jpeg_file: %s: %s", path, msg);
+    int64_t H = 0, W = 0;
+    uint8_t *raw = decode_raw(buf, n, msg, &H, &W);
     free(buf);
-    return t;
+    if (!raw) return dob__failp("decode_jpeg: %s: %s; re-download or re-extract the file", path, msg);
+    return tensor_of(raw, H, W);
+}
+
+int dob_image_decode_jpeg_files(int n, const char *const *paths, dob_tensor **out)
+{
+    DOB_CHECK_INT(n >= 0 && n <= (1 << 20), "decode_jpeg_files: count must be in 0..2^20, got %d", n);
+    DOB_CHECK_INT(n == 0 || (paths != NULL && out != NULL), "decode_jpeg_files: paths or out is NULL");
+    for (int i = 0; i < n; i++) {
+        out[i] = NULL;
+        DOB_CHECK_INT(paths[i] != NULL, "decode_jpeg_files: path %d is NULL", i);
+    }
+    if (n == 0) return 0;
+    uint8_t **raw = calloc((size_t)n, sizeof *raw);
+    int64_t *hw = calloc((size_t)(2 * n), sizeof *hw);
+    char (*msg)[JMSG_LENGTH_MAX] = calloc((size_t)n, sizeof *msg);
+    int *stage = calloc((size_t)n, sizeof *stage);
+    if (!raw || !hw || !msg || !stage) {
+        free(raw); free(hw); free(msg); free(stage);
+        return dob__fail("decode_jpeg_files: out of memory");
+    }
+    /* files are independent: one per thread, whole images (dynamic: sizes vary) */
+#pragma omp parallel for schedule(dynamic, 1) if (n > 1)
+    for (int i = 0; i < n; i++) {
+        size_t nb = 0;
+        unsigned char *buf = read_file(paths[i], &nb, msg[i]);
+        if (!buf) { stage[i] = 1; continue; }
+        raw[i] = decode_raw(buf, nb, msg[i], &hw[2 * i], &hw[2 * i + 1]);
+        free(buf);
+        if (!raw[i]) stage[i] = 2;
+    }
+    int bad = -1;
+    for (int i = 0; i < n && bad < 0; i++)
+        if (!raw[i]) bad = i;
+    int rc = 0;
+    if (bad >= 0) {
+        rc = stage[bad] == 1 ? dob__fail("decode_jpeg_file: %s: %s", paths[bad], msg[bad])
+                             : dob__fail("decode_jpeg: %s: %s; re-download or re-extract the file", paths[bad],
+                                         msg[bad]);
+    }
+    for (int i = 0; i < n; i++) {
+        if (rc == 0) {
+            out[i] = tensor_of(raw[i], hw[2 * i], hw[2 * i + 1]);
+            if (!out[i]) rc = -1;
+        } else {
+            free(raw[i]);
+        }
+    }
+    if (rc != 0)
+        for (int i = 0; i < n; i++) { dob_release(out[i]); out[i] = NULL; }
+    free(raw); free(hw); free(msg); free(stage);
+    return rc;
 }
 
 /* ---- encode --------------------------------------------------------------------- */

@@ -162,6 +162,7 @@ dob_tensor *dob_squared_error(dob_tensor *pred, dob_tensor *target);
 double dob_accuracy(const dob_tensor *logits, const dob_tensor *labels);
 dob_tensor *dob_image_decode_jpeg(const void *data, size_t nbytes, const char *name);
 dob_tensor *dob_image_decode_jpeg_file(const char *path);
+int dob_image_decode_jpeg_files(int n, const char *const *paths, dob_tensor **out);
 dob_tensor *dob_image_encode_jpeg(const dob_tensor *img, int quality);
 dob_tensor *dob_image_crop(const dob_tensor *x, int64_t top, int64_t left, int64_t h, int64_t w, int flip);
 ]]

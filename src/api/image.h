@@ -5,6 +5,9 @@
    messages (a file name; NULL for "<memory>"). */
 dob_tensor *dob_image_decode_jpeg(const void *data, size_t nbytes, const char *name);
 dob_tensor *dob_image_decode_jpeg_file(const char *path);
+/* decodes n files in parallel (one file per thread) into out[0..n-1]; on any
+   failure every out[i] is NULL and the error names the first failing file */
+int dob_image_decode_jpeg_files(int n, const char *const *paths, dob_tensor **out);
 /* baseline JPEG, 4:4:4 (no chroma subsampling), quality 1..100, of a uint8
    [3,H,W] (RGB) or [1,H,W] (grayscale) image; returns the file bytes as a
    uint8 [nbytes] tensor */

@@ -42,6 +42,24 @@ function dob.read_jpeg(path)
    return wrap(C.dob_image_decode_jpeg_file(path))
 end
 
+--- Reads and decodes a list of JPEG files in parallel (one file per thread);
+-- returns a Lua array of uint8 [3,H,W] tensors. Any failure is an error
+-- naming the first failing file.
+function dob.read_jpegs(paths)
+   if type(paths) ~= "table" then error("read_jpegs: expected a table of paths", 2) end
+   local n = #paths
+   for i = 1, n do
+      if type(paths[i]) ~= "string" then error(("read_jpegs: path %d is not a string"):format(i), 2) end
+   end
+   local cpaths = ffi.new("const char *[?]", math.max(n, 1))
+   for i = 1, n do cpaths[i - 1] = paths[i] end   -- `paths` keeps the strings alive
+   local out = ffi.new("dob_tensor *[?]", math.max(n, 1))
+   T.check(C.dob_image_decode_jpeg_files(n, cpaths, out))
+   local res = {}
+   for i = 1, n do res[i] = wrap(out[i - 1]) end
+   return res
+end
+
 --- Encodes a uint8 [3,H,W] or [1,H,W] image as a baseline 4:4:4 JPEG; returns
 -- the bytes as a Lua string.
 function dob.encode_jpeg(img, quality)
