@@ -4,7 +4,7 @@
 --    local imf = require "datasets.image_folder"
 --    local s = imf.new_split { name = "train", paths = {...}, labels = {...}, batch_size = 128,
 --       shuffle = true, default_seed = 42, num_batches = nil,
---       transform = function(img_u8, u) return float_chw end,   -- u: 3 uniforms in [0,1) per example
+--       transform = function(img_u8, u1, u2, u3) return float_chw end,   -- uniforms in [0,1)
 --       unbiased_std = false }
 --    for batch in s:batches(seed) do batch.x [B,3,h,w] float32, batch.y [B] int64 end
 --
@@ -13,8 +13,9 @@
 -- the augmentation draws (three uniforms per visited example: crop row, crop
 -- column, flip) come from the engine RNG seeded with the batches() seed, with
 -- its state saved and restored around the draw, so the data never shifts the
--- model's random numbers and the same seed gives the same batches. Each batch
--- is standardised per image (datasets/../lua/deepobs/ops/image.lua).
+-- model's random numbers and the same seed gives the same batches. A batch's
+-- files are decoded in parallel (dob.read_jpegs: one file per thread), then
+-- transformed one by one and standardised per image (dob.standardize_images).
 local ffi = require "ffi"
 local dob = require "deepobs"
 
@@ -140,12 +141,6 @@ function Split:order(seed)
    local p = ffi.cast("int64_t*", t:data())
    for i, v in ipairs(order) do p[i - 1] = v - 1 end
    return t
-end
-
---- Decodes and transforms example k (1-based) with uniforms (u1, u2, u3).
-function Split:example(k, u1, u2, u3)
-   local img = dob.read_jpeg(self.paths[k])
-   return self.transform(img, u1, u2, u3)
 end
 
 function Split:batches(seed)
