@@ -474,6 +474,41 @@ describe("food101_vit_micro", function()
       assert.are.equal(2 * 13, n_ln)   -- 2 LayerNorms per block x 6 + the final one, weight and bias
    end)
 
+   it("in eval mode equals the fork's forward written out with plain matmul / softmax (head split, CLS, order)", function()
+      local p = problems.get("food101_vit_micro")
+      dob.manual_seed(8)
+      local m = p.build {}
+      m:eval()
+      dob.manual_seed(9)
+      local x = dob.randn(2, 3, 96, 96)
+      local got = dob.no_grad(function() return m(x) end)
+      -- _vit_micro.py, step by step, with [B, N, C] tensors as PyTorch holds them
+      local want = dob.no_grad(function()
+         local B = 2
+         local h = dob.conv2d(x, m.patch_embed.weight, m.patch_embed.bias, { stride = 16 })
+         h = h:reshape(B, 192, 36):transpose(2, 3)
+         h = dob.cat({ m.cls_token:expand(B, 1, 192), h }, 2) + m.pos_embed
+         local function lin(t, l) return dob.matmul(t, l.weight:t()) + l.bias end
+         local function ln(t, l) return t:layer_norm(1, l.weight, l.bias, 1e-5) end
+         for i = 1, 6 do
+            local b = m["block" .. i]
+            local qkv = lin(ln(h, b.norm1), b.qkv):reshape(B, 37, 3, 3, 64):permute(3, 1, 4, 2, 5)
+            local q, k, v = qkv[1], qkv[2], qkv[3]
+            local a = (dob.matmul(q, k:transpose(3, 4)) * (1 / 8)):softmax(-1)
+            local o = dob.matmul(a, v):transpose(2, 3):reshape(B, 37, 192)
+            h = h + lin(o, b.proj)
+            h = h + lin(lin(ln(h, b.norm2), b.fc1):gelu(), b.fc2)
+         end
+         h = ln(h, m.norm)
+         return lin(h:select(2, 1), m.head)
+      end)
+      assert.are.same({ 2, 101 }, got:size())
+      assert.is_true(max_abs_diff(got, want) < 1e-5, "max diff " .. max_abs_diff(got, want))
+      -- training mode draws dropout masks: the logits change
+      m:train()
+      assert.is_true(max_abs_diff(dob.no_grad(function() return m(x) end), got) > 1e-4)
+   end)
+
    it("one training step and one evaluation step at batch 2; the fork's L2 covers every parameter", function()
       local p = problems.get("food101_vit_micro")
       dob.manual_seed(1)
