@@ -133,6 +133,17 @@ describe("JPEG decode and encode", function()
       assert.are.equal(0, max_abs_diff(dg:select(1, 1), dg:select(1, 3)))
    end)
 
+   it("converts CMYK files (Adobe marker: inverted CMYK) to RGB as R = C K / 255", function()
+      local cmyk = smooth(4, 12, 14, 3)
+      local d = dob.decode_jpeg(dob.encode_jpeg(cmyk, 100))
+      assert.are.same({ 3, 12, 14 }, d:size())
+      local k = cmyk:select(1, 4):float()
+      for c = 1, 3 do
+         local want = cmyk:select(1, c):float() * k / 255
+         assert.is_true((d:select(1, c):float() - want):abs():max():item() <= 4)
+      end
+   end)
+
    it("reads the same pixels from a file, a string and a uint8 tensor", function()
       local img = smooth(3, 9, 11, 2)
       local path = TMP .. "/a.jpg"
@@ -201,7 +212,7 @@ describe("JPEG decode and encode", function()
 
    it("rejects bad arguments with errors, never crashes", function()
       assert.truthy(errmsg(dob.encode_jpeg, dob.zeros(3, 4, 4), 90):find("uint8", 1, true))
-      assert.truthy(errmsg(dob.encode_jpeg, dob.zeros({ 2, 4, 4 }, "uint8"), 90):find("[3,H,W]", 1, true))
+      assert.truthy(errmsg(dob.encode_jpeg, dob.zeros({ 2, 4, 4 }, "uint8"), 90):find("[3,H,W], [1,H,W] or [4,H,W]", 1, true))
       assert.truthy(errmsg(dob.encode_jpeg, dob.zeros({ 3, 4, 4 }, "uint8"), 0):find("quality", 1, true))
       assert.truthy(errmsg(dob.encode_jpeg, dob.zeros({ 3, 4, 4 }, "uint8"), 101):find("quality", 1, true))
       assert.truthy(errmsg(dob.decode_jpeg, "ab"):find("not a JPEG", 1, true))

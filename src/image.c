@@ -17,7 +17,9 @@
  *                               (OpenMP, one whole file per thread, dynamic
  *                               schedule); the results do not depend on the
  *                               thread count.
- *   encode_jpeg(img, q)      uint8 [3|1,H,W] -> baseline JPEG bytes, 4:4:4.
+ *   encode_jpeg(img, q)      uint8 [3|1|4,H,W] -> baseline JPEG bytes, 4:4:4
+ *                               (4 channels: CMYK stored as given, with libjpeg's
+ *                               Adobe marker, i.e. read back as inverted CMYK).
  *   crop(x, top, left, h, w, flip)
  *                            x [..,H,W] -> y [..,h,w],
  *                            y[.., i, j] = x[.., top + i, left + (flip ? w-1-j : j)]
@@ -269,9 +271,10 @@ dob_tensor *dob_image_encode_jpeg(const dob_tensor *img, int quality)
 {
     DOB_CHECK_TENSOR(img, "encode_jpeg", "img");
     DOB_CHECK(img->dtype == DOB_U8, "encode_jpeg: image must be uint8, got %s", dob__dtype_name(img->dtype));
-    DOB_CHECK(img->ndim == 3 && (img->size[0] == 3 || img->size[0] == 1) && img->size[1] >= 1 &&
+    DOB_CHECK(img->ndim == 3 && (img->size[0] == 3 || img->size[0] == 1 || img->size[0] == 4) && img->size[1] >= 1 &&
                   img->size[2] >= 1 && img->size[1] <= 65500 && img->size[2] <= 65500,
-              "encode_jpeg: expected an image [3,H,W] or [1,H,W] (H, W in 1..65500), got %s", dob__shape(img));
+              "encode_jpeg: expected an image [3,H,W], [1,H,W] or [4,H,W] (H, W in 1..65500), got %s",
+              dob__shape(img));
     DOB_CHECK(quality >= 1 && quality <= 100, "encode_jpeg: quality must be in 1..100, got %d", quality);
     int nc = (int)img->size[0];
     int64_t H = img->size[1], W = img->size[2];
@@ -298,7 +301,7 @@ dob_tensor *dob_image_encode_jpeg(const dob_tensor *img, int quality)
     cinfo.image_width = (JDIMENSION)W;
     cinfo.image_height = (JDIMENSION)H;
     cinfo.input_components = nc;
-    cinfo.in_color_space = nc == 3 ? JCS_RGB : JCS_GRAYSCALE;
+    cinfo.in_color_space = nc == 3 ? JCS_RGB : nc == 4 ? JCS_CMYK : JCS_GRAYSCALE;
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, quality, TRUE);
     for (int c = 0; c < cinfo.num_components; c++) {

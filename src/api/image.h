@@ -9,8 +9,8 @@ dob_tensor *dob_image_decode_jpeg_file(const char *path);
    failure every out[i] is NULL and the error names the first failing file */
 int dob_image_decode_jpeg_files(int n, const char *const *paths, dob_tensor **out);
 /* baseline JPEG, 4:4:4 (no chroma subsampling), quality 1..100, of a uint8
-   [3,H,W] (RGB) or [1,H,W] (grayscale) image; returns the file bytes as a
-   uint8 [nbytes] tensor */
+   [3,H,W] (RGB), [1,H,W] (grayscale) or [4,H,W] (CMYK, with an Adobe
+   marker) image; returns the file bytes as a uint8 [nbytes] tensor */
 dob_tensor *dob_image_encode_jpeg(const dob_tensor *img, int quality);
 /* crop a window of h x w at (top, left) from float32 x [..,H,W] (any leading
    dims), zero where the window leaves the image (negative offsets pad);

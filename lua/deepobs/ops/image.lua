@@ -60,7 +60,8 @@ function dob.read_jpegs(paths)
    return res
 end
 
---- Encodes a uint8 [3,H,W] or [1,H,W] image as a baseline 4:4:4 JPEG; returns
+--- Encodes a uint8 [3,H,W] (RGB), [1,H,W] (gray) or [4,H,W] (CMYK) image as a
+-- baseline 4:4:4 JPEG; returns
 -- the bytes as a Lua string.
 function dob.encode_jpeg(img, quality)
    quality = int(quality or 95, "quality", "encode_jpeg")
