@@ -15,7 +15,7 @@ ARCH ?= -march=native
 CFLAGS ?= -O3 $(ARCH)
 WARN = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow
 OMP = -fopenmp
-LIBS = -lopenblas -lz -lm
+LIBS = -lopenblas -lz -lm -ljpeg
 BUSTED ?= busted --lua=$(LUAJIT) -o spec/helpers/summary.lua
 
 SRC = $(sort $(wildcard src/*.c))

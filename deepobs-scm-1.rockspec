@@ -15,6 +15,7 @@ external_dependencies = {
    -- cblas.h sits in a multiarch folder on Debian, which luarocks does not search
    OPENBLAS = { library = "openblas" },
    ZLIB = { header = "zlib.h", library = "z" },
+   JPEG = { header = "jpeglib.h", library = "jpeg" },
 }
 build = {
    type = "make",

@@ -12,6 +12,7 @@ local NAMES = {
    "mnist_logreg", "mnist_mlp", "mnist_2c2d", "mnist_vae",
    "fmnist_logreg", "fmnist_mlp", "fmnist_2c2d", "fmnist_vae",
    "tolstoi_char_rnn", "ptb_lstm", "ptb_gpt_micro",
+   "food101_vit_micro",
 }
 local KNOWN = {}
 for _, n in ipairs(NAMES) do KNOWN[n] = true end

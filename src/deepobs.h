@@ -160,5 +160,6 @@ const char *dob_blas_config(void);
 #include "api/nnops.h"
 #include "api/loss.h"
 #include "api/augment.h"
+#include "api/image.h"
 
 #endif

@@ -166,4 +166,9 @@ dob_tensor *dob_adjust_brightness(dob_tensor *x, dob_tensor *delta);
 dob_tensor *dob_adjust_saturation(dob_tensor *x, dob_tensor *factor);
 dob_tensor *dob_adjust_contrast(dob_tensor *x, dob_tensor *factor);
 dob_tensor *dob_per_image_standardize(dob_tensor *x);
+dob_tensor *dob_image_decode_jpeg(const void *data, size_t nbytes, const char *name);
+dob_tensor *dob_image_decode_jpeg_file(const char *path);
+int dob_image_decode_jpeg_files(int n, const char *const *paths, dob_tensor **out);
+dob_tensor *dob_image_encode_jpeg(const dob_tensor *img, int quality);
+dob_tensor *dob_image_crop(const dob_tensor *x, int64_t top, int64_t left, int64_t h, int64_t w, int flip);
 ]]

@@ -22,7 +22,7 @@ for _, k in ipairs { "empty", "zeros", "ones", "full", "arange", "scalar", "tens
 end
 
 -- op families: each returns a table of functions for the package namespace
-for _, family in ipairs { "elementwise", "random", "reduce", "matmul", "conv", "pool", "norm", "nnops", "loss", "augment" } do
+for _, family in ipairs { "elementwise", "random", "reduce", "matmul", "conv", "pool", "norm", "nnops", "loss", "augment", "image" } do
    local ok, fns = pcall(require, "deepobs.ops." .. family)
    if not ok then error(fns, 0) end
    for k, v in pairs(fns) do dob[k] = v end

@@ -1,0 +1,119 @@
+--- Food-101 (the DeepOBS PyTorch fork's `food101.py`, torchvision `Food101`;
+-- spec §B.10): 101 classes, 750 training and 250 test images per class
+-- (75,750 / 25,250).
+--
+--    local ds = require("datasets.food101").load { data_dir = nil, batch_size = 128, image_size = 224 }
+--    batch.x: float32 [B, 3, T, T], standardised per image; batch.y: int64 [B], 0..100
+--
+-- Files: the ETH Zürich tarball extracted as <data_dir>/food-101/ with
+-- images/<class>/<id>.jpg, meta/classes.txt (the 101 class names), meta/train.txt
+-- and meta/test.txt (lines "<class>/<id>", no extension). Labels are the
+-- positions in the sorted class list (torchvision: sorted(classes)).
+--
+-- Pipeline (T = image_size, 224 for VGG, 96 for ViT; resize R = int(T * 256 / 224):
+-- 256 or 109): train: Resize(R) (shorter side) -> RandomCrop(T) ->
+-- RandomHorizontalFlip -> [0,1] -> per-image standardisation with the unbiased
+-- std and the floor 1/sqrt(numel) (the fork's version); test: Resize(R) ->
+-- CenterCrop(T) -> same standardisation. Our resize is TF1 bilinear
+-- (dob.resize_bilinear), not PIL's antialiased bilinear.
+--
+-- Splits (fork semantics): train shuffled per seed, drop remainder;
+-- train_eval = the first train_eval_size (25,250) images of train.txt in file
+-- order (torchvision's Subset(range(n)): as the file is grouped by class,
+-- that is the first ~34 classes), with the training augmentation, drawn from
+-- the default seed; test = test.txt in file order, drop remainder.
+local imf = require "datasets.image_folder"
+local split = require "datasets.split"
+
+local M = {}
+
+M.NUM_CLASSES = 101
+M.TRAIN_SIZE, M.TEST_SIZE = 75750, 25250
+
+local FETCH = "Download and extract it with: scripts/prepare_data.sh food101  (about 5 GB)\n"
+   .. "or pass --data_dir DIR (the folder holding food-101/)."
+
+local function find_root(dirs)
+   for _, d in ipairs(dirs) do
+      if imf.exists(d .. "/meta/train.txt") and imf.is_dir(d .. "/images") then return d end
+   end
+   for _, d in ipairs(dirs) do
+      -- the tarball's own top folder one level further down
+      if imf.exists(d .. "/food-101/meta/train.txt") and imf.is_dir(d .. "/food-101/images") then
+         return d .. "/food-101"
+      end
+   end
+end
+
+local function read_split(root, which, class_index, check_files)
+   local list = root .. "/meta/" .. which .. ".txt"
+   local lines = imf.read_lines(list)
+   local paths, labels = {}, {}
+   local missing, first_missing = 0, nil
+   for i, line in ipairs(lines) do
+      local cls = line:match("^([^/]+)/[^/]+$")
+      if not cls or not class_index[cls] then
+         error(("%s line %d: '%s' is not '<class>/<id>' with a class of meta/classes.txt; the file may be corrupt")
+            :format(list, i, line), 0)
+      end
+      local path = root .. "/images/" .. line .. ".jpg"
+      if check_files and not imf.exists(path) then
+         missing = missing + 1
+         first_missing = first_missing or path
+      end
+      paths[i] = path
+      labels[i] = class_index[cls]
+   end
+   if missing > 0 then
+      error(("Food-101: %d of the %d images listed in %s are missing (first: %s); the extraction may be incomplete.\n%s")
+         :format(missing, #lines, list, first_missing, FETCH), 0)
+   end
+   return paths, labels
+end
+
+--- opts: data_dir, batch_size (128), image_size (224 or 96), train_eval_size
+-- (25,250), seed (default shuffle seed, 42), any_size (accept other numbers
+-- of classes and images than the real data set: for tests), check_files
+-- (default true: every listed image must exist).
+function M.load(opts)
+   opts = opts or {}
+   local dirs = split.search_dirs(opts.data_dir, "food-101")
+   local root = find_root(dirs)
+   if not root then
+      error(("Food-101 not found: expected images/<class>/<id>.jpg, meta/classes.txt, meta/train.txt and "
+         .. "meta/test.txt in one of these folders:\n  %s\n%s"):format(table.concat(dirs, "\n  "), FETCH), 0)
+   end
+   local classes = imf.read_lines(root .. "/meta/classes.txt")
+   table.sort(classes)
+   if not opts.any_size and #classes ~= M.NUM_CLASSES then
+      error(("%s/meta/classes.txt lists %d classes, Food-101 has %d; the file may be corrupt.\n%s")
+         :format(root, #classes, M.NUM_CLASSES, FETCH), 0)
+   end
+   local class_index = {}
+   for i, c in ipairs(classes) do class_index[c] = i - 1 end
+   local check = opts.check_files ~= false
+   local train_p, train_l = read_split(root, "train", class_index, check)
+   local test_p, test_l = read_split(root, "test", class_index, check)
+   if not opts.any_size and (#train_p ~= M.TRAIN_SIZE or #test_p ~= M.TEST_SIZE) then
+      error(("%s/meta: train.txt lists %d images and test.txt %d, Food-101 has %d and %d; the files may be corrupt.\n%s")
+         :format(root, #train_p, #test_p, M.TRAIN_SIZE, M.TEST_SIZE, FETCH), 0)
+   end
+   local T = opts.image_size or 224
+   local R = math.floor(T * 256 / 224)
+   local bs = opts.batch_size or 128
+   local te = math.min(opts.train_eval_size or 25250, #train_p)
+   local train_tf, test_tf = imf.torch_transform(R, T, true), imf.torch_transform(R, T, false)
+   local te_p, te_l = {}, {}
+   for i = 1, te do te_p[i], te_l[i] = train_p[i], train_l[i] end
+   return {
+      name = "food101", dir = root, classes = classes, image_size = T, resize = R,
+      train = imf.new_split { name = "train", paths = train_p, labels = train_l, batch_size = bs,
+         shuffle = true, default_seed = opts.seed, transform = train_tf, unbiased_std = true },
+      train_eval = imf.new_split { name = "train_eval", paths = te_p, labels = te_l, batch_size = bs,
+         shuffle = false, default_seed = opts.seed, transform = train_tf, unbiased_std = true },
+      test = imf.new_split { name = "test", paths = test_p, labels = test_l, batch_size = bs,
+         shuffle = false, transform = test_tf, unbiased_std = true },
+   }
+end
+
+return M

@@ -1,0 +1,106 @@
+--- ImageNet (ILSVRC-2012; DeepOBS 1.1 `datasets/imagenet.py`, spec §B.5), read
+-- from the torchvision folder layout that the PyTorch fork uses:
+--
+--    <data_dir>/imagenet/train/<wnid>/*.JPEG     (1,281,167 images)
+--    <data_dir>/imagenet/val/<wnid>/*.JPEG       (50,000 images)
+--
+--    local ds = require("datasets.imagenet").load { data_dir = nil, batch_size = 128 }
+--    batch.x: float32 [B, 3, 224, 224], standardised per image; batch.y: int64 [B], 1..1000
+--
+-- Labels are TF 1.1's: classes = the sorted wnids, label = position + 1, with
+-- 0 kept for "background", so the models have 1001 outputs.
+--
+-- Pipeline (TF 1.1): decode -> [0,1] (x * 1/255) -> aspect-preserving
+-- bilinear resize, smaller side 256 (size = rint(float32 scale * side)) ->
+-- train: centre crop/pad 256x256, random 224x224 crop, random left-right
+-- flip; eval: centre crop/pad straight to 224x224 -> per-image
+-- standardisation (TF: population std, floor 1/sqrt(numel)). Colour
+-- distortion is off in 1.1 (distort_color = False), so there is none here.
+--
+-- Splits: train shuffled per seed, drop remainder; train_eval = the first
+-- train_eval_size // B (50,000 // B) batches of the training pipeline for the
+-- run's seed (TF's train.take(n)); test = val, in folder order (sorted
+-- wnid, sorted file name), drop remainder.
+local imf = require "datasets.image_folder"
+local split = require "datasets.split"
+
+local M = {}
+
+M.NUM_CLASSES = 1000
+
+local FETCH = "ImageNet cannot be downloaded automatically (it needs an image-net.org account): put\n"
+   .. "ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar in <data_dir>/imagenet/ and run\n"
+   .. "scripts/prepare_data.sh imagenet  to lay them out as train/<wnid>/ and val/<wnid>/;\n"
+   .. "or pass --data_dir DIR (the folder holding imagenet/)."
+
+local function is_jpeg_name(name)
+   local ext = name:match("%.([^.]+)$")
+   return ext and (ext:lower() == "jpeg" or ext:lower() == "jpg")
+end
+
+local function find_root(dirs)
+   for _, d in ipairs(dirs) do
+      if imf.is_dir(d .. "/train") and imf.is_dir(d .. "/val") then return d end
+   end
+end
+
+-- paths and labels of one split folder; labels from `class_index` (wnid -> label)
+local function scan(dir, class_index)
+   local wnids = imf.list_dir(dir, "dir")
+   local paths, labels = {}, {}
+   for _, w in ipairs(wnids) do
+      local label = class_index[w]
+      if not label then
+         error(("%s/%s: class folder not among the training classes; the layout may be wrong.\n%s")
+            :format(dir, w, FETCH), 0)
+      end
+      for _, f in ipairs(imf.list_dir(dir .. "/" .. w, "file")) do
+         if is_jpeg_name(f) then
+            paths[#paths + 1] = dir .. "/" .. w .. "/" .. f
+            labels[#labels + 1] = label
+         end
+      end
+   end
+   return paths, labels
+end
+
+--- opts: data_dir, batch_size (128), train_eval_size (50,000), seed (the
+-- shuffle seed train_eval is taken from; 42), any_size (accept other numbers
+-- of classes than 1000: for tests).
+function M.load(opts)
+   opts = opts or {}
+   local dirs = split.search_dirs(opts.data_dir, "imagenet")
+   local root = find_root(dirs)
+   if not root then
+      error(("ImageNet not found: expected train/<wnid>/*.JPEG and val/<wnid>/*.JPEG in one of these folders:\n  %s\n%s")
+         :format(table.concat(dirs, "\n  "), FETCH), 0)
+   end
+   local wnids = imf.list_dir(root .. "/train", "dir")
+   if not opts.any_size and #wnids ~= M.NUM_CLASSES then
+      error(("%s/train holds %d class folders, ImageNet has %d; the extraction may be incomplete.\n%s")
+         :format(root, #wnids, M.NUM_CLASSES, FETCH), 0)
+   end
+   local class_index = {}
+   for i, w in ipairs(wnids) do class_index[w] = i end   -- 0 = background (TF 1.1)
+   local train_p, train_l = scan(root .. "/train", class_index)
+   local test_p, test_l = scan(root .. "/val", class_index)
+   if #train_p == 0 or #test_p == 0 then
+      error(("ImageNet: no JPEG files under %s/train or %s/val.\n%s"):format(root, root, FETCH), 0)
+   end
+   local bs = opts.batch_size or 128
+   local te = opts.train_eval_size or 50000
+   local seed = opts.seed
+   local train_tf = imf.tf_imagenet_transform(256, 224, true)
+   local test_tf = imf.tf_imagenet_transform(256, 224, false)
+   return {
+      name = "imagenet", dir = root, classes = wnids, num_outputs = #wnids + 1,
+      train = imf.new_split { name = "train", paths = train_p, labels = train_l, batch_size = bs,
+         shuffle = true, default_seed = seed, transform = train_tf },
+      train_eval = imf.new_split { name = "train_eval", paths = train_p, labels = train_l, batch_size = bs,
+         shuffle = true, default_seed = seed, transform = train_tf, num_batches = math.floor(te / bs) },
+      test = imf.new_split { name = "test", paths = test_p, labels = test_l, batch_size = bs,
+         shuffle = false, transform = test_tf },
+   }
+end
+
+return M
