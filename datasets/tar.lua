@@ -7,7 +7,7 @@
 --
 -- Members are matched by their base name (the CIFAR archives put the files in
 -- a top folder, which 1.1 stripped with `tar --strip 1`). The gzip layer is
--- zlib's gzread (datasets/idx.lua declares it), which reads plain .tar too.
+-- zlib's gz stream (datasets/gz.lua), which reads plain .tar too.
 -- Format: 512-byte headers (name 0..99, size 124..135 in octal or GNU
 -- base-256, checksum 148..155, type 156, ustar prefix 345..499), each
 -- member's data padded to a multiple of 512; the archive ends with a zero
@@ -15,36 +15,12 @@
 -- records ('x') are understood; other member types are skipped.
 local ffi = require "ffi"
 local dob = require "deepobs"
-require "datasets.idx"   -- declares gzFile, gzopen, gzread, gzclose, gzerror
-local z = ffi.load("z")
+local gz = require "datasets.gz"
 
 local M = {}
 
 local BLOCK = 512
-
--- reads up to n bytes; returns the count (short only at the end of the stream)
-local function read_some(gz, buf, n, path)
-   local got = 0
-   while got < n do
-      local r = z.gzread(gz, ffi.cast("uint8_t*", buf) + got, math.min(n - got, 2 ^ 30))
-      if r < 0 then
-         local errnum = ffi.new("int[1]")
-         error(("%s: corrupt archive (%s); download it again with scripts/prepare_data.sh")
-            :format(path, ffi.string(z.gzerror(gz, errnum))), 0)
-      end
-      if r == 0 then break end
-      got = got + r
-   end
-   return got
-end
-
-local function read_exact(gz, buf, n, path, what)
-   local got = read_some(gz, buf, n, path)
-   if got < n then
-      error(("%s: truncated archive: %s needs %d bytes, only %d present; download it again with "
-         .. "scripts/prepare_data.sh"):format(path, what, n, got), 0)
-   end
-end
+local FIX = "; download it again with scripts/prepare_data.sh"
 
 local function cstring(h, from, len)
    local s = ffi.string(h + from, len)
@@ -73,18 +49,13 @@ local function basename(name) return (name:gsub("/+$", ""):match("([^/]*)$")) en
 function M.read_members(path, wanted)
    local want = {}
    for _, n in ipairs(wanted) do want[n] = true end
-   local f = io.open(path, "rb")
-   if not f then error(("%s: file not found"):format(path), 0) end
-   f:close()
-   local gz = z.gzopen(path, "rb")
-   if gz == nil then error(("%s: cannot open"):format(path), 0) end
-   local ok, res = pcall(function()
+   return gz.with(path, { noun = "archive", hint = FIX }, function(s)
       local out = {}
       local h = ffi.new("uint8_t[?]", BLOCK)
       local scratch = ffi.new("uint8_t[?]", 65536)
       local at, long_name, members = 0, nil, 0
       while true do
-         local got = read_some(gz, h, BLOCK, path)
+         local got = gz.read_some(s, h, BLOCK, ("the header at byte %d"):format(at))
          if got == 0 then break end   -- end of stream without the zero blocks
          if got < BLOCK then
             error(("%s: truncated archive: a header at byte %d is cut short; download it again with "
@@ -118,19 +89,19 @@ function M.read_members(path, wanted)
          local function skip(n)
             while n > 0 do
                local c = math.min(n, 65536)
-               read_exact(gz, scratch, c, path, ("member %s"):format(name))
+               gz.read_exact(s, scratch, c, ("member %s"):format(name))
                n = n - c
             end
          end
          if kind == "L" or kind == "x" then
             local meta = ffi.new("uint8_t[?]", math.max(padded, 1))
-            read_exact(gz, meta, padded, path, ("the header data of %s"):format(name))
+            gz.read_exact(s, meta, padded, ("the header data of %s"):format(name))
             local text = ffi.string(meta, size)
             if kind == "L" then long_name = text:gsub("%z.*$", "")
             else long_name = text:match("%d+ path=([^\n]*)\n") end
          elseif (kind == "0" or kind == "\0" or kind == "7") and want[basename(name)] and not out[basename(name)] then
             local t = dob.empty({ math.max(size, 0) }, "uint8")
-            if size > 0 then read_exact(gz, t:data(), size, path, ("member %s (%d bytes)"):format(name, size)) end
+            if size > 0 then gz.read_exact(s, t:data(), size, ("member %s (%d bytes)"):format(name, size)) end
             skip(padded - size)
             out[basename(name)] = t
          else
@@ -140,9 +111,6 @@ function M.read_members(path, wanted)
       end
       return out
    end)
-   z.gzclose(gz)
-   if not ok then error(res, 0) end
-   return res
 end
 
 return M
