@@ -39,12 +39,18 @@ local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge en
 
 describe("problem registry", function()
    it("lists the twelve problems sorted and rejects unknown names with the list", function()
-      local names = problems.list()
+      local all = problems.list()
+      local sorted = { unpack(all) }
+      table.sort(sorted)
+      assert.are.same(sorted, all)
+      -- the problems of this file (the image-classification ones have spec/problems_conv_spec.lua)
+      local names = {}
+      for _, n in ipairs(all) do if COUNTS[n] then names[#names + 1] = n end end
       assert.are.same({ "fmnist_2c2d", "fmnist_logreg", "fmnist_mlp", "fmnist_vae", "mnist_2c2d", "mnist_logreg",
          "mnist_mlp", "mnist_vae", "quadratic_deep", "two_d_beale", "two_d_branin", "two_d_rosenbrock" }, names)
-      local ok, err = pcall(problems.get, "cifar10_3c3d")
+      local ok, err = pcall(problems.get, "cifar10_3c3d_typo")
       assert.is_false(ok)
-      assert.truthy(err:find("unknown test problem 'cifar10_3c3d'", 1, true))
+      assert.truthy(err:find("unknown test problem 'cifar10_3c3d_typo'", 1, true))
       assert.truthy(err:find("fmnist_2c2d, fmnist_logreg", 1, true))
       for _, n in ipairs(names) do
          local p = problems.get(n)
@@ -77,7 +83,7 @@ end)
 
 describe("every problem", function()
    for _, name in ipairs(problems.list()) do
-      it(name .. ": parameter count, one training step, one evaluation step", function()
+      if COUNTS[name] then it(name .. ": parameter count, one training step, one evaluation step", function()
          local p = problems.get(name)
          dob.manual_seed(42)
          local model = p.build { batch_size = 32 }
@@ -117,7 +123,7 @@ describe("every problem", function()
             local l1 = dob.no_grad(p.forward, model, batch, "train"):mean():item()
             assert.is_true(l1 < l0, ("%s: %g -> %g"):format(name, l0, l1))
          end
-      end)
+      end) end
    end
 end)
 
