@@ -6,9 +6,11 @@
 --
 -- Weight decay (spec §A.0, §G.1): TF's regularizer is the sum, over the
 -- kernels a model lists, of wd * l2_loss(W) = (wd / 2) * sum W^2. Coverage
--- differs per model and is recorded by each builder in `model.wd_kernels`
+-- differs per model and is recorded by each builder in `model.wd_modules`
 -- (3c3d: all 6 kernels; All-CNN-C: all 9 convs; WRN: every conv and the final
 -- dense; VGG and Inception: convs only). Biases and BatchNorm never decay.
+-- The modules are recorded, not their weights, because nn.ParamSet replaces
+-- each module's weight by a view into its flat buffer.
 local dob = require "deepobs"
 local nn = dob.nn
 local init = nn.init
@@ -21,25 +23,33 @@ local function zeros(t) return init.constant_(t, 0.0) end
 
 --- Registers `module.weight` as a decayed kernel of `model`; returns module.
 local function decayed(model, module)
-   model.wd_kernels[#model.wd_kernels + 1] = module.weight
+   model.wd_modules[#model.wd_modules + 1] = module
    return module
 end
 
 --- A model container that records its decayed kernels and the weight decay.
 local function regularized(name, wd)
    local m = A.module(name)
-   m.wd_kernels = {}
+   m.wd_modules = {}
    m.weight_decay = wd
    return m
 end
 
---- The TF regularizer of a model built here: (wd / 2) * sum over model.wd_kernels of
--- sum W^2, differentiable; nil when the weight decay is nil or 0.
+--- The kernels the model's weight decay covers (its current weight tensors).
+function M.decayed_kernels(model)
+   local list = {}
+   for i, mod in ipairs(model.wd_modules) do list[i] = mod.weight end
+   return list
+end
+
+--- The TF regularizer of a model built here: (wd / 2) * sum over its decayed
+-- kernels of sum W^2, differentiable; nil when the weight decay is nil or 0.
 function M.regularizer(model)
    local wd = model.weight_decay
    if wd == nil or wd == 0 then return nil end
    local total
-   for _, w in ipairs(model.wd_kernels) do
+   for _, mod in ipairs(model.wd_modules) do
+      local w = mod.weight
       local s = (w * w):sum()
       total = total and (total + s) or s
    end
