@@ -403,7 +403,20 @@ describe("benchmark sets (spec §A.2)", function()
       assert.are.equal(8, b.built_with.batch_size)
       assert.truthy(res.results[1].path:find(TMP .. "/fake_a/FakeSGD/num_epochs__1__batch_size__4", 1, true))
       assert.truthy(res.results[2].path:find(TMP .. "/fake_b/FakeSGD/num_epochs__2__batch_size__8", 1, true))
-      local ok, e = pcall(runner.run_set, "no_such_set", {})
+      -- a member that fails to run is reported and the set goes on
+      warn = {}
+      local broken = fake.problem { name = "fake_broken", batch_size = 4, num_epochs = 1, fail_at_forward = 1 }
+      local c = fake.problem { name = "fake_c", batch_size = 4, num_epochs = 1 }
+      res = runner.run_set({ broken, c }, { optimizer = fake.sgd(), lr = 0.05, quiet = true, no_logs = true, stderr = err })
+      assert.are.same({ "fake_c" }, res.problems)
+      assert.are.equal("fake_broken", res.failed[1][1])
+      assert.truthy(res.failed[1][2]:find("forward failed on purpose", 1, true))
+      assert.truthy(table.concat(warn):find("fake_broken failed", 1, true))
+      -- usage errors stop the set
+      local ok, e = pcall(runner.run_set, { c }, { optimizer = fake.sgd(), lr = "x", quiet = true, no_logs = true })
+      assert.is_false(ok)
+      assert.is_true(runner.is_usage_error(e))
+      ok, e = pcall(runner.run_set, "no_such_set", {})
       assert.is_false(ok)
       assert.truthy(e.msg:find("unknown benchmark set 'no_such_set'", 1, true))
       fs.sh("rm -rf " .. TMP)

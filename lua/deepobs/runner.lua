@@ -537,8 +537,11 @@ end
 --- Runs each problem of a benchmark set in turn with the same opts (batch size and
 -- epochs default to each problem's own). `set` is a set name or a list of problems
 -- (names, paths or tables). A member that is not installed is skipped with a
--- warning on opts.stderr (default io.stderr) before anything runs. Returns
--- { results = { [i] = run() result }, problems = { names run }, skipped = { names } }.
+-- warning on opts.stderr (default io.stderr) before anything runs. A member whose
+-- run fails (its data are missing, say) is reported there and the set goes on with
+-- the next one, so one missing dataset does not cost the runs after it; usage errors
+-- (the same for every member) stop the set. Returns { results = { [i] = run()
+-- result }, problems = { names run }, skipped = { names }, failed = { {name, message} } }.
 function M.run_set(set, opts)
    opts = opts or {}
    local members = set
@@ -560,17 +563,27 @@ function M.run_set(set, opts)
          error(res, 0)
       end
    end
-   local out = { results = {}, problems = {}, skipped = skipped }
+   local out = { results = {}, problems = {}, skipped = skipped, failed = {} }
    for i, problem in ipairs(todo) do
       if not opts.quiet then
          local o = opts.stdout or io.stdout
          o:write(("== %s %d/%d: %s ==\n"):format(type(set) == "string" and set or "set", i, #todo, problem.name))
+         o:flush()
       end
       local run_opts = {}
       for k, v in pairs(opts) do run_opts[k] = v end
       run_opts.problem = problem
-      out.results[i] = M.run(run_opts)
-      out.problems[i] = problem.name
+      local ok, res = pcall(M.run, run_opts)
+      if ok then
+         out.results[#out.results + 1] = res
+         out.problems[#out.problems + 1] = problem.name
+      elseif is_usage_error(res) then
+         error(res, 0)
+      else
+         out.failed[#out.failed + 1] = { problem.name, clean(res) }
+         err:write(("run.lua: error: %s failed: %s\n"):format(problem.name, clean(res)))
+         if i < #todo then err:write("run.lua: continuing with the next problem of the set\n") end
+      end
    end
    return out
 end
@@ -920,7 +933,12 @@ function M.main(argv)
       run_opts.optimizer = o.optimizer
       local set = M.benchmark_set(o.problem)
       if set then
-         M.run_set(o.problem, run_opts)
+         local res = M.run_set(o.problem, run_opts)
+         if #res.failed > 0 then
+            local names = {}
+            for i, f in ipairs(res.failed) do names[i] = f[1] end
+            error(("%d of the set's problems failed: %s"):format(#res.failed, table.concat(names, ", ")), 0)
+         end
       else
          M.run(run_opts)
       end
