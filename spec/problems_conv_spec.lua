@@ -238,6 +238,45 @@ describe("weight decay (spec §A.0, §G.1)", function()
    end)
 end)
 
+-- realised std of a glorot_normal kernel is sqrt(2 / (fan_in + fan_out)), values within 2 sd'
+local function assert_glorot_normal(w, what)
+   local s = w:size()
+   local rf = s[3] * s[4]
+   local sd = math.sqrt(2 / ((s[1] + s[2]) * rf))
+   local got = w:std():item()
+   assert.is_true(math.abs(got / sd - 1) < 0.03, ("%s: std %g, want %g"):format(what, got, sd))
+   assert.is_true(w:abs():max():item() <= 2 * sd / 0.87962566103423978 * (1 + 1e-6), what)
+end
+
+-- Glorot-uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)); std a / sqrt(3)
+local function assert_glorot_uniform(w, fan_in, fan_out, what)
+   local a = math.sqrt(6 / (fan_in + fan_out))
+   assert.is_true(w:abs():max():item() <= a * (1 + 1e-6), what)
+   assert.is_true(math.abs(w:std():item() / (a / math.sqrt(3)) - 1) < 0.03, what)
+end
+
+describe("initialisers (spec §A.3)", function()
+   it("3c3d: glorot-normal convs, Glorot-uniform dense layers, zero biases", function()
+      dob.manual_seed(21)
+      local m = problems.get("cifar10_3c3d").build {}
+      assert_glorot_normal(m.net:get(4).weight, "3c3d conv2")
+      assert_glorot_normal(m.net:get(7).weight, "3c3d conv3")
+      assert_glorot_uniform(m.net:get(11).weight, 1152, 512, "3c3d dense1")
+      for _, i in ipairs { 1, 4, 7, 11, 13, 15 } do assert.are.equal(0, m.net:get(i).bias:abs():max():item()) end
+   end)
+
+   it("All-CNN-C glorot-normal with biases 0.1; WRN Glorot-uniform convs without bias", function()
+      dob.manual_seed(22)
+      local a = problems.get("cifar100_allcnnc").build {}
+      assert_glorot_normal(a.net:get(11).weight, "allcnnc conv5")
+      assert.are.equal(0, (a.net:get(20).bias - 0.1):abs():max():item())
+      local w = problems.get("cifar100_wrn164").build {}
+      assert_glorot_uniform(w.unit3_2.conv1.weight, 256 * 9, 256 * 9, "wrn conv")
+      assert_glorot_uniform(w.fc.weight, 256, 100, "wrn fc")
+      assert.are.equal(0, w.fc.bias:abs():max():item())
+   end)
+end)
+
 describe("TF conventions in the image networks", function()
    it("3c3d: VALID convs and asymmetric SAME pools give 28 -> 14, 12 -> 6, 6 -> 3", function()
       dob.manual_seed(13)
@@ -371,6 +410,11 @@ describe("TF conventions in the image networks", function()
       dob.manual_seed(18)
       local m = problems.get("cifar10_vgg16").build {}
       assert.are.same({ 4096, 25088 }, m.net:get(33).weight:size())
+      assert_glorot_normal(m.net:get(3).weight, "vgg conv1_2")
+      assert.are.equal(0, m.net:get(3).bias:abs():max():item())
+      -- the dense layers keep TF's default init (Glorot-uniform), not the convs' glorot_normal
+      local d = m.net:get(36).weight
+      assert.is_true(d:abs():max():item() <= math.sqrt(6 / (4096 + 4096)) * (1 + 1e-6))
       local y = dob.no_grad(function() m:eval(); return m(dob.randn(1, 3, 32, 32)) end)
       assert.are.same({ 1, 10 }, y:size())
       m = nil
