@@ -11,6 +11,9 @@ local NAMES = {
    "quadratic_deep", "two_d_rosenbrock", "two_d_beale", "two_d_branin",
    "mnist_logreg", "mnist_mlp", "mnist_2c2d", "mnist_vae",
    "fmnist_logreg", "fmnist_mlp", "fmnist_2c2d", "fmnist_vae",
+   "cifar10_3c3d", "cifar100_3c3d", "svhn_3c3d", "cifar100_allcnnc", "cifar100_wrn164", "cifar100_wrn404",
+   "svhn_wrn164", "cifar10_vgg16", "cifar10_vgg19", "cifar100_vgg16", "cifar100_vgg19", "imagenet_vgg16",
+   "imagenet_vgg19", "food101_vgg16", "food101_vgg19", "imagenet_inception_v3",
    "tolstoi_char_rnn", "ptb_lstm", "ptb_gpt_micro",
    "food101_vit_micro",
 }

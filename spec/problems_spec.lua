@@ -36,7 +36,7 @@ local function batch_for(p)
 end
 
 -- the problems this file steps generically (MNIST-style images, quadratic, 2-D);
--- the image-folder problems have their own specs (spec/images_spec.lua)
+-- the others have their own specs (problems_conv_spec, images_spec, text_spec)
 local function generic_names()
    local t = {}
    for _, n in ipairs(problems.list()) do if COUNTS[n] then t[#t + 1] = n end end
@@ -47,12 +47,16 @@ local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge en
 
 describe("problem registry", function()
    it("lists the twelve problems sorted and rejects unknown names with the list", function()
+      local all = problems.list()
+      local sorted = { unpack(all) }
+      table.sort(sorted)
+      assert.are.same(sorted, all)
       local names = generic_names()
       assert.are.same({ "fmnist_2c2d", "fmnist_logreg", "fmnist_mlp", "fmnist_vae", "mnist_2c2d", "mnist_logreg",
          "mnist_mlp", "mnist_vae", "quadratic_deep", "two_d_beale", "two_d_branin", "two_d_rosenbrock" }, names)
-      local ok, err = pcall(problems.get, "cifar10_3c3d")
+      local ok, err = pcall(problems.get, "cifar10_3c3d_typo")
       assert.is_false(ok)
-      assert.truthy(err:find("unknown test problem 'cifar10_3c3d'", 1, true))
+      assert.truthy(err:find("unknown test problem 'cifar10_3c3d_typo'", 1, true))
       assert.truthy(err:find("fmnist_2c2d, fmnist_logreg", 1, true))
       for _, n in ipairs(names) do
          local p = problems.get(n)

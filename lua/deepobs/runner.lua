@@ -516,10 +516,86 @@ function M.run(opts)
 end
 
 ---------------------------------------------------------------------------------------
+-- benchmark sets (spec §A.2)
+
+--- The benchmark sets (problems/sets.lua): { order = {...}, <set> = { {name, title, metric}, ... } },
+-- or nil where that file is not installed.
+function M.benchmark_sets()
+   local ok, sets = pcall(require, "problems.sets")
+   if ok and type(sets) == "table" then return sets end
+   if not ok and not module_missing(sets, "problems.sets") then error(sets, 0) end
+   return nil
+end
+
+--- The member names of benchmark set `name`, or nil when no set has that name.
+function M.benchmark_set(name)
+   local sets = M.benchmark_sets()
+   if type(name) ~= "string" or not sets or name == "order" or type(sets[name]) ~= "table" then return nil end
+   local names = {}
+   for i, m in ipairs(sets[name]) do names[i] = type(m) == "table" and m.name or m end
+   return names
+end
+
+--- Runs each problem of a benchmark set in turn with the same opts (batch size and
+-- epochs default to each problem's own). `set` is a set name or a list of problems
+-- (names, paths or tables). A member that is not installed is skipped with a
+-- warning on opts.stderr (default io.stderr) before anything runs. A member whose
+-- run fails (its data are missing, say) is reported there and the set goes on with
+-- the next one, so one missing dataset does not cost the runs after it; usage errors
+-- (the same for every member) stop the set. Returns { results = { [i] = run()
+-- result }, problems = { names run }, skipped = { names }, failed = { {name, message} } }.
+function M.run_set(set, opts)
+   opts = opts or {}
+   local members = set
+   if type(set) == "string" then
+      members = M.benchmark_set(set)
+      if not members then usage_error(("unknown benchmark set '%s' (try: %s --list)"):format(set, PROG)) end
+   end
+   local err = opts.stderr or io.stderr
+   local todo, skipped = {}, {}
+   for _, p in ipairs(members) do
+      local ok, res = pcall(M.load_problem, p)
+      if ok then
+         todo[#todo + 1] = res
+      elseif is_usage_error(res) then
+         local name = type(p) == "table" and tostring(p.name) or tostring(p)
+         skipped[#skipped + 1] = name
+         err:write(("run.lua: warning: benchmark set member %s is not available (%s); skipped\n"):format(name, res.msg))
+      else
+         error(res, 0)
+      end
+   end
+   local out = { results = {}, problems = {}, skipped = skipped, failed = {} }
+   for i, problem in ipairs(todo) do
+      if not opts.quiet then
+         local o = opts.stdout or io.stdout
+         o:write(("== %s %d/%d: %s ==\n"):format(type(set) == "string" and set or "set", i, #todo, problem.name))
+         o:flush()
+      end
+      local run_opts = {}
+      for k, v in pairs(opts) do run_opts[k] = v end
+      run_opts.problem = problem
+      local ok, res = pcall(M.run, run_opts)
+      if ok then
+         out.results[#out.results + 1] = res
+         out.problems[#out.problems + 1] = problem.name
+      elseif is_usage_error(res) then
+         error(res, 0)
+      else
+         out.failed[#out.failed + 1] = { problem.name, clean(res) }
+         err:write(("run.lua: error: %s failed: %s\n"):format(problem.name, clean(res)))
+         if i < #todo then err:write("run.lua: continuing with the next problem of the set\n") end
+      end
+   end
+   return out
+end
+
+---------------------------------------------------------------------------------------
 -- command line
 
 local RUNNER_HELP = [[
 usage: luajit run.lua PROBLEM [--optimizer NAME_OR_PATH] [--lr X] [options] [--<hyperparam> VALUE ...]
+       luajit run.lua SET [options]          (SET = small | large: each member in turn, see --list)
        luajit run.lua --list | --info PROBLEM | [--optimizer X] --help
 
 Trains PROBLEM (a DeepOBS test problem, see --list) with an optimizer and writes a DeepOBS 1.1
@@ -539,7 +615,7 @@ result file <output_dir>/<problem>/<optimizer>/<setting>/random_seed__<N>__<date
   --print_train_iter         print each logged minibatch loss
   --no_logs                  write no result file
   --threads N                kernel and BLAS threads
-  --list                     the test problems with their dataset and defaults
+  --list                     the test problems with their dataset and defaults, and the benchmark sets
   --info PROBLEM             the problem's layers, output shapes and parameter counts
   --help                     this text; with --optimizer X, the optimizer's hyperparameters
 
@@ -750,6 +826,19 @@ local function list_problems(out)
          out:write(("%-24s (cannot load: %s)\n"):format(name, clean(p):match("^[^\n]*")))
       end
    end
+   local sets = M.benchmark_sets()
+   if sets then
+      out:write("\nbenchmark sets (luajit run.lua SET --optimizer X --lr Y runs each member with its defaults):\n")
+      for _, set in ipairs(sets.order or {}) do
+         local t = {}
+         for _, m in ipairs(sets[set]) do
+            local name = type(m) == "table" and m.name or m
+            local pok = pcall(problems.get, name)
+            t[#t + 1] = name .. (pok and "" or " (not installed)")
+         end
+         out:write(("%-24s %s\n"):format(set, table.concat(t, ", ")))
+      end
+   end
 end
 
 local function shape_str(s) return "[" .. table.concat(s, ", ") .. "]" end
@@ -844,7 +933,17 @@ function M.main(argv)
       local run_opts = {}
       for k, v in pairs(o) do run_opts[k] = v end
       run_opts.optimizer = o.optimizer
-      M.run(run_opts)
+      local set = M.benchmark_set(o.problem)
+      if set then
+         local res = M.run_set(o.problem, run_opts)
+         if #res.failed > 0 then
+            local names = {}
+            for i, f in ipairs(res.failed) do names[i] = f[1] end
+            error(("%d of the set's problems failed: %s"):format(#res.failed, table.concat(names, ", ")), 0)
+         end
+      else
+         M.run(run_opts)
+      end
       return 0
    end, function(e)
       if is_usage_error(e) then return e end

@@ -1,0 +1,120 @@
+-- Seconds per training step (forward, backward, SGD update) of DeepOBS test problems
+-- at their default batch size, on synthetic inputs of the shape their dataset
+-- delivers (no data files needed). The objective is the runner's: mean of the
+-- per-example losses plus the problem's regularizer.
+--
+--   luajit bench/steps.lua [--threads N] [--bs N] [--steps K] [problem ...]
+--
+-- Without problem names it times the small benchmark set (spec §A.2). --bs
+-- overrides every problem's batch size (and times problems that have none);
+-- problems without a default batch size are skipped otherwise, as are datasets
+-- this script has no synthetic input for. Each problem runs one untimed warm-up
+-- step, then K timed steps (default 3); the median is printed.
+package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;./?/init.lua;" .. package.path
+local dob = require "deepobs"
+local problems = require "problems"
+local ffi = require "ffi"
+
+ffi.cdef [[
+typedef struct { long tv_sec; long tv_nsec; } dob_steps_timespec;
+int clock_gettime(int clk, dob_steps_timespec *ts);
+]]
+local ts = ffi.new("dob_steps_timespec")
+local function now()
+   ffi.C.clock_gettime(1, ts)
+   return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+end
+
+local USAGE = "usage: luajit bench/steps.lua [--threads N] [--bs N] [--steps K] [problem ...]\n"
+local opts = { steps = 3, names = {} }
+do
+   local i = 1
+   local function int_arg(flag)
+      local v = tonumber(arg[i + 1])
+      if not v or v < 1 or v ~= math.floor(v) then
+         io.stderr:write(("bench/steps.lua: %s needs a positive integer\n"):format(flag), USAGE)
+         os.exit(2)
+      end
+      i = i + 1
+      return v
+   end
+   while i <= #arg do
+      local a = arg[i]
+      if a == "--threads" then opts.threads = int_arg(a)
+      elseif a == "--bs" then opts.bs = int_arg(a)
+      elseif a == "--steps" then opts.steps = int_arg(a)
+      elseif a == "--help" or a == "-h" then io.stdout:write(USAGE); os.exit(0)
+      elseif a:sub(1, 1) == "-" then io.stderr:write("bench/steps.lua: unknown option " .. a .. "\n", USAGE); os.exit(2)
+      else opts.names[#opts.names + 1] = a end
+      i = i + 1
+   end
+end
+if #opts.names == 0 then
+   for _, m in ipairs(require("problems.sets").small) do opts.names[#opts.names + 1] = m.name end
+end
+if opts.threads then dob.set_threads(opts.threads) end
+
+-- dataset name -> a batch of `bs` synthetic examples in the loader's format
+local function images(c, h, w, classes)
+   return function(bs)
+      local y = dob.empty(bs, "int64")
+      for i = 1, bs do y:set((i * 7) % classes, i) end
+      return { x = dob.randn(bs, c, h, w), y = y }
+   end
+end
+local INPUTS = {
+   mnist = images(1, 28, 28, 10), fmnist = images(1, 28, 28, 10),
+   cifar10 = images(3, 32, 32, 10), cifar100 = images(3, 32, 32, 100), svhn = images(3, 32, 32, 10),
+   imagenet = images(3, 224, 224, 1001), food101 = images(3, 224, 224, 101),
+   quadratic = function(bs) return { x = dob.randn(bs, 100) * 0.6 } end,
+   two_d = function(bs) return { x = dob.randn(bs), y = dob.randn(bs) } end,
+}
+
+local function median(t)
+   table.sort(t)
+   local n = #t
+   return n % 2 == 1 and t[(n + 1) / 2] or (t[n / 2] + t[n / 2 + 1]) / 2
+end
+
+io.stdout:write(("%d threads, OpenBLAS %s; seconds per training step (forward, backward, SGD update), median of %d\n")
+   :format(dob.get_threads(), dob.blas_info().corename, opts.steps))
+io.stdout:write(("%-24s %-10s %5s %12s %10s\n"):format("problem", "dataset", "bs", "parameters", "s/step"))
+for _, name in ipairs(opts.names) do
+   local ok, p = pcall(problems.get, name)
+   local make = ok and type(p.dataset) == "string" and INPUTS[p.dataset]
+   local bs = opts.bs or (ok and p.batch_size)
+   if not ok then
+      io.stdout:write(("%-24s skipped: %s\n"):format(name, (tostring(p):gsub(";.*$", ""))))
+   elseif not make then
+      io.stdout:write(("%-24s skipped: no synthetic input for dataset '%s'\n"):format(name, tostring(p.dataset)))
+   elseif not bs then
+      io.stdout:write(("%-24s skipped: no default batch size (give --bs N)\n"):format(name))
+   else
+      dob.manual_seed(42)
+      local model = p.build { weight_decay = p.weight_decay, batch_size = bs }
+      local ps = dob.nn.ParamSet(model)
+      local batch = make(bs)
+      local function step()
+         ps:zero_grad()
+         local losses, reg = p.forward(model, batch, "train")
+         local obj = losses:mean()
+         if reg ~= nil then obj = obj + reg end
+         obj:backward()
+         dob.no_grad(function() ps.flat:add_(ps.grad_flat, -1e-4) end)
+         return obj:item()
+      end
+      step()
+      collectgarbage()
+      local times = {}
+      for k = 1, opts.steps do
+         local t0 = now()
+         step()
+         times[k] = now() - t0
+         collectgarbage()
+      end
+      io.stdout:write(("%-24s %-10s %5d %12d %10.4f\n"):format(name, p.dataset, bs, ps.n, median(times)))
+      io.stdout:flush()
+      model, ps, batch = nil, nil, nil
+      collectgarbage(); collectgarbage(); dob.collect()
+   end
+end

@@ -1,0 +1,17 @@
+--- cifar100_allcnnc (`cifar100_allcnnc.py`, spec §A.1 row 17, §A.3 All-CNN-C): CIFAR-100, All-CNN-C: input dropout 0.2, 3x3 convs 96, 96, 96/2, dropout 0.5, 192, 192, 192/2, dropout 0.5, 192 VALID, 1x1 192, 1x1 100 (all ReLU, SAME unless VALID), global mean; glorot-normal kernels, biases 0.1, weight decay 5e-4 on all 9 conv kernels; 1,387,108 parameters (benchmark P6)
+local convnets = require "problems._convnets"
+
+return {
+   name = "cifar100_allcnnc",
+   dataset = "cifar100",
+   batch_size = 256, num_epochs = 350,
+   weight_decay = 5e-4,
+   has_accuracy = true,
+   description = "CIFAR-100, All-CNN-C: input dropout 0.2, 3x3 convs 96, 96, 96/2, dropout 0.5, 192, 192, 192/2, dropout 0.5, 192 VALID, 1x1 192, 1x1 100 (all ReLU, SAME unless VALID), global mean; glorot-normal kernels, biases 0.1, weight decay 5e-4 on all 9 conv kernels; 1,387,108 parameters (benchmark P6)",
+   build = function(opts)
+      local wd = opts and opts.weight_decay
+      if wd == nil then wd = 5e-4 end
+      return convnets.allcnnc(100, wd)
+   end,
+   forward = convnets.classify,
+}
