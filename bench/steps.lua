@@ -54,9 +54,12 @@ if #opts.names == 0 then
 end
 if opts.threads then dob.set_threads(opts.threads) end
 
--- dataset name -> a batch of `bs` synthetic examples in the loader's format
+-- dataset name -> function(bs, problem): a batch of `bs` synthetic examples in
+-- the loader's format (sizes from the problem's dataset_opts where it has them)
 local function images(c, h, w, classes)
-   return function(bs)
+   return function(bs, p)
+      local side = p.dataset_opts and p.dataset_opts.image_size
+      if side then h, w = side, side end
       local y = dob.empty(bs, "int64")
       for i = 1, bs do y:set((i * 7) % classes, i) end
       return { x = dob.randn(bs, c, h, w), y = y }
@@ -69,6 +72,17 @@ local INPUTS = {
    quadratic = function(bs) return { x = dob.randn(bs, 100) * 0.6 } end,
    two_d = function(bs) return { x = dob.randn(bs), y = dob.randn(bs) } end,
 }
+-- character streams: ids [bs, seq_length] and the next character as targets
+local function chars(vocab)
+   return function(bs, p)
+      local T = p.dataset_opts and p.dataset_opts.seq_length or 50
+      local x = dob.empty({ bs, T }, "int64"):random_(0, vocab)
+      return { x = x, y = dob.empty({ bs, T }, "int64"):random_(0, vocab) }
+   end, vocab
+end
+local VOCAB = {}
+INPUTS.tolstoi, VOCAB.tolstoi = chars(83)
+INPUTS.ptb, VOCAB.ptb = chars(50)
 
 local function median(t)
    table.sort(t)
@@ -91,9 +105,9 @@ for _, name in ipairs(opts.names) do
       io.stdout:write(("%-24s skipped: no default batch size (give --bs N)\n"):format(name))
    else
       dob.manual_seed(42)
-      local model = p.build { weight_decay = p.weight_decay, batch_size = bs }
+      local model = p.build { weight_decay = p.weight_decay, batch_size = bs, vocab_size = VOCAB[p.dataset] }
       local ps = dob.nn.ParamSet(model)
-      local batch = make(bs)
+      local batch = make(bs, p)
       local function step()
          ps:zero_grad()
          local losses, reg = p.forward(model, batch, "train")

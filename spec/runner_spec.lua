@@ -61,11 +61,18 @@ describe("lr schedule (factors multiply the base lr, from the start of the named
       assert.matches("2 values and %-%-lr_sched_factors 1", tostring(e))
    end)
 
-   it("the dataset gets the run's seed (train_eval's shuffle follows --random_seed)", function()
+   it("the dataset gets the run's seed (train_eval's shuffle follows --random_seed) and --deepobs_compat", function()
       local seen
       run { problem = fake.problem { on_load = function(ds) seen = ds.load_opts end }, optimizer = fake.sgd(),
          lr = 0.1, num_epochs = 1, random_seed = 7 }
       assert.are.equal(7, seen.seed)
+      assert.is_falsy(seen.deepobs_compat)
+      local opts = runner.parse_args({ "fake", "--lr", "0.1", "--deepobs_compat" }, function() return fake.sgd() end)
+      assert.is_true(opts.deepobs_compat)
+      local res = run { problem = fake.problem { on_load = function(ds) seen = ds.load_opts end },
+         optimizer = fake.sgd(), lr = 0.1, num_epochs = 1, deepobs_compat = true }
+      assert.is_true(seen.deepobs_compat)
+      assert.is_true(cjson.decode(read(res.path)).deepobs_compat)
    end)
 
    it("the optimizer sees the scheduled lr in each epoch; the folder names the schedule", function()

@@ -117,7 +117,7 @@ local HP_TYPES = { number = true, integer = true, boolean = true, string = true 
 M.RUNNER_FLAGS = {
    "optimizer", "bs", "batch_size", "learning_rate", "num_epochs", "lr_sched_epochs",
    "lr_sched_factors", "random_seed", "data_dir", "output_dir", "train_log_interval",
-   "print_train_iter", "no_logs", "weight_decay", "wd", "threads", "list", "info", "help",
+   "print_train_iter", "no_logs", "deepobs_compat", "weight_decay", "wd", "threads", "list", "info", "help",
 }
 local RUNNER_FLAG_SET = {}
 for _, k in ipairs(M.RUNNER_FLAGS) do RUNNER_FLAG_SET[k] = true end
@@ -186,7 +186,8 @@ local function load_dataset(problem, opts)
       mod = res
    end
    -- seed: the shuffle that train_eval takes its first batches from (as 1.1 took them from training)
-   local lopts = { data_dir = opts.data_dir, batch_size = opts.batch_size, seed = opts.seed }
+   local lopts = { data_dir = opts.data_dir, batch_size = opts.batch_size, seed = opts.seed,
+      deepobs_compat = opts.deepobs_compat }
    for k, v in pairs(problem.dataset_opts or {}) do lopts[k] = v end
    local ds = mod.load(lopts)
    for _, s in ipairs { "train", "train_eval", "test" } do
@@ -353,7 +354,7 @@ function M.run(opts)
    -- set up: seed, data, model (re-seeded so the initial weights do not depend on the data loader)
    dob.manual_seed(seed)
    local ds = load_dataset(problem, { data_dir = opts.data_dir, batch_size = batch_size, dataset = opts.dataset,
-      seed = seed })
+      seed = seed, deepobs_compat = opts.deepobs_compat })
    dob.manual_seed(seed)
    local model = problem.build { weight_decay = wd_effective, batch_size = batch_size, vocab_size = ds.vocab_size }
    local params = dob.nn.ParamSet(model)
@@ -498,6 +499,7 @@ function M.run(opts)
    extra[#extra + 1] = { "engine_version", dob.version }
    extra[#extra + 1] = { "cpu", cpu_model() or results.null }
    extra[#extra + 1] = { "blas_core", dob.blas_info().corename }
+   if opts.deepobs_compat then extra[#extra + 1] = { "deepobs_compat", true } end
    res.object = results.result_object {
       train_losses = res.train_losses, test_losses = res.test_losses,
       minibatch_train_losses = res.minibatch_train_losses,
@@ -614,6 +616,9 @@ result file <output_dir>/<problem>/<optimizer>/<setting>/random_seed__<N>__<date
   --train_log_interval N     log the minibatch loss every N steps (default 10)
   --print_train_iter         print each logged minibatch loss
   --no_logs                  write no result file
+  --deepobs_compat           read the data as DeepOBS 1.1 did, bugs included (CIFAR-100's
+                             off-by-one image bytes, SVHN's first 64,000 images), as its
+                             baselines were trained
   --threads N                kernel and BLAS threads
   --list                     the test problems with their dataset and defaults, and the benchmark sets
   --info PROBLEM             the problem's layers, output shapes and parameter counts
@@ -662,6 +667,7 @@ local FLAGS = {
    ["--train_log_interval"] = { "train_log_interval", "int", 1 },
    ["--print_train_iter"] = { "print_train_iter", "flag" },
    ["--no_logs"] = { "no_logs", "flag" },
+   ["--deepobs_compat"] = { "deepobs_compat", "flag" },
    ["--weight_decay"] = { "weight_decay", "number" }, ["--wd"] = { "weight_decay", "number" },
    ["--threads"] = { "threads", "int", 1 },
    ["--list"] = { "list", "flag" },
