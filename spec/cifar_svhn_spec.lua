@@ -557,3 +557,45 @@ describe("SVHN .mat converter (scripts/svhn_convert.lua)", function()
       assert.matches("no numeric variable 'y'", err(header() .. matrix(9, { 32, 32, 3, 1 }, "X", element(2, ("\0"):rep(3072)))))
    end)
 end)
+
+describe("the image problems train on these readers' data (runner, one epoch at batch 2)", function()
+   local runner = require "deepobs.runner"
+   local problems = require "problems"
+   local sgd = require("deepobs.optim").load("sgd")
+   -- the registered problem, with the loader told to accept the spec's small files
+   local function small(name)
+      local p = {}
+      for k, v in pairs(problems.get(name)) do p[k] = v end
+      p.dataset_opts = { any_size = true, train_eval_size = 4 }
+      return p
+   end
+   local function check(name, dir)
+      local res = runner.run { problem = small(name), optimizer = sgd, lr = 0.01, batch_size = 2, num_epochs = 1,
+         data_dir = dir, quiet = true, no_logs = true }
+      assert.are.equal(2, #res.test_losses)
+      for _, l in ipairs(res.train_losses) do assert.is_true(l == l and l < math.huge, name) end
+      for _, a in ipairs(res.test_accuracies) do assert.is_true(a >= 0 and a <= 1, name) end
+      assert.is_true(#res.minibatch_train_losses > 0)
+   end
+
+   it("cifar10_3c3d on CIFAR-10 records", function()
+      write_cifar10(TMP .. "/run_c10/cifar-10")
+      check("cifar10_3c3d", TMP .. "/run_c10")
+   end)
+
+   it("cifar100_allcnnc on CIFAR-100 records and svhn_wrn164 on SVHN records", function()
+      sh("mkdir -p '" .. TMP .. "/run_c100/cifar-100' '" .. TMP .. "/run_svhn/svhn'")
+      write(TMP .. "/run_c100/cifar-100/train.bin", cifar100_bytes(0, 12))
+      write(TMP .. "/run_c100/cifar-100/test.bin", cifar100_bytes(1000, 5, true))
+      check("cifar100_allcnnc", TMP .. "/run_c100")
+      for f = 0, 4 do
+         local recs = {}
+         for i = 2 * f, 2 * f + 1 do recs[#recs + 1] = svhn_record(i, i % 10) end
+         write(TMP .. "/run_svhn/svhn/data_batch_" .. f .. ".bin", table.concat(recs))
+      end
+      local t = {}
+      for j = 0, 4 do t[#t + 1] = svhn_record(1000 + j, j % 10) end
+      write(TMP .. "/run_svhn/svhn/test_batch.bin", table.concat(t))
+      check("svhn_wrn164", TMP .. "/run_svhn")
+   end)
+end)
