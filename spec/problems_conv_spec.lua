@@ -28,8 +28,8 @@ local TABLE = {
    cifar100_vgg19 = { "cifar100", nil, nil, 5e-4, 139979940, 16 },
    imagenet_vgg16 = { "imagenet", nil, nil, 5e-4, 138361641, 13 },
    imagenet_vgg19 = { "imagenet", nil, nil, 5e-4, 143671337, 16 },
-   food101_vgg16 = { "food101", 128, 50, 5e-4, 134678565, 13 },
-   food101_vgg19 = { "food101", 128, 50, 5e-4, 139989541, 16 },
+   food101_vgg16 = { "food101", nil, nil, 5e-4, 134678565, 13 },
+   food101_vgg19 = { "food101", nil, nil, 5e-4, 139989541, 16 },
    imagenet_inception_v3 = { "imagenet", nil, nil, 5e-4, 27164082, 96 },
 }
 local NAMES = {}
