@@ -12,17 +12,8 @@ local svhn = require "datasets.svhn"
 local TMP = "spec/tmp_cifar"
 
 local function sh(cmd) assert(os.execute(cmd) == 0, cmd) end
-local function write(path, bytes)
-   local f = assert(io.open(path, "wb"))
-   f:write(bytes)
-   f:close()
-end
-local function readall(path)
-   local f = assert(io.open(path, "rb"))
-   local s = f:read("*a")
-   f:close()
-   return s
-end
+local fs = require "helpers.fs"
+local write, readall = fs.write, fs.read
 
 -- pixel value of image i (0-based, counted over the whole split), channel c, row r, column k
 local function pixel(i, c, r, k) return (i * 7 + c * 50 + r * 3 + k) % 256 end

@@ -12,19 +12,8 @@ local problems = require "problems.init"
 
 local TMP = "spec/tmp_images"
 
-local function rmrf(p) os.execute("rm -rf '" .. p .. "'") end
-local function mkdir(p) os.execute("mkdir -p '" .. p .. "'") end
-local function write(path, s)
-   local f = assert(io.open(path, "wb"))
-   f:write(s)
-   f:close()
-end
-local function read(path)
-   local f = assert(io.open(path, "rb"))
-   local s = f:read("*a")
-   f:close()
-   return s
-end
+local fs = require "helpers.fs"
+local rmrf, mkdir, write, read = fs.rmrf, fs.mkdir, fs.write, fs.read
 
 -- a smooth uint8 [C,H,W] test image (JPEG keeps smooth images nearly exact)
 local function smooth(c, h, w, phase)

@@ -13,18 +13,8 @@ local problems = require "problems.init"
 
 local TMP = "spec/tmp_text"
 
-local function write(path, bytes)
-   local f = assert(io.open(path, "wb"))
-   f:write(bytes)
-   f:close()
-end
-
-local function read(path)
-   local f = assert(io.open(path, "rb"))
-   local s = f:read("*a")
-   f:close()
-   return s
-end
+local fs = require "helpers.fs"
+local write, read = fs.write, fs.read
 
 local function le64(n)
    local t = {}

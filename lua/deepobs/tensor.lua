@@ -578,6 +578,15 @@ end
 mt.__tostring = tostring_tensor
 mt.__len = function(t) return C.dob_ndim(t.h) > 0 and tonumber(C.dob_size(t.h, 0)) or 0 end
 
+--- v, checked to be an integer: an error naming the op and the argument, raised
+-- `level` frames up (default 3: the caller of the op that called this)
+function M.int_arg(v, what, op, level)
+   if type(v) ~= "number" or v % 1 ~= 0 then
+      error(("%s: %s must be an integer, got %s"):format(op, what, tostring(v)), level or 3)
+   end
+   return v
+end
+
 M.mt = mt
 M.Freed = Freed
 M.DTYPE_NAMES = DTYPE_NAMES

@@ -24,6 +24,15 @@ function M.read(path)
    return s
 end
 
+function M.write(path, bytes)
+   local f = assert(io.open(path, "wb"))
+   f:write(bytes)
+   f:close()
+end
+
+function M.mkdir(path) assert(os.execute("mkdir -p '" .. path .. "'") == 0, "mkdir " .. path) end
+function M.rmrf(path) os.execute("rm -rf '" .. path .. "'") end
+
 function M.files_under(dir)
    return M.lines(M.sh("find " .. dir .. " -type f 2>/dev/null | sort"))
 end

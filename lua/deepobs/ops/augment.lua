@@ -14,12 +14,7 @@ local Tensor, wrap, H = T.Tensor, T.wrap, T.H
 
 local dob = {}
 
-local function int(v, what, op)
-   if type(v) ~= "number" or v % 1 ~= 0 then
-      error(("%s: %s must be an integer, got %s"):format(op, what, tostring(v)), 3)
-   end
-   return v
-end
+local int = T.int_arg
 
 function Tensor.pad_crop(x, pad, out_h, out_w, offsets)
    local h = H(x, "pad_crop input")

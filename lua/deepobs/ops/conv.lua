@@ -7,10 +7,8 @@ local Tensor, wrap, H = T.Tensor, T.wrap, T.H
 local dob = {}
 
 local function int_arg(v, what, op)
-   if type(v) ~= "number" or v % 1 ~= 0 then
-      error(("%s: %s must be an integer, got %s"):format(op, what, tostring(v)), 4)
-   end
-   return v
+   local n = T.int_arg(v, what, op, 5)   -- not a tail call: this frame counts, so 5 is conv2d's caller
+   return n
 end
 
 --- TensorFlow's SAME padding for one spatial dim: returns (before, after)

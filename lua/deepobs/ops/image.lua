@@ -14,12 +14,7 @@ local Tensor, wrap, H = T.Tensor, T.wrap, T.H
 
 local dob = {}
 
-local function int(v, what, op)
-   if type(v) ~= "number" or v % 1 ~= 0 then
-      error(("%s: %s must be an integer, got %s"):format(op, what, tostring(v)), 3)
-   end
-   return v
-end
+local int = T.int_arg
 
 --- Decodes JPEG bytes (a Lua string or a 1-dim uint8 tensor) to uint8 [3,H,W].
 -- name labels error messages.
