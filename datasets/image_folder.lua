@@ -91,15 +91,7 @@ function M.new_split(o)
    local n = #o.paths
    if #o.labels ~= n then error(("split %s: %d paths but %d labels"):format(o.name, n, #o.labels), 2) end
    local bs = o.batch_size
-   if type(bs) ~= "number" or bs < 1 or bs % 1 ~= 0 then
-      error(("batch size must be a positive integer, got %s"):format(tostring(bs)), 2)
-   end
-   local full = math.floor(n / bs)
-   if full < 1 then
-      error(("batch size %d is larger than the %s set (%d images)"):format(bs, o.name or "?", n), 2)
-   end
-   local nb = full
-   if o.num_batches then nb = math.min(o.num_batches, full) end
+   local nb = require("datasets.split").batch_count(o.name, n, bs, o.num_batches, "images")
    return setmetatable({
       name = o.name, paths = o.paths, labels = o.labels, size = n, batch_size = bs, num_batches = nb,
       shuffle = o.shuffle and true or false, default_seed = o.default_seed or 42,

@@ -33,6 +33,19 @@ local M = {}
 local Split = {}
 Split.__index = Split
 
+--- The number of whole batches of size bs among n examples (drop remainder), at
+-- most num_batches; raises, at the caller's caller, for a bad or too large bs.
+function M.batch_count(name, n, bs, num_batches, what)
+   if type(bs) ~= "number" or bs < 1 or bs % 1 ~= 0 then
+      error(("batch size must be a positive integer, got %s"):format(tostring(bs)), 3)
+   end
+   local full = math.floor(n / bs)
+   if full < 1 then
+      error(("batch size %d is larger than the %s set (%d %s)"):format(bs, name or "?", n, what), 3)
+   end
+   return num_batches and math.min(num_batches, full) or full
+end
+
 function M.new(o)
    local names, n = {}, nil
    for k, t in pairs(o.tensors) do
@@ -45,15 +58,7 @@ function M.new(o)
    end
    table.sort(names)
    local bs = o.batch_size
-   if type(bs) ~= "number" or bs < 1 or bs % 1 ~= 0 then
-      error(("batch size must be a positive integer, got %s"):format(tostring(bs)), 2)
-   end
-   local full = math.floor(n / bs)
-   if full < 1 then
-      error(("batch size %d is larger than the %s set (%d examples)"):format(bs, o.name or "?", n), 2)
-   end
-   local nb = full
-   if o.num_batches then nb = math.min(o.num_batches, full) end
+   local nb = M.batch_count(o.name, n, bs, o.num_batches, "examples")
    return setmetatable({
       name = o.name, tensors = o.tensors, names = names, size = n, batch_size = bs,
       num_batches = nb, shuffle = o.shuffle and true or false, default_seed = o.default_seed or 42,
