@@ -14,8 +14,10 @@ CC ?= cc
 ARCH ?= -march=native
 CFLAGS ?= -O3 $(ARCH)
 WARN = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow
+# errno is never read, so math calls may run as libmvec's vector versions
+MATH = -fno-math-errno
 OMP = -fopenmp
-LIBS = -lopenblas -lz -lm -ljpeg
+LIBS = -lopenblas -lz -lmvec -lm -ljpeg
 BUSTED ?= busted --lua=$(LUAJIT) -o spec/helpers/summary.lua
 
 SRC = $(sort $(wildcard src/*.c))
@@ -30,14 +32,14 @@ all: $(LIB) $(CDEF)
 
 build/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) $(OMP) -fPIC -c $< -o $@
+	$(CC) $(CFLAGS) $(WARN) $(MATH) $(OMP) -fPIC -c $< -o $@
 
 $(LIB): $(OBJ)
 	$(CC) -shared $(OMP) -o $@ $(OBJ) $(LIBS)
 
 build/asan/%.o: src/%.c $(HDR)
 	@mkdir -p $(@D)
-	$(CC) -O1 -g $(ARCH) $(WARN) $(OMP) -fPIC -fsanitize=address,undefined -fno-omit-frame-pointer \
+	$(CC) -O1 -g $(ARCH) $(WARN) $(MATH) $(OMP) -fPIC -fsanitize=address,undefined -fno-omit-frame-pointer \
 	  -fno-sanitize-recover=undefined -c $< -o $@
 
 $(ASAN_LIB): $(ASAN_OBJ)

@@ -205,6 +205,28 @@ int dob__threads(void);
 /* Calls OpenBLAS with this many threads for the duration of a GEMM. */
 void dob__blas_threads_for(int64_t flops);
 
+/* ---- vector math ------------------------------------------------------------------ */
+/* glibc's libmvec (x86-64, glibc >= 2.35) has vector versions of these; declared
+   simd, gcc calls them from vectorised loops (16 lanes a call under
+   AVX-512) instead of one scalar libm call per element. Their results are within
+   a few ulp of libm's, and a given element always takes the same path (fixed
+   chunks), so the same inputs give the same bits at any thread count. expf and
+   logf may set errno, so they vectorise only with -fno-math-errno (Makefile). */
+#if defined(__x86_64__) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35) && defined(_OPENMP)
+#pragma omp declare simd notinbranch
+float expf(float);
+#pragma omp declare simd notinbranch
+float logf(float);
+#pragma omp declare simd notinbranch
+float erff(float);
+#pragma omp declare simd notinbranch
+float tanhf(float);
+#pragma omp declare simd notinbranch
+float log1pf(float);
+#pragma omp declare simd notinbranch
+float expm1f(float);
+#endif
+
 /* ---- kernels shared between op files ----------------------------------------- */
 /* For kernels whose copy loops run over a few floats: keeps gcc from turning them
    into memcpy/memset calls, which cost more than such a loop. */
