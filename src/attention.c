@@ -137,10 +137,13 @@ dob_tensor *dob_attention(dob_tensor *q, dob_tensor *k, dob_tensor *v, int causa
             int64_t lim = causal ? (i + 1 < Tk ? i + 1 : Tk) : Tk;   /* columns j < lim are kept */
             float m = -INFINITY;
             for (int64_t j = 0; j < lim; j++) m = fmaxf(m, r[j]);
+            /* float exp (vectorised, core.h), summed in double in a fixed-width simd order */
+            for (int64_t j = 0; j < lim; j++) r[j] = expf(r[j] - m);
             double s = 0;
-            for (int64_t j = 0; j < lim; j++) s += exp((double)r[j] - m);
-            double inv = 1.0 / s;
-            for (int64_t j = 0; j < lim; j++) r[j] = (float)(exp((double)r[j] - m) * inv);
+#pragma omp simd reduction(+ : s)
+            for (int64_t j = 0; j < lim; j++) s += r[j];
+            float inv = (float)(1.0 / s);
+            for (int64_t j = 0; j < lim; j++) r[j] *= inv;
             for (int64_t j = lim; j < Tk; j++) r[j] = 0.0f;
         }
         const float *use = Sb;
