@@ -19,72 +19,8 @@ local function have_baselines()
 end
 
 ---------------------------------------------------------------------------------------------
--- a tiny loader producing the documented structures (Setting.stats: mean, population std,
--- min, max, n per epoch; minibatch losses aligned to the shortest run)
-local METRICS = { "train_losses", "test_losses", "train_accuracies", "test_accuracies", "minibatch_train_losses" }
-
-local function aggregate(runs, key)
-   local arrays, n = {}, math.huge
-   for _, r in ipairs(runs) do
-      local a = r.data[key]
-      if type(a) == "table" and #a > 0 then
-         arrays[#arrays + 1] = a
-         if #a < n then n = #a end
-      end
-   end
-   if #arrays == 0 then return nil end
-   local st = { mean = {}, std = {}, min = {}, max = {}, n = #arrays }
-   for i = 1, n do
-      local s, lo, hi = 0, math.huge, -math.huge
-      for _, a in ipairs(arrays) do
-         s = s + a[i]
-         lo, hi = math.min(lo, a[i]), math.max(hi, a[i])
-      end
-      local m = s / #arrays
-      local v = 0
-      for _, a in ipairs(arrays) do v = v + (a[i] - m) ^ 2 end
-      st.mean[i], st.std[i], st.min[i], st.max[i] = m, math.sqrt(v / #arrays), lo, hi
-   end
-   return st
-end
-
-local function make_setting(problem, optimizer, folder, runs)
-   table.sort(runs, function(a, b) return a.seed < b.seed end)
-   local d = runs[1].data
-   local s = { problem = problem, optimizer = optimizer, folder = folder, lr = d.learning_rate,
-      hyperparams = d.hyperparams, num_epochs = d.num_epochs, batch_size = d.batch_size, runs = runs, stats = {} }
-   for _, k in ipairs(METRICS) do s.stats[k] = aggregate(runs, k) end
-   return s
-end
-
-local function load(dir)
-   local col = { root = dir, problems = {}, skipped = {} }
-   local groups, order = {}, {}
-   for _, path in ipairs(fs.files_under(dir)) do
-      local p, o, f, file = path:match("([^/]+)/([^/]+)/([^/]+)/([^/]+%.json)$")
-      if p then
-         local data = cjson.decode(fs.read(path))
-         local key = p .. "/" .. o .. "/" .. f
-         if not groups[key] then groups[key] = { p = p, o = o, f = f, runs = {} }; order[#order + 1] = key end
-         local g = groups[key].runs
-         g[#g + 1] = { seed = data.random_seed, path = path, data = data }
-      end
-   end
-   for _, key in ipairs(order) do
-      local g = groups[key]
-      local prob = col.problems[g.p] or { name = g.p, optimizers = {} }
-      col.problems[g.p] = prob
-      local opt = prob.optimizers[g.o] or { name = g.o, settings = {} }
-      prob.optimizers[g.o] = opt
-      opt.settings[#opt.settings + 1] = make_setting(g.p, g.o, g.f, g.runs)
-   end
-   for _, prob in pairs(col.problems) do
-      for _, opt in pairs(prob.optimizers) do
-         table.sort(opt.settings, function(a, b) return (a.lr or 0) < (b.lr or 0) end)
-      end
-   end
-   return col
-end
+local fixture = require "helpers.plots_results"
+local make_setting, load = fixture.make_setting, fixture.load
 
 -- a synthetic problem entry: optimizers -> list of { lr, seeds = { curve per seed } }
 local function synthetic(name, spec, with_acc)
@@ -467,5 +403,106 @@ describe("plots and report on the DeepOBS 1.1 baselines", function()
       assert.is_nil(c:find("MomentumOptimizer", 1, true))
       assert.is_nil(io.open(TMP .. "/c/quadratic_deep.html"))
       assert.has_error(function() report.write(TMP .. "/d", nil, nil, {}) end)
+   end)
+end)
+
+---------------------------------------------------------------------------------------------
+-- the report in headless Chromium: no console errors, every figure in the DOM with its
+-- curves, and a screenshot that shows plots (coloured and grey pixels, not a blank page)
+local function chromium_path()
+   for _, name in ipairs({ "chromium", "chromium-browser", "google-chrome" }) do
+      local p = fs.sh("command -v " .. name .. " 2>/dev/null"):gsub("%s+$", "")
+      if p ~= "" then return p end
+   end
+end
+
+local CHROMIUM_FLAGS = "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
+   .. " --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars"
+   .. " --enable-logging=stderr --v=0"
+
+-- run chromium on a file with a fresh profile; returns stdout, stderr
+local function chromium(exe, args, page, n)
+   local prof = TMP .. "/profile" .. n
+   fs.rmrf(prof); fs.mkdir(prof)
+   local abs = fs.sh("realpath '" .. page .. "'"):gsub("%s+$", "")
+   local out, err = TMP .. "/chr" .. n .. ".out", TMP .. "/chr" .. n .. ".err"
+   os.execute(string.format("timeout 60 '%s' %s --user-data-dir='%s' %s 'file://%s' >'%s' 2>'%s'",
+      exe, CHROMIUM_FLAGS, prof, args, abs, out, err))
+   return fs.read(out), fs.read(err)
+end
+
+-- console messages, failed loads and uncaught errors in Chromium's log
+local function page_errors(log)
+   local errs = {}
+   for _, l in ipairs(fs.lines(log)) do
+      if l:find(":CONSOLE", 1, true) or l:find("net::ERR", 1, true) or l:find("Uncaught", 1, true) then
+         errs[#errs + 1] = l
+      end
+   end
+   return errs
+end
+
+local function count(s, pat) return select(2, s:gsub(pat, "")) end
+
+describe("the HTML report in headless Chromium", function()
+   local exe = chromium_path()
+   teardown(function() fs.rmrf(TMP) end)
+   if not exe then
+      it("renders the report (skipped)", function()
+         pending("chromium is not installed (Debian: apt-get install chromium); the rendering test is skipped")
+      end)
+      return
+   end
+
+   it("loads the report without console errors, with every figure and its curves, and screenshots it", function()
+      if not have_baselines() then pending("baselines not found in " .. BASE) return end
+      local col = load(BASE)
+      fs.rmrf(TMP); fs.mkdir(TMP)
+      local index = report.write(TMP .. "/report", col, col, { mode = "final" })
+      -- the error detector itself: a page that logs to the console is caught
+      fs.write(TMP .. "/control.html", '<!DOCTYPE html><html><head><meta charset="utf-8"><title>c</title></head>'
+         .. '<body><script>console.error("dob-control-error")</script></body></html>')
+      local _, cerr = chromium(exe, "--dump-dom", TMP .. "/control.html", 0)
+      local control = page_errors(cerr)
+      assert.are.equal(1, #control)
+      assert.is_truthy(control[1]:find("dob-control-error", 1, true))
+
+      for n, page in ipairs({ index, TMP .. "/report/cifar10_3c3d.html", TMP .. "/report/quadratic_deep.html" }) do
+         local dom, err = chromium(exe, "--dump-dom", page, n)
+         assert.are.same({}, page_errors(err))
+         local src = fs.read(page)
+         -- every figure of the file is in the rendered DOM, each with curves
+         local figures = count(src, '<figure class="plot"')
+         assert.is_true(figures >= 1)
+         assert.are.equal(figures, count(dom, '<figure class="plot"'))
+         assert.are.equal(count(src, "<svg"), count(dom, "<svg"))
+         assert.are.equal(count(src, "<polyline"), count(dom, "<polyline"))
+         for fig in dom:gmatch('<figure class="plot".-</figure>') do
+            assert.is_truthy(fig:find("<svg", 1, true))
+            assert.is_true(count(fig, "<polyline") >= 1, "a figure without curves")
+         end
+      end
+
+      local png_path = TMP .. "/index.png"
+      chromium(exe, "--window-size=1280,2000 --screenshot='" .. png_path .. "'", index, 9)
+      local bytes = fs.read(png_path)
+      assert.is_true(#bytes > 50000)
+      local img = require("helpers.png").decode(bytes)
+      assert.are.equal(1280, img.width); assert.are.equal(2000, img.height)
+      local dark, coloured, grey, total = 0, 0, 0, 0
+      for y = 0, img.height - 1, 2 do
+         for x = 0, img.width - 1, 2 do
+            local r, g, b = img.pixel(x, y)
+            total = total + 1
+            local hi, lo = math.max(r, g, b), math.min(r, g, b)
+            if hi < 200 then dark = dark + 1 end
+            if hi - lo > 60 then coloured = coloured + 1 end
+            if hi - lo < 8 and hi > 110 and hi < 170 then grey = grey + 1 end
+         end
+      end
+      -- the overview grids put curves (coloured), text and frames (dark) and grey baselines on the page
+      assert.is_true(dark / total > 0.01, "screenshot nearly blank")
+      assert.is_true(coloured / total > 0.005, "no coloured curves in the screenshot")
+      assert.is_true(grey > 100, "no grey in the screenshot")
    end)
 end)

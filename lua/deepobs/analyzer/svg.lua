@@ -387,7 +387,7 @@ function Figure:render()
       local x, y = x0, lg.y or (self.height - 12)
       out[#out + 1] = '<g class="legend">'
       for _, e in ipairs(lg.entries) do
-         local wdt = 30 + 6.5 * #tostring(e.label)
+         local wdt = 34 + 7 * #tostring(e.label)
          if x + wdt > self.width and x > x0 then x, y = x0, y + 16 end
          if e.kind == "band" then
             out[#out + 1] = string.format('<rect x="%s" y="%s" width="20" height="8" fill="%s" fill-opacity="0.3"/>', c(x), c(y - 7), e.color)
