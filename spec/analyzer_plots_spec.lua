@@ -191,6 +191,37 @@ describe("svg: figures", function()
       end
       assert.has_error(function() p:line({ 1, 2 }, { 1 }) end)
    end)
+   it("a legend that wraps below the figure makes the figure taller", function()
+      local function render(n)
+         local fig = svg.figure{ width = 300, height = 200 }
+         fig:panel{ x = 0, y = 0, w = 300, h = 170 }:line({ 0, 1 }, { 0, 1 })
+         local entries = {}
+         for i = 1, n do entries[i] = { label = "optimizer number " .. i, color = "#000000" } end
+         fig:legend(entries, 10, 188)
+         return fig:render()
+      end
+      assert.is_truthy(render(1):find('height="200"', 1, true))
+      local s = render(4)
+      local h = tonumber(s:match('<svg[^>]- height="(%d+)"'))
+      assert.is_true(h >= 188 + 3 * 16)
+      for y in s:gmatch('class="legend%-label" x="[^"]+" y="([^"]+)"') do assert.is_true(tonumber(y) < h) end
+   end)
+   it("a std band stays within [0, 1] for accuracies and above 0 for non-negative losses", function()
+      -- seeds 0, 0, 3: loss mean 1, std 1.41 (mean - std < 0); accuracy 1, 1, 0.25 (mean + std > 1)
+      local q = synthetic("fmnist_2c2d", { AdamOptimizer = { { lr = 1, seeds = { { 0, 0 }, { 0, 0 }, { 3, 0 } } } } }, true)
+      local els = parse_xml(plots.problem_figure(q, nil, {}))
+      local panel, checked = nil, 0
+      for _, e in ipairs(els) do
+         if has_class(e, "panel") then panel = e.attrs["data-title"] end
+         if has_class(e, "ytick") then
+            local v = tonumber(e.attrs["data-value"])
+            assert.is_true(v >= 0, panel .. " has a negative tick")
+            if panel:find("accuracy") then assert.is_true(v <= 1, panel .. " has a tick above 1") end
+            checked = checked + 1
+         end
+      end
+      assert.is_true(checked > 8)
+   end)
    it("a fixed y range keeps only the ticks inside it", function()
       local fig = svg.figure{ width = 300, height = 200 }
       local p = fig:panel{ x = 0, y = 0, w = 300, h = 200, ylim = { 0.5, 0.9 } }

@@ -149,12 +149,18 @@ local function epochs(n)
    return xs
 end
 
-local function band_of(st, band)
+-- mean +- std (or min-max) band; a +-std band is kept inside the values' natural range
+-- (not below 0 where no run went below 0, not above 1 for accuracies) so it does not
+-- stretch the axis to impossible values
+local function band_of(st, band, key)
    if band == "minmax" then return st.min, st.max end
+   local acc = key and key:find("accurac") ~= nil
    local lo, hi = {}, {}
    for i = 1, #st.mean do
       local s = st.std and st.std[i] or 0
       lo[i], hi[i] = st.mean[i] - s, st.mean[i] + s
+      if st.min and st.min[i] and st.min[i] >= 0 and lo[i] < 0 then lo[i] = 0 end
+      if acc and hi[i] > 1 then hi[i] = 1 end
    end
    return lo, hi
 end
@@ -183,7 +189,7 @@ local function draw_metric(panel, chosen, base_chosen, key, band)
       if st and #st.mean > 0 then
          local xs = epochs(#st.mean)
          if (st.n or 1) > 1 then
-            local lo, hi = band_of(st, band)
+            local lo, hi = band_of(st, band, key)
             panel:band(xs, lo, hi, { color = e.color, label = e.name })
          end
          panel:line(xs, st.mean, { color = e.color, label = e.name })

@@ -372,23 +372,43 @@ function Figure:legend(entries, x, y)
    self.legends[#self.legends + 1] = { entries = entries, x = x, y = y }
 end
 
+-- legend entries placed in rows, wrapping at the figure width; returns the items and
+-- the lowest baseline used
+local function layout_legend(self, lg)
+   local x0 = lg.x or 10
+   local x, y = x0, lg.y or (self.height - 12)
+   local placed = {}
+   for _, e in ipairs(lg.entries) do
+      local wdt = 34 + 7 * #tostring(e.label)
+      if x + wdt > self.width and x > x0 then x, y = x0, y + 16 end
+      placed[#placed + 1] = { e = e, x = x, y = y }
+      x = x + wdt
+   end
+   return placed, y
+end
+
 function Figure:render()
+   -- a legend that wraps below the bottom edge makes the figure taller
+   local height = self.height
+   local layouts = {}
+   for i, lg in ipairs(self.legends) do
+      local placed, bottom = layout_legend(self, lg)
+      layouts[i] = placed
+      if bottom + 8 > height then height = math.ceil(bottom + 8) end
+   end
    local out = {}
    out[#out + 1] = string.format('<svg xmlns="http://www.w3.org/2000/svg" class="dob-figure" id="%s" width="%d" height="%d" viewBox="0 0 %d %d" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">',
-      esc(self.id), self.width, self.height, self.width, self.height)
-   out[#out + 1] = string.format('<rect width="%d" height="%d" fill="#ffffff"/>', self.width, self.height)
+      esc(self.id), self.width, height, self.width, height)
+   out[#out + 1] = string.format('<rect width="%d" height="%d" fill="#ffffff"/>', self.width, height)
    if self.title then
       out[#out + 1] = string.format('<text class="fig-title" x="%s" y="20" text-anchor="middle" font-size="15" font-weight="bold">%s</text>',
          c(self.width / 2), esc(self.title))
    end
    for i, p in ipairs(self.panels) do p:_render(out, self.id .. "-p" .. i) end
-   for _, lg in ipairs(self.legends) do
-      local x0 = lg.x or 10
-      local x, y = x0, lg.y or (self.height - 12)
+   for _, placed in ipairs(layouts) do
       out[#out + 1] = '<g class="legend">'
-      for _, e in ipairs(lg.entries) do
-         local wdt = 34 + 7 * #tostring(e.label)
-         if x + wdt > self.width and x > x0 then x, y = x0, y + 16 end
+      for _, it in ipairs(placed) do
+         local e, x, y = it.e, it.x, it.y
          if e.kind == "band" then
             out[#out + 1] = string.format('<rect x="%s" y="%s" width="20" height="8" fill="%s" fill-opacity="0.3"/>', c(x), c(y - 7), e.color)
          elseif e.kind == "marker" then
@@ -398,7 +418,6 @@ function Figure:render()
                c(x), c(y - 3), c(x + 20), c(y - 3), e.color, dash_attr(e))
          end
          out[#out + 1] = string.format('<text class="legend-label" x="%s" y="%s" font-size="11">%s</text>', c(x + 25), c(y + 1), esc(e.label))
-         x = x + wdt
       end
       out[#out + 1] = '</g>'
    end
