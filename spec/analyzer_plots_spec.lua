@@ -400,6 +400,33 @@ describe("plots and report on the DeepOBS 1.1 baselines", function()
          end
       end
       assert.is_true(total <= finite_settings and total >= finite_settings - 2 * #lines)
+      -- quadratic_deep's SGD diverges at large learning rates: counted in a note
+      local s = plots.lr_sensitivity(p, {})
+      local nd = tonumber(s:match('class="note"[^>]*>(%d+) diverged'))
+      local settings = 0
+      for _, o in pairs(p.optimizers) do settings = settings + #o.settings end
+      assert.are.equal(settings - finite_settings, nd)
+      assert.is_true(nd > 0)
+      -- relative performance: best / value for a loss, so every point is in (0, 1] and the best is 1
+      local rel = parse_xml(plots.lr_sensitivity(p, { relative = true }))
+      local ones = 0
+      for _, e in ipairs(rel) do
+         if e.name == "g" and has_class(e, "markers") then ones = ones + 1 end
+      end
+      assert.are.equal(3, ones)
+      local panel = find_all(rel, function(e) return has_class(e, "panel") end)[1]
+      local yt = find_all(rel, function(e) return has_class(e, "ytick") end)
+      assert.are.equal(0, tonumber(yt[1].attrs["data-value"]))
+      assert.are.equal(1, tonumber(yt[#yt].attrs["data-value"]))
+      -- each optimizer's best setting sits at 1: the same topmost pixel row for every line
+      local tops = {}
+      for _, l in ipairs(find_all(rel, function(e) return e.name == "polyline" and has_class(e, "series") end)) do
+         local top = math.huge
+         for y in l.attrs.points:gmatch(",([%-%d%.]+)") do top = math.min(top, tonumber(y)) end
+         tops[#tops + 1] = top
+      end
+      assert.are.equal(3, #tops)
+      assert.are.equal(tops[1], tops[2]); assert.are.equal(tops[1], tops[3])
    end)
 
    it("report.write: index and a page per problem, offline, deterministic", function()
@@ -418,6 +445,11 @@ describe("plots and report on the DeepOBS 1.1 baselines", function()
          parse_xml((html:gsub("<meta[^>]*>", ""):gsub("<!DOCTYPE html>", "")))
          assert.is_truthy(html:find('data-plot="performance"', 1, true))
          assert.is_nil(html:find("<script", 1, true))
+         local ids = {}
+         for id in html:gmatch(' id="([^"]+)"') do
+            assert.is_nil(ids[id], "duplicate id " .. id .. " in " .. n .. ".html")
+            ids[id] = true
+         end
          -- no network: the only URL is the SVG namespace
          assert.is_nil((html:gsub("http://www.w3.org/2000/svg", "")):find("https?://"))
       end

@@ -85,7 +85,13 @@ local function problem_metric(problem)
 end
 M.problem_metric = problem_metric
 
-local function runs_of(s) return s.stats and s.stats[next(s.stats)] and s.stats[next(s.stats)].n or #(s.runs or {}) end
+local function runs_of(s)
+   if s.runs and #s.runs > 0 then return #s.runs end
+   for _, k in ipairs({ "test_losses", "test_accuracies", "train_losses", "train_accuracies" }) do
+      if s.stats and s.stats[k] then return s.stats[k].n or 0 end
+   end
+   return 0
+end
 
 local function best_value(mean, higher)
    local b
@@ -336,15 +342,32 @@ local function sensitivity(problem, get_x, xname, opts)
    local fig = svg.figure{ width = opts.width or 640, height = opts.height or 430,
       title = opts.title or string.format("%s: %s vs %s", problem.name, metric, xname), id = opts.id }
    local panel = fig:panel{ x = 0, y = 30, w = fig.width, h = fig.height - 70, xlabel = xname,
-      ylabel = string.format("%s %s", opts.mode == "best" and "best" or "final", metric:gsub("_", " ")),
+      ylabel = string.format("%s%s %s", opts.relative and "relative " or "", opts.mode == "best" and "best" or "final",
+         (metric:gsub("_", " "))),
       xlog = opts.xlog ~= false and opts.xscale ~= "linear", title = nil }
-   local legend = {}
+   local legend, diverged = {}, 0
    local function add(prob, grey, only)
       for i, name in ipairs(M.optimizer_order(prob.optimizers, only)) do
          local pts = {}
-         for _, s in ipairs(prob.optimizers[name].settings or {}) do
+         local settings = prob.optimizers[name].settings or {}
+         -- DeepOBS 1.1's relative performance: value / best (accuracy), best / value (loss)
+         local best
+         if opts.relative then
+            for _, s in ipairs(settings) do
+               local y = final_of(s, metric, opts.mode, higher)
+               if svg.finite(y) and (best == nil or (higher and y > best) or (not higher and y < best)) then best = y end
+            end
+         end
+         for _, s in ipairs(settings) do
             local x, y = get_x(s), final_of(s, metric, opts.mode, higher)
-            if type(x) == "number" and y ~= nil then pts[#pts + 1] = { x = x, y = y, s = s } end
+            if type(x) == "number" and y ~= nil then
+               if not svg.finite(y) then
+                  if not grey then diverged = diverged + 1 end
+               else
+                  if opts.relative and best then y = higher and y / best or best / y end
+                  pts[#pts + 1] = { x = x, y = y, s = s }
+               end
+            end
          end
          table.sort(pts, function(a, b) return a.x < b.x end)
          if #pts > 0 then
@@ -355,7 +378,7 @@ local function sensitivity(problem, get_x, xname, opts)
             panel:line(xs, ys, { color = color, label = label, dash = grey and "5,3" or nil,
                class = grey and "baseline" or nil })
             panel:markers(xs, ys, { color = color, label = label })
-            if not grey and opts.seeds ~= false then
+            if not grey and opts.seeds ~= false and not opts.relative then
                local sx, sy = {}, {}
                for _, p in ipairs(pts) do
                   for _, r in ipairs(p.s.runs or {}) do
@@ -374,13 +397,17 @@ local function sensitivity(problem, get_x, xname, opts)
    if opts.optimizers then only = {}; for _, n in ipairs(opts.optimizers) do only[n] = true end end
    add(problem, false, only)
    if #legend == 0 then panel:note("no settings with a value for " .. xname) end
+   if diverged > 0 then panel:note(string.format("%d diverged setting(s) (NaN/Inf) not shown", diverged)) end
+   if opts.relative then panel.ylim = { 0, 1.02 } end
    fig:legend(legend, 10, fig.height - 14)
    return fig:render()
 end
 
 --- Final (opts.mode = "best": best-ever) mean metric vs learning rate, log10 x axis,
 -- one line per optimizer (DeepOBS 1.1's plot_lr_sensitivity). opts.baseline: the
--- baseline problem entry, drawn in grey.
+-- baseline problem entry, drawn in grey; opts.relative: plot 1.1's relative
+-- performance (value / best for accuracies, best / value for losses, y in [0, 1]).
+-- Diverged settings (a NaN/Inf final value) are counted in a note.
 function M.lr_sensitivity(problem, opts)
    return sensitivity(problem, function(s) return s.lr end, "learning rate", opts)
 end
