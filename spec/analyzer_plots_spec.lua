@@ -314,6 +314,23 @@ describe("plots on synthetic results", function()
       assert.are.equal(0, #find_all(els, function(e) return e.name == "polyline" end)) -- the chosen setting has none
    end)
 
+   it("copes with empty problems, settings without curves and diverged runs", function()
+      local empty = { name = "fmnist_2c2d", optimizers = {} }
+      local els = parse_xml(plots.problem_figure(empty, nil, {}))
+      assert.are.equal(1, #find_all(els, function(e) return has_class(e, "note") end))
+      parse_xml(plots.lr_sensitivity(empty, {}))
+      parse_xml(plots.minibatch_losses(empty, {}))
+      local nan = 0 / 0
+      local q = synthetic("fmnist_2c2d", { AdamOptimizer = { { lr = 1, seeds = { { 2, nan, nan } } },
+         { lr = 2, seeds = { { 2, 1, 0.5 } } } }, SgdX = {} }, true)
+      els = parse_xml(plots.problem_figure(q, nil, {}))
+      local lines = find_all(els, function(e) return e.name == "polyline" end)
+      assert.are.equal(4, #lines)              -- the finite setting is chosen
+      for _, l in ipairs(lines) do assert.are.equal(3, npoints(l)) end
+      local s = plots.lr_sensitivity(q, {})
+      assert.is_truthy(s:find("1 diverged setting", 1, true))
+   end)
+
    it("thins long minibatch curves to max_points, keeping the ends", function()
       local mb = {}
       for i = 1, 5000 do mb[i] = 1 / i end
@@ -377,6 +394,18 @@ describe("plots and report on the DeepOBS 1.1 baselines", function()
       local notes = select(2, s:gsub('class="note"', ""))
       assert.are.equal(4, notes)
       assert.has_error(function() plots.overview(col, nil, "medium") end)
+      -- convergence performance: a grey line in the metric's panel of that problem only
+      local cp = parse_xml(plots.overview(col, nil, "small", { conv_perf = { cifar10_3c3d = 0.84, quadratic_deep = 90 } }))
+      local panel, found = nil, {}
+      for _, e in ipairs(cp) do
+         if has_class(e, "panel") then panel = e.attrs.id end
+         if has_class(e, "conv-perf") then
+            found[#found + 1] = panel
+            assert.are.equal(svg.GREY, e.attrs.stroke)
+         end
+      end
+      -- panels are numbered row by row: P1 test loss is panel 1, P4 test accuracy is 2 * 4 + 4
+      assert.are.same({ "overview-small-p1", "overview-small-p12" }, found)
    end)
 
    it("lr sensitivity of quadratic_deep spans the tuning grid on a log axis", function()

@@ -273,6 +273,9 @@ M.percentile = percentile
 -- setting's mean +- std per optimizer; baselines in grey. Like DeepOBS 1.1 the y axis
 -- shows the 20th-80th percentile band of the curves widened by x0.9 / x1.1 (and the
 -- final values), so the interesting range is not squashed by the first epochs.
+-- opts: mode, band, optimizers, mode_baselines (default "most", as 1.1), conv_perf
+-- ({ [problem] = value }: 1.1's convergence performance, a grey horizontal line in the
+-- panel of the problem's metric).
 function M.overview(col, baselines, set_name, opts)
    opts = opts or {}
    local set = assert(sets[set_name], "overview: unknown benchmark set " .. tostring(set_name))
@@ -309,6 +312,11 @@ function M.overview(col, baselines, set_name, opts)
                   for _, v in ipairs(it.ys) do vals[#vals + 1] = v end
                   finals[#finals + 1] = last(it.ys)
                end
+            end
+            local cp = opts.conv_perf and opts.conv_perf[member.name]
+            if cp and p.key == metric and svg.finite(cp) then
+               panel:hline(cp, { color = svg.GREY, width = "1.4", class = "conv-perf" })
+               finals[#finals + 1] = cp
             end
             local lo, hi = percentile(vals, 0.2), percentile(vals, 0.8)
             if lo and hi then

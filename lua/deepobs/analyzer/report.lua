@@ -183,7 +183,8 @@ end
 
 --- Write the report; returns the path of index.html.
 -- opts: mode ("final" | "best" | "most"), band ("std" | "minmax"), problems (names to
--- include; default all), optimizers (names; default all).
+-- include; default all), optimizers (names; default all), conv_perf ({ [problem] = value },
+-- drawn in the overview grids).
 function M.write(out_dir, col, baselines, opts)
    opts = opts or {}
    assert(type(out_dir) == "string" and out_dir ~= "", "report.write: out_dir must be a folder path")
@@ -217,7 +218,8 @@ function M.write(out_dir, col, baselines, opts)
          local sub = { root = col.root, problems = {} }
          for _, m in ipairs(sets[set_name]) do if wanted[m.name] then sub.problems[m.name] = col.problems[m.name] end end
          body[#body + 1] = string.format('<figure class="plot" data-plot="overview-%s">', set_name)
-         body[#body + 1] = plots.overview(sub, baselines, set_name, { mode = opts.mode, band = opts.band, optimizers = opts.optimizers })
+         body[#body + 1] = plots.overview(sub, baselines, set_name, { mode = opts.mode, band = opts.band, optimizers = opts.optimizers,
+            conv_perf = opts.conv_perf })
          body[#body + 1] = "</figure>"
       else
          body[#body + 1] = '<p class="note">No results for this set.</p>'
