@@ -277,6 +277,7 @@ describe("plots on synthetic results", function()
          assert.are.equal(8, npoints(b))
       end
       assert.is_truthy(s:find("lr 1.00e-03, 3 runs", 1, true))
+      assert.is_truthy(s:find(">fmnist_2c2d (P3 F-MNIST - CNN)</text>", 1, true))
    end)
 
    it("leaves out the accuracy panels for a problem without accuracy", function()

@@ -47,6 +47,16 @@ end
 
 local function last(a) return a and a[#a] end
 
+--- "fmnist_2c2d (P3 F-MNIST - CNN)" for a benchmark-set member, else the name.
+function M.title(problem_name)
+   for _, set_name in ipairs(sets.order) do
+      for _, m in ipairs(sets[set_name]) do
+         if m.name == problem_name then return string.format("%s (%s)", problem_name, m.title) end
+      end
+   end
+   return problem_name
+end
+
 function M.higher_is_better(metric)
    if select_mod and select_mod.higher_is_better then return select_mod.higher_is_better(metric) end
    return metric:find("accurac") ~= nil
@@ -241,7 +251,7 @@ function M.problem_figure(problem, base, opts)
    local cols = 2
    local rows = math.max(1, math.ceil(#panels / cols))
    local fig = svg.figure{ width = opts.width or 900, height = opts.height or (rows * 260 + 30 + 40),
-      title = opts.title or problem.name, id = opts.id or ("fig-" .. problem.name) }
+      title = opts.title or M.title(problem.name), id = opts.id or ("fig-" .. problem.name) }
    local grid = fig:grid(rows, cols, { bottom = 40 })
    local legend
    for i, p in ipairs(panels) do
