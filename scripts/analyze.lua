@@ -33,6 +33,7 @@ options:
   --runtime_problem P    problem for --runtime (default mnist_mlp)
   --runtime_epochs N     epochs per run (default 3)
   --runtime_runs N       runs of each optimizer, alternating with SGD (default 5)
+  --runtime_bs N         batch size for --runtime (default 128)
   --runtime_lr X         learning rate of the timed optimizers (default 1e-3)
   --data_dir DIR         data folder for --runtime
   -h, --help             this text
@@ -98,6 +99,7 @@ local function parse(argv)
       elseif a == "--runtime_problem" then o.runtime_problem = value(a)
       elseif a == "--runtime_epochs" then o.runtime_epochs = number(a, true)
       elseif a == "--runtime_runs" then o.runtime_runs = number(a, true)
+      elseif a == "--runtime_bs" then o.runtime_bs = number(a, true)
       elseif a == "--runtime_lr" then o.runtime_lr = number(a)
       elseif a == "--data_dir" then o.data_dir = value(a)
       elseif is_flag(a) then usage(("unknown option %s"):format(a))
@@ -162,7 +164,7 @@ local function main(argv)
       local runtime = require "deepobs.analyzer.runtime"
       for _, opt in ipairs(o.runtime) do
          local r = runtime.estimate { optimizer = opt, lr = o.runtime_lr, problem = o.runtime_problem,
-            num_epochs = o.runtime_epochs, runs = o.runtime_runs, data_dir = o.data_dir }
+            num_epochs = o.runtime_epochs, runs = o.runtime_runs, batch_size = o.runtime_bs, data_dir = o.data_dir }
          io.stdout:write(runtime.format(r), "\n")
       end
    end

@@ -395,7 +395,7 @@ describe("runtime estimation", function()
          return sstep(...)
       end
       local r = runtime.estimate { problem = fake.problem(), optimizer = slow, sgd = sgd, lr = 0.1,
-                                   num_epochs = 2, runs = 3 }
+                                   num_epochs = 2, runs = 3, warmup = false }
       assert.are.equal(3, #r.ratios)
       assert.are.equal("SlowSGD", r.optimizer)
       assert.are.equal("fake_softmax", r.problem)
@@ -409,6 +409,16 @@ describe("runtime estimation", function()
       for i = 1, 3 do assert.is_true(close(r.ratios[i], r.times[i] / r.sgd_times[i])) end
       assert.is_true(r.ratio_mean > 1) -- 10 x 2 ms of busy waiting per run
       assert.matches("overhead: %d+%.%d%d ± %d+%.%d%d", runtime.format(r))
+   end)
+
+   it("warms up with one untimed epoch of each unless told not to", function()
+      local sgd, n = fake.sgd(), 0
+      local step = sgd.step
+      sgd.step = function(...) n = n + 1 return step(...) end
+      local r = runtime.estimate { problem = fake.problem(), optimizer = fake.sgd(), sgd = sgd, lr = 0.1,
+                                   num_epochs = 1, runs = 2 }
+      assert.are.equal(2, #r.sgd_times)
+      assert.are.equal(5 * 3, n) -- 5 steps per epoch: warm-up + 2 timed runs
    end)
 end)
 
@@ -444,6 +454,32 @@ describe("scripts/analyze.lua", function()
       assert.matches("give a results folder", err)
       rc = run(TMP .. "/empty --runtime_epochs 0")
       assert.are.equal(2, rc)
+   end)
+
+   it("runs the runtime estimation for optimizer names and files", function()
+      local rc, out, err = run("--runtime sgd spec/fixtures/fake_sgd.lua --runtime_problem spec/fixtures/fake_problem.lua"
+         .. " --runtime_epochs 1 --runtime_runs 2 --runtime_bs 8 --runtime_lr 0.1")
+      assert.are.equal(0, rc, err)
+      assert.matches("runtime of GradientDescentOptimizer against SGD on fake_softmax %(1 epochs, batch 8, 2 runs each%)", out)
+      assert.matches("runtime of FakeSGD against SGD", out)
+      local n = 0
+      for _ in out:gmatch("overhead: %d+%.%d+ ± %d+%.%d+") do n = n + 1 end
+      assert.are.equal(2, n)
+      rc, _, err = run("--runtime nosuchopt --runtime_problem spec/fixtures/fake_problem.lua")
+      assert.are.equal(2, rc)
+      assert.matches("unknown optimizer 'nosuchopt'", err)
+   end)
+
+   it("writes the HTML report through deepobs.analyzer.report when that module is installed", function()
+      if not have_baselines() then pending("no " .. BASE) return end
+      local has_report = pcall(require, "deepobs.analyzer.report")
+      local rc, _, err = run(BASE .. " --problems fmnist_2c2d --out " .. TMP .. "/rep")
+      assert.are.equal(0, rc, err)
+      if has_report then
+         assert.is_truthy(io.open(TMP .. "/rep/index.html"))
+      else
+         assert.matches("report module %(deepobs%.analyzer%.report%) is not installed", err)
+      end
    end)
 
    it("prints the tables of the baselines in the chosen formats and reports skipped files", function()

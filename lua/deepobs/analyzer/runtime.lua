@@ -9,7 +9,8 @@
 -- the runner with no_logs; each pair gives a ratio optimizer time / SGD time; the result is
 -- the mean and population std of the ratios. Options: optimizer (name, path or table), lr,
 -- hyperparams, problem ("mnist_mlp", or a problem table), num_epochs (3), batch_size (128 or
--- the problem's), runs (5), sgd_lr (1e-5, 1.1's default), data_dir, dataset, threads, random_seed.
+-- the problem's), runs (5), sgd_lr (1e-5, 1.1's default), data_dir, dataset, threads, random_seed,
+-- warmup (true: one untimed epoch of each first; 1.1 had none).
 local runner = require "deepobs.runner"
 
 local M = {}
@@ -45,6 +46,14 @@ function M.estimate(o)
    end
    local r = { problem = problem.name, optimizer = optimizer.name, num_epochs = epochs, batch_size = bs,
                sgd_times = {}, times = {}, ratios = {} }
+   -- one untimed epoch of each first: JIT compilation and the first data load would otherwise
+   -- land on the first SGD run only
+   if o.warmup ~= false then
+      common.num_epochs = 1
+      timed(sgd, o.sgd_lr or 1e-5)
+      timed(optimizer, o.lr, o.hyperparams)
+      common.num_epochs = epochs
+   end
    for i = 1, runs do
       r.sgd_times[i] = timed(sgd, o.sgd_lr or 1e-5)
       r.times[i] = timed(optimizer, o.lr, o.hyperparams)

@@ -93,9 +93,15 @@ function M.speed(setting, metric, target)
    return sum / n, secs and secs / n, reached
 end
 
-local function fmt_hp(v)
+local fmt_hp
+fmt_hp = function(v)
    if type(v) == "number" then return ("%g"):format(v) end
    if type(v) == "boolean" then return v and "True" or "False" end
+   if type(v) == "table" then
+      local parts = {}
+      for i, x in ipairs(v) do parts[i] = fmt_hp(x) end
+      return "[" .. table.concat(parts, " ") .. "]"
+   end
    return tostring(v)
 end
 
