@@ -25,6 +25,8 @@ options:
   --baselines DIR        reference results drawn beside yours (e.g. ../shared/baselines)
   --out DIR              folder of the HTML report (default report/)
   --no_report            print the tables only
+  --check                list what was found per problem and optimizer (settings, seeds,
+                         diverged runs, skipped files) and stop
   --problems P ...       only these problems
   --optimizers O ...     only these optimizers (folder names, e.g. AdamOptimizer)
   --mode MODE            how a setting is chosen: final (default), best, most
@@ -81,6 +83,7 @@ local function parse(argv)
       elseif a == "--baselines" then o.baselines = value(a)
       elseif a == "--out" then o.out = value(a)
       elseif a == "--no_report" then o.report = false
+      elseif a == "--check" then o.check = true
       elseif a == "--problems" then o.problems = list(a)
       elseif a == "--optimizers" then o.optimizers = list(a)
       elseif a == "--mode" then
@@ -120,12 +123,16 @@ local function main(argv)
    if o.dir then
       if not results.is_dir(o.dir) then usage(("results folder %s does not exist"):format(o.dir)) end
       local col = results.load(o.dir)
-      for _, s in ipairs(col.skipped) do
+      for _, s in ipairs(o.check and {} or col.skipped) do -- --check lists them on stdout
          io.stderr:write(("analyze: skipped %s: %s\n"):format(s.path, s.reason))
       end
       if next(col.problems) == nil then
          usage(("no result files under %s (expected <problem>/<optimizer>/<setting>/random_seed__N__DATE.json)")
             :format(o.dir))
+      end
+      if o.check then
+         io.stdout:write(results.summary(col), "\n")
+         return 0
       end
       local base
       if o.baselines then

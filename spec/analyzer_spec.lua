@@ -107,6 +107,16 @@ describe("loading the DeepOBS 1.1 baselines", function()
       assert.are.equal(hi, st.max[101])
       -- the minibatch losses are the reduced files' first 200
       assert.are.equal(200, #s.stats.minibatch_train_losses.mean)
+      -- diverged runs (NaN / inf final loss in 1.1's files): the README's nan and inf rows
+      local function div(o)
+         local n = 0
+         for _, x in ipairs(col.problems.quadratic_deep.optimizers[o].settings) do n = n + x.diverged end
+         return n
+      end
+      assert.are.same({ 9, 8, 0 }, { div("GradientDescentOptimizer"), div("MomentumOptimizer"), div("AdamOptimizer") })
+      local summary = results.summary(col)
+      assert.matches("quadratic_deep | GradientDescentOptimizer: 18 setting%(s%) with 1%-3 seed%(s%), 9 diverged run%(s%)", summary)
+      assert.matches("svhn_wrn164 | AdamOptimizer: 1 setting%(s%) with 3 seed%(s%)\n", summary)
       -- quadratic_deep and the VAEs have no accuracy lists
       assert.is_nil(col.problems.mnist_vae.optimizers.AdamOptimizer.settings[1].stats.test_accuracies)
    end)
@@ -165,6 +175,11 @@ describe("loading ours, DeepOBS 1.2's and the port's files, and broken ones", fu
       fs.write(db .. "/random_seed__4__a.json", cjson.encode { testproblem = "fmnist_2c2d", optimizer = "Broken",
          num_epochs = 1, learning_rate = 0.1, test_losses = { 1, "x" } })
       fs.write(db .. "/random_seed__5__a.json", "")
+      -- a problem folder linked in from elsewhere is followed
+      local dl = TMP .. "/elsewhere/two_d_beale/SGD/num_epochs__1__batch_size__128__lr__1.e-01"
+      write_11(dl, { seed = 42, problem = "two_d_beale", optimizer = "SGD", lr = 0.1, train_losses = { 3, 2 },
+         test_losses = { 3, 2 } })
+      os.execute("ln -s ../elsewhere/two_d_beale '" .. TMP .. "/r/two_d_beale'")
       col = results.load(TMP .. "/r")
    end)
    teardown(function() fs.rmrf(TMP) end)
@@ -186,6 +201,16 @@ describe("loading ours, DeepOBS 1.2's and the port's files, and broken ones", fu
       -- minibatch losses: aligned to the shortest run (2 values)
       assert.are.same({ 4, 2 }, s.stats.minibatch_train_losses.mean)
       assert.are.same({ 10, 12 }, s.runs[1].data.epoch_times)
+   end)
+
+   it("follows symlinked folders and falls back to test_losses without accuracies", function()
+      local s = col.problems.two_d_beale.optimizers.SGD.settings[1]
+      assert.are.same({ 3, 2 }, s.stats.test_losses.mean)
+      assert.are.equal("test_losses", select.metric("two_d_beale", s))
+      local t = tables.build(col, nil, { problems = { "two_d_beale" } })
+      assert.are.equal("test_losses", t.problems[1].metric)
+      assert.are.equal(2, t.problems[1].rows[1].performance)
+      assert.are.equal(1, t.problems[1].rows[1].speed)
    end)
 
    it("reads DeepOBS 1.2's keys into 1.1's names", function()
@@ -454,6 +479,8 @@ describe("scripts/analyze.lua", function()
       assert.matches("give a results folder", err)
       rc = run(TMP .. "/empty --runtime_epochs 0")
       assert.are.equal(2, rc)
+      rc, out = run(TMP .. "/empty --check")
+      assert.are.equal(2, rc)
    end)
 
    it("runs the runtime estimation for optimizer names and files", function()
@@ -501,5 +528,8 @@ describe("scripts/analyze.lua", function()
       assert.matches("skipped .*random_seed__1__a%.json: not valid JSON", err)
       assert.matches("| MomentumOptimizer | 0%.9225 ± 0%.0011 |", out)
       assert.matches("mode most", out)
+      rc, out = run(TMP .. "/mix --check")
+      assert.are.equal(0, rc)
+      assert.matches("^fmnist_2c2d | MomentumOptimizer: 1 setting%(s%) with 3 seed%(s%)\nskipped .*: not valid JSON", out)
    end)
 end)

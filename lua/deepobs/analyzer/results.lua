@@ -28,9 +28,9 @@ function M.is_dir(path)
    return ok == 0 or ok == true
 end
 
--- every *.json under dir, sorted (find is the only portable walk without lfs)
+-- every *.json under dir, sorted, through symlinked folders (find is the only portable walk without lfs)
 local function json_files(dir)
-   local p = io.popen("find " .. shell_quote(dir) .. " -type f -name '*.json' 2>/dev/null | LC_ALL=C sort")
+   local p = io.popen("find -L " .. shell_quote(dir) .. " -type f -name '*.json' 2>/dev/null | LC_ALL=C sort")
    local out = {}
    for l in p:lines() do out[#out + 1] = l end
    p:close()
@@ -194,7 +194,16 @@ local function build_setting(problem, optimizer, folder, runs)
       lr_sched_epochs = first.data.lr_sched_epochs, lr_sched_factors = first.data.lr_sched_factors,
       runs = {}, stats = {},
    }
-   for i, r in ipairs(runs) do s.runs[i] = { seed = r.seed, path = r.path, data = r.data } end
+   -- runs that diverged: marked by our runner / DeepOBS 1.2, or (1.1) a non-finite final loss
+   s.diverged = 0
+   for i, r in ipairs(runs) do
+      s.runs[i] = { seed = r.seed, path = r.path, data = r.data }
+      local tl = r.data.test_losses or r.data.train_losses or {}
+      local last = tl[#tl]
+      if r.data.diverged == true or (last ~= nil and (last ~= last or last == math.huge or last == -math.huge)) then
+         s.diverged = s.diverged + 1
+      end
+   end
    local metrics = {}
    for _, m in ipairs(EPOCH_METRICS) do metrics[#metrics + 1] = m end
    metrics[#metrics + 1] = "minibatch_train_losses"
@@ -286,6 +295,28 @@ function M.names(t)
    for k in pairs(t or {}) do out[#out + 1] = k end
    table.sort(out)
    return out
+end
+
+--- DeepOBS 1.2's check_output summary: "<problem> | <optimizer>: k setting(s) with s seed(s)"
+-- per optimizer (s = the seed counts that occur, e.g. "1-3"), then the skipped files.
+function M.summary(col)
+   local out = {}
+   for _, pn in ipairs(M.names(col.problems)) do
+      local p = col.problems[pn]
+      for _, on in ipairs(M.names(p.optimizers)) do
+         local o = p.optimizers[on]
+         local lo, hi, div = math.huge, 0, 0
+         for _, st in ipairs(o.settings) do
+            lo, hi = math.min(lo, #st.runs), math.max(hi, #st.runs)
+            div = div + st.diverged
+         end
+         local seeds = lo == hi and tostring(lo) or (lo .. "-" .. hi)
+         out[#out + 1] = ("%s | %s: %d setting(s) with %s seed(s)%s"):format(pn, on, #o.settings, seeds,
+            div > 0 and (", %d diverged run(s)"):format(div) or "")
+      end
+   end
+   for _, k in ipairs(col.skipped) do out[#out + 1] = ("skipped %s: %s"):format(k.path, k.reason) end
+   return table.concat(out, "\n")
 end
 
 --- Counts { problems, optimizers, settings, runs } of a collection.

@@ -125,7 +125,7 @@ local function row_for(entry, mode, metric, baseline)
    local st = s.stats[metric]
    return {
       optimizer = entry.name, baseline = baseline, setting = s, folder = s.folder,
-      n_settings = #entry.settings, seeds = #s.runs,
+      n_settings = #entry.settings, seeds = #s.runs, diverged = s.diverged or 0,
       performance = perf, performance_std = st and st.std[#st.std] or nil,
       lr = s.lr, hyperparams = s.hyperparams, tuneability = M.tuneability(s),
    }
@@ -312,7 +312,7 @@ function M.json(t)
             { "optimizer", r.optimizer }, { "baseline", r.baseline }, { "performance", jnum(r.performance) },
             { "performance_std", jnum(r.performance_std) }, { "speed_epochs", jnum(r.speed) },
             { "speed_seconds", jnum(r.speed_seconds) }, { "seeds_reached", jsonw.int(r.reached or 0) },
-            { "seeds", jsonw.int(r.seeds) }, { "settings", jsonw.int(r.n_settings) }, { "lr", jnum(r.lr) },
+            { "seeds", jsonw.int(r.seeds) }, { "diverged", jsonw.int(r.diverged or 0) }, { "settings", jsonw.int(r.n_settings) }, { "lr", jnum(r.lr) },
             { "hyperparams", next(hp) and hp or jsonw.object {} }, { "setting", r.folder },
          }
       end
