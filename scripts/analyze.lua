@@ -31,6 +31,8 @@ options:
   --optimizers O ...     only these optimizers (folder names, e.g. AdamOptimizer)
   --mode MODE            how a setting is chosen: final (default), best, most
   --format F[,F...]      text (default), md, csv, json
+  --target P=X ...       the Speed target of problem P (default: the best baseline's Performance,
+                         or the baselines' convergence_performance.json)
   --runtime OPT ...      estimate the per-step overhead of these optimizers against SGD
   --runtime_problem P    problem for --runtime (default mnist_mlp)
   --runtime_epochs N     epochs per run (default 3)
@@ -98,6 +100,13 @@ local function parse(argv)
                usage(("unknown --format %q (text, md, csv, json)"):format(f))
             end
          end
+      elseif a == "--target" then
+         o.targets = o.targets or {}
+         for _, kv in ipairs(list(a)) do
+            local p, x = kv:match("^([^=]+)=(.+)$")
+            if not p or not tonumber(x) then usage(("--target needs PROBLEM=NUMBER, got %q"):format(kv)) end
+            o.targets[p] = tonumber(x)
+         end
       elseif a == "--runtime" then o.runtime = list(a)
       elseif a == "--runtime_problem" then o.runtime_problem = value(a)
       elseif a == "--runtime_epochs" then o.runtime_epochs = number(a, true)
@@ -149,7 +158,8 @@ local function main(argv)
          for _, p in pairs(col.problems) do if p.optimizers[n] then return true end end
          return false
       end)
-      local t = an.tables(col, base, { mode = o.mode, problems = o.problems, optimizers = o.optimizers })
+      local t = an.tables(col, base, { mode = o.mode, problems = o.problems, optimizers = o.optimizers,
+         targets = o.targets })
       for k, f in ipairs(o.formats) do
          if k > 1 then io.stdout:write("\n") end
          local s = an.format(t, f)
