@@ -180,7 +180,7 @@ local function main(argv)
    if o.runtime then
       local runtime = require "deepobs.analyzer.runtime"
       for _, opt in ipairs(o.runtime) do
-         local r = runtime.estimate { optimizer = opt, lr = o.runtime_lr, problem = o.runtime_problem,
+         local r = runtime.estimate { optimizer = opt, lr = o.runtime_lr or 1e-3, problem = o.runtime_problem,
             num_epochs = o.runtime_epochs, runs = o.runtime_runs, batch_size = o.runtime_bs, data_dir = o.data_dir }
          io.stdout:write(runtime.format(r), "\n")
       end
