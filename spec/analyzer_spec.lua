@@ -539,3 +539,25 @@ describe("scripts/analyze.lua", function()
       assert.matches("^fmnist_2c2d | MomentumOptimizer: 1 setting%(s%) with 3 seed%(s%)\nskipped .*: not valid JSON", out)
    end)
 end)
+
+describe("the Lua API (require 'deepobs.analyzer')", function()
+   it("loads, chooses, tabulates and times through one table of functions", function()
+      fs.rmrf(TMP)
+      local d = TMP .. "/api/mnist_mlp/MyOpt/num_epochs__1__batch_size__128__lr__1.e-01"
+      write_11(d, { seed = 42, problem = "mnist_mlp", optimizer = "MyOpt", lr = 0.1, train_losses = { 2, 1 },
+         test_losses = { 2, 1 }, train_acc = { 0.1, 0.9 }, test_acc = { 0.1, 0.9 } })
+      local col = an.load(TMP .. "/api")
+      assert.are.equal(TMP .. "/api", col.root)
+      assert.are.same({ problems = 1, optimizers = 1, settings = 1, runs = 1 }, an.counts(col))
+      local s = an.best(col.problems.mnist_mlp.optimizers.MyOpt, "most")
+      assert.are.equal(0.1, s.lr)
+      assert.are.equal("test_accuracies", an.metric("mnist_mlp", s))
+      local t = an.tables(col, nil, { mode = "best" })
+      assert.are.equal(0.9, t.problems[1].rows[1].performance)
+      assert.matches("MyOpt", an.format(t))
+      local r = an.runtime { problem = fake.problem(), optimizer = fake.sgd(), sgd = fake.sgd(), lr = 0.1,
+                             num_epochs = 1, runs = 1, warmup = false }
+      assert.are.equal(1, #r.ratios)
+      fs.rmrf(TMP)
+   end)
+end)
