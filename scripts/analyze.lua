@@ -31,6 +31,8 @@ options:
   --optimizers O ...     only these optimizers (folder names, e.g. AdamOptimizer)
   --mode MODE            how a setting is chosen: final (default), best, most
   --format F[,F...]      text (default), md, csv, json
+  --metric M             rank by M (e.g. valid_accuracies, train_losses) instead of the problem's
+                         (test loss for quadratic_deep and the VAEs, else test accuracy)
   --target P=X ...       the Speed target of problem P (default: the best baseline's Performance,
                          or the baselines' convergence_performance.json)
   --runtime OPT ...      estimate the per-step overhead of these optimizers against SGD
@@ -100,6 +102,13 @@ local function parse(argv)
                usage(("unknown --format %q (text, md, csv, json)"):format(f))
             end
          end
+      elseif a == "--metric" then
+         o.metric = value(a)
+         local known = { test_accuracies = 1, test_losses = 1, train_accuracies = 1, train_losses = 1,
+                         valid_accuracies = 1, valid_losses = 1 }
+         if not known[o.metric] then
+            usage(("unknown --metric %q (test_accuracies, test_losses, train_*, valid_*)"):format(o.metric))
+         end
       elseif a == "--target" then
          o.targets = o.targets or {}
          for _, kv in ipairs(list(a)) do
@@ -159,7 +168,7 @@ local function main(argv)
          return false
       end)
       local t = an.tables(col, base, { mode = o.mode, problems = o.problems, optimizers = o.optimizers,
-         targets = o.targets })
+         targets = o.targets, metric = o.metric })
       for k, f in ipairs(o.formats) do
          if k > 1 then io.stdout:write("\n") end
          local s = an.format(t, f)

@@ -134,7 +134,8 @@ end
 --- Builds the table: { mode, problems = { { name, title, metric, target, target_source,
 -- rows = { { optimizer, baseline, performance, performance_std, speed, speed_seconds,
 -- reached, seeds, n_settings, lr, hyperparams, tuneability, folder, setting }, ... } } } }.
--- opts: mode ("final"), problems / optimizers (name lists: filters on col), targets
+-- opts: mode ("final"), metric (default: the problem's, see select.metric; 1.2's fallbacks
+-- apply when no optimizer has it), problems / optimizers (name lists: filters on col), targets
 -- (problem -> number, overriding the computed ones).
 function M.build(col, baselines, opts)
    opts = opts or {}
@@ -158,14 +159,14 @@ function M.build(col, baselines, opts)
       opt_order(onames)
       local bnames = bp and opt_order(rs.names(bp.optimizers)) or {}
       -- one metric for the whole problem: the default unless nobody has it
-      local metric = select.metric(pname)
+      local metric = select.metric(pname, nil, opts.metric)
       local has = false
       for _, o in pairs(p.optimizers) do
          for _, s in ipairs(o.settings) do if s.stats[metric] then has = true end end
       end
       if not has then
          local any = next(p.optimizers)
-         metric = select.entry_metric(p.optimizers[any])
+         metric = select.entry_metric(p.optimizers[any], opts.metric)
       end
       local rows = {}
       for _, b in ipairs(bnames) do rows[#rows + 1] = row_for(bp.optimizers[b], mode, metric, true) end
