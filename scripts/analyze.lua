@@ -35,7 +35,8 @@ options:
                          (test loss for quadratic_deep and the VAEs, else test accuracy)
   --target P=X ...       the Speed target of problem P (default: the best baseline's Performance,
                          or the baselines' convergence_performance.json)
-  --runtime OPT ...      estimate the per-step overhead of these optimizers against SGD
+  --runtime OPT ...      time these optimizers against SGD (runs alternate; ratio of run times
+                         and of training-step times, mean ± std over the runs)
   --runtime_problem P    problem for --runtime (default mnist_mlp)
   --runtime_epochs N     epochs per run (default 3)
   --runtime_runs N       runs of each optimizer, alternating with SGD (default 5)

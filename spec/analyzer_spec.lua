@@ -439,6 +439,12 @@ describe("runtime estimation", function()
       assert.are.equal(sd, r.ratio_std)
       for i = 1, 3 do assert.is_true(close(r.ratios[i], r.times[i] / r.sgd_times[i])) end
       assert.is_true(r.ratio_mean > 1) -- 10 x 2 ms of busy waiting per run
+      assert.is_true(r.train_ratio_mean > r.ratio_mean) -- the overhead is all in the steps
+      for i = 1, 3 do
+         assert.is_true(r.train_times[i] < r.times[i] and r.sgd_train_times[i] < r.sgd_times[i])
+         assert.is_true(close(r.train_ratios[i], r.train_times[i] / r.sgd_train_times[i]))
+      end
+      assert.matches("training steps only", runtime.format(r))
       assert.matches("overhead: %d+%.%d%d ± %d+%.%d%d", runtime.format(r))
    end)
 
