@@ -579,3 +579,38 @@ describe("the Lua API (require 'deepobs.analyzer')", function()
       fs.rmrf(TMP)
    end)
 end)
+
+describe("end to end: the runner's own files", function()
+   it("are read back with their hyperparameters, seeds and epoch_times", function()
+      local runner = require "deepobs.runner"
+      fs.rmrf(TMP)
+      local res = {}
+      for i, seed in ipairs { 42, 43 } do
+         res[i] = runner.run { problem = fake.problem(), optimizer = fake.sgd(), lr = 0.1, num_epochs = 2,
+                               random_seed = seed, output_dir = TMP .. "/own", quiet = true, time = 0 }
+      end
+      local col = an.load(TMP .. "/own")
+      assert.are.equal(0, #col.skipped)
+      local s = col.problems.fake_softmax.optimizers.FakeSGD.settings[1]
+      assert.are.equal(res[1].folder, s.folder)
+      assert.are.same({ momentum = 0, use_nesterov = false }, s.hyperparams)
+      assert.are.same({ 42, 43 }, { s.runs[1].seed, s.runs[2].seed })
+      for e = 1, 3 do
+         assert.is_true(close(s.stats.test_losses.mean[e], (res[1].test_losses[e] + res[2].test_losses[e]) / 2))
+      end
+      assert.are.same(res[2].epoch_times, s.runs[2].data.epoch_times)
+      -- a target every seed reaches at epoch 1: seconds = mean of the first epoch times
+      local target = math.min(res[1].test_accuracies[2], res[2].test_accuracies[2])
+      local t = an.tables(col, nil, { targets = { fake_softmax = target } })
+      local r = t.problems[1].rows[1]
+      local ks, secs = 0, 0
+      for i = 1, 2 do
+         local k = res[i].test_accuracies[1] >= target and 0 or 1
+         ks = ks + k
+         if k == 1 then secs = secs + res[i].epoch_times[1] end
+      end
+      assert.are.equal(ks / 2, r.speed)
+      assert.is_true(close(r.speed_seconds, secs / 2))
+      fs.rmrf(TMP)
+   end)
+end)
