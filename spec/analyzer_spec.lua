@@ -78,6 +78,13 @@ describe("loading the DeepOBS 1.1 baselines", function()
       assert.are.equal(1, #col.problems.svhn_wrn164.optimizers.MomentumOptimizer.settings)
    end)
 
+   it("loads a problem or optimizer folder on its own too (problem and optimizer come from the files)", function()
+      if not have_baselines() then pending("no " .. BASE) return end
+      local one = results.load(BASE .. "/fmnist_2c2d/AdamOptimizer")
+      assert.are.same({ problems = 1, optimizers = 1, settings = 18, runs = 20 }, results.counts(one))
+      assert.are.same({ "fmnist_2c2d" }, results.names(one.problems))
+   end)
+
    it("sorts settings by lr and runs by seed, with hyperparameters and aggregates (README table)", function()
       if not have_baselines() then pending("no " .. BASE) return end
       local adam = col.problems.fmnist_2c2d.optimizers.AdamOptimizer
