@@ -1,0 +1,330 @@
+--- DeepOBS's performance / speed / tuneability table, per problem and optimizer.
+--
+--    local tables = require "deepobs.analyzer.tables"
+--    local t = tables.build(col, baselines, { mode = "final" })
+--    print(tables.text(t))        -- also tables.markdown(t), tables.csv(t), tables.json(t)
+--
+-- Performance: the final (modes final, most) or best (mode best) value of the mean curve of
+-- the chosen setting (select.best). Speed (DeepOBS 1.1): the mean over seeds of the first
+-- epoch (0 = untrained) whose metric reaches the target (>= for accuracies, <= for losses),
+-- a run that never does counting N + 1; with epoch_times in the files also the wall-clock
+-- seconds to that epoch (only when every seed reached it). The target is the problem's
+-- entry of the baselines' convergence_performance.json (1.1's file) when present, else the
+-- best Performance among the reference optimizers (the baselines; without baselines the
+-- optimizers of the results themselves). Tuneability: the chosen setting's lr ({:0.2e}) and
+-- hyperparameters.
+local select = require "deepobs.analyzer.select"
+local rs = require "deepobs.analyzer.results"
+local jsonw = require "deepobs.results"
+
+local M = {}
+
+-- DeepOBS's table puts SGD, Momentum and Adam first
+local FIRST = { GradientDescentOptimizer = 1, SGD = 1, MomentumOptimizer = 2, Momentum = 2, AdamOptimizer = 3, Adam = 3 }
+
+local function opt_order(names)
+   table.sort(names, function(a, b)
+      local fa, fb = FIRST[a] or 99, FIRST[b] or 99
+      if fa ~= fb then return fa < fb end
+      return a < b
+   end)
+   return names
+end
+
+-- the benchmark sets' order (P1..P8) first, then the other problems alphabetically
+local function problem_order(names)
+   local rank, title = {}, {}
+   local ok, sets = pcall(require, "problems.sets")
+   if ok and type(sets) == "table" then
+      local i = 0
+      for _, set in ipairs(sets.order or {}) do
+         for _, m in ipairs(sets[set] or {}) do
+            i = i + 1
+            rank[m.name], title[m.name] = rank[m.name] or i, m.title
+         end
+      end
+   end
+   table.sort(names, function(a, b)
+      local ra, rb = rank[a] or 1e9, rank[b] or 1e9
+      if ra ~= rb then return ra < rb end
+      return a < b
+   end)
+   return names, title
+end
+
+local function set_of(list)
+   if list == nil then return nil end
+   local s = {}
+   for _, v in ipairs(list) do s[v] = true end
+   return s
+end
+
+--- Epoch index (0-based) at which a curve first reaches target, or #curve when it never does.
+function M.epochs_to(curve, target, hib)
+   for i, v in ipairs(curve) do
+      if (hib and v >= target) or (not hib and v <= target) then return i - 1 end
+   end
+   return #curve
+end
+
+--- Speed of a setting: mean epochs over its runs, mean seconds (nil unless every run reached
+-- the target and has epoch_times), and how many runs reached it.
+function M.speed(setting, metric, target)
+   if target == nil or target ~= target then return nil, nil, 0 end
+   local hib = select.higher_is_better(metric)
+   local sum, secs, reached = 0, 0, 0
+   for _, r in ipairs(setting.runs) do
+      local curve = r.data[metric] or {}
+      local k = M.epochs_to(curve, target, hib)
+      sum = sum + k
+      if k < #curve then
+         reached = reached + 1
+         local et = r.data.epoch_times
+         if et and #et >= k then
+            for e = 1, k do secs = secs + et[e] end
+         else
+            secs = nil
+         end
+      end
+   end
+   local n = #setting.runs
+   if n == 0 then return nil, nil, 0 end
+   if reached < n then secs = nil end
+   return sum / n, secs and secs / n, reached
+end
+
+local fmt_hp
+fmt_hp = function(v)
+   if type(v) == "number" then return ("%g"):format(v) end
+   if type(v) == "boolean" then return v and "True" or "False" end
+   if type(v) == "table" then
+      local parts = {}
+      for i, x in ipairs(v) do parts[i] = fmt_hp(x) end
+      return "[" .. table.concat(parts, " ") .. "]"
+   end
+   return tostring(v)
+end
+
+--- "lr 2.51e-04, beta1 0.9, ..." for a setting.
+function M.tuneability(setting)
+   local parts = {}
+   if setting.lr then parts[1] = ("lr %.2e"):format(setting.lr) end
+   for _, k in ipairs(rs.names(setting.hyperparams)) do
+      parts[#parts + 1] = k .. " " .. fmt_hp(setting.hyperparams[k])
+   end
+   if setting.lr_sched_epochs then
+      parts[#parts + 1] = "lr_sched_epochs " .. table.concat(setting.lr_sched_epochs, "/")
+      parts[#parts + 1] = "lr_sched_factors " .. table.concat(setting.lr_sched_factors or {}, "/")
+   end
+   return table.concat(parts, ", ")
+end
+
+local function row_for(entry, mode, metric, baseline)
+   local s = select.best(entry, mode, metric)
+   local perf = mode == "best" and select.best_value(s, metric) or select.final_value(s, metric)
+   local st = s.stats[metric]
+   return {
+      optimizer = entry.name, baseline = baseline, setting = s, folder = s.folder,
+      n_settings = #entry.settings, seeds = #s.runs, diverged = s.diverged or 0,
+      performance = perf, performance_std = st and st.std[#st.std] or nil,
+      lr = s.lr, hyperparams = s.hyperparams, tuneability = M.tuneability(s),
+   }
+end
+
+--- Builds the table: { mode, problems = { { name, title, metric, target, target_source,
+-- rows = { { optimizer, baseline, performance, performance_std, speed, speed_seconds,
+-- reached, seeds, n_settings, lr, hyperparams, tuneability, folder, setting }, ... } } } }.
+-- opts: mode ("final"), metric (default: the problem's, see select.metric; 1.2's fallbacks
+-- apply when no optimizer has it), problems / optimizers (name lists: filters on col), targets
+-- (problem -> number, overriding the computed ones).
+function M.build(col, baselines, opts)
+   opts = opts or {}
+   if baselines == col then baselines = nil end -- analysing the baselines themselves
+   local mode = opts.mode or "final"
+   local pf, of = set_of(opts.problems), set_of(opts.optimizers)
+   local names = {}
+   for name in pairs(col.problems) do
+      if not pf or pf[name] then names[#names + 1] = name end
+   end
+   local title
+   names, title = problem_order(names)
+   local out = { mode = mode, problems = {} }
+   for _, pname in ipairs(names) do
+      local p = col.problems[pname]
+      local bp = baselines and baselines.problems[pname]
+      local onames = {}
+      for oname in pairs(p.optimizers) do
+         if not of or of[oname] then onames[#onames + 1] = oname end
+      end
+      opt_order(onames)
+      local bnames = bp and opt_order(rs.names(bp.optimizers)) or {}
+      -- one metric for the whole problem: the default unless nobody has it
+      local metric = select.metric(pname, nil, opts.metric)
+      local has = false
+      for _, o in pairs(p.optimizers) do
+         for _, s in ipairs(o.settings) do if s.stats[metric] then has = true end end
+      end
+      if not has then
+         local any = next(p.optimizers)
+         metric = select.entry_metric(p.optimizers[any], opts.metric)
+      end
+      local rows = {}
+      for _, b in ipairs(bnames) do rows[#rows + 1] = row_for(bp.optimizers[b], mode, metric, true) end
+      for _, o in ipairs(onames) do rows[#rows + 1] = row_for(p.optimizers[o], mode, metric, false) end
+
+      local target, source
+      if opts.targets and opts.targets[pname] then
+         target, source = opts.targets[pname], "given"
+      elseif baselines and baselines.convergence_performance and baselines.convergence_performance[pname] then
+         target, source = baselines.convergence_performance[pname], "convergence_performance.json"
+      else
+         local hib = select.higher_is_better(metric)
+         for _, r in ipairs(rows) do
+            if r.baseline == (bp ~= nil) and select.better(r.performance, target or 0 / 0, hib) then
+               target, source = r.performance, (bp and "best baseline " or "best ") .. r.optimizer
+            end
+         end
+      end
+      for _, r in ipairs(rows) do
+         r.speed, r.speed_seconds, r.reached = M.speed(r.setting, metric, target)
+      end
+      out.problems[#out.problems + 1] = {
+         name = pname, title = title[pname], metric = metric, target = target, target_source = source, rows = rows,
+      }
+   end
+   return out
+end
+
+---------------------------------------------------------------------------------------
+-- output
+
+local function num(x, digits)
+   if x == nil then return "N.A." end
+   if x ~= x then return "nan" end
+   if x == math.huge then return "inf" end
+   if x == -math.huge then return "-inf" end
+   return ("%." .. (digits or 4) .. "f"):format(x)
+end
+
+local function cells(r)
+   local perf = num(r.performance)
+   if r.performance_std and r.seeds > 1 and r.performance == r.performance then
+      perf = perf .. " ± " .. num(r.performance_std)
+   end
+   return {
+      r.optimizer .. (r.baseline and " (baseline)" or ""), perf, num(r.speed, 2),
+      num(r.speed_seconds, 1), ("%d/%d"):format(r.reached or 0, r.seeds), tostring(r.n_settings), r.tuneability,
+   }
+end
+
+local HEAD = { "optimizer", "performance", "speed (epochs)", "speed (s)", "seeds reached", "settings", "tuneability" }
+
+local function problem_caption(p, mode)
+   return ("%s%s: %s, mode %s, target %s (%s)"):format(p.name, p.title and (" (" .. p.title .. ")") or "",
+      p.metric, mode, num(p.target), p.target_source or "no reference")
+end
+
+-- display width in characters (UTF-8 continuation bytes do not count)
+local function width(s) return #s:gsub("[\128-\191]", "") end
+
+--- Aligned plain text, one block per problem.
+function M.text(t)
+   local out = {}
+   for _, p in ipairs(t.problems) do
+      out[#out + 1] = problem_caption(p, t.mode)
+      local rows = { HEAD }
+      for _, r in ipairs(p.rows) do rows[#rows + 1] = cells(r) end
+      local w = {}
+      for _, row in ipairs(rows) do
+         for j, c in ipairs(row) do w[j] = math.max(w[j] or 0, width(c)) end
+      end
+      for _, row in ipairs(rows) do
+         local line = {}
+         for j, c in ipairs(row) do
+            line[j] = j == #row and c or (c .. (" "):rep(w[j] - width(c)))
+         end
+         out[#out + 1] = "  " .. table.concat(line, "  ")
+      end
+      out[#out + 1] = ""
+   end
+   return table.concat(out, "\n")
+end
+
+--- Markdown: a heading and a pipe table per problem.
+function M.markdown(t)
+   local out = {}
+   for _, p in ipairs(t.problems) do
+      out[#out + 1] = "### " .. problem_caption(p, t.mode)
+      out[#out + 1] = ""
+      out[#out + 1] = "| " .. table.concat(HEAD, " | ") .. " |"
+      out[#out + 1] = "|" .. ("---|"):rep(#HEAD)
+      for _, r in ipairs(p.rows) do
+         local c = cells(r)
+         for j = 1, #c do c[j] = c[j]:gsub("|", "\\|") end
+         out[#out + 1] = "| " .. table.concat(c, " | ") .. " |"
+      end
+      out[#out + 1] = ""
+   end
+   return table.concat(out, "\n")
+end
+
+local function csv_field(v)
+   if v == nil then return "" end
+   if type(v) == "number" then
+      if v ~= v then return "nan" end
+      if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return ("%d"):format(v) end
+      return jsonw.pyfloat(v)
+   end
+   v = tostring(v)
+   if v:find('[,"\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
+   return v
+end
+
+local CSV_COLS = { "problem", "metric", "mode", "target", "optimizer", "baseline", "performance", "performance_std",
+                   "speed_epochs", "speed_seconds", "seeds_reached", "seeds", "settings", "lr", "tuneability", "setting" }
+
+--- CSV, one line per problem and optimizer (numbers at full precision).
+function M.csv(t)
+   local out = { table.concat(CSV_COLS, ",") }
+   for _, p in ipairs(t.problems) do
+      for _, r in ipairs(p.rows) do
+         local v = { p.name, p.metric, t.mode, p.target, r.optimizer, r.baseline and "true" or "false", r.performance,
+                     r.performance_std, r.speed, r.speed_seconds, r.reached, r.seeds, r.n_settings, r.lr,
+                     r.tuneability, r.folder }
+         local f = {}
+         for i = 1, #CSV_COLS do f[i] = csv_field(v[i]) end
+         out[#out + 1] = table.concat(f, ",")
+      end
+   end
+   return table.concat(out, "\n") .. "\n"
+end
+
+local function jnum(x) if x == nil or x ~= x then return jsonw.null end return x end
+
+--- JSON: { mode, problems = [ { name, metric, target, rows = [ ... ] } ] } (NaN as null).
+function M.json(t)
+   local ps = {}
+   for i, p in ipairs(t.problems) do
+      local rows = {}
+      for j, r in ipairs(p.rows) do
+         local hp = {}
+         for k, v in pairs(r.hyperparams or {}) do hp[k] = v end
+         rows[j] = jsonw.object {
+            { "optimizer", r.optimizer }, { "baseline", r.baseline }, { "performance", jnum(r.performance) },
+            { "performance_std", jnum(r.performance_std) }, { "speed_epochs", jnum(r.speed) },
+            { "speed_seconds", jnum(r.speed_seconds) }, { "seeds_reached", jsonw.int(r.reached or 0) },
+            { "seeds", jsonw.int(r.seeds) }, { "diverged", jsonw.int(r.diverged or 0) }, { "settings", jsonw.int(r.n_settings) }, { "lr", jnum(r.lr) },
+            { "hyperparams", next(hp) and hp or jsonw.object {} }, { "setting", r.folder },
+         }
+      end
+      ps[i] = jsonw.object {
+         { "problem", p.name }, { "metric", p.metric }, { "target", jnum(p.target) },
+         { "target_source", p.target_source or jsonw.null }, { "rows", jsonw.array(rows) },
+      }
+   end
+   return jsonw.encode(jsonw.object { { "mode", t.mode }, { "problems", jsonw.array(ps) } }) .. "\n"
+end
+
+M.FORMATS = { text = M.text, md = M.markdown, markdown = M.markdown, csv = M.csv, json = M.json }
+
+return M

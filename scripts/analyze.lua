@@ -1,0 +1,210 @@
+-- scripts/analyze.lua — the DeepOBS analyzer's command line: tables, HTML report, runtime.
+--
+--   luajit scripts/analyze.lua RESULTS_DIR [--baselines DIR] [--out DIR] [--problems P ...]
+--          [--optimizers O ...] [--mode final|best|most] [--format text,md,csv,json]
+--   luajit scripts/analyze.lua --runtime OPTIMIZER ... [--runtime_problem P] [--runtime_epochs N]
+--
+-- Exit status: 0 done, 2 usage errors (bad flag, missing folder, no results), 1 other failures.
+local root = (arg and arg[0] or ""):match("^(.*)/scripts/[^/]*$") or "."
+package.path = ("%s/lua/?.lua;%s/lua/?/init.lua;%s/?.lua;%s/?/init.lua;"):format(root, root, root, root) .. package.path
+
+local PROG = "luajit scripts/analyze.lua"
+
+local HELP = [[
+usage: ]] .. PROG .. [[ RESULTS_DIR [options]
+       ]] .. PROG .. [[ --runtime OPTIMIZER ... [runtime options]
+
+Reads every result file under RESULTS_DIR (this runner's and DeepOBS 1.1's files, DeepOBS
+1.2's and the PyTorch port's), aggregates the seeds of each setting and prints DeepOBS's
+table per problem: Performance (the chosen setting's final or best mean metric), Speed
+(epochs, and seconds where the files have epoch_times, until the baselines' best final
+performance is reached) and Tuneability (lr and hyperparameters). Unreadable files are
+listed and skipped.
+
+options:
+  --baselines DIR        reference results drawn beside yours (e.g. ../shared/baselines)
+  --out DIR              folder of the HTML report (default report/)
+  --no_report            print the tables only
+  --check                list what was found per problem and optimizer (settings, seeds,
+                         diverged runs, skipped files) and stop
+  --problems P ...       only these problems
+  --optimizers O ...     only these optimizers (folder names, e.g. AdamOptimizer)
+  --mode MODE            how a setting is chosen: final (default), best, most
+  --format F[,F...]      text (default), md, csv, json
+  --metric M             rank by M (e.g. valid_accuracies, train_losses) instead of the problem's
+                         (test loss for quadratic_deep and the VAEs, else test accuracy)
+  --target P=X ...       the Speed target of problem P (default: the best baseline's Performance,
+                         or the baselines' convergence_performance.json)
+  --runtime OPT ...      time these optimizers against SGD (runs alternate; ratio of run times
+                         and of training-step times, mean ± std over the runs)
+  --runtime_problem P    problem for --runtime (default mnist_mlp)
+  --runtime_epochs N     epochs per run (default 3)
+  --runtime_runs N       runs of each optimizer, alternating with SGD (default 5)
+  --runtime_bs N         batch size for --runtime (default 128)
+  --runtime_lr X         learning rate of the timed optimizers (default 1e-3)
+  --data_dir DIR         data folder for --runtime
+  -h, --help             this text
+]]
+
+local function usage(msg)
+   io.stderr:write(("analyze: %s; see %s --help\n"):format(msg, PROG))
+   io.stderr:flush()
+   os.exit(2)
+end
+
+local function is_flag(a) return a ~= nil and a:sub(1, 1) == "-" and tonumber(a) == nil end
+
+local function parse(argv)
+   local o = { mode = "final", formats = { "text" }, report = true }
+   local i = 1
+   local function value(flag)
+      local v = argv[i + 1]
+      if v == nil or is_flag(v) then usage(flag .. " needs a value") end
+      i = i + 1
+      return v
+   end
+   local function list(flag)
+      local t = {}
+      while argv[i + 1] ~= nil and not is_flag(argv[i + 1]) do
+         i = i + 1
+         for v in argv[i]:gmatch("[^,]+") do t[#t + 1] = v end
+      end
+      if #t == 0 then usage(flag .. " needs at least one name") end
+      return t
+   end
+   local function number(flag, integer)
+      local v = value(flag)
+      local x = tonumber(v)
+      if not x or (integer and (x ~= math.floor(x) or x < 1)) then
+         usage(("%s needs %s, got %q"):format(flag, integer and "a positive integer" or "a number", v))
+      end
+      return x
+   end
+   while i <= #argv do
+      local a = argv[i]
+      if a == "-h" or a == "--help" then
+         io.stdout:write(HELP)
+         os.exit(0)
+      elseif a == "--baselines" then o.baselines = value(a)
+      elseif a == "--out" then o.out = value(a)
+      elseif a == "--no_report" then o.report = false
+      elseif a == "--check" then o.check = true
+      elseif a == "--problems" then o.problems = list(a)
+      elseif a == "--optimizers" then o.optimizers = list(a)
+      elseif a == "--mode" then
+         o.mode = value(a)
+         if o.mode ~= "final" and o.mode ~= "best" and o.mode ~= "most" then
+            usage(("--mode must be final, best or most, not %q"):format(o.mode))
+         end
+      elseif a == "--format" then
+         o.formats = list(a)
+         for _, f in ipairs(o.formats) do
+            if f ~= "text" and f ~= "md" and f ~= "csv" and f ~= "json" then
+               usage(("unknown --format %q (text, md, csv, json)"):format(f))
+            end
+         end
+      elseif a == "--metric" then
+         o.metric = value(a)
+         local known = { test_accuracies = 1, test_losses = 1, train_accuracies = 1, train_losses = 1,
+                         valid_accuracies = 1, valid_losses = 1 }
+         if not known[o.metric] then
+            usage(("unknown --metric %q (test_accuracies, test_losses, train_*, valid_*)"):format(o.metric))
+         end
+      elseif a == "--target" then
+         o.targets = o.targets or {}
+         for _, kv in ipairs(list(a)) do
+            local p, x = kv:match("^([^=]+)=(.+)$")
+            if not p or not tonumber(x) then usage(("--target needs PROBLEM=NUMBER, got %q"):format(kv)) end
+            o.targets[p] = tonumber(x)
+         end
+      elseif a == "--runtime" then o.runtime = list(a)
+      elseif a == "--runtime_problem" then o.runtime_problem = value(a)
+      elseif a == "--runtime_epochs" then o.runtime_epochs = number(a, true)
+      elseif a == "--runtime_runs" then o.runtime_runs = number(a, true)
+      elseif a == "--runtime_bs" then o.runtime_bs = number(a, true)
+      elseif a == "--runtime_lr" then o.runtime_lr = number(a)
+      elseif a == "--data_dir" then o.data_dir = value(a)
+      elseif is_flag(a) then usage(("unknown option %s"):format(a))
+      elseif o.dir == nil then o.dir = a
+      else usage(("one results folder only (got %s and %s)"):format(o.dir, a))
+      end
+      i = i + 1
+   end
+   if o.dir == nil and o.runtime == nil then usage("give a results folder") end
+   return o
+end
+
+local function main(argv)
+   local o = parse(argv)
+   local an = require "deepobs.analyzer"
+   local results = an.results
+
+   if o.dir then
+      if not results.is_dir(o.dir) then usage(("results folder %s does not exist"):format(o.dir)) end
+      local col = results.load(o.dir)
+      for _, s in ipairs(o.check and {} or col.skipped) do -- --check lists them on stdout
+         io.stderr:write(("analyze: skipped %s: %s\n"):format(s.path, s.reason))
+      end
+      if next(col.problems) == nil then
+         usage(("no result files under %s (expected <problem>/<optimizer>/<setting>/random_seed__N__DATE.json)")
+            :format(o.dir))
+      end
+      if o.check then
+         io.stdout:write(results.summary(col), "\n")
+         return 0
+      end
+      local base
+      if o.baselines then
+         if not results.is_dir(o.baselines) then usage(("baselines folder %s does not exist"):format(o.baselines)) end
+         base = results.load(o.baselines)
+      end
+      local function check(names, what, have)
+         for _, n in ipairs(names or {}) do
+            if not have(n) then io.stderr:write(("analyze: warning: no results for %s %s\n"):format(what, n)) end
+         end
+      end
+      check(o.problems, "problem", function(n) return col.problems[n] ~= nil end)
+      check(o.optimizers, "optimizer", function(n)
+         for _, p in pairs(col.problems) do if p.optimizers[n] then return true end end
+         return false
+      end)
+      local t = an.tables(col, base, { mode = o.mode, problems = o.problems, optimizers = o.optimizers,
+         targets = o.targets, metric = o.metric })
+      for k, f in ipairs(o.formats) do
+         if k > 1 then io.stdout:write("\n") end
+         local s = an.format(t, f)
+         io.stdout:write(s, s:sub(-1) == "\n" and "" or "\n")
+      end
+      if o.report then
+         local ok, report = pcall(require, "deepobs.analyzer.report")
+         if ok and type(report) == "table" and report.write then
+            local path = report.write(o.out or "report", col, base,
+               { mode = o.mode, problems = o.problems, optimizers = o.optimizers })
+            io.stderr:write(("analyze: wrote %s\n"):format(tostring(path)))
+         elseif o.out then
+            io.stderr:write("analyze: warning: the HTML report module (deepobs.analyzer.report) is not installed; no report written\n")
+         end
+      end
+   end
+
+   if o.runtime then
+      local runtime = require "deepobs.analyzer.runtime"
+      for _, opt in ipairs(o.runtime) do
+         local r = runtime.estimate { optimizer = opt, lr = o.runtime_lr or 1e-3, problem = o.runtime_problem,
+            num_epochs = o.runtime_epochs, runs = o.runtime_runs, batch_size = o.runtime_bs, data_dir = o.data_dir }
+         io.stdout:write(runtime.format(r), "\n")
+      end
+   end
+   return 0
+end
+
+local ok, err = pcall(main, arg)
+if not ok then
+   local msg = type(err) == "table" and (err.msg or tostring(err)) or tostring(err)
+   local runner_ok, runner = pcall(require, "deepobs.runner")
+   if runner_ok and runner.is_usage_error(err) then usage(msg) end
+   io.stderr:write("analyze: " .. msg .. "\n")
+   os.exit(1)
+end
+io.stdout:flush()
+os.exit(0)
