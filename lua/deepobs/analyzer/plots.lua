@@ -446,8 +446,8 @@ function M.hp_sensitivity(problem, hp, opts)
    return sensitivity(problem, get, hp, o)
 end
 
---- Minibatch training losses of each optimizer's chosen setting vs iteration (mean
--- over seeds, min-max band). Long curves are thinned to at most opts.max_points
+--- Minibatch training losses of each optimizer's chosen setting vs training step
+-- (logged every train_log_interval steps; mean over seeds, min-max band). Long curves are thinned to at most opts.max_points
 -- (default 1000) evenly spaced points, always keeping the first and last.
 function M.minibatch_losses(problem, opts)
    opts = opts or {}
@@ -458,7 +458,13 @@ function M.minibatch_losses(problem, opts)
       ylabel = "minibatch loss", ylog = opts.ylog or false }
    local maxp = opts.max_points or 1000
    local legend = {}
-   local function thin(st)
+   -- a setting's runs log every train_log_interval steps (1 in the baselines, 10 by default here)
+   local function interval(setting)
+      local r = setting.runs and setting.runs[1]
+      local v = r and r.data and tonumber(r.data.train_log_interval)
+      return (v and v >= 1) and v or 1
+   end
+   local function thin(st, step)
       local n = #st.mean
       local idx = {}
       if n <= maxp then
@@ -468,7 +474,7 @@ function M.minibatch_losses(problem, opts)
       end
       local xs, m, lo, hi = {}, {}, {}, {}
       for k, i in ipairs(idx) do
-         xs[k], m[k] = i - 1, st.mean[i]
+         xs[k], m[k] = (i - 1) * step, st.mean[i]
          lo[k], hi[k] = st.min and st.min[i] or st.mean[i], st.max and st.max[i] or st.mean[i]
       end
       return xs, m, lo, hi
@@ -477,7 +483,7 @@ function M.minibatch_losses(problem, opts)
       for _, e in ipairs(entries) do
          local st = e.setting.stats and e.setting.stats.minibatch_train_losses
          if st and #st.mean > 0 then
-            local xs, m, lo, hi = thin(st)
+            local xs, m, lo, hi = thin(st, interval(e.setting))
             local color = grey and svg.GREY or e.color
             local label = grey and (e.name .. " (baseline)") or e.name
             if not grey and (st.n or 1) > 1 then panel:band(xs, lo, hi, { color = color, label = label, opacity = "0.15" }) end
