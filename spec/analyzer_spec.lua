@@ -621,3 +621,39 @@ describe("end to end: the runner's own files", function()
       fs.rmrf(TMP)
    end)
 end)
+
+describe("scripts/get_baselines.sh", function()
+   local T2 = TMP .. "_get"
+   local function run(args)
+      local ok = os.execute("sh scripts/get_baselines.sh " .. args .. " >" .. T2 .. "/out.txt 2>&1")
+      return ok == 0, fs.read(T2 .. "/out.txt")
+   end
+
+   it("unpacks the archive's problem folders where --baselines finds them; refuses other archives", function()
+      if not have_baselines() then pending("no " .. BASE) return end
+      fs.rmrf(T2)
+      fs.mkdir(T2 .. "/src/DeepOBS_Baselines-1.0")
+      assert(os.execute(("cp -r '%s/fmnist_2c2d' '%s/quadratic_deep' '%s/src/DeepOBS_Baselines-1.0/'"):format(BASE, BASE, T2)) == 0)
+      assert(os.execute(("tar czf '%s/b.tar.gz' -C '%s/src' DeepOBS_Baselines-1.0"):format(T2, T2)) == 0)
+      local ok, out = run(("--dir=%s/got --from=%s/b.tar.gz"):format(T2, T2))
+      assert(ok, out)
+      local got, want = results.load(T2 .. "/got"), results.load(BASE)
+      for _, p in ipairs { "fmnist_2c2d", "quadratic_deep" } do
+         for name, o in pairs(want.problems[p].optimizers) do
+            assert.are.equal(#o.settings, #got.problems[p].optimizers[name].settings, p .. " " .. name)
+         end
+      end
+      assert.truthy(out:find("result files in", 1, true))
+      -- not a tar.gz, and a tar.gz without result folders
+      fs.write(T2 .. "/junk.tar.gz", "not an archive")
+      ok, out = run(("--dir=%s/got2 --from=%s/junk.tar.gz"):format(T2, T2))
+      assert.is_false(ok)
+      assert.truthy(out:find("not a readable .tar.gz", 1, true), out)
+      fs.mkdir(T2 .. "/empty/x")
+      assert(os.execute(("tar czf '%s/e.tar.gz' -C '%s/empty' x"):format(T2, T2)) == 0)
+      ok, out = run(("--dir=%s/got3 --from=%s/e.tar.gz"):format(T2, T2))
+      assert.is_false(ok)
+      assert.truthy(out:find("holds no DeepOBS result folders", 1, true), out)
+      fs.rmrf(T2)
+   end)
+end)
