@@ -519,8 +519,9 @@ local function chromium(exe, args, page, n)
    fs.rmrf(prof); fs.mkdir(prof)
    local abs = fs.sh("realpath '" .. page .. "'"):gsub("%s+$", "")
    local out, err = TMP .. "/chr" .. n .. ".out", TMP .. "/chr" .. n .. ".err"
-   os.execute(string.format("timeout 60 '%s' %s --user-data-dir='%s' %s 'file://%s' >'%s' 2>'%s'",
-      exe, CHROMIUM_FLAGS, prof, args, abs, out, err))
+   -- without the sanitizer runtime that `make test-asan` preloads into this process
+   os.execute(string.format("env -u LD_PRELOAD -u ASAN_OPTIONS -u UBSAN_OPTIONS timeout 60 '%s' %s "
+      .. "--user-data-dir='%s' %s 'file://%s' >'%s' 2>'%s'", exe, CHROMIUM_FLAGS, prof, args, abs, out, err))
    return fs.read(out), fs.read(err)
 end
 
