@@ -15,12 +15,7 @@ M.PANELS = {
    { key = "train_accuracies", title = "train accuracy", ylabel = "accuracy" },
 }
 
-local LOSS_METRIC = { quadratic_deep = true, mnist_vae = true, fmnist_vae = true }
-
--- the selection module is written concurrently; use it when present and fall back
--- to the same rules (spec §D.2) otherwise
-local has_select, select_mod = pcall(require, "deepobs.analyzer.select")
-if not has_select then select_mod = nil end
+local select = require "deepobs.analyzer.select"
 
 local function sorted_keys(t)
    local ks = {}
@@ -30,19 +25,13 @@ local function sorted_keys(t)
 end
 M.sorted_keys = sorted_keys
 
--- SGD, Momentum, Adam first (as DeepOBS 1.1's tables), then the others by name
-local FIRST = { GradientDescentOptimizer = 1, MomentumOptimizer = 2, AdamOptimizer = 3 }
+--- The optimizer names of a problem (those in `only`, if given) in DeepOBS's order.
 function M.optimizer_order(optimizers, only)
    local names = {}
    for k in pairs(optimizers or {}) do
       if not only or only[k] then names[#names + 1] = k end
    end
-   table.sort(names, function(a, b)
-      local fa, fb = FIRST[a] or 99, FIRST[b] or 99
-      if fa ~= fb then return fa < fb end
-      return a < b
-   end)
-   return names
+   return select.optimizer_order(names)
 end
 
 local function last(a) return a and a[#a] end
@@ -57,10 +46,7 @@ function M.title(problem_name)
    return problem_name
 end
 
-function M.higher_is_better(metric)
-   if select_mod and select_mod.higher_is_better then return select_mod.higher_is_better(metric) end
-   return metric:find("accurac") ~= nil
-end
+M.higher_is_better = select.higher_is_better
 
 local function has_metric(problem, key)
    for _, opt in pairs(problem and problem.optimizers or {}) do
@@ -72,17 +58,8 @@ local function has_metric(problem, key)
 end
 M.has_metric = has_metric
 
---- The metric a problem is ranked by: test loss for the quadratic and the VAEs,
--- test accuracy otherwise, falling back to test loss when there is no accuracy.
-function M.metric(problem_name, setting)
-   if select_mod and select_mod.metric then
-      local ok, m = pcall(select_mod.metric, problem_name, setting)
-      if ok and m then return m end
-   end
-   if LOSS_METRIC[problem_name] then return "test_losses" end
-   if setting and setting.stats and not setting.stats.test_accuracies then return "test_losses" end
-   return "test_accuracies"
-end
+--- The metric a problem is ranked by (select.metric: DeepOBS's choice with 1.2's fallbacks).
+function M.metric(problem_name, setting) return select.metric(problem_name, setting) end
 
 local function problem_metric(problem)
    local m = M.metric(problem.name, nil)
@@ -111,53 +88,8 @@ local function best_value(mean, higher)
    return b
 end
 
---- The setting drawn for an optimizer: select.best when available, else the same
--- rule here (mode "final" | "best" | "most", "most" falling back to "final" when all
--- settings have the same number of runs). Ties keep the lower learning rate.
-function M.choose(opt, mode, metric)
-   mode = mode or "final"
-   if select_mod and select_mod.best then
-      local ok, s = pcall(select_mod.best, opt, mode, metric)
-      if ok and s then return s end
-   end
-   local settings = opt.settings or {}
-   if #settings == 0 then return nil end
-   local higher = M.higher_is_better(metric)
-   local function score(s)
-      local st = s.stats and s.stats[metric]
-      if not st then return nil end
-      if mode == "best" then return best_value(st.mean, higher) end
-      local v = last(st.mean)
-      if svg.finite(v) then return v end
-      return nil
-   end
-   local function better(a, b)               -- is score a better than b (nil = worst)
-      if a == nil then return false end
-      if b == nil then return true end
-      if higher then return a > b end
-      return a < b
-   end
-   if mode == "most" then
-      local most, equal = -1, true
-      for i, s in ipairs(settings) do
-         local n = runs_of(s)
-         if i > 1 and n ~= most then equal = false end
-         if n > most then most = n end
-      end
-      if not equal or #settings == 1 then
-         local pick
-         for _, s in ipairs(settings) do
-            if runs_of(s) == most and (pick == nil or better(score(s), score(pick))) then pick = s end
-         end
-         return pick
-      end
-   end
-   local pick = settings[1]
-   for _, s in ipairs(settings) do
-      if better(score(s), score(pick)) then pick = s end
-   end
-   return pick
-end
+--- The setting drawn for an optimizer (select.best: mode "final" | "best" | "most").
+function M.choose(opt, mode, metric) return select.best(opt, mode or "final", metric) end
 
 local function epochs(n)
    local xs = {}

@@ -13,6 +13,19 @@ local M = {}
 -- the problems DeepOBS ranks by test loss (1.1's analyzer; 1.2's config)
 local BY_LOSS = { quadratic_deep = true, mnist_vae = true, fmnist_vae = true }
 
+-- DeepOBS's tables and legends put SGD, Momentum and Adam first
+local FIRST = { GradientDescentOptimizer = 1, SGD = 1, MomentumOptimizer = 2, Momentum = 2, AdamOptimizer = 3, Adam = 3 }
+
+--- Sorts optimizer names in place, SGD, Momentum and Adam first, then by name; returns them.
+function M.optimizer_order(names)
+   table.sort(names, function(a, b)
+      local fa, fb = FIRST[a] or 99, FIRST[b] or 99
+      if fa ~= fb then return fa < fb end
+      return a < b
+   end)
+   return names
+end
+
 --- True for accuracies, false for losses.
 function M.higher_is_better(metric)
    return (metric or ""):find("accurac") ~= nil

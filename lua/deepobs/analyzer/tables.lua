@@ -19,17 +19,7 @@ local jsonw = require "deepobs.results"
 
 local M = {}
 
--- DeepOBS's table puts SGD, Momentum and Adam first
-local FIRST = { GradientDescentOptimizer = 1, SGD = 1, MomentumOptimizer = 2, Momentum = 2, AdamOptimizer = 3, Adam = 3 }
-
-local function opt_order(names)
-   table.sort(names, function(a, b)
-      local fa, fb = FIRST[a] or 99, FIRST[b] or 99
-      if fa ~= fb then return fa < fb end
-      return a < b
-   end)
-   return names
-end
+local opt_order = select.optimizer_order
 
 -- the benchmark sets' order (P1..P8) first, then the other problems alphabetically
 local function problem_order(names)
