@@ -58,4 +58,31 @@ function A.classify(model, batch, phase)
    return losses, nil, dob.accuracy(logits, batch.y)
 end
 
+---------------------------------------------------------------------------------------
+-- char-RNN streams: the LSTM state carried from batch to batch
+
+--- Forgets the carried state (at the start of every phase, as TF's init ops did).
+function A.reset_state(model) model.state, model.state_in, model.state_batch = nil, nil, nil end
+
+--- The state this batch starts from (nil: zeros). An optimizer may evaluate one batch
+-- several times (line searches): each call starts from the state the batch started with.
+function A.carried_state(name, model, batch, B)
+   if model.state_batch ~= batch then model.state_in, model.state_batch = model.state, batch end
+   local st = model.state_in
+   if st and st[1]:size(1) ~= B then
+      error(("%s: the carried LSTM state has batch size %d, this batch has %d; "
+         .. "the state is reset only at the start of a phase"):format(name, st[1]:size(1), B), 0)
+   end
+   return st
+end
+
+--- Per-sequence mean cross-entropy [B] and the accuracy over all predictions, from
+-- time-major logits [T B, V] and targets y [B, T].
+function A.sequence_losses(logits, y)
+   local B, T = y:size(1), y:size(2)
+   local labels = y:t():contiguous():view(T * B)
+   local ce = dob.softmax_cross_entropy(logits, labels):view(T, B)
+   return ce:mean(1), nil, dob.accuracy(logits, labels)
+end
+
 return A

@@ -43,20 +43,14 @@ function M.build_model(opts)
    return m
 end
 
-function M.reset_state(model) model.state, model.state_in, model.state_batch = nil, nil, nil end
+M.reset_state = A.reset_state
 
 --- x, y int64 [B, L] -> per-sequence mean CE [B], nil, accuracy over B x L
 function M.forward(model, batch, phase)
    local training = phase == "train"
    local x, y = batch.x, batch.y
    local B, T = x:size(1), x:size(2)
-   -- several closure calls on one batch restart from the state it started with
-   if model.state_batch ~= batch then model.state_in, model.state_batch = model.state, batch end
-   local st = model.state_in
-   if st and st[1]:size(1) ~= B then
-      error(("ptb_lstm: the carried LSTM state has batch size %d, this batch has %d; "
-         .. "the state is reset only at the start of a phase"):format(st[1]:size(1), B), 0)
-   end
+   local st = A.carried_state("ptb_lstm", model, batch, B)
    local drop = model.dropout
    local seq = drop(dob.embedding(model.embedding, x:t():contiguous()), P_DROP, training) -- [T, B, H]
    local new = {}
@@ -69,10 +63,7 @@ function M.forward(model, batch, phase)
       new[2 * l - 1], new[2 * l] = hn:detach(), cn:detach()
    end
    model.state = new
-   local logits = dob.linear(seq:reshape(T * B, H), model.fc_w, model.fc_b)
-   local labels = y:t():contiguous():view(T * B)
-   local ce = dob.softmax_cross_entropy(logits, labels):view(T, B)
-   return ce:mean(1), nil, dob.accuracy(logits, labels)
+   return A.sequence_losses(dob.linear(seq:reshape(T * B, H), model.fc_w, model.fc_b), y)
 end
 
 return {
@@ -91,6 +82,6 @@ return {
       return M.build_model { vocab_size = opts and opts.vocab_size }
    end,
    forward = M.forward,
-   start_phase = function(model) M.reset_state(model) end,
+   start_phase = A.reset_state,
    model = M,
 }

@@ -67,7 +67,7 @@ function M.tf_kernel(cell)
 end
 
 --- Zero the carried LSTM state (TF's train/train_eval/test init ops do).
-function M.reset_state(model) model.state, model.state_in, model.state_batch = nil, nil, nil end
+M.reset_state = A.reset_state
 
 --- forward over one batch: x, y int64 [B, 50]. Returns per-sequence losses
 -- [B] (mean over the time steps), no regularizer, the accuracy over all B x 50
@@ -79,14 +79,7 @@ function M.forward(model, batch, phase)
    local x, y = batch.x, batch.y
    local B, T = x:size(1), x:size(2)
    local h = model.hidden
-   -- An optimizer may call its closure several times on one batch (line
-   -- searches): each call starts from the state the batch started with.
-   if model.state_batch ~= batch then model.state_in, model.state_batch = model.state, batch end
-   local st = model.state_in
-   if st and st[1]:size(1) ~= B then
-      error(("tolstoi_char_rnn: the carried LSTM state has batch size %d, this batch has %d; "
-         .. "the state is reset only at the start of a phase"):format(st[1]:size(1), B), 0)
-   end
+   local st = A.carried_state("tolstoi_char_rnn", model, batch, B)
    local drop = model.dropout
    local p = 1 - KEEP
    local seq = dob.embedding(model.embedding, x:t():contiguous()) -- [T, B, H]
@@ -100,10 +93,7 @@ function M.forward(model, batch, phase)
       new[2 * l - 1], new[2 * l] = hn:detach(), cn:detach()
    end
    model.state = new
-   local logits = dob.linear(seq:reshape(T * B, h), model.softmax_w, model.softmax_b) -- [T B, V]
-   local labels = y:t():contiguous():view(T * B)
-   local ce = dob.softmax_cross_entropy(logits, labels):view(T, B)
-   return ce:mean(1), nil, dob.accuracy(logits, labels)
+   return A.sequence_losses(dob.linear(seq:reshape(T * B, h), model.softmax_w, model.softmax_b), y)
 end
 
 local problem = {
@@ -122,7 +112,7 @@ local problem = {
    end,
    forward = M.forward,
    -- the runner calls this when a train epoch, train_eval or test pass starts
-   start_phase = function(model) M.reset_state(model) end,
+   start_phase = A.reset_state,
    model = M,
 }
 

@@ -57,20 +57,23 @@ else
    echo "prepare_data.sh: needs curl or wget" >&2; exit 1
 fi
 command -v sha256sum >/dev/null 2>&1 || { echo "prepare_data.sh: needs sha256sum (coreutils)" >&2; exit 1; }
+command -v md5sum >/dev/null 2>&1 || { echo "prepare_data.sh: needs md5sum (coreutils)" >&2; exit 1; }
 
-# download FILE into DIR from the first mirror that gives the right SHA-256
-get() { # dir file sha256 mirror...
+# download FILE into DIR from the first mirror that gives the right checksum: a
+# SHA-256, or an MD5 (32 hex digits) where the publisher gives only that
+get() { # dir file sha256-or-md5 mirror...
    dir=$1; file=$2; sum=$3; shift 3
-   if [ -f "$dir/$file" ] && [ "$(sha256sum "$dir/$file" | cut -d' ' -f1)" = "$sum" ]; then
+   if [ ${#sum} -eq 32 ]; then hash=md5sum; kind=MD5; else hash=sha256sum; kind=SHA-256; fi
+   if [ -f "$dir/$file" ] && [ "$($hash "$dir/$file" | cut -d' ' -f1)" = "$sum" ]; then
       echo "  $file: present, checksum ok"; return 0
    fi
    for base in "$@"; do
       if fetch "$base$file" "$dir/$file.part" 2>/dev/null; then
-         got=$(sha256sum "$dir/$file.part" | cut -d' ' -f1)
+         got=$($hash "$dir/$file.part" | cut -d' ' -f1)
          if [ "$got" = "$sum" ]; then
             mv "$dir/$file.part" "$dir/$file"; echo "  $file: downloaded from $base, checksum ok"; return 0
          fi
-         echo "  $file from $base: wrong SHA-256 $got (expected $sum), trying the next mirror" >&2
+         echo "  $file from $base: wrong $kind $got (expected $sum), trying the next mirror" >&2
       fi
       rm -f "$dir/$file.part"
    done

@@ -194,7 +194,7 @@ describe("conv2d", function()
 end)
 
 describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)", function()
-   -- {N, C, H, W, OC, pt, pb, pl, pr, kernel}; outputs 16+ wide take the split-plane path,
+   -- {N, C, H, W, OC, pt, pb, pl, pr, kernel}; outputs 15+ wide take the split-plane path,
    -- narrower ones the index-map path
    local wcases = {
       { 2, 8, 7, 5, 9, 1, 1, 1, 1, 3 },      -- SAME, odd sizes (partial tiles)

@@ -28,7 +28,7 @@
  * Layout: a chunk's tiles are gathered straight into V (and dY's into M): for
  * channel c, element ξ of tile t sits at V[ξ][c][t], and every transform runs
  * in place over all T tiles at once (full-width vectors whatever the image
- * size). Planes 16+ outputs wide are first split into zero-padded even and odd
+ * size). Planes 15+ outputs wide are first split into zero-padded even and odd
  * columns, so the a columns of a tile are e[tw], o[tw], e[tw+1], ... and tile
  * rows copy as contiguous runs; narrower planes, where those runs would be a
  * few floats, gather through index maps built once per pass. Samples are the
