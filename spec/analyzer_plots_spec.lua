@@ -20,7 +20,7 @@ end
 
 ---------------------------------------------------------------------------------------------
 local fixture = require "helpers.plots_results"
-local make_setting, load = fixture.make_setting, fixture.load
+local make_setting, load = fixture.make_setting, require("deepobs.analyzer.results").load
 
 -- a synthetic problem entry: optimizers -> list of { lr, seeds = { curve per seed } }
 local function synthetic(name, spec, with_acc)

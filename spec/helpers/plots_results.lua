@@ -1,9 +1,7 @@
--- A tiny loader for the plots specs producing the analyzer's documented structures
--- (analyzer_interface: Setting.stats with mean, population std, min, max, n per epoch;
--- minibatch losses aligned to the shortest run), so those specs do not depend on
+-- Settings built in memory for the plots specs (the analyzer's documented structure:
+-- Setting.stats with mean, population std, min, max, n per epoch; minibatch losses
+-- aligned to the shortest run), for hand-made curves; result folders load through
 -- deepobs.analyzer.results.
-local cjson = require "cjson"
-local fs = require "helpers.fs"
 
 local M = {}
 
@@ -41,35 +39,6 @@ function M.make_setting(problem, optimizer, folder, runs)
       hyperparams = d.hyperparams, num_epochs = d.num_epochs, batch_size = d.batch_size, runs = runs, stats = {} }
    for _, k in ipairs(METRICS) do s.stats[k] = aggregate(runs, k) end
    return s
-end
-
-function M.load(dir)
-   local col = { root = dir, problems = {}, skipped = {} }
-   local groups, order = {}, {}
-   for _, path in ipairs(fs.files_under(dir)) do
-      local p, o, f, file = path:match("([^/]+)/([^/]+)/([^/]+)/([^/]+%.json)$")
-      if p then
-         local data = cjson.decode(fs.read(path))
-         local key = p .. "/" .. o .. "/" .. f
-         if not groups[key] then groups[key] = { p = p, o = o, f = f, runs = {} }; order[#order + 1] = key end
-         local g = groups[key].runs
-         g[#g + 1] = { seed = data.random_seed, path = path, data = data }
-      end
-   end
-   for _, key in ipairs(order) do
-      local g = groups[key]
-      local prob = col.problems[g.p] or { name = g.p, optimizers = {} }
-      col.problems[g.p] = prob
-      local opt = prob.optimizers[g.o] or { name = g.o, settings = {} }
-      prob.optimizers[g.o] = opt
-      opt.settings[#opt.settings + 1] = M.make_setting(g.p, g.o, g.f, g.runs)
-   end
-   for _, prob in pairs(col.problems) do
-      for _, opt in pairs(prob.optimizers) do
-         table.sort(opt.settings, function(a, b) return (a.lr or 0) < (b.lr or 0) end)
-      end
-   end
-   return col
 end
 
 return M
