@@ -3,33 +3,21 @@
 -- aligned to the shortest run), for hand-made curves; result folders load through
 -- deepobs.analyzer.results.
 
+local results = require "deepobs.analyzer.results"
+
 local M = {}
 
 local METRICS = { "train_losses", "test_losses", "train_accuracies", "test_accuracies", "minibatch_train_losses" }
 
+-- results.aggregate over the runs that have the metric (nil when none has)
 local function aggregate(runs, key)
-   local arrays, n = {}, math.huge
+   local curves = {}
    for _, r in ipairs(runs) do
       local a = r.data[key]
-      if type(a) == "table" and #a > 0 then
-         arrays[#arrays + 1] = a
-         if #a < n then n = #a end
-      end
+      if type(a) == "table" and #a > 0 then curves[#curves + 1] = a end
    end
-   if #arrays == 0 then return nil end
-   local st = { mean = {}, std = {}, min = {}, max = {}, n = #arrays }
-   for i = 1, n do
-      local s, lo, hi = 0, math.huge, -math.huge
-      for _, a in ipairs(arrays) do
-         s = s + a[i]
-         lo, hi = math.min(lo, a[i]), math.max(hi, a[i])
-      end
-      local m = s / #arrays
-      local v = 0
-      for _, a in ipairs(arrays) do v = v + (a[i] - m) ^ 2 end
-      st.mean[i], st.std[i], st.min[i], st.max[i] = m, math.sqrt(v / #arrays), lo, hi
-   end
-   return st
+   if #curves == 0 then return nil end
+   return results.aggregate(curves)
 end
 
 function M.make_setting(problem, optimizer, folder, runs)
