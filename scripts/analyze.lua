@@ -19,14 +19,15 @@ Reads every result file under RESULTS_DIR (this runner's and DeepOBS 1.1's files
 table per problem: Performance (the chosen setting's final or best mean metric), Speed
 (epochs, and seconds where the files have epoch_times, until the baselines' best final
 performance is reached) and Tuneability (lr and hyperparameters). Unreadable files are
-listed and skipped.
+listed and skipped; a setting whose runs were made by different versions of the optimizer
+file (their optimizer_sha256 differs) is named in a warning.
 
 options:
   --baselines DIR        reference results drawn beside yours (e.g. ../shared/baselines)
   --out DIR              folder of the HTML report (default report/)
   --no_report            print the tables only
   --check                list what was found per problem and optimizer (settings, seeds,
-                         diverged runs, skipped files) and stop
+                         diverged runs, warnings, skipped files) and stop
   --problems P ...       only these problems
   --optimizers O ...     only these optimizers (folder names, e.g. AdamOptimizer)
   --mode MODE            how a setting is chosen: final (default), best, most
@@ -149,9 +150,12 @@ local function main(argv)
          usage(("no result files under %s (expected <problem>/<optimizer>/<setting>/random_seed__N__DATE.json)")
             :format(o.dir))
       end
-      if o.check then
+      if o.check then -- the summary has the warnings too
          io.stdout:write(results.summary(col), "\n")
          return 0
+      end
+      for _, w in ipairs(results.warnings(col, o.problems, o.optimizers)) do
+         io.stderr:write("analyze: warning: " .. w .. "\n")
       end
       local base
       if o.baselines then

@@ -657,3 +657,134 @@ describe("scripts/get_baselines.sh", function()
       fs.rmrf(T2)
    end)
 end)
+
+describe("settings whose runs come from different optimizer files (optimizer_sha256)", function()
+   local T3 = TMP .. "_sha"
+   local FOLDER = "num_epochs__1__batch_size__128__momentum__9.9e-01__use_nesterov__False__lr__1.e-02"
+   local A, B, C = ("a1"):rep(32), ("b2"):rep(32), ("c3"):rep(32)
+
+   -- one setting per case: the optimizer_sha256 of each seed's file (false: no such key,
+   -- rw.null: JSON null, a number: not a hash) and the hash counts the warning must name
+   local cases = {
+      { name = "OneFile", hashes = { A, A, A } },
+      { name = "NoKeys", hashes = { false, false } },
+      { name = "OneFileSomeWithout", hashes = { A, false, rw.null, A } },
+      { name = "NotStrings", hashes = { A, 7, false } },
+      { name = "TwoFiles", hashes = { A, B, A }, want = { { A, 2 }, { B, 1 } } },
+      { name = "TwoFilesSomeWithout", hashes = { false, B, rw.null, A, B }, want = { { B, 2 }, { A, 1 } } },
+      { name = "TwoFilesTie", hashes = { B, A }, want = { { A, 1 }, { B, 1 } } },
+      { name = "ThreeFiles", hashes = { C, A, B, C, C, A }, want = { { C, 3 }, { A, 2 }, { B, 1 } } },
+   }
+
+   local function run(args)
+      local out = fs.sh("luajit scripts/analyze.lua " .. args .. " 2>" .. T3 .. "/err; echo \"rc=$?\"")
+      local rc = tonumber(out:match("rc=(%d+)%s*$"))
+      return rc, out:gsub("rc=%d+%s*$", ""), fs.read(T3 .. "/err")
+   end
+
+   local function pat(s) return (s:gsub("%p", "%%%0")) end
+
+   -- the warning's text for a case, as the user reads it
+   local function expected(c)
+      local parts = {}
+      for i, w in ipairs(c.want) do
+         parts[i] = ("%s: %d run%s"):format(w[1]:sub(1, 12), w[2], w[2] == 1 and "" or "s")
+      end
+      return ("fmnist_2c2d | %s | %s: the runs have %d different optimizer_sha256 values (%s): the optimizer "
+         .. "file changed between these runs; the setting mixes %d optimizers"):format(c.name, FOLDER, #c.want,
+         table.concat(parts, ", "), #c.want)
+   end
+
+   local col
+   setup(function()
+      fs.rmrf(T3)
+      for _, c in ipairs(cases) do
+         for i, h in ipairs(c.hashes) do
+            write_11(T3 .. "/r/fmnist_2c2d/" .. c.name .. "/" .. FOLDER, { seed = i, optimizer = c.name,
+               train_losses = { 2, 1 }, test_losses = { 2, 1 }, train_acc = { 0.1, 0.5 }, test_acc = { 0.1, 0.5 },
+               extra = h and { { "optimizer_sha256", h } } or nil })
+         end
+      end
+      col = results.load(T3 .. "/r")
+   end)
+   teardown(function() fs.rmrf(T3) end)
+
+   it("warns for each setting with two or more hashes, naming them with their run counts", function()
+      assert.are.equal(0, #col.skipped)
+      local by_optimizer = {}
+      for _, w in ipairs(col.warnings) do by_optimizer[w.optimizer] = w end
+      local n = 0
+      for _, c in ipairs(cases) do
+         local s = col.problems.fmnist_2c2d.optimizers[c.name].settings[1]
+         assert.are.equal(#c.hashes, #s.runs)
+         local w = by_optimizer[c.name]
+         if c.want then
+            n = n + 1
+            assert.is_table(w, c.name)
+            assert.are.equal("fmnist_2c2d", w.problem)
+            assert.are.equal(FOLDER, w.folder)
+            assert.matches("^" .. pat(expected(c)) .. " %(rerun its seeds with one version of the file", w.message)
+            local counts = {}
+            for i, h in ipairs(s.optimizer_sha256) do counts[i] = { h.hash, h.runs } end
+            assert.are.same(c.want, counts)
+         else
+            assert.is_nil(w, c.name)
+         end
+      end
+      assert.are.equal(n, #col.warnings)
+      assert.are.same(results.warnings(col), (function()
+         local m = {}
+         for i, w in ipairs(col.warnings) do m[i] = w.message end
+         return m
+      end)())
+      assert.are.same({}, results.warnings(col, { "fmnist_2c2d" }, { "OneFile", "NoKeys" }))
+      assert.are.same({}, results.warnings(col, { "mnist_mlp" }))
+      assert.are.equal(1, #results.warnings(col, nil, { "TwoFiles", "OneFile" }))
+   end)
+
+   it("lists the warnings in --check and on stderr beside the tables, only for the chosen optimizers", function()
+      local rc, out, err = run(T3 .. "/r --check")
+      assert.are.equal(0, rc, err)
+      for _, c in ipairs(cases) do
+         if c.want then
+            assert.matches("\nwarning: " .. pat(expected(c)), out)
+         else
+            assert.not_matches("warning: fmnist_2c2d | " .. c.name .. " ", out)
+         end
+      end
+      assert.matches("^fmnist_2c2d | NoKeys: 1 setting%(s%) with 2 seed%(s%)\n", out)
+      assert.are.equal("", err)
+
+      rc, out, err = run(T3 .. "/r --no_report")
+      assert.are.equal(0, rc, err)
+      assert.not_matches("warning", out)
+      local lines = fs.lines(err)
+      local warned = 0
+      for _, c in ipairs(cases) do
+         if c.want then
+            warned = warned + 1
+            assert.matches("\nanalyze: warning: " .. pat(expected(c)), "\n" .. err)
+         end
+      end
+      assert.are.equal(warned, #lines)
+
+      rc, out, err = run(T3 .. "/r --no_report --optimizers OneFile NoKeys")
+      assert.are.equal(0, rc, err)
+      assert.are.equal("", err)
+      rc, out, err = run(T3 .. "/r --no_report --optimizers ThreeFiles")
+      assert.are.equal(0, rc, err)
+      assert.are.same({ "analyze: warning: " .. expected(cases[8]) }, { err:match("^(.-) %(rerun") })
+   end)
+
+   it("lists the warnings in the HTML report", function()
+      if not pcall(require, "deepobs.analyzer.report") then pending("no deepobs.analyzer.report") return end
+      local rc, _, err = run(T3 .. "/r --out " .. T3 .. "/rep --optimizers TwoFiles OneFile")
+      assert.are.equal(0, rc, err)
+      local html = fs.read(T3 .. "/rep/index.html")
+      assert.matches('<h2 id="warnings">Warnings</h2><ul>\n<li>' .. pat(expected(cases[5])), html)
+      assert.not_matches(pat(expected(cases[8])), html)
+      rc, _, err = run(T3 .. "/r --out " .. T3 .. "/rep2 --optimizers OneFile")
+      assert.are.equal(0, rc, err)
+      assert.not_matches('id="warnings"', fs.read(T3 .. "/rep2/index.html"))
+   end)
+end)

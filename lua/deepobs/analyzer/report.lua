@@ -1,9 +1,10 @@
 --- The offline HTML report: out_dir/index.html (table of contents, the small and large
--- overview grids, a summary table) and out_dir/<problem>.html per problem (its
+-- overview grids, a summary table, warnings and skipped files) and out_dir/<problem>.html per problem (its
 -- four-panel figure, learning-rate and hyperparameter sensitivity, minibatch losses,
 -- and the numbers behind them). Inline SVG and CSS only: no scripts, no network.
 -- Deterministic: the same results give the same bytes (no dates, sorted keys).
 local plots = require "deepobs.analyzer.plots"
+local results = require "deepobs.analyzer.results"
 local svg = require "deepobs.analyzer.svg"
 local sets = require "problems.sets"
 
@@ -231,6 +232,12 @@ function M.write(out_dir, col, baselines, opts)
       body[#body + 1] = string.format('<h3><a href="%s">%s</a></h3>', esc(file_name(n)), esc(n))
       body[#body + 1] = chosen_table(col.problems[n], base, opts)
       write_file(out_dir .. "/" .. file_name(n), problem_page(n, col.problems[n], base, opts))
+   end
+   local warnings = results.warnings(col, opts.problems, opts.optimizers)
+   if #warnings > 0 then
+      body[#body + 1] = '<h2 id="warnings">Warnings</h2><ul>'
+      for _, w in ipairs(warnings) do body[#body + 1] = string.format("<li>%s</li>", esc(w)) end
+      body[#body + 1] = "</ul>"
    end
    if col.skipped and #col.skipped > 0 then
       body[#body + 1] = '<h2 id="skipped">Skipped files</h2><ul>'

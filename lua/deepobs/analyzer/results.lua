@@ -4,6 +4,8 @@
 --    local col = results.load("results")
 --    col.problems.fmnist_2c2d.optimizers.AdamOptimizer.settings[1].stats.test_accuracies.mean
 --    col.skipped   -- { { path, reason }, ... }: unreadable or malformed files (never fatal)
+--    col.warnings  -- { { problem, optimizer, folder, message }, ... }: e.g. a setting whose runs
+--                  -- were made by different versions of the optimizer file (optimizer_sha256)
 --
 -- Every *.json below the folder is read. Problem and optimizer come from the file's own
 -- keys (1.1 / port: testproblem + optimizer; 1.2: testproblem + optimizer_name), the
@@ -181,6 +183,23 @@ local function lr_less(a, b)
    return a.folder < b.folder
 end
 
+-- the optimizer_sha256 values of a setting's runs (files without one are not counted) as
+-- { { hash, runs }, ... }, most runs first
+local function optimizer_hashes(runs)
+   local count = {}
+   for _, r in ipairs(runs) do
+      local h = r.data.optimizer_sha256
+      if type(h) == "string" then count[h] = (count[h] or 0) + 1 end
+   end
+   local out = {}
+   for h, n in pairs(count) do out[#out + 1] = { hash = h, runs = n } end
+   table.sort(out, function(a, b)
+      if a.runs ~= b.runs then return a.runs > b.runs end
+      return a.hash < b.hash
+   end)
+   return out
+end
+
 local function build_setting(problem, optimizer, folder, runs)
    table.sort(runs, function(a, b)
       if a.seed ~= b.seed then return (a.seed or math.huge) < (b.seed or math.huge) end
@@ -204,6 +223,7 @@ local function build_setting(problem, optimizer, folder, runs)
          s.diverged = s.diverged + 1
       end
    end
+   s.optimizer_sha256 = optimizer_hashes(runs)
    local metrics = {}
    for _, m in ipairs(EPOCH_METRICS) do metrics[#metrics + 1] = m end
    metrics[#metrics + 1] = "minibatch_train_losses"
@@ -218,13 +238,32 @@ local function build_setting(problem, optimizer, folder, runs)
    return s
 end
 
+-- a warning when the runs of a setting come from different optimizer files (optimizer_sha256)
+local function mixed_optimizer_warning(s)
+   local n = #s.optimizer_sha256
+   if n < 2 then return nil end
+   local parts = {}
+   for i, h in ipairs(s.optimizer_sha256) do
+      parts[i] = ("%s: %d run%s"):format(h.hash:sub(1, 12), h.runs, h.runs == 1 and "" or "s")
+   end
+   return {
+      problem = s.problem, optimizer = s.optimizer, folder = s.folder,
+      message = ("%s | %s | %s: the runs have %d different optimizer_sha256 values (%s): the optimizer file "
+         .. "changed between these runs; the setting mixes %d optimizers (rerun its seeds with one version "
+         .. "of the file, or move the other runs out of the folder)")
+         :format(s.problem, s.optimizer, s.folder, n, table.concat(parts, ", "), n),
+   }
+end
+
 --- Loads a results folder (see the module comment). Never raises on a bad file: it goes to
--- col.skipped with the reason. Raises (a clean message) only when dir is not a folder.
+-- col.skipped with the reason. Settings whose runs disagree in a way that makes their
+-- aggregate misleading go to col.warnings ({ problem, optimizer, folder, message }, sorted).
+-- Raises (a clean message) only when dir is not a folder.
 function M.load(dir)
    if type(dir) ~= "string" or not M.is_dir(dir) then
       error(("results folder %s does not exist (give the --output_dir of your runs)"):format(tostring(dir)), 0)
    end
-   local col = { root = dir, problems = {}, skipped = {} }
+   local col = { root = dir, problems = {}, skipped = {}, warnings = {} }
    -- problem -> optimizer -> folder -> seed -> run
    local groups = {}
    for _, path in ipairs(json_files(dir)) do
@@ -279,13 +318,17 @@ function M.load(dir)
          for folder, seeds in pairs(folders) do
             local runs = {}
             for _, r in pairs(seeds) do runs[#runs + 1] = r end
-            o.settings[#o.settings + 1] = build_setting(pname, oname, folder, runs)
+            local s = build_setting(pname, oname, folder, runs)
+            o.settings[#o.settings + 1] = s
+            local warning = mixed_optimizer_warning(s)
+            if warning then col.warnings[#col.warnings + 1] = warning end
          end
          table.sort(o.settings, lr_less)
          p.optimizers[oname] = o
       end
       col.problems[pname] = p
    end
+   table.sort(col.warnings, function(a, b) return a.message < b.message end)
    return col
 end
 
@@ -297,8 +340,24 @@ function M.names(t)
    return out
 end
 
+--- The messages of col.warnings, of the given problems and optimizers only where those lists
+-- are given (nil: all).
+function M.warnings(col, problems, optimizers)
+   local function wanted(name, list)
+      if list == nil then return true end
+      for _, n in ipairs(list) do if n == name then return true end end
+      return false
+   end
+   local out = {}
+   for _, w in ipairs(col.warnings or {}) do
+      if wanted(w.problem, problems) and wanted(w.optimizer, optimizers) then out[#out + 1] = w.message end
+   end
+   return out
+end
+
 --- DeepOBS 1.2's check_output summary: "<problem> | <optimizer>: k setting(s) with s seed(s)"
--- per optimizer (s = the seed counts that occur, e.g. "1-3"), then the skipped files.
+-- per optimizer (s = the seed counts that occur, e.g. "1-3"), then the warnings and the
+-- skipped files.
 function M.summary(col)
    local out = {}
    for _, pn in ipairs(M.names(col.problems)) do
@@ -315,6 +374,7 @@ function M.summary(col)
             div > 0 and (", %d diverged run(s)"):format(div) or "")
       end
    end
+   for _, w in ipairs(M.warnings(col)) do out[#out + 1] = "warning: " .. w end
    for _, k in ipairs(col.skipped) do out[#out + 1] = ("skipped %s: %s"):format(k.path, k.reason) end
    return table.concat(out, "\n")
 end
