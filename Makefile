@@ -25,10 +25,12 @@ HDR = src/deepobs.h src/core.h $(wildcard src/api/*.h)
 OBJ = $(SRC:src/%.c=build/obj/%.o)
 ASAN_OBJ = $(SRC:src/%.c=build/asan/%.o)
 LIB = build/libdeepobs.so
+# SIGINT/SIGTERM handling for the runner: process-wide state the engine does not keep
+INTERRUPT_LIB = build/libdeepobs_interrupt.so
 ASAN_LIB = build/asan/libdeepobs.so
 CDEF = lua/deepobs/cdef.lua
 
-all: $(LIB) $(CDEF)
+all: $(LIB) $(INTERRUPT_LIB) $(CDEF)
 
 build/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(@D)
@@ -36,6 +38,10 @@ build/obj/%.o: src/%.c $(HDR)
 
 $(LIB): $(OBJ)
 	$(CC) -shared $(OMP) -o $@ $(OBJ) $(LIBS)
+
+$(INTERRUPT_LIB): src/interrupt/interrupt.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $< -o $@
 
 build/asan/%.o: src/%.c $(HDR)
 	@mkdir -p $(@D)
@@ -53,7 +59,7 @@ test: all
 
 # LuaJIT itself is not instrumented, so the ASan runtime is preloaded; leak
 # checking is off because LuaJIT's own allocations are reported at exit.
-test-asan: $(ASAN_LIB) $(CDEF)
+test-asan: $(ASAN_LIB) $(INTERRUPT_LIB) $(CDEF)
 	DEEPOBS_LIB=$(ASAN_LIB) LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  DEEPOBS_ASAN=1 $(BUSTED) spec
@@ -65,6 +71,7 @@ install: all
 	install -d $(DESTDIR)$(LUADIR)/deepobs $(DESTDIR)$(LIBDIR)
 	cp -r lua/deepobs/. $(DESTDIR)$(LUADIR)/deepobs/
 	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/libdeepobs.so
+	install -m 755 $(INTERRUPT_LIB) $(DESTDIR)$(LIBDIR)/libdeepobs_interrupt.so
 
 clean:
 	rm -rf build

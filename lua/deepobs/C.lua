@@ -32,24 +32,26 @@ local function here()
    return src:sub(1, 1) == "@" and src:sub(2):match("^(.*)/[^/]*$") or "."
 end
 
-local function find_library()
-   local explicit = os.getenv("DEEPOBS_LIB")
+--- The path of build/<name>.so: env_var if set, else package.cpath, else the checkout's
+-- build folder, else beside this file. Raises a clear error when there is none.
+function M.find_library(name, env_var)
+   local explicit = env_var and os.getenv(env_var)
    if explicit and explicit ~= "" then return explicit end
    local candidates = {}
-   local found = package.searchpath("libdeepobs", package.cpath)
+   local found = package.searchpath(name, package.cpath)
    if found then candidates[#candidates + 1] = found end
    local dir = here()
-   candidates[#candidates + 1] = dir .. "/../../build/libdeepobs.so"   -- the source tree
-   candidates[#candidates + 1] = dir .. "/libdeepobs.so"
+   candidates[#candidates + 1] = dir .. "/../../build/" .. name .. ".so"   -- the source tree
+   candidates[#candidates + 1] = dir .. "/" .. name .. ".so"
    for _, p in ipairs(candidates) do
       local f = io.open(p, "rb")
       if f then f:close(); return p end
    end
-   error("deepobs: cannot find libdeepobs.so (looked in package.cpath and " .. dir ..
-      "/../../build); run `make` in the deepobs-lua checkout, or set DEEPOBS_LIB", 0)
+   error(("deepobs: cannot find %s.so (looked in package.cpath and %s/../../build); run `make` in the "
+      .. "deepobs-lua checkout%s"):format(name, dir, env_var and (", or set " .. env_var) or ""), 0)
 end
 
-M.path = find_library()
+M.path = M.find_library("libdeepobs", "DEEPOBS_LIB")
 M.lib = ffi.load(M.path)
 -- At exit LuaJIT runs finalizers in no fixed order: the library must not be
 -- unloaded while tensors' finalizers (dob_release) are still to run, so it is

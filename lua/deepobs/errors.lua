@@ -6,7 +6,8 @@
 --    errors.describe(e)                              -- any error value as readable text
 --
 -- A usage error is a mistake in what was asked (a flag, a value, a file name) that the
--- user fixes by asking differently; everything else is a run error (exit status 1).
+-- user fixes by asking differently; an interrupted run (SIGINT, SIGTERM) exits as the
+-- signal would; everything else is a run error (exit status 1).
 local M = {}
 
 local UsageError = {}
@@ -17,6 +18,16 @@ UsageError.__tostring = function(e) return e.msg end
 function M.usage(msg) error(setmetatable({ msg = msg, usage = true }, UsageError), 0) end
 
 function M.is_usage(e) return getmetatable(e) == UsageError end
+
+local Interrupted = {}
+Interrupted.__index = Interrupted
+Interrupted.__tostring = function(e) return e.msg end
+
+--- Raises the error of a run stopped by a signal (SIGINT, SIGTERM) after it saved its
+-- state: sig is the signal number, msg says where the state is and how to continue.
+function M.interrupted(sig, msg) error(setmetatable({ msg = msg, signal = sig }, Interrupted), 0) end
+
+function M.is_interrupted(e) return getmetatable(e) == Interrupted end
 
 --- "path/x.lua:12: message" -> "message"
 function M.clean(msg)
@@ -58,7 +69,7 @@ end
 -- tables as a Lua constructor ("error object {code = 7}"), nil and the rest by tostring.
 function M.describe(e)
    if type(e) == "string" then return e end
-   if M.is_usage(e) then return e.msg end
+   if M.is_usage(e) or M.is_interrupted(e) then return e.msg end
    if type(e) == "table" and not (getmetatable(e) and getmetatable(e).__tostring) then
       return "error object " .. render(e, 1, {})
    end

@@ -102,6 +102,9 @@ M.hp_str = hp_str
 -- s.num_epochs, s.batch_size, s.weight_decay (only when passed explicitly),
 -- s.hyperparams (name -> value, lr excluded), s.hp_types (name -> "number" |
 -- "integer" | "boolean" | "string"), s.lr, s.lr_sched_epochs, s.lr_sched_factors.
+-- Beyond 1.1: s.validation (a run on the reduced training set of a validation split) and
+-- s.schedule_suffix (a schedule 1.1 could not name, see deepobs/schedule.lua) add their
+-- parts, so that such runs never share a folder with 1.1's.
 function M.setting_folder(s)
    local parts = { "num_epochs__", M.pyint(s.num_epochs), "__batch_size__", M.pyint(s.batch_size), "__" }
    if s.weight_decay ~= nil then
@@ -115,7 +118,10 @@ function M.setting_folder(s)
    for _, k in ipairs(names) do
       parts[#parts + 1] = k .. "__" .. hp_str(s.hyperparams[k], s.hp_types and s.hp_types[k]) .. "__"
    end
-   if s.lr_sched_epochs ~= nil then
+   if s.validation then parts[#parts + 1] = "validation__True__" end
+   if s.schedule_suffix then
+      parts[#parts + 1] = s.schedule_suffix .. "__lr__" .. M.float2str(s.lr)
+   elseif s.lr_sched_epochs ~= nil then
       parts[#parts + 1] = "lr_schedule__0_" .. M.float2str(s.lr)
       for i, e in ipairs(s.lr_sched_epochs) do
          parts[#parts + 1] = "_" .. M.pyint(e) .. "_" .. M.float2str(s.lr_sched_factors[i] * s.lr)
@@ -220,7 +226,8 @@ end
 
 --- Builds the ordered JSON object of a run. r has the fields of the 1.1 file
 -- (train_losses, test_losses, minibatch_train_losses, train_accuracies,
--- test_accuracies (nil when the problem has no accuracy), optimizer,
+-- test_accuracies (nil when the problem has no accuracy), valid_losses and
+-- valid_accuracies (with a validation split, named as DeepOBS 1.2 names them), optimizer,
 -- testproblem, weight_decay, batch_size, num_epochs, learning_rate,
 -- lr_sched_epochs, lr_sched_factors, random_seed, train_log_interval,
 -- hyperparams (ordered list of {name, value, type})) and extra keys in
@@ -230,13 +237,13 @@ function M.result_object(r)
    for i, h in ipairs(r.hyperparams or {}) do
       hp[i] = { h[1], h[3] == "integer" and M.int(h[2]) or h[2] }
    end
-   local o = {
-      { "train_losses", M.array(r.train_losses) },
-      { "test_losses", M.array(r.test_losses) },
-      { "minibatch_train_losses", M.array(r.minibatch_train_losses) },
-   }
+   local o = { { "train_losses", M.array(r.train_losses) } }
+   if r.valid_losses then o[#o + 1] = { "valid_losses", M.array(r.valid_losses) } end
+   o[#o + 1] = { "test_losses", M.array(r.test_losses) }
+   o[#o + 1] = { "minibatch_train_losses", M.array(r.minibatch_train_losses) }
    if r.train_accuracies then
       o[#o + 1] = { "train_accuracies", M.array(r.train_accuracies) }
+      if r.valid_accuracies then o[#o + 1] = { "valid_accuracies", M.array(r.valid_accuracies) } end
       o[#o + 1] = { "test_accuracies", M.array(r.test_accuracies) }
    end
    local rest = {
@@ -260,6 +267,15 @@ end
 ---------------------------------------------------------------------------------------
 -- files
 
+pcall(ffi.cdef, [[
+   int getpid(void);
+   int link(const char *oldpath, const char *newpath);
+   int unlink(const char *path);
+   char *strerror(int errnum);
+]])
+
+local function errno_text() return ffi.string(ffi.C.strerror(ffi.errno())) end
+
 --- mkdir -p (through the shell; paths are quoted).
 function M.mkdir_p(dir)
    local q = "'" .. dir:gsub("'", "'\\''") .. "'"
@@ -269,11 +285,29 @@ function M.mkdir_p(dir)
    end
 end
 
---- Writes text to path atomically: a temporary file in the same folder, then
--- os.rename, so readers never see a partial file.
-function M.write_atomic(path, text)
+--- Creates dir (and its parents) and checks that a file can be written in it, so that a
+-- run learns before training, not after it, that its results would have nowhere to go.
+function M.check_writable(dir)
+   M.mkdir_p(dir)
+   local probe = ("%s/.deepobs_write_test.%d"):format(dir, ffi.C.getpid())
+   local f, err = io.open(probe, "wb")
+   if not f then
+      error(("cannot write in the output folder %s (%s); choose another --output_dir or fix its permissions")
+         :format(dir, tostring(err)), 0)
+   end
+   f:close()
+   os.remove(probe)
+end
+
+-- a name in the same folder that no other process uses, and that no reader takes for a
+-- result (hidden, and not ending in .json)
+local function temp_name(path)
    local dir = path:match("^(.*)/[^/]*$") or "."
-   local tmp = ("%s/.%s.tmp%d"):format(dir, path:match("[^/]*$"), math.random(1, 1e9))
+   return ("%s/.%s.%d.tmp"):format(dir, path:match("[^/]*$"), ffi.C.getpid())
+end
+
+local function write_temp(path, text)
+   local tmp = temp_name(path)
    local f, err = io.open(tmp, "wb")
    if not f then error("cannot write " .. tmp .. ": " .. tostring(err), 0) end
    local ok, werr = f:write(text)
@@ -282,12 +316,44 @@ function M.write_atomic(path, text)
       os.remove(tmp)
       error("cannot write " .. tmp .. ": " .. tostring(werr or cerr), 0)
    end
+   return tmp
+end
+
+--- Writes text to path atomically: a temporary file in the same folder, then
+-- os.rename, so readers never see a partial file.
+function M.write_atomic(path, text)
+   local tmp = write_temp(path, text)
    local rok, rerr = os.rename(tmp, path)
    if not rok then
       os.remove(tmp)
       error("cannot rename " .. tmp .. " to " .. path .. ": " .. tostring(rerr), 0)
    end
    return path
+end
+
+--- Writes text to path atomically without replacing a file that is already there: when
+-- path exists, to <stem>_2<ext>, <stem>_3<ext>, ... (link(2) fails instead of replacing,
+-- so two processes can never take the same name). Returns the path written.
+function M.write_new(path, text)
+   local tmp = write_temp(path, text)
+   local stem, ext = path:match("^(.*)(%.[^./]*)$")
+   if not stem then stem, ext = path, "" end
+   local target = path
+   for k = 2, 10000 do
+      if ffi.C.link(tmp, target) == 0 then
+         ffi.C.unlink(tmp)
+         return target
+      end
+      local e = ffi.errno()
+      if e ~= 17 then -- EEXIST: try the next name; anything else is a real failure
+         local msg = errno_text()
+         os.remove(tmp)
+         error(("cannot write %s: %s"):format(target, msg), 0)
+      end
+      target = ("%s_%d%s"):format(stem, k, ext)
+   end
+   os.remove(tmp)
+   error("cannot write " .. path .. ": 10,000 files of that name already exist", 0)
 end
 
 return M

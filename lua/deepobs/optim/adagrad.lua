@@ -20,8 +20,8 @@ return {
    description = "Adagrad (TensorFlow 1's AdagradOptimizer)",
    hyperparams = {
       { name = "lr", type = "number", help = "learning rate" },
-      { name = "initial_accumulator_value", type = "number", default = 0.1,
-        help = "starting value of the sum of squared gradients (must be > 0)" },
+      { name = "initial_accumulator_value", type = "number", default = 0.1, domain = "(0, inf)",
+        help = "starting value of the sum of squared gradients" },
    },
    step = function(closure, params, hp, state)
       local theta, g = params.flat, params.grad_flat
@@ -29,10 +29,6 @@ return {
       local loss = closure()
       -- (2) lazy state, created once
       if not state.accum then
-         if not (hp.initial_accumulator_value > 0) then
-            error("AdagradOptimizer: --initial_accumulator_value must be > 0, got "
-               .. tostring(hp.initial_accumulator_value), 0)
-         end
          state.accum = theta:clone():fill_(hp.initial_accumulator_value)
          state.denom = theta:clone()
       end

@@ -28,9 +28,9 @@ return {
    description = "Adam (TensorFlow's AdamOptimizer, epsilon outside the bias correction)",
    hyperparams = {
       { name = "lr", type = "number", help = "learning rate" },
-      { name = "beta1", type = "number", default = 0.9, help = "decay rate of the first-moment estimate" },
-      { name = "beta2", type = "number", default = 0.999, help = "decay rate of the second-moment estimate" },
-      { name = "epsilon", type = "number", default = 1e-8, help = "added to sqrt(v) for numerical stability" },
+      { name = "beta1", type = "number", default = 0.9, domain = "[0, 1)", help = "decay rate of the first-moment estimate" },
+      { name = "beta2", type = "number", default = 0.999, domain = "[0, 1)", help = "decay rate of the second-moment estimate" },
+      { name = "epsilon", type = "number", default = 1e-8, domain = "(0, inf)", help = "added to sqrt(v) for numerical stability" },
    },
    step = function(closure, params, hp, state)
       local theta, g = params.flat, params.grad_flat

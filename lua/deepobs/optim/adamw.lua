@@ -33,10 +33,10 @@ return {
    description = "Adam with decoupled weight decay (decay scaled by lr, as PyTorch's AdamW)",
    hyperparams = {
       { name = "lr", type = "number", help = "learning rate" },
-      { name = "beta1", type = "number", default = 0.9, help = "decay rate of the first-moment estimate" },
-      { name = "beta2", type = "number", default = 0.999, help = "decay rate of the second-moment estimate" },
-      { name = "epsilon", type = "number", default = 1e-8, help = "added to sqrt(v) for numerical stability" },
-      { name = "weight_decay", type = "number", default = 0.01, help = "decoupled weight decay (theta -= lr*wd*theta)" },
+      { name = "beta1", type = "number", default = 0.9, domain = "[0, 1)", help = "decay rate of the first-moment estimate" },
+      { name = "beta2", type = "number", default = 0.999, domain = "[0, 1)", help = "decay rate of the second-moment estimate" },
+      { name = "epsilon", type = "number", default = 1e-8, domain = "(0, inf)", help = "added to sqrt(v) for numerical stability" },
+      { name = "weight_decay", type = "number", default = 0.01, domain = "[0, inf)", help = "decoupled weight decay (theta -= lr*wd*theta)" },
    },
    step = function(closure, params, hp, state)
       local theta, g = params.flat, params.grad_flat

@@ -33,6 +33,11 @@ for _, n in ipairs(BUILTINS) do IS_BUILTIN[n] = true end
 
 local TYPES = { number = true, boolean = true, integer = true, string = true }
 
+--- The words a boolean hyperparameter accepts (case does not matter), on the command
+-- line and in sweep files alike.
+M.BOOL_WORDS = { ["true"] = true, ["false"] = false, ["1"] = true, ["0"] = false,
+                 yes = true, no = false, on = true, off = false }
+
 --- The built-in optimizers' short names, sorted.
 function M.list()
    local out = {}
@@ -47,6 +52,35 @@ local function value_ok(kind, v)
    return type(v) == kind
 end
 
+---------------------------------------------------------------------------------------
+-- domains: a hyperparameter may declare the interval its values must lie in, written
+-- as in mathematics: domain = "[0, 1)", "(0, inf)", "[1, 10]".
+
+local function parse_bound(s)
+   s = s:match("^%s*(.-)%s*$")
+   if s == "inf" or s == "+inf" then return math.huge end
+   if s == "-inf" then return -math.huge end
+   return tonumber(s)
+end
+
+--- The interval of a domain string: { lo, hi, lo_open, hi_open }, or nil and a message.
+function M.parse_domain(text)
+   if type(text) ~= "string" then return nil, "'domain' must be a string such as \"[0, 1)\"" end
+   local open, a, b, close = text:match("^%s*([%[%(])([^,]+),([^%]%)]+)([%]%)])%s*$")
+   local lo, hi = a and parse_bound(a), b and parse_bound(b)
+   if not (lo and hi) or lo ~= lo or hi ~= hi or lo > hi then
+      return nil, ("'domain' must be an interval such as \"[0, 1)\" or \"(0, inf)\", got %q"):format(text)
+   end
+   return { lo, hi, open == "(", close == ")" }
+end
+
+local function in_domain(d, v)
+   if v ~= v then return false end
+   if v < d[1] or (d[3] and v == d[1]) then return false end
+   if v > d[2] or (d[4] and v == d[2]) then return false end
+   return true
+end
+
 --- Checks that opt is a valid optimizer table; `where` names it in messages.
 -- Returns opt; raises a clear error (no traceback position) otherwise.
 function M.validate(opt, where)
@@ -56,6 +90,10 @@ function M.validate(opt, where)
    end
    if type(opt.name) ~= "string" or opt.name == "" then
       fail(("%s: 'name' must be a non-empty string (the results folder name, e.g. \"MySGD\")"):format(where))
+   end
+   if not opt.name:match("^[%w_.+-]+$") or opt.name:match("^%.") then
+      fail(("%s: 'name' %q is the results folder's name: use letters, digits and _ . + - only, "
+         .. "not starting with a dot (it must stay inside --output_dir)"):format(where, opt.name))
    end
    if opt.description ~= nil and type(opt.description) ~= "string" then
       fail(("%s: 'description' must be a string"):format(where))
@@ -89,13 +127,28 @@ function M.validate(opt, where)
          fail(("%s: default %s is not a %s"):format(at, tostring(h.default), h.type))
       end
       if type(h.help) ~= "string" then fail(at .. ": 'help' must be a string (it shows in --help)") end
+      if h.domain ~= nil then
+         if h.type ~= "number" and h.type ~= "integer" then
+            fail(at .. ": only number and integer hyperparameters can have a 'domain'")
+         end
+         local d, msg = M.parse_domain(h.domain)
+         if not d then fail(at .. ": " .. msg) end
+         if h.default ~= nil and not in_domain(d, h.default) then
+            fail(("%s: default %s is outside its domain %s"):format(at, tostring(h.default), h.domain))
+         end
+      end
    end
    return opt
 end
 
+-- where a built-in's source file is (for the run's provenance)
+local function builtin_path(name)
+   return package.searchpath("deepobs.optim." .. name, package.path)
+end
+
 local function load_builtin(name)
    local opt = require("deepobs.optim." .. name)
-   return M.validate(opt, "deepobs/optim/" .. name .. ".lua")
+   return M.validate(opt, "deepobs/optim/" .. name .. ".lua"), builtin_path(name)
 end
 
 local function load_path(path)
@@ -109,56 +162,89 @@ local function load_path(path)
    if not chunk then fail(("could not load '%s': %s"):format(path, tostring(err))) end
    local ok, opt = pcall(chunk, path)
    if not ok then fail(("'%s' raised an error while loading: %s"):format(path, tostring(opt))) end
-   return M.validate(opt, path)
+   return M.validate(opt, path), path
 end
 
 --- load(name_or_path): a built-in short name ("adam"), a built-in's TF class name
 -- ("AdamOptimizer"), or a path to a user's .lua file (anything with a '/' or ending in .lua).
--- Returns the validated optimizer table.
+-- Returns the validated optimizer table and the path of its source file (nil for a table).
 function M.load(what)
-   if type(what) == "table" then return M.validate(what) end
+   if type(what) == "table" then return M.validate(what), nil end
    if type(what) ~= "string" or what == "" then
       fail("expected a built-in optimizer name or a path to a .lua file, got " .. tostring(what))
    end
    if IS_BUILTIN[what] then return load_builtin(what) end
    if what:find("/", 1, true) or what:match("%.lua$") then return load_path(what) end
    for _, n in ipairs(BUILTINS) do                     -- by TF class name
-      local opt = load_builtin(n)
-      if opt.name == what then return opt end
+      local opt, path = load_builtin(n)
+      if opt.name == what then return opt, path end
    end
    fail(("unknown optimizer '%s'; the built-ins are %s (or give the path to your own .lua file, e.g. examples/my_sgd.lua)")
       :format(what, table.concat(BUILTINS, ", ")))
 end
 
+---------------------------------------------------------------------------------------
+-- values
+
+local function an(kind) return (kind == "integer" and "an " or "a ") .. kind end
+
 --- Converts a value (a command-line string, or a Lua value) to hyperparameter spec h's
--- type; returns nil and a message when it does not fit.
+-- type and checks its domain; returns nil and a message when it does not fit.
 function M.coerce(h, v)
+   local flag = "--" .. h.name
    if type(v) == "string" and h.type ~= "string" then
       if h.type == "boolean" then
-         local s = v:lower()
-         if s == "true" or s == "1" then return true end
-         if s == "false" or s == "0" then return false end
-         return nil, ("--%s needs true or false, got '%s'"):format(h.name, v)
+         local b = M.BOOL_WORDS[v:lower()]
+         if b == nil then return nil, ("%s needs true or false, got '%s'"):format(flag, v) end
+         return b
       end
       local x = tonumber(v)
-      if x == nil then return nil, ("--%s needs a number, got '%s'"):format(h.name, v) end
+      if x == nil then return nil, ("%s needs %s, got '%s'"):format(flag, an(h.type), v) end
       v = x
    end
    if not value_ok(h.type, v) then
-      return nil, ("--%s needs %s %s, got %s"):format(h.name, h.type == "integer" and "an" or "a", h.type, tostring(v))
+      return nil, ("%s needs %s, got %s"):format(flag, an(h.type), tostring(v))
+   end
+   if type(v) == "number" and (v ~= v or v == math.huge or v == -math.huge) then
+      return nil, ("%s needs a finite number, got %s"):format(flag, tostring(v))
+   end
+   if h.domain then
+      local d = assert(M.parse_domain(h.domain))
+      if not in_domain(d, v) then
+         return nil, ("%s must be in %s, got %s"):format(flag, h.domain, tostring(v))
+      end
    end
    return v
 end
 
+-- the smallest normal float32: a smaller step size is lost when parameters are updated
+local FLOAT32_MIN_NORMAL = 2 ^ -126
+
+--- Checks a learning rate: positive, finite, and representable as a normal float32
+-- (parameters are float32: a smaller rate underflows). Returns nil and a message otherwise.
+function M.check_lr(lr)
+   if type(lr) ~= "number" then return nil, ("--lr needs a number, got %s"):format(tostring(lr)) end
+   if lr ~= lr or lr == math.huge or lr == -math.huge then
+      return nil, ("--lr needs a finite number, got %s"):format(tostring(lr))
+   end
+   if lr <= 0 then return nil, ("--lr must be positive, got %s"):format(tostring(lr)) end
+   if lr < FLOAT32_MIN_NORMAL then
+      return nil, ("--lr %s underflows float32 (the parameters' type; smallest normal 1.18e-38)")
+         :format(tostring(lr))
+   end
+   return lr
+end
+
 --- The full hyperparameter table for opt: `given` (name -> value; strings are converted)
--- with defaults filled in. Unknown names, missing required values and wrong types are
--- clear errors.
+-- with defaults filled in, types and domains checked. An lr given to an optimizer that does
+-- not declare one is kept (the runner schedules it). Unknown names, missing required values,
+-- wrong types and values outside their domain are clear errors.
 function M.hyperparams(opt, given)
    given = given or {}
    local known, out = {}, {}
    for _, h in ipairs(opt.hyperparams) do known[h.name] = h end
    for k in pairs(given) do
-      if not known[k] then
+      if not known[k] and k ~= "lr" then
          local names = {}
          for i, h in ipairs(opt.hyperparams) do names[i] = h.name end
          fail(("%s has no hyperparameter '%s'; it has: %s"):format(opt.name, tostring(k),
@@ -168,12 +254,21 @@ function M.hyperparams(opt, given)
    for _, h in ipairs(opt.hyperparams) do
       local v = given[h.name]
       if v == nil then
-         if h.default == nil then fail(("%s needs --%s (%s)"):format(opt.name, h.name, h.help)) end
+         if h.default == nil then
+            if h.name == "lr" then fail(("%s needs a learning rate: add --lr X"):format(opt.name)) end
+            fail(("%s needs --%s (%s)"):format(opt.name, h.name, h.help))
+         end
          v = h.default
       end
       local ok, msg = M.coerce(h, v)
       if ok == nil then fail(opt.name .. ": " .. msg) end
       out[h.name] = ok
+   end
+   if not known.lr and given.lr ~= nil then out.lr = given.lr end
+   if out.lr ~= nil then
+      local ok, msg = M.check_lr(tonumber(out.lr) or out.lr)
+      if not ok then fail(opt.name .. ": " .. msg) end
+      out.lr = ok
    end
    return out
 end

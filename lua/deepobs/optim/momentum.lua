@@ -27,7 +27,7 @@ return {
    description = "heavy ball momentum (TensorFlow's MomentumOptimizer)",
    hyperparams = {
       { name = "lr", type = "number", help = "learning rate" },
-      { name = "momentum", type = "number", default = 0.9, help = "momentum (decay of the accumulator)" },
+      { name = "momentum", type = "number", default = 0.9, domain = "[0, 1)", help = "momentum (decay of the accumulator)" },
       { name = "use_nesterov", type = "boolean", default = false, help = "use Nesterov momentum (TensorFlow's form)" },
    },
    step = function(closure, params, hp, state)

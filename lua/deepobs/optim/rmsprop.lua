@@ -24,9 +24,9 @@ return {
    description = "RMSProp (TensorFlow 1's RMSPropOptimizer: ms starts at 1, epsilon inside the sqrt)",
    hyperparams = {
       { name = "lr", type = "number", help = "learning rate" },
-      { name = "decay", type = "number", default = 0.9, help = "discount of the running average of squared gradients" },
-      { name = "momentum", type = "number", default = 0.0, help = "momentum" },
-      { name = "epsilon", type = "number", default = 1e-10, help = "added to the mean square inside the sqrt" },
+      { name = "decay", type = "number", default = 0.9, domain = "[0, 1]", help = "discount of the running average of squared gradients" },
+      { name = "momentum", type = "number", default = 0.0, domain = "[0, 1)", help = "momentum" },
+      { name = "epsilon", type = "number", default = 1e-10, domain = "(0, inf)", help = "added to the mean square inside the sqrt" },
    },
    step = function(closure, params, hp, state)
       local theta, g = params.flat, params.grad_flat
