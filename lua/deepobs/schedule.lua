@@ -331,10 +331,12 @@ local function restart_boundaries(steps_per_epoch, restart_epochs, restart_mult,
    return ends, k
 end
 
+-- W, and the warm-up as the user gave it (nil without one)
 local function warmup_steps_for(p, steps_per_epoch)
    if p.warmup_steps then return p.warmup_steps, ("--warmup_steps %d"):format(p.warmup_steps) end
    if p.warmup_epochs then
-      return round_half_up(p.warmup_epochs * steps_per_epoch), ("--warmup_epochs %s"):format(num(p.warmup_epochs))
+      local W = round_half_up(p.warmup_epochs * steps_per_epoch)
+      return W, ("--warmup_epochs %s (%d steps)"):format(num(p.warmup_epochs), W)
    end
    return 0
 end
@@ -347,22 +349,21 @@ function Schedule:bind(steps_per_epoch)
    end
    local p = self.params
    local T = self.num_epochs * S
-   local W, warm_flag = warmup_steps_for(p, S)
-   if warm_flag and W < 1 then
-      usage(("%s is less than half a step at %d steps per epoch; give at least %s epochs or use --warmup_steps")
-         :format(warm_flag, S, num(1 / S)))
+   local W, warm_given = warmup_steps_for(p, S)
+   if warm_given and W < 1 then
+      usage(("--warmup_epochs %s is less than half a step at %d steps per epoch; give at least %s epochs "
+         .. "or use --warmup_steps"):format(num(p.warmup_epochs), S, num(1 / S)))
    end
-   if warm_flag and W >= T then
-      usage(("%s is %d steps, as long as the run of %d steps or longer; give a shorter warm-up")
-         :format(warm_flag, W, T))
+   if warm_given and W >= T then
+      usage(("%s is as long as the run of %d steps or longer; give a shorter warm-up"):format(warm_given, T))
    end
    local rest = T - W
 
    if self.name == "step" and W > 0 then
       local last = p.lr_sched_epochs[#p.lr_sched_epochs]
       if last ~= nil and W + last * S >= T then
-         usage(("--lr_sched_epochs %s counts from the end of the warm-up (%s, %d steps) and so falls beyond "
-            .. "the run of %d steps; give a smaller epoch or a shorter warm-up"):format(num(last), warm_flag, W, T))
+         usage(("--lr_sched_epochs %s counts from the end of the warm-up (%s) and so falls beyond "
+            .. "the run of %d steps; give a smaller epoch or a shorter warm-up"):format(num(last), warm_given, T))
       end
    elseif self.name == "cosine_restarts" then
       local ends, cycles = restart_boundaries(S, p.restart_epochs, p.restart_mult, rest)
