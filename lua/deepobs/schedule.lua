@@ -117,10 +117,6 @@ local function number_list(flag, v)
    return v
 end
 
-local function quoted_names()
-   return table.concat(M.NAMES, ", ")
-end
-
 ---------------------------------------------------------------------------------------
 -- checks from epochs alone
 
@@ -130,7 +126,7 @@ local function resolve_name(o)
       return (o.lr_sched_epochs ~= nil or o.lr_sched_factors ~= nil) and "step" or "constant"
    end
    if PARAMS[name] == nil then
-      usage(("unknown --lr_schedule '%s'; the schedules are %s"):format(tostring(name), quoted_names()))
+      usage(("unknown --lr_schedule '%s'; the schedules are %s"):format(tostring(name), table.concat(M.NAMES, ", ")))
    end
    return name
 end
