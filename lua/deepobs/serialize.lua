@@ -180,10 +180,11 @@ local function geometry(t)
    return g
 end
 
--- opts.refs checked: name -> { tensor =, geometry = }, and by storage a list sorted by name
+-- opts.refs checked: name -> { name =, tensor =, geometry = }; the same entries by
+-- storage, and as a list, both sorted by name
 local function live_refs(refs, op)
-   local by_name, by_storage = {}, {}
-   if refs == nil then return by_name, by_storage end
+   local by_name, by_storage, sorted = {}, {}, {}
+   if refs == nil then return by_name, by_storage, sorted end
    if type(refs) ~= "table" or getmetatable(refs) ~= nil then
       error(("%s: opts.refs must be a table of name = tensor, got %s"):format(op, type(refs)), 3)
    end
@@ -199,14 +200,15 @@ local function live_refs(refs, op)
       names[#names + 1] = name
    end
    table.sort(names)
-   for _, name in ipairs(names) do
+   for i, name in ipairs(names) do
       local ref = { name = name, tensor = refs[name], geometry = geometry(refs[name]) }
       by_name[name] = ref
+      sorted[i] = ref
       local list = by_storage[ref.geometry.storage] or {}
       list[#list + 1] = ref
       by_storage[ref.geometry.storage] = list
    end
-   return by_name, by_storage
+   return by_name, by_storage, sorted
 end
 
 -- the ref a view of shared storage is expressed through: the first (by name) whose
@@ -223,8 +225,8 @@ end
 -- Returns { keys = table -> sorted keys, tensors = tensor -> entry, sources = list }.
 local function plan(value, root, refs)
    local by_ref_tensor = {}
-   local by_name, by_storage = live_refs(refs, "save")
-   for _, ref in pairs(by_name) do by_ref_tensor[ref.tensor] = by_ref_tensor[ref.tensor] or ref end
+   local _, by_storage, sorted = live_refs(refs, "save")
+   for _, ref in ipairs(sorted) do by_ref_tensor[ref.tensor] = by_ref_tensor[ref.tensor] or ref end
    local p = { keys = {}, tensors = {}, sources = {} }
    local source_of_storage, source_of_ref = {}, {}
    local path, depth = {}, 0
@@ -239,14 +241,15 @@ local function plan(value, root, refs)
          :format(where, what), 0)
    end
 
+   -- one source per live tensor referred to, one per storage written
    local function source(entry)
-      local s = entry.ref and source_of_ref[entry.ref] or source_of_storage[entry.geometry.storage]
-      if not s then
-         s = { index = #p.sources, ref = entry.ref, dtype = entry.geometry.dtype }
-         p.sources[#p.sources + 1] = s
-         if entry.ref then source_of_ref[entry.ref] = s else source_of_storage[entry.geometry.storage] = s end
+      local index, key = source_of_storage, entry.geometry.storage
+      if entry.ref then index, key = source_of_ref, entry.ref end
+      if not index[key] then
+         index[key] = { index = #p.sources, ref = entry.ref, dtype = entry.geometry.dtype }
+         p.sources[#p.sources + 1] = index[key]
       end
-      return s
+      return index[key]
    end
 
    local function add_tensor(t)
