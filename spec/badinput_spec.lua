@@ -83,6 +83,52 @@ describe("invalid calls to every C entry point", function()
       assert.matches("not a valid tensor", ffi.string(C.dob_last_error()))
    end)
 
+   it("as_strided refuses every out-of-range geometry with an error, and the storage accessors invalid handles", function()
+      local t = C.dob_zeros(0, 1, ffi.new("int64_t[1]", 12))
+      local huge = { -1, -2 ^ 62, -9223372036854775807LL - 1, 13, 2 ^ 62, 9223372036854775807LL }
+      local tried = 0
+      local function refused(ndim, sizes, strides, offset)
+         C.dob_clear_error()
+         local r = C.dob_as_strided(t, ndim, sizes, strides, offset)
+         if r ~= nil then C.dob_release(r) end
+         assert.is_true(r == nil, ("as_strided accepted ndim %d offset %s"):format(ndim, tostring(offset)))
+         assert.matches("^as_strided: ", ffi.string(C.dob_last_error()))
+         tried = tried + 1
+      end
+      for _, ndim in ipairs { -1, 9, 100, -2 ^ 31 } do
+         refused(ndim, ffi.new("int64_t[9]"), ffi.new("int64_t[9]"), 0)
+      end
+      refused(2, nil, ffi.new("int64_t[2]", 1, 1), 0)
+      refused(2, ffi.new("int64_t[2]", 1, 1), nil, 0)
+      for ndim = 1, 3 do
+         for d = 0, ndim - 1 do
+            for _, v in ipairs(huge) do
+               for _, field in ipairs { "size", "stride" } do
+                  local sizes, strides = ffi.new("int64_t[3]", 2, 2, 2), ffi.new("int64_t[3]", 1, 1, 1)
+                  if field == "size" then sizes[d] = v else strides[d] = v end
+                  refused(ndim, sizes, strides, 0)
+               end
+            end
+         end
+      end
+      for _, offset in ipairs { -1, 12, 13, 2 ^ 62, -9223372036854775807LL - 1, 9223372036854775807LL } do
+         refused(1, ffi.new("int64_t[1]", 1), ffi.new("int64_t[1]", 1), offset)
+      end
+      refused(2, ffi.new("int64_t[2]", 2 ^ 31, 2 ^ 31), ffi.new("int64_t[2]", 0, 0), 0)
+      refused(2, ffi.new("int64_t[2]", 3, 3), ffi.new("int64_t[2]", 2 ^ 62, 2 ^ 62), 0)
+      refused(2, ffi.new("int64_t[2]", 3, 3), ffi.new("int64_t[2]", 4, 2), 1)
+      assert.is_true(tried > 50)
+      local fine = C.dob_as_strided(t, 2, ffi.new("int64_t[2]", 3, 3), ffi.new("int64_t[2]", 4, 1), 1)
+      assert.is_true(fine ~= nil)
+      assert.are.equal(C.dob_storage_id(t), C.dob_storage_id(fine))
+      assert.are.equal(12, tonumber(C.dob_storage_numel(fine)))
+      C.dob_release(fine)
+      C.dob_release(t)
+      assert.is_true(C.dob_storage_id(t) == nil)
+      assert.are.equal(-1, tonumber(C.dob_storage_numel(t)))
+      refused(1, ffi.new("int64_t[1]", 1), ffi.new("int64_t[1]", 1), 0)
+   end)
+
    it("every declared function exists in the library", function()
       local missing = {}
       for _, f in ipairs(functions) do

@@ -76,6 +76,11 @@ int dob_is_contiguous(const dob_tensor *t);
 void *dob_data(const dob_tensor *t);
 /* true when a and b view the same storage */
 int dob_same_storage(const dob_tensor *a, const dob_tensor *b);
+/* an opaque identity of t's storage, equal for every tensor that shares it and
+   stable while one of them lives; NULL for an invalid handle */
+const void *dob_storage_id(const dob_tensor *t);
+/* the storage's length in elements of t's dtype; -1 for an invalid handle */
+int64_t dob_storage_numel(const dob_tensor *t);
 uint64_t dob_storage_version(const dob_tensor *t);
 /* bump the storage version after writing through dob_data() */
 void dob_mark_modified(dob_tensor *t);
@@ -98,6 +103,12 @@ dob_tensor *dob_expand(dob_tensor *t, int ndim, const int64_t *sizes);
 dob_tensor *dob_squeeze(dob_tensor *t, int dim);      /* dim must have size 1 or is kept */
 dob_tensor *dob_squeeze_all(dob_tensor *t);            /* drops every size-1 dim */
 dob_tensor *dob_unsqueeze(dob_tensor *t, int dim);
+/* any geometry on t's storage (offset and strides in elements, 0-based): sizes
+   and strides >= 0, every element inside the storage. Not differentiable: it
+   refuses a tensor that autograd tracks while grad mode is on; the result is a
+   leaf that does not require grad. */
+dob_tensor *dob_as_strided(dob_tensor *t, int ndim, const int64_t *sizes, const int64_t *strides,
+                           int64_t storage_offset);
 /* a new handle on the same storage that is cut from the graph */
 dob_tensor *dob_detach(dob_tensor *t);
 

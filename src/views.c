@@ -1,6 +1,6 @@
 /* views.c — shape ops that share storage (view, reshape, transpose, permute,
- * narrow, slice, select, expand, squeeze, unsqueeze) and the copies built on
- * them (contiguous, clone, cat, stack).
+ * narrow, slice, select, expand, squeeze, unsqueeze, as_strided) and the copies
+ * built on them (contiguous, clone, cat, stack).
  *
  * Backward: view-like reshapes give back gout reshaped to the input shape;
  * transpose/permute apply the inverse permutation; narrow/slice/select write
@@ -324,6 +324,54 @@ dob_tensor *dob_expand(dob_tensor *t, int ndim, const int64_t *sizes)
         }
     }
     return finish_view(t, dob__alias(t, ndim, sz, st, t->offset), "expand", expand_backward, NULL, 0);
+}
+
+/* ---- as_strided and the storage facts it needs -------------------------------------- */
+
+const void *dob_storage_id(const dob_tensor *t) { return dob_is_valid(t) ? t->storage : NULL; }
+
+int64_t dob_storage_numel(const dob_tensor *t)
+{
+    return dob_is_valid(t) ? (int64_t)(t->storage->nbytes / dob__dtype_size(t->dtype)) : -1;
+}
+
+/* Not recorded: its gradient would have to scatter into the input through an
+   arbitrary, possibly overlapping geometry. Its users (restoring saved views,
+   lua/deepobs/serialize.lua) work on plain data. */
+dob_tensor *dob_as_strided(dob_tensor *t, int ndim, const int64_t *sizes, const int64_t *strides,
+                           int64_t storage_offset)
+{
+    DOB_CHECK_TENSOR(t, "as_strided", "self");
+    DOB_CHECK(ndim >= 0 && ndim <= DOB_MAX_DIMS, "as_strided: %d dims (0 to %d are supported)", ndim,
+              DOB_MAX_DIMS);
+    DOB_CHECK(ndim == 0 || (sizes && strides), "as_strided: sizes or strides is NULL");
+    DOB_CHECK(!(dob__grad_mode() && dob__tracks(t)), "as_strided: the tensor %s requires grad and "
+              "as_strided is not differentiable; call it under no_grad or on a detach()ed tensor",
+              dob__shape(t));
+    int64_t avail = dob_storage_numel(t);
+    DOB_CHECK(storage_offset >= 0 && storage_offset <= avail,
+              "as_strided: storage offset %lld (0-based) is outside the storage of %lld elements",
+              (long long)storage_offset, (long long)avail);
+    const int64_t too_many = (int64_t)1 << 40;
+    int64_t numel = 1, last = storage_offset;
+    for (int d = 0; d < ndim; d++) {
+        DOB_CHECK(sizes[d] >= 0 && strides[d] >= 0, "as_strided: size %lld and stride %lld of dim %d "
+                  "(both must be >= 0)", (long long)sizes[d], (long long)strides[d], d);
+        DOB_CHECK(sizes[d] == 0 || numel <= too_many / sizes[d], "as_strided: sizes %s give too many "
+                  "elements", dob__sizes_str(ndim, sizes));
+        numel *= sizes[d];
+    }
+    for (int d = 0; d < ndim && numel > 0; d++) {
+        int64_t reach = sizes[d] - 1;
+        DOB_CHECK(strides[d] == 0 || reach <= (avail - 1 - last) / strides[d],
+                  "as_strided: sizes %s with strides %s from offset %lld (0-based) reach past the "
+                  "storage of %lld elements", dob__sizes_str(ndim, sizes), dob__sizes_str(ndim, strides),
+                  (long long)storage_offset, (long long)avail);
+        last += reach * strides[d];
+    }
+    DOB_CHECK(numel == 0 || last < avail, "as_strided: offset %lld (0-based) is outside the storage "
+              "of %lld elements", (long long)storage_offset, (long long)avail);
+    return dob__alias(t, ndim, sizes, strides, storage_offset);
 }
 
 /* ---- contiguous / clone ----------------------------------------------------------- */

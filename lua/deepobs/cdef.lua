@@ -25,6 +25,8 @@ int64_t dob_storage_offset(const dob_tensor *t);
 int dob_is_contiguous(const dob_tensor *t);
 void *dob_data(const dob_tensor *t);
 int dob_same_storage(const dob_tensor *a, const dob_tensor *b);
+const void *dob_storage_id(const dob_tensor *t);
+int64_t dob_storage_numel(const dob_tensor *t);
 uint64_t dob_storage_version(const dob_tensor *t);
 void dob_mark_modified(dob_tensor *t);
 double dob_get(const dob_tensor *t, int64_t index);
@@ -40,6 +42,8 @@ dob_tensor *dob_expand(dob_tensor *t, int ndim, const int64_t *sizes);
 dob_tensor *dob_squeeze(dob_tensor *t, int dim);      
 dob_tensor *dob_squeeze_all(dob_tensor *t);            
 dob_tensor *dob_unsqueeze(dob_tensor *t, int dim);
+dob_tensor *dob_as_strided(dob_tensor *t, int ndim, const int64_t *sizes, const int64_t *strides,
+                           int64_t storage_offset);
 dob_tensor *dob_detach(dob_tensor *t);
 dob_tensor *dob_contiguous(dob_tensor *t);      
 dob_tensor *dob_clone(dob_tensor *t);           

@@ -80,6 +80,9 @@ end
 local threads = tonumber(os.getenv("DEEPOBS_THREADS") or "")
 if threads then dob.set_threads(threads) end
 
+local serialize = require "deepobs.serialize"
+dob.save, dob.load, dob.check_saveable = serialize.save, serialize.load, serialize.check_saveable
+
 dob.nn = require "deepobs.nn"
 dob.optim = require "deepobs.optim"
 

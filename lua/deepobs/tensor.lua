@@ -398,6 +398,20 @@ function Tensor:unsqueeze(d)
    local c = d > 0 and d - 1 or d
    return wrap(C.dob_unsqueeze(H(self), c))
 end
+-- as_strided(sizes, strides[, offset]): any geometry on this tensor's storage,
+-- strides in elements, offset 1-based like storage_offset() (default: this
+-- tensor's). Every element must lie inside the storage; not differentiable.
+function Tensor:as_strided(sizes, strides, offset)
+   local h = H(self)
+   if type(sizes) ~= "table" or type(strides) ~= "table" or #sizes ~= #strides then
+      error("as_strided: expected two lists of the same length (sizes, strides)", 2)
+   end
+   local n, sz = sizes_of(sizes)
+   local _, st = sizes_of(strides)
+   offset = offset or self:storage_offset()
+   M.int_arg(offset, "offset", "as_strided")
+   return wrap(C.dob_as_strided(h, n, sz, st, offset - 1))
+end
 function Tensor:contiguous() return wrap(C.dob_contiguous(H(self))) end
 function Tensor:clone() return wrap(C.dob_clone(H(self))) end
 function Tensor:detach() return wrap(C.dob_detach(H(self))) end
