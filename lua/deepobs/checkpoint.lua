@@ -3,7 +3,7 @@
 --    local checkpoint = require "deepobs.checkpoint"
 --    local ck = checkpoint.new(run, { interrupt = require "deepobs.interrupt", progress = p })
 --    local saved = ck:load(trainer)        -- --resume: the saved state, or nil when there is none
---    trainer:run(ck)                       -- calls ck:after_step / ck:after_evaluation / ck:stop
+--    trainer:run_to_end(ck)                -- calls ck:after_step / ck:after_evaluation / ck:stop
 --    ck:remove()                           -- a finished run's checkpoint goes
 --
 -- A run's checkpoint is <run folder>/random_seed__<seed>.checkpoint, next to where its
@@ -92,7 +92,7 @@ function Checkpointer:save(trainer)
       identity = self:identity(trainer),
       start_time = self.run.start_time, file_name = self.run.file_name, threads = dob.get_threads(),
       provenance = pack_provenance(self.provenance), resumed = self.resumed,
-      trainer = trainer:state(),
+      trainer = trainer:snapshot(),
    }, { refs = trainer:live_tensors() })
    self.last_saved = progress.now()
    self.saves = self.saves + 1

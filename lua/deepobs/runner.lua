@@ -66,7 +66,9 @@ local function result_object(run, trainer, ck)
    if r.diverged then add("diverged", true) end
    add("epoch_times", r.epoch_times)
    add("learning_rates", trainer:learning_rates())
-   add("lr_schedule", results.object(run.schedule:record()))
+   local schedule = run.schedule:record()
+   schedule[1] = { "name", schedule[1][2] } -- the record's first pair is { "lr_schedule", name }
+   add("lr_schedule", results.object(schedule))
    add("threads", results.int(dob.get_threads()))
    add("cpu", cpu_model() or results.null)
    add("blas_core", dob.blas_info().corename)
@@ -110,7 +112,7 @@ local function start_from_checkpoint(run, trainer, ck, prog)
    end
    trainer:restore(saved.trainer)
    run.start_time, run.file_name = saved.start_time, saved.file_name
-   ck:note_resume(provenance_value(provenance.collect {}, "host"), trainer.position)
+   ck:note_resume(provenance.host(), trainer.position)
    prog:say(("resuming from %s at %s"):format(ck.path, checkpoint.describe_position(trainer.position)))
 end
 
@@ -141,7 +143,7 @@ function M.run(opts)
 
    local t_run = progress.now()
    if signals then signals.install(SECOND_SIGNAL) end
-   local ok, outcome = pcall(trainer.run, trainer, ck)
+   local ok, outcome = pcall(trainer.run_to_end, trainer, ck)
    if signals then signals.restore() end
    if not ok then error(outcome, 0) end
    if outcome.interrupted then interrupted(run, ck, outcome.interrupted) end

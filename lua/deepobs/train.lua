@@ -4,11 +4,11 @@
 --
 --    local train = require "deepobs.train"
 --    local t = train.new(run, progress)        -- run: deepobs.resolve's; loads data, builds the model
---    t:restore(saved)                          -- optional: a state from t:state()
---    local outcome = t:run(checkpointer)       -- { finished = true } or { interrupted = sig }
+--    t:restore(saved)                          -- optional: a state from t:snapshot()
+--    local outcome = t:run_to_end(checkpointer) -- { finished = true } or { interrupted = sig }
 --    t.results.train_losses, ...
 --
--- The whole state (t:state()): the position (epoch, step within it, whether the epoch's
+-- The whole state (t:snapshot()): the position (epoch, step within it, whether the epoch's
 -- evaluation is recorded, the last logged loss), the engine's random stream, the
 -- parameters, the model's buffers (batch-norm running statistics), the optimizer's
 -- `state` and `hp`, a char-RNN's carried LSTM state, and the results so far. Everything
@@ -110,7 +110,7 @@ end
 
 --- The state as one table of tensors, numbers, strings and booleans (for dob.save with
 -- refs = self:live_tensors()). Its tensors are the live ones or copies: save it at once.
-function Trainer:state()
+function Trainer:snapshot()
    local buffers = {}
    for _, b in ipairs(self.model:named_buffers()) do buffers[b.name] = b.tensor end
    local p = self.position
@@ -133,7 +133,7 @@ function Trainer:can_save_here()
    return self.position.step == 0 or not self.problem.start_phase or self.problem.get_carried ~= nil
 end
 
---- Puts a saved state (from state(), through dob.save/dob.load) in place.
+--- Puts a saved state (from snapshot(), through dob.save/dob.load) in place.
 function Trainer:restore(saved)
    local flat = self.params.flat
    if not dob.is_tensor(saved.params) or saved.params:numel() ~= flat:numel() then
@@ -342,7 +342,7 @@ end
 --- Runs the protocol from the current position to the end. ckpt (optional): the
 -- checkpointer, asked after every step and evaluation whether to save or stop.
 -- Returns { finished = true } or { interrupted = signal number }.
-function Trainer:run(ckpt)
+function Trainer:run_to_end(ckpt)
    local pos, N = self.position, self.run.num_epochs
    local interrupted = ckpt and function() return ckpt:interrupt_pending() end
    while true do
