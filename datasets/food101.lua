@@ -26,8 +26,8 @@
 -- validation = true: the fork has no validation set and DeepOBS 1.2 has no
 -- Food-101, so we follow 1.2's ImageNet rule (datasets/imagenet.lua): valid =
 -- train_eval_size (25,250, the test set's size) images of train.txt drawn
--- with image_folder.VALID_SEED, the same for every run seed, in file order, with the
--- test pipeline; train = the other 50,500, shuffled and augmented as above;
+-- with image_folder.VALID_SEED, the same for every run seed, in file order,
+-- with the test pipeline; train = the other 50,500, shuffled and augmented as above;
 -- train_eval = the first train_eval_size images of that reduced list.
 local imf = require "datasets.image_folder"
 local split = require "datasets.split"

@@ -27,8 +27,8 @@
 -- after shuffling the shard list, evaluated like the test set (centre crop,
 -- unshuffled), and trains on the rest. A folder has no shards and its first
 -- 50,000 files are ~39 whole classes, so valid = 50,000 training images drawn
--- with image_folder.VALID_SEED (image_folder.hold_out: the same images for every run
--- seed, all classes represented), in folder order, with the eval pipeline;
+-- with image_folder.VALID_SEED (image_folder.hold_out: the same images for
+-- every run seed, about 39 of each class), in folder order, with the eval pipeline;
 -- train = the other 1,231,167, shuffled and augmented as above; train_eval =
 -- the first 50,000 // B batches of that reduced training pipeline.
 local imf = require "datasets.image_folder"

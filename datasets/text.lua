@@ -196,8 +196,10 @@ end
 -- rest, train_eval = the first train_eval_size // (B L) batches of that train.
 function M.stream_splits(o)
    local train, bs, L, te = o.train, o.batch_size, o.seq_length, o.train_eval_size
-   local valid, te_batches = nil, math.floor(te / bs)
-   if o.validation then
+   local valid, te_batches
+   if not o.validation then
+      te_batches = math.floor(te / bs)
+   else
       local n = train:size(1)
       if type(te) ~= "number" or te < 1 or te % 1 ~= 0 or te >= n then
          error(("%s: cannot hold out %s of its %d characters for validation; give a train_eval_size from 1 to %d")

@@ -25,8 +25,8 @@
 -- data[train_eval_size:]`, train_eval = `train_data.take(train_eval_size //
 -- (batch_size * seq_length))`): valid = a stream over the first
 -- train_eval_size (653,237) characters of train.npy, the same batches for
--- every seed; train = a stream over the rest (1,959,713 characters of the
--- real set: 783 batches at B = 50); train_eval = its first
+-- every seed (261 batches at B = 50); train = a stream over the rest (about
+-- 1,959,713 characters of the real set: 783 batches); train_eval = its first
 -- train_eval_size // (B L) batches (261 at B = 50), 1.2's count, which reads
 -- the size as characters as its docstring meant.
 local ffi = require "ffi"
