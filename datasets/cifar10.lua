@@ -11,7 +11,9 @@
 -- official cifar-10-binary.tar.gz in one of those folders, read directly.
 -- Splits as 1.1 (datasets/records.lua): 50,000 training images (390 batches
 -- at 128), train_eval the first 10,000 // B augmented training batches, test
--- the 10,000 test images in file order.
+-- the 10,000 test images in file order. validation = true holds out the
+-- first 10,000 training images (data_batch_1.bin) as ds.valid, as DeepOBS 1.2
+-- does (datasets/records.lua), leaving 40,000 to train on.
 local records = require "datasets.records"
 
 local M = {}
@@ -26,7 +28,7 @@ M.SPEC = {
 }
 
 --- opts: data_dir, batch_size (128), train_eval_size (10,000), seed (default
--- shuffle and augmentation seed, 42), augment (true), any_size (accept files
+-- shuffle and augmentation seed, 42), augment (true), validation (false), any_size (accept files
 -- with other record counts: for tests).
 function M.load(opts) return records.load(M.SPEC, opts) end
 

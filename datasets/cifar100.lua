@@ -14,6 +14,8 @@
 -- every plane by one byte (spec §B.3). We read offset 2 (the real images) by
 -- default; deepobs_compat = true reproduces 1.1's offset 1, as its baselines
 -- were trained on it.
+-- validation = true holds out the first 10,000 training images as ds.valid,
+-- as DeepOBS 1.2 does (datasets/records.lua), leaving 40,000 to train on.
 local records = require "datasets.records"
 
 local M = {}
@@ -28,7 +30,7 @@ M.SPEC = {
 }
 
 --- opts: data_dir, batch_size (128), train_eval_size (10,000), seed (42),
--- augment (true), deepobs_compat (false: 1.1's offset-1 image bytes),
+-- augment (true), validation (false), deepobs_compat (false: 1.1's offset-1 image bytes),
 -- any_size (accept files with other record counts: for tests).
 function M.load(opts) return records.load(M.SPEC, opts) end
 

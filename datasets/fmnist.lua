@@ -6,6 +6,8 @@
 -- Files: <data_dir>/fmnist, else $DEEPOBS_DATA_DIR/fmnist, else
 -- ./data_deepobs/fmnist, else Debian's /usr/share/datasets/fashion-mnist
 -- (package dataset-fashion-mnist).
+-- validation = true: as MNIST (DeepOBS 1.2 deepobs/tensorflow/datasets/fmnist.py
+-- holds out the first 10,000 training images the same way).
 local mnist = require "datasets.mnist"
 
 local M = {}

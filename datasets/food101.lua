@@ -22,6 +22,13 @@
 -- order (torchvision's Subset(range(n)): as the file is grouped by class,
 -- that is the first ~34 classes), with the training augmentation, drawn from
 -- the default seed; test = test.txt in file order, drop remainder.
+--
+-- validation = true: the fork has no validation set and DeepOBS 1.2 has no
+-- Food-101, so we follow 1.2's ImageNet rule (datasets/imagenet.lua): valid =
+-- train_eval_size (25,250, the test set's size) images of train.txt drawn
+-- with image_folder.VALID_SEED, the same for every run seed, in file order,
+-- with the test pipeline; train = the other 50,500, shuffled and augmented as above;
+-- train_eval = the first train_eval_size images of that reduced list.
 local imf = require "datasets.image_folder"
 local split = require "datasets.split"
 
@@ -72,9 +79,10 @@ local function read_split(root, which, class_index, check_files)
 end
 
 --- opts: data_dir, batch_size (128), image_size (224 or 96), train_eval_size
--- (25,250), seed (default shuffle seed, 42), any_size (accept other numbers
--- of classes and images than the real data set: for tests), check_files
--- (default true: every listed image must exist).
+-- (25,250), seed (default shuffle seed, 42), validation (hold out ds.valid,
+-- see above), any_size (accept other numbers of classes and images than the
+-- real data set: for tests), check_files (default true: every listed image
+-- must exist).
 function M.load(opts)
    opts = opts or {}
    local dirs = split.search_dirs(opts.data_dir, "food-101")
@@ -101,8 +109,13 @@ function M.load(opts)
    local T = opts.image_size or 224
    local R = math.floor(T * 256 / 224)
    local bs = opts.batch_size or 128
-   local te = math.min(opts.train_eval_size or 25250, #train_p)
    local train_tf, test_tf = imf.torch_transform(R, T, true), imf.torch_transform(R, T, false)
+   local valid_p, valid_l
+   if opts.validation then
+      train_p, train_l, valid_p, valid_l = imf.hold_out(train_p, train_l, opts.train_eval_size or M.TEST_SIZE,
+         imf.VALID_SEED, root .. "/meta/train.txt")
+   end
+   local te = math.min(opts.train_eval_size or M.TEST_SIZE, #train_p)
    local te_p, te_l = {}, {}
    for i = 1, te do te_p[i], te_l[i] = train_p[i], train_l[i] end
    return {
@@ -111,6 +124,8 @@ function M.load(opts)
          shuffle = true, default_seed = opts.seed, transform = train_tf, unbiased_std = true },
       train_eval = imf.new_split { name = "train_eval", paths = te_p, labels = te_l, batch_size = bs,
          shuffle = false, default_seed = opts.seed, transform = train_tf, unbiased_std = true },
+      valid = valid_p and imf.new_split { name = "valid", paths = valid_p, labels = valid_l, batch_size = bs,
+         shuffle = false, transform = test_tf, unbiased_std = true },
       test = imf.new_split { name = "test", paths = test_p, labels = test_l, batch_size = bs,
          shuffle = false, transform = test_tf, unbiased_std = true },
    }

@@ -7,17 +7,21 @@
 --       transform = function(img_u8, u1, u2, u3) return float_chw end,   -- uniforms in [0,1)
 --       unbiased_std = false }
 --    for batch in s:batches(seed) do batch.x [B,3,h,w] float32, batch.y [B] int64 end
+--    for batch in s:batches(seed, 10) do ... end   -- batches 10, 11, ... of batches(seed)
 --
 -- The same interface as datasets/split.lua (num_batches, batch_size, size,
--- batches(seed), order(seed)), and the same randomness rules: the shuffle and
+-- batches(seed, start), order(seed)), and the same randomness rules: the shuffle and
 -- the augmentation draws (three uniforms per visited example: crop row, crop
 -- column, flip) come from the engine RNG seeded with the batches() seed, with
 -- its state saved and restored around the draw, so the data never shifts the
 -- model's random numbers and the same seed gives the same batches. A batch's
 -- files are decoded in parallel (dob.read_jpegs: one file per thread), then
 -- transformed one by one and standardised per image (dob.standardize_images).
+-- batches(seed, start) draws the whole epoch's order and uniforms (cheap) but
+-- decodes only the batches from `start` on.
 local ffi = require "ffi"
 local dob = require "deepobs"
+local split = require "datasets.split"
 
 local M = {}
 
@@ -84,6 +88,35 @@ function M.read_lines(path)
    return lines
 end
 
+--- The seed of the held-out validation images (hold_out): the one DeepOBS 1.2
+-- gives its own validation draws (deepobs/tensorflow/datasets/quadratic.py, two_d.py).
+M.VALID_SEED = 44
+
+--- Holds out k of the images for validation: a selection drawn from the
+-- engine RNG seeded with `seed` (state saved and restored), fixed by the seed
+-- alone, so every run sees the same validation images. Returns train_paths,
+-- train_labels, valid_paths, valid_labels, each in the original order.
+function M.hold_out(paths, labels, k, seed, what)
+   local n = #paths
+   if type(k) ~= "number" or k < 1 or k % 1 ~= 0 or k >= n then
+      error(("cannot hold out %s of the %d images of %s for validation; give a train_eval_size from 1 to %d")
+         :format(tostring(k), n, what, n - 1), 0)
+   end
+   local saved = dob.get_rng_state()
+   dob.manual_seed(seed)
+   local ok, perm = pcall(dob.randperm, n)
+   dob.set_rng_state(saved)
+   if not ok then error(perm, 0) end
+   local held, pp = {}, ffi.cast("int64_t*", perm:data())
+   for j = 0, k - 1 do held[tonumber(pp[j]) + 1] = true end
+   local tp, tl, vp, vl = {}, {}, {}, {}
+   for j = 1, n do
+      if held[j] then vp[#vp + 1], vl[#vl + 1] = paths[j], labels[j]
+      else tp[#tp + 1], tl[#tl + 1] = paths[j], labels[j] end
+   end
+   return tp, tl, vp, vl
+end
+
 local Split = {}
 Split.__index = Split
 
@@ -91,7 +124,7 @@ function M.new_split(o)
    local n = #o.paths
    if #o.labels ~= n then error(("split %s: %d paths but %d labels"):format(o.name, n, #o.labels), 2) end
    local bs = o.batch_size
-   local nb = require("datasets.split").batch_count(o.name, n, bs, o.num_batches, "images")
+   local nb = split.batch_count(o.name, n, bs, o.num_batches, "images")
    return setmetatable({
       name = o.name, paths = o.paths, labels = o.labels, size = n, batch_size = bs, num_batches = nb,
       shuffle = o.shuffle and true or false, default_seed = o.default_seed or 42,
@@ -135,10 +168,11 @@ function Split:order(seed)
    return t
 end
 
-function Split:batches(seed)
+function Split:batches(seed, start)
+   local i = split.check_start(self.name, start, self.num_batches)
    local order, u = self:draw(seed)
    local pu = ffi.cast("float*", u:data())
-   local bs, nb, i = self.batch_size, self.num_batches, 0
+   local bs, nb = self.batch_size, self.num_batches
    return function()
       if i >= nb then return nil end
       local xs, ys, paths = {}, dob.empty({ bs }, "int64"), {}

@@ -21,6 +21,16 @@
 -- train_eval_size // B (50,000 // B) batches of the training pipeline for the
 -- run's seed (TF's train.take(n)); test = val, in folder order (sorted
 -- wnid, sorted file name), drop remainder.
+--
+-- validation = true: DeepOBS 1.2 (deepobs/tensorflow/datasets/imagenet.py)
+-- takes the first train_eval_size (50,000) records of the training shards
+-- after shuffling the shard list, evaluated like the test set (centre crop,
+-- unshuffled), and trains on the rest. A folder has no shards and its first
+-- 50,000 files are ~39 whole classes, so valid = 50,000 training images drawn
+-- with image_folder.VALID_SEED (image_folder.hold_out: the same images for
+-- every run seed, about 39 of each class), in folder order, with the eval pipeline;
+-- train = the other 1,231,167, shuffled and augmented as above; train_eval =
+-- the first 50,000 // B batches of that reduced training pipeline.
 local imf = require "datasets.image_folder"
 local split = require "datasets.split"
 
@@ -65,8 +75,8 @@ local function scan(dir, class_index)
 end
 
 --- opts: data_dir, batch_size (128), train_eval_size (50,000), seed (the
--- shuffle seed train_eval is taken from; 42), any_size (accept other numbers
--- of classes than 1000: for tests).
+-- shuffle seed train_eval is taken from; 42), validation (hold out ds.valid,
+-- see above), any_size (accept other numbers of classes than 1000: for tests).
 function M.load(opts)
    opts = opts or {}
    local dirs = split.search_dirs(opts.data_dir, "imagenet")
@@ -92,12 +102,18 @@ function M.load(opts)
    local seed = opts.seed
    local train_tf = imf.tf_imagenet_transform(256, 224, true)
    local test_tf = imf.tf_imagenet_transform(256, 224, false)
+   local valid_p, valid_l
+   if opts.validation then
+      train_p, train_l, valid_p, valid_l = imf.hold_out(train_p, train_l, te, imf.VALID_SEED, root .. "/train")
+   end
    return {
       name = "imagenet", dir = root, classes = wnids, num_outputs = #wnids + 1,
       train = imf.new_split { name = "train", paths = train_p, labels = train_l, batch_size = bs,
          shuffle = true, default_seed = seed, transform = train_tf },
       train_eval = imf.new_split { name = "train_eval", paths = train_p, labels = train_l, batch_size = bs,
          shuffle = true, default_seed = seed, transform = train_tf, num_batches = math.floor(te / bs) },
+      valid = valid_p and imf.new_split { name = "valid", paths = valid_p, labels = valid_l, batch_size = bs,
+         shuffle = false, transform = test_tf },
       test = imf.new_split { name = "test", paths = test_p, labels = test_l, batch_size = bs,
          shuffle = false, transform = test_tf },
    }

@@ -12,6 +12,14 @@
 -- TF used NHWC [B, 28, 28, 1]; with one channel that is the same memory as
 -- our NCHW [B, 1, 28, 28].
 --
+-- validation = true (DeepOBS 1.2, deepobs/tensorflow/datasets/mnist.py:
+-- `valid_data = data.take(train_eval_size)`, `train_data =
+-- data.skip(train_eval_size)`, valid batched unshuffled): valid = the first
+-- train_eval_size (10,000) training images in file order, unshuffled, the
+-- same batches for every seed; train = the other 50,000, shuffled as above;
+-- train_eval = the first train_eval_size // B batches of that reduced,
+-- shuffled training order.
+--
 -- Files: the four IDX files (gzipped as distributed, or plain) in
 -- <data_dir>/mnist, else $DEEPOBS_DATA_DIR/mnist, else ./data_deepobs/mnist.
 local idx = require "datasets.idx"
@@ -103,12 +111,15 @@ function M.load_idx_dataset(spec, opts)
    local te = opts.train_eval_size or 10000
    local seed = opts.seed
    local train_t, test_t = { x = train_x, y = train_y }, { x = test_x, y = test_y }
+   local valid_t
+   if opts.validation then valid_t, train_t = split.hold_out(train_t, te, spec.title .. "'s training set") end
    return {
       name = spec.name,
       dir = paths.train_images:match("^(.*)/[^/]*$"),
       train = split.new { name = "train", tensors = train_t, batch_size = bs, shuffle = true, default_seed = seed },
       train_eval = split.new { name = "train_eval", tensors = train_t, batch_size = bs, shuffle = true,
          default_seed = seed, num_batches = math.floor(te / bs) },
+      valid = valid_t and split.new { name = "valid", tensors = valid_t, batch_size = bs, shuffle = false },
       test = split.new { name = "test", tensors = test_t, batch_size = bs, shuffle = false },
    }
 end
@@ -120,8 +131,9 @@ local SPEC = {
 }
 
 --- opts: data_dir, batch_size (128), train_eval_size (10000), seed (default
--- shuffle seed when batches() gets none; 42), any_size (accept files with
--- other numbers of images than 60,000 / 10,000: for tests).
+-- shuffle seed when batches() gets none; 42), validation (hold out the
+-- first train_eval_size training images as ds.valid), any_size (accept files
+-- with other numbers of images than 60,000 / 10,000: for tests).
 function M.load(opts) return M.load_idx_dataset(SPEC, opts) end
 
 return M

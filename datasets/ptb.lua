@@ -20,6 +20,12 @@
 -- has read, and the runner resets it at every phase. train_eval is, as in the
 -- fork, train_eval_size // B batches with train_eval_size = the test text's
 -- length in characters, which covers all training batches.
+--
+-- validation = true: the fork has none, so we follow DeepOBS 1.2's Tolstoi
+-- (deepobs/tensorflow/datasets/tolstoi.py, datasets/text.lua stream_splits):
+-- valid = a stream over the first train_eval_size characters of ptb.train.txt
+-- (the test text's length, as above), train = a stream over the rest,
+-- train_eval = the first train_eval_size // (B L) batches of that train.
 local text = require "datasets.text"
 local split = require "datasets.split"
 
@@ -36,7 +42,7 @@ local function exists(path)
 end
 
 --- opts: data_dir, batch_size (64), seq_length (50), train_eval_size (the test
--- text's length).
+-- text's length), validation (hold out ds.valid, see above).
 function M.load(opts)
    opts = opts or {}
    local dirs = split.search_dirs(opts.data_dir, M.FOLDER)
@@ -60,17 +66,10 @@ function M.load(opts)
    local te = opts.train_eval_size or #test_cps
    local train = text.encode(train_cps, vocab, tpath)
    local test = text.encode(test_cps, vocab, epath)
-   local function stream(name, ids, nb)
-      local ok, s = pcall(text.stream_split, { name = name, ids = ids, batch_size = bs, seq_length = L, num_batches = nb })
-      if not ok then error(("%s: %s"):format(name == "test" and epath or tpath, s), 0) end
-      return s
-   end
-   return {
-      name = "ptb", dir = dir, vocab = vocab, vocab_size = #vocab,
-      train = stream("train", train),
-      train_eval = stream("train_eval", train, math.floor(te / bs)),
-      test = stream("test", test),
-   }
+   local splits = text.stream_splits { train = train, test = test, batch_size = bs, seq_length = L,
+      train_eval_size = te, validation = opts.validation, train_path = tpath, test_path = epath }
+   splits.name, splits.dir, splits.vocab, splits.vocab_size = "ptb", dir, vocab, #vocab
+   return splits
 end
 
 return M

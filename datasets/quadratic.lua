@@ -10,6 +10,9 @@
 -- test: RandomState(43), same shape, file order.
 -- The draws are numpy's own (datasets/mt19937.lua), so the data are the
 -- numbers TensorFlow DeepOBS trained on.
+-- validation = true (DeepOBS 1.2, deepobs/tensorflow/datasets/quadratic.py):
+-- valid = 1,000 fresh points from RandomState(44), file order; train and
+-- train_eval stay as above (1.2 does not shrink this training set).
 local dob = require "deepobs"
 local RandomState = require "datasets.mt19937"
 local split = require "datasets.split"
@@ -28,7 +31,8 @@ function M.draw(seed, n, dim, noise)
    return t
 end
 
---- opts: batch_size (128), seed (default shuffle seed; 42). data_dir is ignored.
+--- opts: batch_size (128), seed (default shuffle seed; 42), validation (add
+-- ds.valid, see above). data_dir is ignored.
 function M.load(opts)
    opts = opts or {}
    local bs = opts.batch_size or 128
@@ -39,6 +43,8 @@ function M.load(opts)
       train = split.new { name = "train", tensors = train, batch_size = bs, shuffle = true, default_seed = opts.seed },
       train_eval = split.new { name = "train_eval", tensors = train, batch_size = bs, shuffle = true,
          default_seed = opts.seed },
+      valid = opts.validation and split.new { name = "valid", tensors = { x = M.draw(44, M.SIZE, M.DIM, M.NOISE) },
+         batch_size = bs, shuffle = false } or nil,
       test = split.new { name = "test", tensors = test, batch_size = bs, shuffle = false },
    }
 end

@@ -24,6 +24,20 @@
 -- Images are kept as uint8 [N,3,32,32] and turned into float32 0..255 per
 -- batch (TF casts to float before augmenting; nothing divides by 255).
 --
+-- validation = true (DeepOBS 1.2, deepobs/tensorflow/datasets/svhn.py:
+-- `valid_data = data.take(train_eval_size)`, `train_data =
+-- data.skip(train_eval_size)` on the raw records, valid unaugmented and
+-- unshuffled; mnist.py and imagenet.py do the same, and CIFAR is taken to
+-- follow): valid = the first train_eval_size training records in file order
+-- (CIFAR: 10,000, i.e. data_batch_1.bin / the start of train.bin; SVHN:
+-- 26,032), standardised only, unshuffled, the same batches for every seed;
+-- train = the remaining records (40,000; SVHN 47,225, or 37,968 of
+-- deepobs_compat's 64,000), shuffled and augmented as above; train_eval = the
+-- first train_eval_size // B batches of that reduced pipeline. 1.2 shuffled
+-- the file list before the take, drawn anew at each initialisation, so its
+-- validation and training records could overlap; file order keeps ours
+-- fixed and disjoint.
+--
 -- Augmentation randomness: batch i of batches(seed) draws its parameters from
 -- the engine RNG seeded with a value made of (seed, i), with the generator's
 -- state saved and restored around the draw (as the shuffle does), so
@@ -212,7 +226,7 @@ end
 --- Loads a record data set. opts: data_dir, batch_size (128), train_eval_size,
 -- seed (default shuffle seed, 42), any_size (accept other record counts: for
 -- tests), deepobs_compat (spec.compat(opts, ...) decides what it changes),
--- augment (default true).
+-- augment (default true), validation (hold out ds.valid, see above).
 function M.load(spec, opts)
    opts = opts or {}
    local dirs = split.search_dirs(opts.data_dir, spec.folder, spec.extra_dirs)
@@ -251,6 +265,8 @@ function M.load(spec, opts)
    local augment = opts.augment ~= false
    local tf = augment and train_transform(spec.flip) or test_transform
    local train_t, test_t = { x = train_x, y = train_y }, { x = test_x, y = test_y }
+   local valid_t
+   if opts.validation then valid_t, train_t = split.hold_out(train_t, te, spec.title .. "'s training set") end
    collectgarbage("collect")
    return {
       name = spec.name,
@@ -260,6 +276,8 @@ function M.load(spec, opts)
          transform = tf },
       train_eval = split.new { name = "train_eval", tensors = train_t, batch_size = bs, shuffle = true,
          default_seed = seed, num_batches = math.floor(te / bs), transform = tf },
+      valid = valid_t and split.new { name = "valid", tensors = valid_t, batch_size = bs, shuffle = false,
+         transform = test_transform },
       test = split.new { name = "test", tensors = test_t, batch_size = bs, shuffle = false, transform = test_transform },
    }
 end

@@ -4,6 +4,7 @@
 --    local split = require "datasets.split"
 --    local train = split.new { name = "train", tensors = { x = X, y = Y }, batch_size = 128, shuffle = true }
 --    for batch in train:batches(seed) do ... batch.x, batch.y ... end
+--    for batch in train:batches(seed, 100) do ... end   -- batches 100, 101, ... of batches(seed)
 --    train.num_batches, train.batch_size, train.size
 --
 -- DeepOBS 1.1 semantics: batches of exactly batch_size (drop remainder).
@@ -26,6 +27,12 @@
 -- seed is the shuffle seed in use (nil when not shuffled), i the 0-based
 -- batch number, so per-batch augmentation can be seeded from (seed, i) and the
 -- first batches of batches(s) are the same whatever num_batches is.
+--
+-- Resuming: batches(seed, start) yields exactly the batches start, start + 1,
+-- ... of batches(seed), bit for bit (same examples, same transform draws),
+-- producing only those; a run restarted at step s of an epoch continues with
+-- batches(epoch_seed, s). Every split kind (datasets/text.lua,
+-- datasets/image_folder.lua) takes the same `start`, checked by check_start.
 local dob = require "deepobs"
 
 local M = {}
@@ -44,6 +51,34 @@ function M.batch_count(name, n, bs, num_batches, what)
       error(("batch size %d is larger than the %s set (%d %s)"):format(bs, name or "?", n, what), 3)
    end
    return num_batches and math.min(num_batches, full) or full
+end
+
+--- The first batch index of batches(seed, start): start (default 0) must be an
+-- integer in 0..nb (nb: the split yields nothing); raises at the caller of batches().
+function M.check_start(name, start, nb)
+   if start == nil then return 0 end
+   if type(start) ~= "number" or start % 1 ~= 0 or start < 0 or start > nb then
+      error(("%s: the first batch must be an integer from 0 to %d (the split's %d batches), got %s")
+         :format(name or "split", nb, nb, tostring(start)), 3)
+   end
+   return start
+end
+
+--- Holds out the first k examples of a set of tensors (equal first dims):
+-- returns the held-out views and the rest, in file order (DeepOBS 1.2's
+-- data.take(k) / data.skip(k) before shuffling, deepobs/tensorflow/datasets/mnist.py).
+-- `what` names the set in the error for a k that leaves nothing to train on.
+function M.hold_out(tensors, k, what)
+   local first, rest = {}, {}
+   for name, t in pairs(tensors) do
+      local n = t:size(1)
+      if type(k) ~= "number" or k < 1 or k % 1 ~= 0 or k >= n then
+         error(("cannot hold out %s of the %d examples of %s for validation; give a train_eval_size "
+            .. "from 1 to %d"):format(tostring(k), n, what, n - 1), 0)
+      end
+      first[name], rest[name] = t:narrow(1, 1, k), t:narrow(1, k + 1, n - k)
+   end
+   return first, rest
 end
 
 function M.new(o)
@@ -81,10 +116,12 @@ function Split:order(seed)
    return perm
 end
 
---- Iterator over the batches: for batch in split:batches(seed) do ... end
-function Split:batches(seed)
+--- Iterator over the batches: for batch in split:batches(seed) do ... end;
+-- batches(seed, start) begins at batch `start` (0-based) of that sequence.
+function Split:batches(seed, start)
+   local i = M.check_start(self.name, start, self.num_batches)
    local perm = self:order(seed)
-   local bs, nb, i = self.batch_size, self.num_batches, 0
+   local bs, nb = self.batch_size, self.num_batches
    local names, tensors, transform = self.names, self.tensors, self.transform
    local used_seed = perm and (seed or self.default_seed) or nil
    return function()

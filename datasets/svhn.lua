@@ -18,6 +18,9 @@
 -- as they are (same images, same order).
 -- train_eval: the first 26,032 // B augmented training batches; test: 26,032
 -- images in file order. Augmentation as CIFAR without the flip.
+-- validation = true holds out the first 26,032 training images as ds.valid,
+-- as DeepOBS 1.2 does (datasets/records.lua), leaving 47,225 (deepobs_compat:
+-- 37,968) to train on.
 local records = require "datasets.records"
 
 local M = {}
@@ -38,7 +41,7 @@ M.SPEC = {
 }
 
 --- opts: data_dir, batch_size (128), train_eval_size (26,032), seed (42),
--- augment (true), deepobs_compat (false: all training images; true: the
+-- augment (true), validation (false), deepobs_compat (false: all training images; true: the
 -- first 64,000), any_size (accept other record counts: for tests, with
 -- compat_train_size standing in for 64,000).
 function M.load(opts) return records.load(M.SPEC, opts) end

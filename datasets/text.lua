@@ -9,8 +9,10 @@
 --    local ids = text.encode(cps, vocab)            -- int64 tensor
 --    local s = text.stream_split { name = "train", ids = ids, batch_size = 50, seq_length = 50 }
 --    for batch in s:batches() do ... batch.x, batch.y: int64 [B, L] ... end
+--    for batch in s:batches(nil, 7) do ... end       -- from batch 7 on (resuming)
 local ffi = require "ffi"
 local dob = require "deepobs"
+local split = require "datasets.split"
 
 local M = {}
 
@@ -169,9 +171,11 @@ function M.stream_split(o)
 end
 
 --- for batch in split:batches() do ... end; batch.x, batch.y int64 [B, L].
--- The seed argument is accepted and ignored (the order is fixed).
-function Stream:batches()
-   local i, nb, L = 0, self.num_batches, self.seq_length
+-- The seed argument is accepted and ignored (the order is fixed); start
+-- (0-based, default 0) is the first batch yielded (see datasets/split.lua).
+function Stream:batches(seed, start)
+   local i = split.check_start(self.name, start, self.num_batches)
+   local nb, L = self.num_batches, self.seq_length
    local x, y = self.x, self.y
    return function()
       if i >= nb then return nil end
@@ -179,6 +183,42 @@ function Stream:batches()
       i = i + 1
       return b
    end
+end
+
+--- The dataset's streams over the ids of its training and test texts:
+-- { train, train_eval, test, valid (only with o.validation) }.
+-- o = { train, test (int64 ids), batch_size, seq_length, train_eval_size (in
+-- characters), validation, train_path, test_path (named in errors) }.
+-- Without validation, train_eval = the first train_eval_size // B training
+-- batches (DeepOBS 1.1 tolstoi.py). With validation (DeepOBS 1.2
+-- deepobs/tensorflow/datasets/tolstoi.py): valid = a stream over the first
+-- train_eval_size characters of the training text, train = a stream over the
+-- rest, train_eval = the first train_eval_size // (B L) batches of that train.
+function M.stream_splits(o)
+   local train, bs, L, te = o.train, o.batch_size, o.seq_length, o.train_eval_size
+   local valid, te_batches
+   if not o.validation then
+      te_batches = math.floor(te / bs)
+   else
+      local n = train:size(1)
+      if type(te) ~= "number" or te < 1 or te % 1 ~= 0 or te >= n then
+         error(("%s: cannot hold out %s of its %d characters for validation; give a train_eval_size from 1 to %d")
+            :format(o.train_path, tostring(te), n, n - 1), 0)
+      end
+      valid, train = train:narrow(1, 1, te), train:narrow(1, te + 1, n - te)
+      te_batches = math.floor(te / (bs * L))
+   end
+   local function stream(name, ids, path, nb)
+      local ok, s = pcall(M.stream_split, { name = name, ids = ids, batch_size = bs, seq_length = L, num_batches = nb })
+      if not ok then error(("%s: %s"):format(path, s), 0) end
+      return s
+   end
+   return {
+      train = stream("train", train, o.train_path),
+      train_eval = stream("train_eval", train, o.train_path, te_batches),
+      valid = valid and stream("valid", valid, o.train_path),
+      test = stream("test", o.test, o.test_path),
+   }
 end
 
 return M

@@ -19,6 +19,16 @@
 -- the training stream (default 653,237 // B, which DeepOBS meant as a
 -- character count; it exceeds the number of training batches, so all of them
 -- are evaluated, as in 1.1); test = all test batches.
+--
+-- validation = true (DeepOBS 1.2, deepobs/tensorflow/datasets/tolstoi.py:
+-- `valid_data = data[0:train_eval_size]`, `train_data =
+-- data[train_eval_size:]`, train_eval = `train_data.take(train_eval_size //
+-- (batch_size * seq_length))`): valid = a stream over the first
+-- train_eval_size (653,237) characters of train.npy, the same batches for
+-- every seed (261 batches at B = 50); train = a stream over the rest (about
+-- 1,959,713 characters of the real set: 783 batches); train_eval = its first
+-- train_eval_size // (B L) batches (261 at B = 50), 1.2's count, which reads
+-- the size as characters as its docstring meant.
 local ffi = require "ffi"
 local npy = require "datasets.npy"
 local text = require "datasets.text"
@@ -104,17 +114,15 @@ function M.load_stream_dataset(spec, opts)
    local bs = opts.batch_size or 50
    local L = opts.seq_length or spec.seq_length
    local te = opts.train_eval_size or spec.train_eval_size
-   return {
-      name = spec.name, dir = dir, vocab_size = vocab,
-      train = text.stream_split { name = "train", ids = train, batch_size = bs, seq_length = L },
-      train_eval = text.stream_split { name = "train_eval", ids = train, batch_size = bs, seq_length = L,
-         num_batches = math.floor(te / bs) },
-      test = text.stream_split { name = "test", ids = test, batch_size = bs, seq_length = L },
-   }
+   local splits = text.stream_splits { train = train, test = test, batch_size = bs, seq_length = L,
+      train_eval_size = te, validation = opts.validation, train_path = dir .. "/train.npy",
+      test_path = dir .. "/test.npy" }
+   splits.name, splits.dir, splits.vocab_size = spec.name, dir, vocab
+   return splits
 end
 
---- opts: data_dir, batch_size (50), train_eval_size (653,237), seq_length (50);
--- vocab_size (83) bounds the ids.
+--- opts: data_dir, batch_size (50), train_eval_size (653,237), seq_length (50),
+-- validation (hold out ds.valid, see above); vocab_size (83) bounds the ids.
 function M.load(opts)
    return M.load_stream_dataset({ name = "tolstoi", title = "Tolstoi (War and Peace)", vocab_size = M.VOCAB_SIZE,
       seq_length = M.SEQ_LENGTH, train_eval_size = M.TRAIN_EVAL_SIZE, hint = HINT }, opts)

@@ -9,6 +9,9 @@
 --        shuffled by seed (split.lua), drop remainder;
 -- train_eval: the first 10000 // B batches of the training order (all of them);
 -- test: x = y = 0 (the deterministic function), file order.
+-- validation = true (DeepOBS 1.2, deepobs/tensorflow/datasets/two_d.py):
+-- valid = 10,000 fresh pairs drawn as train from RandomState(44), file order;
+-- train and train_eval stay as above (1.2 does not shrink this training set).
 local dob = require "deepobs"
 local RandomState = require "datasets.mt19937"
 local split = require "datasets.split"
@@ -24,20 +27,28 @@ local function fill(t, rng, noise)
    return t
 end
 
---- opts: batch_size (128), seed (default shuffle seed; 42). data_dir is ignored.
+-- x then y, M.SIZE draws each, from RandomState(seed)
+local function draw_pairs(seed)
+   local rng = RandomState(seed)
+   local x = fill(dob.empty(M.SIZE), rng, M.NOISE)
+   local y = fill(dob.empty(M.SIZE), rng, M.NOISE)
+   return { x = x, y = y }
+end
+
+--- opts: batch_size (128), seed (default shuffle seed; 42), validation (add
+-- ds.valid, see above). data_dir is ignored.
 function M.load(opts)
    opts = opts or {}
    local bs = opts.batch_size or 128
-   local rng = RandomState(42)
-   local x = fill(dob.empty(M.SIZE), rng, M.NOISE)
-   local y = fill(dob.empty(M.SIZE), rng, M.NOISE)
-   local train = { x = x, y = y }
+   local train = draw_pairs(42)
    local test = { x = dob.zeros(M.SIZE), y = dob.zeros(M.SIZE) }
    return {
       name = "two_d",
       train = split.new { name = "train", tensors = train, batch_size = bs, shuffle = true, default_seed = opts.seed },
       train_eval = split.new { name = "train_eval", tensors = train, batch_size = bs, shuffle = true,
          default_seed = opts.seed, num_batches = math.floor(M.SIZE / bs) },
+      valid = opts.validation and split.new { name = "valid", tensors = draw_pairs(44), batch_size = bs,
+         shuffle = false } or nil,
       test = split.new { name = "test", tensors = test, batch_size = bs, shuffle = false },
    }
 end

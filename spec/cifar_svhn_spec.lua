@@ -8,6 +8,7 @@ local tar = require "datasets.tar"
 local cifar10 = require "datasets.cifar10"
 local cifar100 = require "datasets.cifar100"
 local svhn = require "datasets.svhn"
+local resume = require "fixtures.resume"
 
 local TMP = "spec/tmp_cifar"
 
@@ -173,6 +174,24 @@ describe("CIFAR-10 reader", function()
       local idx = ds.train:order(3):narrow(1, 1, 5)
       local want = expected_images(0, 30):index_select(1, idx):float():per_image_standardize()
       assert.are.equal(0, (b.x - want):abs():max():item())
+   end)
+
+   it("batches(seed, start) resumes every split bit for bit: augmented training, train_eval, test, valid", function()
+      for _, o in ipairs { { augment = true }, { augment = false }, { validation = true, train_eval_size = 8 } } do
+         o.data_dir, o.batch_size, o.any_size, o.seed = TMP .. "/c10", 3, true, 7
+         local ds = cifar10.load(o)
+         for _, seed in ipairs { 7, 7001 } do resume.check(ds.train, seed) end
+         resume.check(ds.train_eval)
+         resume.check(ds.test)
+         if ds.valid then resume.check(ds.valid) end
+         resume.check_bad_starts(ds.train, 7)
+      end
+      -- the resumed augmentation is the one batch i of batches(seed) draws: records.batch_seed(seed, i)
+      local ds = cifar10.load { data_dir = TMP .. "/c10", batch_size = 4, any_size = true }
+      local b = ds.train:batches(9, 5)()
+      local x = expected_images(0, 30):index_select(1, ds.train:order(9):narrow(1, 21, 4)):float()
+      dob.manual_seed(records.batch_seed(9, 5))
+      assert.are.equal(0, (b.x - records.augment(x, true)):abs():max():item())
    end)
 
    it("reads cifar-10-binary.tar.gz straight from the data dir, giving the same data", function()

@@ -8,6 +8,8 @@ local mnist = require "datasets.mnist"
 local fmnist = require "datasets.fmnist"
 local quadratic = require "datasets.quadratic"
 local two_d = require "datasets.two_d"
+local split = require "datasets.split"
+local resume = require "fixtures.resume"
 
 ffi.cdef [[ int gzwrite(gzFile file, const void *buf, unsigned int len); ]]
 local z = ffi.load("z")
@@ -287,6 +289,64 @@ describe("two_d dataset", function()
       local tb = ds.train:batches(3)()
       assert.are.same({ 128 }, tb.x:size())
       assert.is_true(tb.x:abs():sum():item() > 0)
+   end)
+end)
+
+describe("resuming an in-memory split: batches(seed, start)", function()
+   setup(function() os.execute("rm -rf '" .. TMP .. "'; mkdir -p '" .. TMP .. "'") end)
+   teardown(function() os.execute("rm -rf '" .. TMP .. "'") end)
+
+   -- 23 examples: x[i] = i, y[i] = 3 i; batch size 4 (5 batches, 3 dropped)
+   local function tensors()
+      local x, y = dob.empty(23), dob.empty(23)
+      for i = 1, 23 do x:set(i - 1, i); y:set(3 * (i - 1), i) end
+      return { x = x, y = y }
+   end
+
+   -- a per-batch transform seeded from (seed, batch), as the CIFAR/SVHN augmentation is; counts its calls
+   local calls = 0
+   local function noisy(batch, seed, i)
+      calls = calls + 1
+      local saved = dob.get_rng_state()
+      dob.manual_seed((seed or 0) * 1000 + i)
+      batch.x = batch.x + dob.rand(batch.x:size(1))
+      dob.set_rng_state(saved)
+      return batch
+   end
+
+   it("yields exactly the tail of batches(seed): shuffled or not, transformed or not, capped or not", function()
+      local t = tensors()
+      for _, o in ipairs {
+         { shuffle = true }, { shuffle = false }, { shuffle = true, transform = noisy },
+         { shuffle = false, transform = noisy }, { shuffle = true, num_batches = 3 },
+      } do
+         local s = split.new { name = "train", tensors = t, batch_size = 4, shuffle = o.shuffle,
+            transform = o.transform, num_batches = o.num_batches }
+         for _, seed in ipairs { 7, 8 } do resume.check(s, seed) end
+         resume.check_bad_starts(s, 7)
+      end
+   end)
+
+   it("transforms only the batches it yields, with the draws batches(seed) gives them", function()
+      local s = split.new { name = "train", tensors = tensors(), batch_size = 4, shuffle = true, transform = noisy }
+      calls = 0
+      local n = 0
+      for _ in s:batches(5, 3) do n = n + 1 end
+      assert.are.equal(2, n)
+      assert.are.equal(2, calls)
+      -- another seed gives another order and other draws, so the check above can tell them apart
+      assert.is_false(resume.same_batch(s:batches(5, 3)(), s:batches(6, 3)()))
+   end)
+
+   it("the loaders' splits resume too: MNIST train / test, quadratic, 2-D", function()
+      make_set(TMP .. "/resume/mnist", false)
+      local ds = mnist.load { data_dir = TMP .. "/resume", batch_size = 2, train_eval_size = 6, any_size = true, seed = 4 }
+      resume.check(ds.train, 11)
+      resume.check(ds.train_eval)
+      resume.check(ds.test)
+      local q = quadratic.load { batch_size = 128 }
+      resume.check(q.train, 3, { 0, 6, 7 })
+      resume.check(two_d.load { batch_size = 1000 }.train, 3, { 0, 4, 10 })
    end)
 end)
 

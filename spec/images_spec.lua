@@ -9,6 +9,7 @@ local imf = require "datasets.image_folder"
 local food101 = require "datasets.food101"
 local imagenet = require "datasets.imagenet"
 local problems = require "problems.init"
+local resume = require "fixtures.resume"
 
 local TMP = "spec/tmp_images"
 
@@ -434,6 +435,23 @@ describe("ImageNet folder dataset", function()
       assert.are.equal(0, max_abs_diff(x, r:image_crop(42 + 32, 0, 224, 224, false)))
       x = tr(dob.read_jpeg(NET .. "/val/n01/val1.JPEG"), 0, 0.5, 0.2)
       assert.are.equal(0, max_abs_diff(x, r:image_crop(42, 16, 224, 224, true)))
+   end)
+
+   it("batches(seed, start) resumes bit for bit and decodes only the batches it yields", function()
+      local ds = imagenet.load { data_dir = TMP .. "/data", batch_size = 2, any_size = true, train_eval_size = 4 }
+      resume.check(ds.train, 5)
+      resume.check(ds.train_eval)
+      resume.check(ds.test)
+      resume.check_bad_starts(ds.train, 5)
+      local food = food101.load { data_dir = TMP .. "/data", batch_size = 2, any_size = true, image_size = 96 }
+      resume.check(food.train, 8)
+      -- the first batch's files do not exist: starting after it never opens them
+      local real = ds.test.paths
+      local s = imf.new_split { name = "test", paths = { TMP .. "/gone1.JPEG", TMP .. "/gone2.JPEG", real[1], real[2] },
+         labels = { 1, 1, 1, 1 }, batch_size = 2, shuffle = false, transform = imf.tf_imagenet_transform(256, 224, false) }
+      local b = s:batches(nil, 1)()
+      assert.are.equal(0, max_abs_diff(b.x, ds.test:batches()().x))
+      assert.truthy(errmsg(function() return s:batches()() end):find("gone1.JPEG", 1, true))
    end)
 
    it("missing layout and a validation class unknown to training are clear errors", function()

@@ -10,6 +10,7 @@ local text = require "datasets.text"
 local tolstoi = require "datasets.tolstoi"
 local runner = require "deepobs.runner"
 local problems = require "problems.init"
+local resume = require "fixtures.resume"
 
 local TMP = "spec/tmp_text"
 
@@ -205,6 +206,17 @@ describe("contiguous-stream batching", function()
       local c = 0
       for _ in capped:batches() do c = c + 1 end
       assert.are.equal(2, c)
+   end)
+
+   it("batches(seed, start) resumes a stream at any batch, the seed changing nothing", function()
+      local s = text.stream_split { name = "train", ids = arange(61), batch_size = 2, seq_length = 5 }   -- 6 batches
+      resume.check(s)
+      resume.check(s, 99)
+      resume.check(text.stream_split { ids = arange(61), batch_size = 2, seq_length = 5, num_batches = 4 })
+      resume.check_bad_starts(s)
+      -- batch 3 of the rows [0, 30) and [30, 60): columns 15..19
+      assert.are.same({ { 15, 16, 17, 18, 19 }, { 45, 46, 47, 48, 49 } }, s:batches(nil, 3)().x:totable())
+      assert.are.same({ { 16, 17, 18, 19, 20 }, { 46, 47, 48, 49, 50 } }, s:batches(7, 3)().y:totable())
    end)
 
    it("the Tolstoi loader: splits from train.npy / test.npy, train_eval = all training batches, clear errors", function()
