@@ -207,7 +207,7 @@ describe("optim: update rules (TensorFlow 1) against hand-computed values", func
       close(ref(0.1, 5, 2)[2], got5[2], "initial_accumulator_value 5")
       local ok, err = pcall(run, "adagrad", { lr = 0.1, initial_accumulator_value = 0 }, T0, "quadratic", 1)
       assert.is_false(ok)
-      assert.matches("initial_accumulator_value must be > 0", err, 1, true)
+      assert.matches("--initial_accumulator_value must be in (0, inf), got 0", err, 1, true)
    end)
 
    it("per-tensor views see the update: params.params[i].value are views into flat", function()
@@ -366,11 +366,14 @@ describe("optim: clear errors", function()
       assert.are.same({ lr = 0.25, momentum = 0.99, use_nesterov = true },
          optim.hyperparams(opt, { lr = "0.25", momentum = "0.99", use_nesterov = "true" }))
       assert.are.same({ lr = 1, momentum = 0.9, use_nesterov = false }, optim.hyperparams(opt, { lr = 1 }))
-      assert.matches("MomentumOptimizer needs --lr", err_of(optim.hyperparams, opt, {}), 1, true)
+      assert.matches("MomentumOptimizer needs a learning rate: add --lr X", err_of(optim.hyperparams, opt, {}), 1, true)
       local e = err_of(optim.hyperparams, opt, { lr = 1, momentun = 0.9 })
       assert.matches("no hyperparameter 'momentun'; it has: lr, momentum, use_nesterov", e, 1, true)
-      assert.matches("--use_nesterov needs true or false, got 'yes'",
-         err_of(optim.hyperparams, opt, { lr = 1, use_nesterov = "yes" }), 1, true)
+      assert.matches("--use_nesterov needs true or false, got 'maybe'",
+         err_of(optim.hyperparams, opt, { lr = 1, use_nesterov = "maybe" }), 1, true)
+      for word, value in pairs(optim.BOOL_WORDS) do -- one vocabulary, any case
+         assert.are.equal(value, optim.hyperparams(opt, { lr = 1, use_nesterov = word:upper() }).use_nesterov)
+      end
       assert.matches("--lr needs a number, got 'fast'", err_of(optim.hyperparams, opt, { lr = "fast" }), 1, true)
       local my = optim.load("examples/my_sgd.lua")
       assert.are.equal(7, optim.hyperparams(my, { lr = 1, print_every = "7" }).print_every)

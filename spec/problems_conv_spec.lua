@@ -472,7 +472,7 @@ describe("benchmark sets (spec §A.2)", function()
       assert.matches("benchmark sets", out)
       assert.matches("small%s+quadratic_deep, mnist_vae, fmnist_2c2d, cifar10_3c3d", out)
       assert.matches("large%s+fmnist_vae, cifar100_allcnnc, svhn_wrn164, tolstoi_char_rnn", out)
-      -- a set of two fake problem files, through runner.main
+      -- a set of two fake problem files, through the command line (cli.main)
       fs.sh("mkdir -p " .. TMP)
       local f = assert(io.open(TMP .. "/fake_b.lua", "w"))
       f:write('return dofile("spec/fixtures/fake.lua").problem { name = "fake_b", batch_size = 4 }\n')
@@ -481,7 +481,7 @@ describe("benchmark sets (spec §A.2)", function()
          tiny = { { name = "spec/fixtures/fake_problem.lua" }, { name = TMP .. "/fake_b.lua" } } }
       local real_stdout, captured = io.stdout, io.tmpfile()
       io.stdout = captured
-      local ok, rc = pcall(runner.main, { "tiny", "--optimizer", "spec/fixtures/fake_sgd.lua", "--lr", "0.1", "-N", "1",
+      local ok, rc = pcall(require("deepobs.cli").main, { "tiny", "--optimizer", "spec/fixtures/fake_sgd.lua", "--lr", "0.1", "-N", "1",
          "--output_dir", TMP .. "/results" })
       io.stdout = real_stdout
       package.loaded["problems.sets"] = saved

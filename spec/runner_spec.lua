@@ -2,6 +2,8 @@
 -- files, and the command line (run.lua through io.popen).
 local dob = require "deepobs"
 local runner = require "deepobs.runner"
+local cmdline = require "deepobs.cli"
+local errors = require "deepobs.errors"
 local results = require "deepobs.results"
 local fake = require "fixtures.fake"
 local cjson = require "cjson"
@@ -41,24 +43,64 @@ end
 before_each(function() os.execute("rm -rf " .. TMP) end)
 teardown(function() os.execute("rm -rf " .. TMP) end)
 
-describe("lr schedule (factors multiply the base lr, from the start of the named epoch)", function()
-   it("lr 0.3, epochs {50, 100}, factors {0.1, 0.01}", function()
-      local lrs = runner.lr_per_epoch(0.3, { 50, 100 }, { 0.1, 0.01 }, 120)
-      assert.are.equal(120, #lrs)
-      for e = 0, 49 do assert.are.equal(0.3, lrs[e + 1]) end
-      for e = 50, 99 do assert.are.equal(0.1 * 0.3, lrs[e + 1]) end
-      for e = 100, 119 do assert.are.equal(0.01 * 0.3, lrs[e + 1]) end
-      local s = runner.make_lr_schedule(0.3, { 50, 100 }, { 0.1, 0.01 })
-      assert.are.same({ [0] = 0.3, [50] = 0.1 * 0.3, [100] = 0.01 * 0.3 }, s)
+describe("learning-rate schedules in a run", function()
+   it("refuses one list without the other and lists of different lengths, before any data", function()
+      for _, c in ipairs { { { 50 }, nil, "%-%-lr_sched_factors" }, { { 1, 2 }, { 0.1 }, "%-%-lr_sched_factors" },
+         { { 5 }, { 0.1 }, "beyond %-N" } } do
+         local loaded = false
+         local ok, e = pcall(run, { problem = fake.problem { on_load = function() loaded = true end },
+            optimizer = fake.sgd(), lr = 0.3, num_epochs = 3, lr_sched_epochs = c[1], lr_sched_factors = c[2] })
+         assert.is_false(ok)
+         assert.is_true(errors.is_usage(e))
+         assert.matches(c[3], tostring(e))
+         assert.is_false(loaded)
+      end
    end)
 
-   it("refuses one list without the other and lists of different lengths", function()
-      local ok, e = pcall(runner.make_lr_schedule, 0.3, { 50 }, nil)
-      assert.is_false(ok)
-      assert.matches("both %-%-lr_sched_epochs and %-%-lr_sched_factors", tostring(e))
-      ok, e = pcall(runner.make_lr_schedule, 0.3, { 50, 100 }, { 0.1 })
-      assert.is_false(ok)
-      assert.matches("2 values and %-%-lr_sched_factors 1", tostring(e))
+   it("every schedule: the optimizer sees lr_at(t) at step t, with the step index and the step count", function()
+      local schedule = require "deepobs.schedule"
+      local cases = {
+         { lr_schedule = "cosine", lr_min = 0.01 },
+         { lr_schedule = "cosine_restarts", restart_epochs = 1, restart_mult = 1 },
+         { lr_schedule = "trapezoidal" },
+         { lr_schedule = "constant", warmup_steps = 4 },
+         { lr_sched_epochs = { 1, 2 }, lr_sched_factors = { 0.5, 0.25 }, warmup_epochs = 0.4 },
+      }
+      for _, c in ipairs(cases) do
+         local seen = {}
+         local opt = fake.sgd()
+         local inner = opt.step
+         opt.step = function(closure, params, hp, state, ctx)
+            seen[#seen + 1] = { lr = hp.lr, step = ctx.step, num_steps = ctx.num_steps, epoch = ctx.epoch }
+            return inner(closure, params, hp, state)
+         end
+         local o = { problem = fake.problem(), optimizer = opt, lr = 0.2, num_epochs = 3 }
+         for k, v in pairs(c) do o[k] = v end
+         local res = run(o)
+         local s = schedule.new { name = c.lr_schedule, lr = 0.2, num_epochs = 3, lr_min = c.lr_min,
+            restart_epochs = c.restart_epochs, restart_mult = c.restart_mult, warmup_steps = c.warmup_steps,
+            warmup_epochs = c.warmup_epochs, lr_sched_epochs = c.lr_sched_epochs,
+            lr_sched_factors = c.lr_sched_factors }:bind(5)
+         assert.are.equal(15, #seen)
+         for t = 0, 14 do
+            assert.are.equal(s:lr_at(t), seen[t + 1].lr)
+            assert.are.equal(t, seen[t + 1].step)
+            assert.are.equal(15, seen[t + 1].num_steps)
+            assert.are.equal(math.floor(t / 5), seen[t + 1].epoch)
+         end
+         assert.are.same({ s:lr_at(0), s:lr_at(5), s:lr_at(10) }, res.learning_rates)
+         local d = cjson.decode(read(res.path))
+         assert.are.same(res.learning_rates, d.learning_rates)
+         assert.are.equal(c.lr_schedule or "step", d.lr_schedule.name)
+         for _, kv in ipairs(s:record()) do
+            if kv[1] ~= "lr_schedule" then
+               local v = kv[2]
+               if type(v) == "table" and getmetatable(v) then v = v.v end
+               assert.are.same(v, d.lr_schedule[kv[1]], kv[1])
+            end
+         end
+         assert.matches(s:folder_suffix():gsub("%p", "%%%0") .. "__lr__2%.e%-01$", res.folder)
+      end
    end)
 
    it("the dataset gets the run's seed (train_eval's shuffle follows --random_seed) and --deepobs_compat", function()
@@ -67,7 +109,7 @@ describe("lr schedule (factors multiply the base lr, from the start of the named
          lr = 0.1, num_epochs = 1, random_seed = 7 }
       assert.are.equal(7, seen.seed)
       assert.is_falsy(seen.deepobs_compat)
-      local opts = runner.parse_args({ "fake", "--lr", "0.1", "--deepobs_compat" }, function() return fake.sgd() end)
+      local opts = cmdline.parse_args({ "fake", "--lr", "0.1", "--deepobs_compat" }, function() return fake.sgd() end)
       assert.is_true(opts.deepobs_compat)
       local res = run { problem = fake.problem { on_load = function(ds) seen = ds.load_opts end },
          optimizer = fake.sgd(), lr = 0.1, num_epochs = 1, deepobs_compat = true }
@@ -89,6 +131,14 @@ describe("lr schedule (factors multiply the base lr, from the start of the named
       assert.are.same({ 1, 2 }, d.lr_sched_epochs)
       assert.are.same({ 0.5, 0.25 }, d.lr_sched_factors)
       assert.are.equal(0.2, d.learning_rate)
+      -- naming the 1.1 schedule (or none) keeps 1.1's folder names
+      local again = run { problem = fake.problem(), optimizer = fake.sgd(), lr = 0.2, num_epochs = 3,
+         lr_schedule = "step", lr_sched_epochs = { 1, 2 }, lr_sched_factors = { 0.5, 0.25 }, no_logs = true }
+      assert.are.equal(res.folder, again.folder)
+      local plain = run { problem = fake.problem(), optimizer = fake.sgd(), lr = 0.2, num_epochs = 3,
+         lr_schedule = "constant", no_logs = true }
+      assert.matches("__lr__2%.e%-01$", plain.folder)
+      assert.is_nil(plain.folder:find("schedule", 1, true))
    end)
 end)
 
@@ -275,10 +325,11 @@ describe("output files", function()
       local order = { "train_losses", "test_losses", "minibatch_train_losses", "train_accuracies",
          "test_accuracies", "optimizer", "testproblem", "weight_decay", "batch_size", "num_epochs",
          "learning_rate", "lr_sched_epochs", "lr_sched_factors", "random_seed", "train_log_interval",
-         "hyperparams", "epoch_times", "threads", "engine_version", "cpu", "blas_core" }
+         "hyperparams", "epoch_times", "learning_rates", "lr_schedule", "threads", "cpu", "blas_core",
+         "command_line", "optimizer_file", "optimizer_sha256", "engine_version", "git_commit", "host", "start_time" }
       local keys = {}
       for k in text:gmatch('"([%w_]+)": ') do
-         if k ~= "momentum" and k ~= "use_nesterov" then keys[#keys + 1] = k end
+         if k ~= "momentum" and k ~= "use_nesterov" and k ~= "name" and k ~= "lr" then keys[#keys + 1] = k end
       end
       assert.are.same(order, keys)
       local d = cjson.decode(text)
@@ -310,15 +361,21 @@ describe("output files", function()
             assert.is_true(ours[k], "missing key " .. k)
             ours[k] = nil
          end
-         assert.are.same({ epoch_times = true, threads = true, engine_version = true, cpu = true, blas_core = true }, ours)
+         assert.are.same({ epoch_times = true, learning_rates = true, lr_schedule = true, threads = true,
+            engine_version = true, cpu = true, blas_core = true, command_line = true, optimizer_file = true,
+            optimizer_sha256 = true, git_commit = true, host = true, start_time = true }, ours)
       end
    end)
 
-   it("a run that fails midway leaves no file (nor a temporary one); --no_logs writes nothing", function()
+   it("a run that fails midway leaves no result (nor a temporary file), only its last checkpoint; --no_logs writes nothing", function()
       local ok, e = pcall(run, { problem = fake.problem { fail_at_forward = 8 }, optimizer = fake.sgd(), lr = 0.1, num_epochs = 3 })
       assert.is_false(ok)
       assert.matches("forward failed on purpose", tostring(e))
-      assert.are.same({}, files_under(TMP))
+      local files = files_under(TMP)
+      assert.are.equal(1, #files)
+      assert.matches("/random_seed__42%.checkpoint$", files[1])
+      assert.matches("its last checkpoint stays at " .. files[1]:gsub("%p", "%%%0"), tostring(e))
+      fs.rmrf(TMP)
       local res = run { problem = fake.problem(), optimizer = fake.sgd(), lr = 0.1, num_epochs = 1, no_logs = true }
       assert.is_nil(res.path)
       assert.are.same({}, files_under(TMP))
@@ -327,7 +384,7 @@ end)
 
 describe("argument parsing", function()
    local opt = fake.sgd()
-   local function parse(list) return runner.parse_args(list, function() return opt end) end
+   local function parse(list) return cmdline.parse_args(list, function() return opt end) end
 
    it("DeepOBS 1.1 flags and their aliases", function()
       local o = parse { "fmnist_2c2d", "--bs", "64", "--lr", "1e-3", "-N", "5", "-r", "43", "--wd", "0.002",
@@ -372,7 +429,7 @@ describe("argument parsing", function()
    it("a hyperparameter named like a runner flag is --opt.NAME; --weight_decay stays the problem's", function()
       local o2 = { name = "W", step = function() end, hyperparams = {
          { name = "lr", type = "number", help = "" }, { name = "weight_decay", type = "number", default = 0.01, help = "" } } }
-      local o = runner.parse_args({ "p", "--weight_decay", "0", "--opt.weight_decay", "0.1" }, function() return o2 end)
+      local o = cmdline.parse_args({ "p", "--weight_decay", "0", "--opt.weight_decay", "0.1" }, function() return o2 end)
       assert.are.equal(0, o.weight_decay)
       assert.are.equal(0.1, o.hyperparams.weight_decay)
    end)
@@ -396,11 +453,12 @@ describe("argument parsing", function()
       assert.matches("%-%-bs needs an integer, got '1.5'", err { "p", "--bs", "1.5" })
       assert.matches("%-%-lr needs a number, got 'abc'", err { "p", "--lr", "abc" })
       assert.matches("%-%-bs must be at least 1", err { "p", "--bs", "0" })
-      assert.matches("both", err { "p", "--lr_sched_epochs", "3" })
-      assert.matches("one factor per epoch", err { "p", "--lr_sched_epochs", "3", "--lr_sched_factors", "0.1", "0.2" })
       assert.matches("%-%-lr_sched_epochs needs one or more numbers", err { "p", "--lr_sched_epochs", "--lr", "1" })
       assert.matches("unexpected argument 'q'", err { "p", "q" })
-      assert.matches("%-%-use_nesterov takes true or false", err { "p", "--use_nesterov=maybe" })
+      assert.matches("%-%-use_nesterov needs true or false, got 'maybe'", err { "p", "--use_nesterov=maybe" })
+      local ok, e = pcall(cmdline.parse_args, { "p", "--optimizer", "momentum", "--momentum", "1" })
+      assert.is_false(ok)
+      assert.matches("%-%-momentum must be in %[0, 1%), got 1", tostring(e))
       assert.matches("%-%-learning_rate is given twice", err { "p", "--lr", "1", "--learning_rate", "2" })
    end)
 end)

@@ -1,7 +1,6 @@
 -- deepobs.schedule: every schedule against its closed form at every step of small runs, the
 -- corners, the usage errors (generated), records and folder suffixes, and lr_at's lack of state.
 local schedule = require "deepobs.schedule"
-local runner = require "deepobs.runner"
 local results = require "deepobs.results"
 local errors = require "deepobs.errors"
 
@@ -12,6 +11,19 @@ local EPOCHS = { 1, 2, 3, 5, 8 }
 local STEPS_PER_EPOCH = { 1, 2, 3, 7, 10 }
 
 local function round(x) return floor(x + 0.5) end
+
+-- DeepOBS 1.1's make_lr_schedule (deepobs/tensorflow/runners/runner_utils.py) as its runner
+-- used it: {0: lr, e_i: f_i * lr}, the value in force during each epoch 0..N-1
+local function deepobs_lr_per_epoch(lr, epochs, factors, num_epochs)
+   local sched = { [0] = lr }
+   for i, e in ipairs(epochs or {}) do sched[e] = factors[i] * lr end
+   local out, cur = {}, lr
+   for n = 0, num_epochs - 1 do
+      if sched[n] then cur = sched[n] end
+      out[n + 1] = cur
+   end
+   return out
+end
 
 local function merged(...)
    local out = {}
@@ -108,7 +120,7 @@ describe("closed forms at every step (N in {1,2,3,5,8}, S in {1,2,3,7,10}, with 
       assert.is_true(n > 1000)
    end)
 
-   it("step: runner.lr_per_epoch of the epoch counted from the end of the warm-up", function()
+   it("step: DeepOBS 1.1's lr of the epoch counted from the end of the warm-up", function()
       local n = 0
       each_run(function(N, S, T, W, warm)
          local rest = T - W
@@ -123,7 +135,7 @@ describe("closed forms at every step (N in {1,2,3,5,8}, S in {1,2,3,7,10}, with 
             local lr = 0.3
             local s = schedule.new(merged({ lr = lr, num_epochs = N, lr_sched_epochs = lists[1],
                lr_sched_factors = lists[2] }, warm)):bind(S)
-            local per_epoch = runner.lr_per_epoch(lr, lists[1], lists[2], N)
+            local per_epoch = deepobs_lr_per_epoch(lr, lists[1], lists[2], N)
             n = n + check_every_step(s, T, with_warmup(lr, W, function(u) return per_epoch[floor(u / S) + 1] end),
                ("step epochs {%s} %s"):format(table.concat(lists[1], ","), describe_opts(warm)))
          end
@@ -289,7 +301,7 @@ describe("boundaries", function()
       assert.are.equal(0.1 * 0.3, s:lr_at(8))
    end)
 
-   it("step equals runner.lr_per_epoch at the first step of every epoch and is constant within epochs", function()
+   it("step equals DeepOBS 1.1's make_lr_schedule at the first step of every epoch and is constant within epochs", function()
       local lists = {
          { { 50, 100 }, { 0.1, 0.01 } }, { { 0 }, { 0.5 } }, { { 0, 1, 2 }, { 3, 0.7, 1e-3 } },
          { {}, {} }, { { 119 }, { 1 / 3 } }, { { 7, 13, 64 }, { 0.9, 0.123456789, 2.5e-7 } },
@@ -299,7 +311,7 @@ describe("boundaries", function()
             for _, S in ipairs { 1, 4 } do
                local s = schedule.new { lr = lr, num_epochs = 120, lr_sched_epochs = l[1], lr_sched_factors = l[2] }
                   :bind(S)
-               local want = runner.lr_per_epoch(lr, l[1], l[2], 120)
+               local want = deepobs_lr_per_epoch(lr, l[1], l[2], 120)
                for e = 0, 119 do
                   local first = s:lr_at(e * S)
                   assert.are.equal(want[e + 1], first)

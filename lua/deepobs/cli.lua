@@ -300,7 +300,7 @@ function M.main(argv)
    local ok, res = xpcall(function()
       local o = M.parse_args(argv)
       if o.help then
-         out:write(HELP:format(schedule.HELP), "\n")
+         out:write(HELP:format(table.concat(schedule.HELP, "\n")), "\n")
          if o.optimizer and o.optimizer_given then out:write("\n", optimizer_help(o.optimizer), "\n") end
       elseif o.list then
          problem_info.list(out)

@@ -145,7 +145,10 @@ function M.run(opts)
    if signals then signals.install(SECOND_SIGNAL) end
    local ok, outcome = pcall(trainer.run_to_end, trainer, ck)
    if signals then signals.restore() end
-   if not ok then error(outcome, 0) end
+   if not ok then
+      if ck.saves == 0 then error(outcome, 0) end
+      error(("%s\n(its last checkpoint stays at %s)"):format(errors.describe(outcome), ck.path), 0)
+   end
    if outcome.interrupted then interrupted(run, ck, outcome.interrupted) end
 
    local res = { folder = run.folder, hp = run.hp, learning_rates = trainer:learning_rates(),

@@ -17,7 +17,7 @@
 --   constant         lr
 --   step             lr * f_i from the first step of epoch e_i (the last e_i <= floor(u / S)),
 --                    lr before e_1: DeepOBS 1.1's make_lr_schedule (deepobs/tensorflow/
---                    runners/runner_utils.py), the same doubles as runner.lr_per_epoch
+--                    runners/runner_utils.py): factor * lr, the doubles 1.1 computed
 --   cosine           lr_min + (lr - lr_min) * (1 + cos(pi * u / T')) / 2
 --   cosine_restarts  SGDR (Loshchilov & Hutter, "SGDR: Stochastic Gradient Descent with Warm
 --                    Restarts", ICLR 2017): the cosine above within each cycle, with u - b_k
@@ -296,7 +296,7 @@ function M.new(opts)
 end
 
 --- The step schedule's lr for epochs 0..num_epochs-1 (a table indexed from 0): base lr,
--- then factors[i] * lr from epochs[i] on, computed as runner.lr_per_epoch computes it.
+-- then factors[i] * lr from epochs[i] on, as DeepOBS 1.1 computed it.
 function M.step_lr_per_epoch(lr, epochs, factors, num_epochs)
    local at = {}
    for i, e in ipairs(epochs) do at[e] = factors[i] * lr end

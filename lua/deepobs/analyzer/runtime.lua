@@ -13,6 +13,7 @@
 -- hyperparams, problem ("mnist_mlp", or a problem table), num_epochs (3), batch_size (128 or
 -- the problem's), runs (5), sgd_lr (1e-5, 1.1's default), data_dir, dataset, threads, random_seed,
 -- warmup (true: one untimed epoch of each first; 1.1 had none).
+local progress = require "deepobs.progress"
 local runner = require "deepobs.runner"
 
 local M = {}
@@ -42,9 +43,9 @@ function M.estimate(o)
    local function timed(opt, lr, hp)
       local args = { optimizer = opt, lr = lr, hyperparams = hp }
       for k, v in pairs(common) do args[k] = v end
-      local t0 = runner.now()
+      local t0 = progress.now()
       local res = runner.run(args)
-      local total = runner.now() - t0
+      local total = progress.now() - t0
       local train = 0
       for _, t in ipairs(res.epoch_times or {}) do train = train + t end
       return total, train
