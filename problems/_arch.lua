@@ -64,6 +64,11 @@ end
 --- Forgets the carried state (at the start of every phase, as TF's init ops did).
 function A.reset_state(model) model.state, model.state_in, model.state_batch = nil, nil, nil end
 
+--- The state carried into the next batch (nil at the start of a phase), for a checkpoint
+-- taken between two training steps; set_carried puts it back when the run resumes.
+function A.get_carried(model) return model.state end
+function A.set_carried(model, state) model.state, model.state_in, model.state_batch = state, nil, nil end
+
 --- The state this batch starts from (nil: zeros). An optimizer may evaluate one batch
 -- several times (line searches): each call starts from the state the batch started with.
 function A.carried_state(name, model, batch, B)

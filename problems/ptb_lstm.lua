@@ -83,5 +83,7 @@ return {
    end,
    forward = M.forward,
    start_phase = A.reset_state,
+   -- a checkpoint inside an epoch saves the LSTM state carried to the next batch
+   get_carried = A.get_carried, set_carried = A.set_carried,
    model = M,
 }

@@ -113,6 +113,8 @@ local problem = {
    forward = M.forward,
    -- the runner calls this when a train epoch, train_eval or test pass starts
    start_phase = A.reset_state,
+   -- a checkpoint inside an epoch saves the LSTM state carried to the next batch
+   get_carried = A.get_carried, set_carried = A.set_carried,
    model = M,
 }
 

@@ -13,6 +13,7 @@
 -- epoch, and when SIGINT or SIGTERM arrive (after the step in progress). Any checkpoint of
 -- a run is a valid point to continue it from: same seed and thread count give the same
 -- numbers from there as the uninterrupted run.
+local ffi = require "ffi"
 local dob = require "deepobs"
 local errors = require "deepobs.errors"
 local progress = require "deepobs.progress"
@@ -21,6 +22,24 @@ local results = require "deepobs.results"
 local M = {}
 
 local FORMAT, VERSION = "deepobs-checkpoint", 1
+
+pcall(ffi.cdef, "int kill(int pid, int sig);")
+local ESRCH = 3
+
+-- dob.save writes <path>.tmp<pid> and renames it; a process killed while writing leaves
+-- its temporary file behind: remove those whose process is gone
+local function remove_stale_temporaries(path)
+   local dir, base = path:match("^(.*)/([^/]*)$")
+   local p = io.popen(("ls -A '%s' 2>/dev/null"):format(dir:gsub("'", "'\\''")))
+   if not p then return end
+   for name in p:lines() do
+      local pid = tonumber(name:sub(#base + 1):match("^%.tmp(%d+)$"))
+      if pid and name:sub(1, #base) == base and ffi.C.kill(pid, 0) ~= 0 and ffi.errno() == ESRCH then
+         os.remove(dir .. "/" .. name)
+      end
+   end
+   p:close()
+end
 
 local Checkpointer = {}
 Checkpointer.__index = Checkpointer
@@ -39,6 +58,7 @@ end
 -- (the ordered {key, value} list of the run's start).
 function M.new(run, opts)
    opts = opts or {}
+   if not run.no_logs then remove_stale_temporaries(M.path(run)) end
    return setmetatable({
       run = run, path = M.path(run), enabled = not run.no_logs,
       interrupt = opts.interrupt, progress = opts.progress, provenance = opts.provenance or {},
@@ -100,6 +120,9 @@ function Checkpointer:save(trainer)
 end
 
 local function describe_position(p)
+   if not p.evaluated then
+      return p.epoch == 0 and "the first evaluation" or ("the evaluation after epoch %d"):format(p.epoch)
+   end
    if p.step > 0 then return ("epoch %d, step %d"):format(p.epoch + 1, p.step) end
    return ("the start of epoch %d"):format(p.epoch + 1)
 end

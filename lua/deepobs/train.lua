@@ -105,7 +105,13 @@ end
 
 --- The tensors that an optimizer's state may alias: saved by name, restored as the live ones.
 function Trainer:live_tensors()
-   return { ["params.flat"] = self.params.flat, ["params.grad_flat"] = self.params.grad_flat }
+   local ps = self.params
+   local refs = { ["params.flat"] = ps.flat, ["params.grad_flat"] = ps.grad_flat }
+   for i, p in ipairs(ps.params) do
+      refs[("params.params[%d].value"):format(i)] = p.value
+      refs[("params.params[%d].grad"):format(i)] = p.grad
+   end
+   return refs
 end
 
 --- The state as one table of tensors, numbers, strings and booleans (for dob.save with
@@ -317,8 +323,9 @@ function Trainer:train_epoch(ckpt)
       end
       pos.step = pos.step + 1
       steps_here = steps_here + 1
-      if not self.checked_state then
+      if not self.checked_state then -- now, not at the first checkpoint an epoch later
          dob.check_saveable(self.state, "state")
+         dob.check_saveable(self.hp, "hp")
          self.checked_state = true
       end
       local elapsed = progress.now() - t0
