@@ -133,7 +133,10 @@ function M.run(opts)
    local run = resolve.run(opts)
    local prog = progress.new { quiet = opts.quiet, stdout = opts.stdout, live = opts.live,
       print_train_iter = run.print_train_iter }
-   if not run.no_logs then results.check_writable(run.run_dir) end
+   if not run.no_logs then
+      local ok, e = pcall(results.check_writable, run.run_dir)
+      if not ok then errors.usage(errors.describe(e)) end -- before any data, not after the run
+   end
    local signals = opts.handle_signals and require "deepobs.interrupt"
    local ck = checkpoint.new(run, { progress = prog, interrupt = signals,
       provenance = provenance.collect { optimizer_path = run.optimizer_path, start_time = run.start_time } })
