@@ -2,7 +2,7 @@
 #   make              build build/libdeepobs.so (and regenerate lua/deepobs/cdef.lua)
 #   make test         all specs (ends with "N passed, N failed")
 #   make test-asan    the specs against an AddressSanitizer + UBSan build
-#   make bench        op timings next to PyTorch (needs python3-torch)
+#   make bench        op timings next to PyTorch (needs python3-torch), checkpoint costs
 #   make install PREFIX=/usr/local
 
 PREFIX ?= /usr/local
@@ -66,6 +66,7 @@ test-asan: $(ASAN_LIB) $(INTERRUPT_LIB) $(CDEF)
 
 bench: all
 	$(LUAJIT) bench/ops.lua
+	$(LUAJIT) bench/checkpoint.lua
 
 install: all
 	install -d $(DESTDIR)$(LUADIR)/deepobs $(DESTDIR)$(LIBDIR)

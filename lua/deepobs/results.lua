@@ -120,7 +120,7 @@ function M.setting_folder(s)
    end
    if s.validation then parts[#parts + 1] = "validation__True__" end
    if s.schedule_suffix then
-      parts[#parts + 1] = s.schedule_suffix .. "__lr__" .. M.float2str(s.lr)
+      parts[#parts + 1] = s.schedule_suffix -- it names the base lr too
    elseif s.lr_sched_epochs ~= nil then
       parts[#parts + 1] = "lr_schedule__0_" .. M.float2str(s.lr)
       for i, e in ipairs(s.lr_sched_epochs) do

@@ -10,7 +10,7 @@ hyperparameter (meaning, default) and a paper link.
    θ ← θ − lr · g / (1 + damping)
 
 ------------------------------------------------------------------------------------------
-The four things step() receives
+The five things step() receives
 
 closure   closure() runs forward + backward on the current batch. It zeroes and then fills
           params.grad_flat, and returns
@@ -25,11 +25,16 @@ params    a ParamSet: params.flat (every parameter in one 1-D float32 tensor) an
           params.grad_flat (its gradient, same size). Per tensor: params.params[i] =
           { name, value, grad, shape } where value / grad are views into flat / grad_flat.
           Update θ IN PLACE (flat:add_(...), value:copy_(...)); never replace params.flat.
-hp        your hyperparameters by name, defaults filled in, types checked. hp.lr is set by
-          the runner and changes when --lr_sched_epochs / --lr_sched_factors say so: read it
-          every step, never cache it in state.
+hp        your hyperparameters by name, defaults filled in, types and domains checked.
+          hp.lr is set by the runner before every step from the schedule (--lr_schedule,
+          --lr_sched_epochs / --lr_sched_factors, warm-up): read it every step, never cache it.
 state     a table that is yours for the whole run (empty at the first step). Keep buffers
-          and counters here.
+          and counters here, and everything else you carry from step to step: checkpoints
+          save it and --resume restores it exactly. It may hold tensors (any dtype, views of
+          params.flat too), numbers, strings, booleans and tables of them; a function or any
+          other value is an error after the first step.
+ctx       where the run is: ctx.step (0-based, counting every step of the run), ctx.epoch,
+          ctx.num_steps and ctx.steps_per_epoch, for schedule-aware methods.
 
 step() runs with gradient recording off (inside dob.no_grad), so in-place tensor updates
 are allowed; closure() turns recording back on for its own forward/backward. Return the
@@ -45,16 +50,18 @@ Memory and speed (see README, "memory rules")
   they are merely slower than in-place updates.
 - Do arithmetic on scalars in Lua numbers (doubles); only tensors touch memory.
 - The hyperparameter types are number, integer, boolean and string; a hyperparameter with
-  no default is required on the command line.
+  no default is required on the command line. A number or integer may declare its domain,
+  an interval as in mathematics ("[0, 1)", "(0, inf)"): values outside it are refused.
 ]]
 return {
    name = "MyOptimizer",              -- the results folder name: make it unique and stable
    description = "template: SGD with a constant damping factor",
    hyperparams = {                    -- ordered; each becomes a --<name> flag
       { name = "lr", type = "number", help = "learning rate" },   -- no default: required
-      { name = "damping", type = "number", default = 0.0, help = "divide the step by 1 + damping" },
+      { name = "damping", type = "number", default = 0.0, domain = "[0, inf)",
+        help = "divide the step by 1 + damping" },
    },
-   step = function(closure, params, hp, state)
+   step = function(closure, params, hp, state, ctx)
       local theta, g = params.flat, params.grad_flat
       -- (1) forward + backward on this batch: fills g
       local loss = closure()
