@@ -482,3 +482,66 @@ describe("optim: object form and convergence with autograd closures", function()
       assert.matches("GradientDescentOptimizer has no hyperparameter 'momentum'; it has: lr", e, 1, true)
    end)
 end)
+
+describe("optim: hyperparameter domains and the learning rate", function()
+   local function opt_with(h)
+      h.name, h.help = h.name or "x", h.help or "a hyperparameter"
+      return { name = "D", hyperparams = { { name = "lr", type = "number", help = "lr" }, h }, step = function() end }
+   end
+
+   it("values on either side of every kind of bound (generated)", function()
+      local bounds = { { "[0, 1)", { 0, 0.5, 0.999 }, { -1e-9, 1, 2, -1 } }, { "(0, inf)", { 1e-300, 5, 1e300 }, { 0, -1 } },
+         { "[1, 10]", { 1, 10, 5.5 }, { 0.999, 10.001 } }, { "(-1, 1)", { -0.5, 0, 0.5 }, { -1, 1 } },
+         { "[-inf, 0]", { -1e300, 0 }, { 1e-300 } } }
+      for _, b in ipairs(bounds) do
+         local opt = optim.validate(opt_with { type = "number", domain = b[1] })
+         for _, v in ipairs(b[2]) do
+            assert.are.equal(v, optim.hyperparams(opt, { lr = 1, x = v }).x, b[1] .. " " .. v)
+            assert.are.equal(v, optim.hyperparams(opt, { lr = 1, x = ("%.17g"):format(v) }).x)
+         end
+         for _, v in ipairs(b[3]) do
+            local ok, e = pcall(optim.hyperparams, opt, { lr = 1, x = v })
+            assert.is_false(ok, b[1] .. " " .. v)
+            assert.matches("--x must be in " .. b[1]:gsub("%p", "%%%0") .. ", got", e)
+         end
+         for _, v in ipairs { 0 / 0, 1 / 0, -1 / 0 } do
+            assert.is_false((pcall(optim.hyperparams, opt, { lr = 1, x = v })))
+         end
+      end
+   end)
+
+   it("a malformed domain, one on a boolean or a default outside it is an error in the declaration", function()
+      for _, c in ipairs {
+         { { type = "number", domain = "0..1" }, "'domain' must be an interval" },
+         { { type = "number", domain = "[1, 0]" }, "'domain' must be an interval" },
+         { { type = "number", domain = "[a, 1]" }, "'domain' must be an interval" },
+         { { type = "number", domain = 3 }, "'domain' must be a string" },
+         { { type = "boolean", domain = "[0, 1]" }, "only number and integer" },
+         { { type = "number", domain = "(0, 1)", default = 1 }, "default 1 is outside its domain (0, 1)" },
+      } do
+         local ok, e = pcall(optim.validate, opt_with(c[1]))
+         assert.is_false(ok)
+         assert.matches(c[2], e, 1, true)
+      end
+   end)
+
+   it("the learning rate: positive, finite, not below float32's smallest normal", function()
+      local sgd = optim.load("sgd")
+      for _, lr in ipairs { 0, -1, -0.0, 1 / 0, 0 / 0, 1e-39, 1e-300 } do
+         local ok, e = pcall(optim.hyperparams, sgd, { lr = lr })
+         assert.is_false(ok, tostring(lr))
+         assert.matches("--lr ", e)
+      end
+      for _, lr in ipairs { 2 ^ -126, 1e-30, 1e-5, 1e3 } do
+         assert.are.equal(lr, optim.hyperparams(sgd, { lr = lr }).lr)
+      end
+   end)
+
+   it("names that would leave the results folder are refused", function()
+      for _, name in ipairs { "../x", "a/b", ".", "..", ".x", "a b", "" } do
+         local ok, e = pcall(optim.validate, { name = name, hyperparams = {}, step = function() end })
+         assert.is_false(ok, name)
+      end
+      assert.are.equal("Adam-W_2.0+", optim.validate({ name = "Adam-W_2.0+", hyperparams = {}, step = function() end }).name)
+   end)
+end)
