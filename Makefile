@@ -60,7 +60,7 @@ test: all
 # LuaJIT itself is not instrumented, so the ASan runtime is preloaded; leak
 # checking is off because LuaJIT's own allocations are reported at exit.
 test-asan: $(ASAN_LIB) $(INTERRUPT_LIB) $(CDEF)
-	DEEPOBS_LIB=$(ASAN_LIB) LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	DEEPOBS_LIB=$(CURDIR)/$(ASAN_LIB) LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  DEEPOBS_ASAN=1 $(BUSTED) spec
 

@@ -141,7 +141,11 @@ local function interrupted(args, plan, env)
    return outputs, d
 end
 
--- interruption conditions
+-- interruption conditions; the steps are drawn at random (the seed is in each test's name,
+-- DEEPOBS_SPEC_SEED=<seed> repeats it)
+local SEED = tonumber(os.getenv("DEEPOBS_SPEC_SEED") or "") or os.time()
+math.randomseed(SEED)
+local function somewhere(first, last) return math.random(first, last) end
 local function after_step(k) return function(ctx) return (read_number(ctx.marker) or -1) >= k end end
 local function writing_checkpoint(ctx) return exists(ctx.checkpoint .. ".tmp" .. ctx.pid) end
 local function evaluating_after(k)
@@ -153,7 +157,7 @@ end
 
 ---------------------------------------------------------------------------------------
 
-describe("kill -9 and resume give the uninterrupted run's result file", function()
+describe(("kill -9 and resume give the uninterrupted run's result file (seed %d)"):format(SEED), function()
    -- 320 images / 16 = 20 steps per epoch; a big scratch tensor in the optimizer's state
    -- makes each checkpoint take long enough to be caught while it is written
    local cifar = ("%s %s --lr 0.05 -N 3 --data_dir %s --train_log_interval 3 --checkpoint_minutes 0.0005"):format(TINY, OPT, DATA)
@@ -161,24 +165,24 @@ describe("kill -9 and resume give the uninterrupted run's result file", function
 
    it("CIFAR-10 with augmentation, dropout and batch norm: mid-epoch, while writing a checkpoint, while evaluating", function()
       interrupted(cifar, {
-         { signal = "KILL", at = after_step(7) },
+         { signal = "KILL", at = after_step(somewhere(1, 18)) },
          { signal = "KILL", at = writing_checkpoint },
          { signal = "KILL", at = evaluating_after(39) },
-         { signal = "KILL", at = after_step(47) },
+         { signal = "KILL", at = after_step(somewhere(41, 57)) },
       }, slow)
    end)
 
    it("CIFAR-10 with a validation split: killed twice inside epochs", function()
       interrupted(cifar .. " --validation", {
-         { signal = "KILL", at = after_step(5) },
-         { signal = "KILL", at = after_step(33) },
+         { signal = "KILL", at = after_step(somewhere(1, 15)) },
+         { signal = "KILL", at = after_step(somewhere(17, 45)) },
       }, { DEEPOBS_SPEC_SLEEP = "0.01" })
    end)
 
    it("quadratic_deep (in-memory data): killed in the first and the last epoch", function()
       interrupted(("quadratic_deep %s --lr 0.02 -N 4 --bs 100 --train_log_interval 1 --checkpoint_minutes 0.0005"):format(OPT), {
-         { signal = "KILL", at = after_step(3) },
-         { signal = "KILL", at = after_step(35) },
+         { signal = "KILL", at = after_step(somewhere(1, 9)) },
+         { signal = "KILL", at = after_step(somewhere(21, 38)) },
       }, { DEEPOBS_SPEC_SLEEP = "0.02" })
    end)
 
@@ -186,9 +190,9 @@ describe("kill -9 and resume give the uninterrupted run's result file", function
       -- 12,000 characters: 4 batches of 50 x 50 per epoch
       interrupted(("tolstoi_char_rnn %s --lr 0.5 -N 3 --data_dir %s --train_log_interval 1 --checkpoint_minutes 0.0005")
          :format(OPT, DATA), {
-         { signal = "KILL", at = after_step(1) },
-         { signal = "KILL", at = after_step(6) },
-         { signal = "KILL", at = after_step(9) },
+         { signal = "KILL", at = after_step(somewhere(0, 2)) },
+         { signal = "KILL", at = after_step(somewhere(4, 6)) },
+         { signal = "KILL", at = after_step(somewhere(8, 10)) },
       }, { DEEPOBS_SPEC_SLEEP = "0.05" })
    end)
 
