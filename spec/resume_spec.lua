@@ -20,12 +20,7 @@ local DATA = TMP .. "/data"
 local OPT = "--optimizer " .. ROOT .. "/spec/fixtures/stateful_sgd.lua"
 local TINY = ROOT .. "/spec/fixtures/tiny_cifar.lua"
 local FMNIST = "/usr/share/datasets/fashion-mnist"
-
-local function exists(path)
-   local f = io.open(path, "rb")
-   if f then f:close(); return true end
-   return false
-end
+local exists = fs.exists
 
 local function read_number(path)
    local f = io.open(path)
@@ -105,7 +100,7 @@ end
 --- Runs args in a fresh folder, interrupted as `plan` says, resuming after each, and
 -- checks the result against the uninterrupted run. plan: a list of
 -- { signal = "KILL" | "TERM" | "INT", at = function(ctx) -> true when it is time }, where
--- ctx = { dir, marker, eval_marker, checkpoint, pid }. Returns what each interrupted run
+-- ctx = { dir, marker, eval_marker, checkpoint, pid, output() }. Returns what each interrupted run
 -- printed.
 local function interrupted(args, plan, env)
    env = env or {}
@@ -118,7 +113,7 @@ local function interrupted(args, plan, env)
       os.remove(ctx.marker)
       os.remove(ctx.eval_marker)
       local p = start(dir, args, run_env, i > 1)
-      ctx.pid = p.pid
+      ctx.pid, ctx.output = p.pid, function() return p:output() end
       ctx.checkpoint = ctx.checkpoint or checkpoint_of(dir)
       proc.wait_for(function() return not p:running() or stop.at(ctx) end, 120, "interruption " .. i)
       assert.is_true(p:running(), "the run ended before interruption " .. i .. ": " .. p:output())
@@ -201,7 +196,11 @@ describe(("kill -9 and resume give the uninterrupted run's result file (seed %d)
    fit("fmnist_mlp on the real Fashion-MNIST with Adam: a kill and a SIGTERM", function()
       local out = interrupted("fmnist_mlp --optimizer adam --lr 1e-3 -N 2 --bs 1000", {
          { signal = "KILL", at = function(ctx) return exists(ctx.checkpoint) end },
-         { signal = "TERM", at = function() proc.sleep(1.5); return true end },
+         { signal = "TERM", at = function(ctx) -- inside the resumed second epoch (1.2 s here)
+            if not ctx.output():find("resuming from", 1, true) then return false end
+            proc.sleep(0.4)
+            return true
+         end },
       })
       assert.matches("interrupted by SIGTERM", out[2])
    end)

@@ -54,10 +54,6 @@ local function cpu_model()
    return nil
 end
 
-local function provenance_value(list, key)
-   for _, kv in ipairs(list) do if kv[1] == key then return kv[2] end end
-end
-
 -- the DeepOBS 1.1 result object of a finished run, with our extra keys
 local function result_object(run, trainer, ck)
    local r = trainer.results
@@ -119,35 +115,22 @@ end
 local function interrupted(run, ck, sig)
    local name = require("deepobs.interrupt").NAMES[sig] or ("signal " .. tostring(sig))
    if not ck.stopped_at then
+      local why = ck.enabled and "this problem cannot save its carried state inside an epoch" or "--no_logs"
+      if ck:exists() then
+         errors.interrupted(sig, ("interrupted by %s; no checkpoint of this step (%s), the earlier one stays "
+            .. "at %s\nresume with: %s"):format(name, why, ck.path, resume_hint(run)))
+      end
       errors.interrupted(sig, ("interrupted by %s; no checkpoint was written (%s); the run must start over")
-         :format(name, ck.enabled and "this problem cannot save its carried state inside an epoch"
-            or "--no_logs"))
+         :format(name, why))
    end
    errors.interrupted(sig, ("interrupted by %s at %s; checkpoint written to %s\nresume with: %s"):format(
       name, checkpoint.describe_position(ck.stopped_at), ck.path, resume_hint(run)))
 end
 
---- Runs one DeepOBS training run (options: see the top of this file).
-function M.run(opts)
-   opts = opts or {}
-   local run = resolve.run(opts)
-   local prog = progress.new { quiet = opts.quiet, stdout = opts.stdout, live = opts.live,
-      print_train_iter = run.print_train_iter }
-   if not run.no_logs then
-      local ok, e = pcall(results.check_writable, run.run_dir)
-      if not ok then errors.usage(errors.describe(e)) end -- before any data, not after the run
-   end
-   local signals = opts.handle_signals and require "deepobs.interrupt"
-   local ck = checkpoint.new(run, { progress = prog, interrupt = signals,
-      provenance = provenance.collect { optimizer_path = run.optimizer_path, start_time = run.start_time } })
-   local trainer = train.new(run, prog)
-   start_from_checkpoint(run, trainer, ck, prog)
-   prog:header(run, dob.get_threads(), dob.blas_info().corename)
-
+-- trains to the end (or to an interrupt) and writes the result file
+local function finish(run, trainer, ck, prog)
    local t_run = progress.now()
-   if signals then signals.install(SECOND_SIGNAL) end
    local ok, outcome = pcall(trainer.run_to_end, trainer, ck)
-   if signals then signals.restore() end
    if not ok then
       if ck.saves == 0 then error(outcome, 0) end
       error(("%s\n(its last checkpoint stays at %s)"):format(errors.describe(outcome), ck.path), 0)
@@ -168,6 +151,31 @@ function M.run(opts)
       if run.keep_checkpoint then ck:save(trainer) else ck:remove() end
       prog:say(("wrote %s  (%.1fs)"):format(res.path, res.total_time))
    end
+   return res
+end
+
+--- Runs one DeepOBS training run (options: see the top of this file).
+function M.run(opts)
+   opts = opts or {}
+   local run = resolve.run(opts)
+   local prog = progress.new { quiet = opts.quiet, stdout = opts.stdout, live = opts.live,
+      print_train_iter = run.print_train_iter }
+   if not run.no_logs then
+      local ok, e = pcall(results.check_writable, run.run_dir)
+      if not ok then errors.usage(errors.describe(e)) end -- before any data, not after the run
+   end
+   local signals = opts.handle_signals and require "deepobs.interrupt"
+   local ck = checkpoint.new(run, { progress = prog, interrupt = signals,
+      provenance = provenance.collect { optimizer_path = run.optimizer_path, start_time = run.start_time } })
+   local trainer = train.new(run, prog)
+   start_from_checkpoint(run, trainer, ck, prog)
+   prog:header(run, dob.get_threads(), dob.blas_info().corename)
+   -- from here to the end a signal is only recorded: the training loop acts on it, and a run
+   -- that has finished training completes its result file instead of dying half-way
+   if signals then signals.install(SECOND_SIGNAL) end
+   local ok, res = pcall(finish, run, trainer, ck, prog)
+   if signals then signals.restore() end
+   if not ok then error(res, 0) end
    return res
 end
 

@@ -124,7 +124,7 @@ function Trainer:snapshot()
       position = { epoch = p.epoch, step = p.step, evaluated = p.evaluated, last_logged = p.last_logged,
          epoch_seconds = p.epoch_seconds },
       rng = dob.get_rng_state(),
-      params = self.params.flat:clone(),
+      params = self.params.flat:detach():clone(),
       buffers = buffers,
       optimizer_state = self.state,
       hp = self.hp,

@@ -30,6 +30,12 @@ function M.write(path, bytes)
    f:close()
 end
 
+function M.exists(path)
+   local f = io.open(path, "rb")
+   if f then f:close(); return true end
+   return false
+end
+
 function M.mkdir(path) assert(os.execute("mkdir -p '" .. path .. "'") == 0, "mkdir " .. path) end
 function M.rmrf(path) os.execute("rm -rf '" .. path .. "'") end
 
