@@ -236,6 +236,18 @@ describe("SIGTERM and SIGINT", function()
       assert.are.equal(read_number(marker) + 1, step, out) -- the step in progress finished, no other began
    end)
 
+   it("with --no_logs a Ctrl-C stops after the step and says that nothing was saved", function()
+      local dir = workdir()
+      local marker = dir .. "/step"
+      local p = start(dir, args .. " --no_logs", { DEEPOBS_SPEC_MARKER = marker, DEEPOBS_SPEC_SLEEP = "0.02" })
+      proc.wait_for(function() return (read_number(marker) or -1) >= 3 end, 60, "four steps")
+      p:signal("INT")
+      local rc, out = p:wait(60)
+      assert.are.equal(130, rc, out)
+      assert.matches("interrupted by SIGINT; no checkpoint was written %(%-%-no_logs%); the run must start over", out)
+      assert.are.same({}, fs.files_under(dir .. "/results"))
+   end)
+
    it("a second Ctrl-C stops at once, with a message, without waiting for the step", function()
       local dir = workdir()
       local marker = dir .. "/step"

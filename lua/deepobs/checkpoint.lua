@@ -180,7 +180,7 @@ end
 -- saves (when the state can be saved exactly here) and remembers the signal
 function Checkpointer:stop(trainer)
    self.signal = self:interrupt_pending()
-   if trainer:can_save_here() then
+   if self.enabled and trainer:can_save_here() then
       self:save(trainer)
       self.stopped_at = trainer.position
    end
