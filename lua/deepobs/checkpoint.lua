@@ -18,6 +18,7 @@ local dob = require "deepobs"
 local errors = require "deepobs.errors"
 local progress = require "deepobs.progress"
 local results = require "deepobs.results"
+local runstate = require "deepobs.runstate"
 
 local M = {}
 
@@ -114,6 +115,7 @@ function Checkpointer:save(trainer)
       provenance = pack_provenance(self.provenance), resumed = self.resumed,
       trainer = trainer:snapshot(),
    }, { refs = trainer:live_tensors() })
+   runstate.heartbeat(self.run)
    self.last_saved = progress.now()
    self.saves = self.saves + 1
    self.seconds = self.seconds + (self.last_saved - t0)

@@ -32,6 +32,7 @@ local progress = require "deepobs.progress"
 local provenance = require "deepobs.provenance"
 local resolve = require "deepobs.resolve"
 local results = require "deepobs.results"
+local runstate = require "deepobs.runstate"
 local train = require "deepobs.train"
 
 local M = {}
@@ -154,16 +155,8 @@ local function finish(run, trainer, ck, prog)
    return res
 end
 
---- Runs one DeepOBS training run (options: see the top of this file).
-function M.run(opts)
-   opts = opts or {}
-   local run = resolve.run(opts)
-   local prog = progress.new { quiet = opts.quiet, stdout = opts.stdout, live = opts.live,
-      print_train_iter = run.print_train_iter }
-   if not run.no_logs then
-      local ok, e = pcall(results.check_writable, run.run_dir)
-      if not ok then errors.usage(errors.describe(e)) end -- before any data, not after the run
-   end
+-- data, model, the checkpoint to continue from, the training and the result file
+local function train_and_finish(run, opts, prog)
    local signals = opts.handle_signals and require "deepobs.interrupt"
    local ck = checkpoint.new(run, { progress = prog, interrupt = signals,
       provenance = provenance.collect { optimizer_path = run.optimizer_path, start_time = run.start_time } })
@@ -175,6 +168,26 @@ function M.run(opts)
    if signals then signals.install(SECOND_SIGNAL) end
    local ok, res = pcall(finish, run, trainer, ck, prog)
    if signals then signals.restore() end
+   if not ok then error(res, 0) end
+   return res
+end
+
+--- Runs one DeepOBS training run (options: see the top of this file).
+function M.run(opts)
+   opts = opts or {}
+   local run = resolve.run(opts)
+   local prog = progress.new { quiet = opts.quiet, stdout = opts.stdout, live = opts.live,
+      print_train_iter = run.print_train_iter }
+   if not run.no_logs then
+      local ok, e = pcall(results.check_writable, run.run_dir)
+      if not ok then errors.usage(errors.describe(e)) end -- before any data, not after the run
+   end
+   if run.no_logs then return train_and_finish(run, opts, prog) end
+   runstate.started(run)
+   local ok, res = pcall(train_and_finish, run, opts, prog)
+   if ok then runstate.finished(run)
+   elseif errors.is_interrupted(res) then runstate.stopped(run)
+   else runstate.failed(run, errors.describe(res)) end
    if not ok then error(res, 0) end
    return res
 end
