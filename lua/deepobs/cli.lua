@@ -10,6 +10,7 @@ local optim = require "deepobs.optim"
 local problem_info = require "deepobs.problem_info"
 local provenance = require "deepobs.provenance"
 local resolve = require "deepobs.resolve"
+local results = require "deepobs.results"
 local runner = require "deepobs.runner"
 local schedule = require "deepobs.schedule"
 
@@ -60,6 +61,8 @@ local HELP = [[
 usage: luajit run.lua PROBLEM [--optimizer NAME_OR_PATH] [--lr X] [options] [--<hyperparam> VALUE ...]
        luajit run.lua SET [options]          (SET = small | large: each member in turn, see --list)
        luajit run.lua --list | --info PROBLEM | [--optimizer X] --help
+       luajit run.lua sweep FILE.lua [...]   (many runs: see luajit run.lua sweep --help)
+       luajit run.lua benchmark --optimizer X [...]  (DeepOBS's protocol: see benchmark --help)
 
 Trains PROBLEM (a DeepOBS test problem, see --list) with an optimizer and writes a DeepOBS 1.1
 result file <output_dir>/<problem>/<optimizer>/<setting>/random_seed__<N>__<date>.json.
@@ -249,6 +252,57 @@ function M.parse_args(argv, optimizer_loader)
    return o
 end
 
+-- a number as the shortest text that reads back to the same double
+local function number_text(x)
+   if x == math.floor(x) and math.abs(x) < 2 ^ 53 then return ("%d"):format(x) end
+   return results.pyfloat(x)
+end
+
+-- the flag that writes option key (the long form)
+local FLAG_OF = {}
+for flag, spec in pairs(FLAGS) do
+   local key = spec[1] == "optimizer_arg" and "optimizer" or spec[1]
+   if not FLAG_OF[key] or #flag > #FLAG_OF[key] then FLAG_OF[key] = flag end
+end
+FLAG_OF.lr = "--lr"
+
+--- The arguments (a list of strings) that parse_args reads back into opts: problem first,
+-- then each option by its long flag (numbers exact), hyperparameters as --opt.NAME.
+-- opts.optimizer must be a name or a path here.
+function M.to_argv(opts)
+   local argv = { opts.problem }
+   local keys = {}
+   for k in pairs(opts) do
+      if k ~= "problem" and k ~= "hyperparams" then
+         if not FLAG_OF[k] then error("to_argv: no flag for option " .. tostring(k), 2) end
+         keys[#keys + 1] = k
+      end
+   end
+   table.sort(keys)
+   for _, k in ipairs(keys) do
+      local v, flag = opts[k], FLAG_OF[k]
+      local kind = FLAGS[flag][2]
+      if kind == "flag" then
+         if v then argv[#argv + 1] = flag end
+      elseif type(v) == "table" then
+         argv[#argv + 1] = flag
+         for _, x in ipairs(v) do argv[#argv + 1] = number_text(x) end
+      else
+         argv[#argv + 1] = flag
+         argv[#argv + 1] = type(v) == "number" and number_text(v) or tostring(v)
+      end
+   end
+   local names = {}
+   for k in pairs(opts.hyperparams or {}) do names[#names + 1] = k end
+   table.sort(names)
+   for _, k in ipairs(names) do
+      local v = opts.hyperparams[k]
+      argv[#argv + 1] = "--opt." .. k
+      argv[#argv + 1] = type(v) == "number" and number_text(v) or tostring(v)
+   end
+   return argv
+end
+
 local function optimizer_help(optimizer)
    local lines = { ("optimizer %s%s"):format(optimizer.name,
       optimizer.description and (": " .. optimizer.description) or "") }
@@ -288,6 +342,21 @@ local function run_command(o)
    end
 end
 
+-- the subcommands: `luajit run.lua sweep ...`, `luajit run.lua benchmark ...`
+local SUBCOMMANDS = { sweep = "deepobs.sweep", benchmark = "deepobs.benchmark" }
+
+-- a subcommand's main(argv) returns the exit status, or nil and the signal that stopped it
+local function subcommand(name, argv)
+   local rest = {}
+   for i = 2, #argv do rest[#rest + 1] = argv[i] end
+   local status, sig = require(SUBCOMMANDS[name]).main(rest)
+   if sig then
+      io.stdout:flush()
+      interrupt.exit(sig)
+   end
+   return status
+end
+
 --- The command line. Returns the exit status (0 ok, 1 run error, 2 usage error); an
 -- interrupted run ends the process as its signal would (130 for SIGINT, 143 for SIGTERM).
 function M.main(argv)
@@ -298,6 +367,7 @@ function M.main(argv)
       return code
    end
    local ok, res = xpcall(function()
+      if argv and SUBCOMMANDS[argv[1]] then return subcommand(argv[1], argv) end
       local o = M.parse_args(argv)
       if o.help then
          out:write(HELP:format(table.concat(schedule.HELP, "\n")), "\n")

@@ -33,8 +33,9 @@ Process.__index = Process
 local count = 0
 
 --- Starts cmd (a shell command line) in the background. opts: log (file for its stdout
--- and stderr; default: discarded), cwd, env (name -> value). The command replaces the shell
--- that starts it, so a signal sent to p.pid reaches the command itself.
+-- and stderr; default: discarded), cwd, env (name -> value), new_session (a session of its
+-- own: a Ctrl-C on the terminal does not reach it). The command replaces the shell that
+-- starts it, so a signal sent to p.pid reaches the command itself.
 function M.start(cmd, opts)
    opts = opts or {}
    count = count + 1
@@ -43,9 +44,9 @@ function M.start(cmd, opts)
    local env = {}
    for k, v in pairs(opts.env or {}) do env[#env + 1] = ("%s=%s"):format(k, q(v)) end
    -- pid and status are written under a temporary name and renamed: a reader never sees half
-   local script = ("(%s exec env %s %s > %s 2>&1) & echo $! > %s.tmp && mv %s.tmp %s; wait $!; "
+   local script = ("(%s exec %senv %s %s > %s 2>&1) & echo $! > %s.tmp && mv %s.tmp %s; wait $!; "
       .. "echo $? > %s.tmp && mv %s.tmp %s"):format(opts.cwd and ("cd " .. q(opts.cwd) .. " &&") or "",
-      table.concat(env, " "), cmd, opts.log and q(opts.log) or "/dev/null",
+      opts.new_session and "setsid " or "", table.concat(env, " "), cmd, opts.log and q(opts.log) or "/dev/null",
       p.pidfile, p.pidfile, p.pidfile, p.statusfile, p.statusfile, p.statusfile)
    os.execute("sh -c " .. q(script) .. " >/dev/null 2>&1 &")
    for _ = 1, 2000 do -- the pid appears within milliseconds
