@@ -198,7 +198,7 @@ return {
    name = "Unsaveable", hyperparams = { { name = "lr", type = "number", help = "lr" } },
    step = function(closure, params, hp, state)
       state.log = state.log or { print }
-      UNSAVEABLE_STEPS = (UNSAVEABLE_STEPS or 0) + 1
+      _G.UNSAVEABLE_STEPS = (_G.UNSAVEABLE_STEPS or 0) + 1
       return closure()
    end,
 }

@@ -127,6 +127,17 @@ function M.validate(opt, where)
          fail(("%s: default %s is not a %s"):format(at, tostring(h.default), h.type))
       end
       if type(h.help) ~= "string" then fail(at .. ": 'help' must be a string (it shows in --help)") end
+      if h.search ~= nil then
+         local search = require "deepobs.sweep.search"
+         if h.type ~= "number" and h.type ~= "integer" and not (type(h.search) == "table" and h.search.kind == "choice") then
+            fail(at .. ": a boolean or string hyperparameter's 'search' must be choice{ ... }")
+         end
+         if not search.is_distribution(h.search) then
+            fail(at .. ": 'search' must be a distribution: log_uniform(a, b), uniform(a, b), int(a, b) or choice{ ... }")
+         end
+         local ok, e = pcall(search.check, { [h.name] = h.search }, where)
+         if not ok then fail(tostring(e)) end
+      end
       if h.domain ~= nil then
          if h.type ~= "number" and h.type ~= "integer" then
             fail(at .. ": only number and integer hyperparameters can have a 'domain'")
@@ -160,6 +171,10 @@ local function load_path(path)
    f:close()
    local chunk, err = loadfile(path)
    if not chunk then fail(("could not load '%s': %s"):format(path, tostring(err))) end
+   -- the search-space distributions are in scope, for declarations `search = log_uniform(a, b)`
+   local search = require "deepobs.sweep.search"
+   setfenv(chunk, setmetatable({ log_uniform = search.log_uniform, uniform = search.uniform, int = search.int,
+      choice = search.choice }, { __index = _G }))
    local ok, opt = pcall(chunk, path)
    if not ok then fail(("'%s' raised an error while loading: %s"):format(path, tostring(opt))) end
    return M.validate(opt, path), path

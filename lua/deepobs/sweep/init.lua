@@ -40,12 +40,14 @@ Exit status: 0 when every run is done (or handed to SLURM / printed), else the n
 that failed (at most 100); 2 for a bad sweep file or flag, before anything runs; 130 / 143
 when interrupted (the running runs checkpoint first).]]
 
-local function cores()
+--- The number of cores of this machine.
+function M.cores()
    local p = io.popen("nproc 2>/dev/null")
    local n = p and tonumber(p:read("*a")) or nil
    if p then p:close() end
    return n or 1
 end
+local cores = M.cores
 
 -- where run.lua is: the checkout this module belongs to
 local function run_script()
@@ -132,8 +134,8 @@ local FLAGS = {
 }
 
 --- Parses the sweep command's arguments: { file, executor, jobs, retries, dry_run, status,
--- slurm, wait, requeue, help }.
-function M.parse_args(argv)
+-- slurm, wait, requeue, help }. without_file: the executor flags alone (for `benchmark`).
+function M.parse_args(argv, without_file)
    local o = { executor = "local", retries = 1 }
    local i = 1
    while i <= #argv do
@@ -171,7 +173,9 @@ function M.parse_args(argv)
    if not ({ ["local"] = true, slurm = true, print = true })[o.executor] then
       usage(("--executor %s: use local, slurm or print"):format(o.executor))
    end
-   if not o.help and not o.file then usage("sweep needs a sweep file: luajit run.lua sweep FILE.lua (see --help)") end
+   if not o.help and not o.file and not without_file then
+      usage("sweep needs a sweep file: luajit run.lua sweep FILE.lua (see --help)")
+   end
    return o
 end
 
@@ -241,13 +245,11 @@ local function run_slurm(s, o, out)
    return {}
 end
 
---- The sweep command. Returns the exit status.
-function M.main(argv, out)
+--- Runs (or lists, or hands out) the sweep s as the parsed flags o say. Returns the number
+-- of runs that failed, or nil and the signal that stopped the sweep.
+function M.run(s, o, out)
    out = out or io.stdout
-   local o = M.parse_args(argv)
-   if o.help then out:write(M.HELP, "\n"); return 0 end
    o.jobs = o.jobs or cores()
-   local s = M.open(o.file, { width = o.jobs })
    local runs = s:runs() -- every run checked before anything runs
    if o.status then
       out:write(M.status_table(runs), "\n")
@@ -266,14 +268,22 @@ function M.main(argv, out)
    local failed, sig
    if o.executor == "local" then failed, sig = run_local(s, o, out)
    else failed = run_slurm(s, o, out) end
-   local table_text, total = M.status_table(s:runs())
-   out:write(table_text, "\n")
+   out:write(M.status_table(s:runs()), "\n")
    if sig then return nil, sig end
    if #failed > 0 then
       out:write(("sweep: %d run(s) failed; their logs are in %s/logs\n"):format(#failed, s.folder))
-      return math.min(#failed, 100)
    end
-   return 0, nil, total
+   return #failed
+end
+
+--- The sweep command. Returns the exit status, or nil and the signal that stopped it.
+function M.main(argv, out)
+   local o = M.parse_args(argv)
+   if o.help then (out or io.stdout):write(M.HELP, "\n"); return 0 end
+   o.jobs = o.jobs or cores()
+   local failed, sig = M.run(M.open(o.file, { width = o.jobs }), o, out)
+   if sig then return nil, sig end
+   return math.min(failed, 100)
 end
 
 return M

@@ -52,8 +52,8 @@ function M.metric(spec, problem)
    return m, analyzer.higher_is_better(m)
 end
 
--- the final value of a result file's metric (losses when it has no accuracies)
-local function final_value(path, metric)
+--- The final value of a result file's metric (its losses when it has no accuracies).
+function M.final_value(path, metric)
    local d = read_json(path)
    if not d then return nil end
    local v = d[metric] or d[(metric:gsub("_accuracies$", "_losses"))]
@@ -102,7 +102,7 @@ function Plan:bayes_points(p, o)
       for _, r in ipairs(self:setting_runs(p, o, point)) do
          local st = runstate.read(r.run_dir, r.seed)
          if st.state == "done" then
-            local v = final_value(st.result, metric)
+            local v = M.final_value(st.result, metric)
             if v then sum, n = sum + v, n + 1 end
          elseif st.state ~= "failed" then
             pending = true
