@@ -155,18 +155,21 @@ local function finish(run, trainer, ck, prog)
    return res
 end
 
--- data, model, the checkpoint to continue from, the training and the result file
+-- data, model, the checkpoint to continue from, the training and the result file; a signal
+-- is only recorded throughout: the run acts on it at its first evaluated batch or step (a
+-- sweep's SIGTERM while the data load still checkpoints), and a run that has finished
+-- training completes its result file instead of dying half-way
 local function train_and_finish(run, opts, prog)
    local signals = opts.handle_signals and require "deepobs.interrupt"
-   local ck = checkpoint.new(run, { progress = prog, interrupt = signals,
-      provenance = provenance.collect { optimizer_path = run.optimizer_path, start_time = run.start_time } })
-   local trainer = train.new(run, prog)
-   start_from_checkpoint(run, trainer, ck, prog)
-   prog:header(run, dob.get_threads(), dob.blas_info().corename)
-   -- from here to the end a signal is only recorded: the training loop acts on it, and a run
-   -- that has finished training completes its result file instead of dying half-way
    if signals then signals.install(SECOND_SIGNAL) end
-   local ok, res = pcall(finish, run, trainer, ck, prog)
+   local ok, res = pcall(function()
+      local ck = checkpoint.new(run, { progress = prog, interrupt = signals,
+         provenance = provenance.collect { optimizer_path = run.optimizer_path, start_time = run.start_time } })
+      local trainer = train.new(run, prog)
+      start_from_checkpoint(run, trainer, ck, prog)
+      prog:header(run, dob.get_threads(), dob.blas_info().corename)
+      return finish(run, trainer, ck, prog)
+   end)
    if signals then signals.restore() end
    if not ok then error(res, 0) end
    return res

@@ -92,12 +92,13 @@ local function check_option(where, k, v)
    return v
 end
 
--- runner options of an entry: its direct keys that are options, plus its options table
-local function options_of(where, t, skip)
+-- runner options of an entry: its direct keys that are options, plus its options table;
+-- known: the names a misspelt key is compared with (default: the runner options)
+local function options_of(where, t, skip, known)
    local out = {}
    for k, v in pairs(t) do
       if not skip[k] then
-         if not M.OPTIONS[k] then unknown_key(where, k, M.OPTIONS) end
+         if not M.OPTIONS[k] then unknown_key(where, k, known or M.OPTIONS) end
          out[k] = check_option(where, k, v)
       end
    end
@@ -176,12 +177,18 @@ local function optimizer_entry(what, t, where, top)
       if type(trials) ~= "number" or trials < 1 or trials % 1 ~= 0 then
          usage(("%s.trials: %s search needs a positive number of trials"):format(where, kind))
       end
-   elseif t.trials ~= nil then
-      usage(("%s.trials: a grid runs every combination; trials is for random, quasirandom and bayes search")
-         :format(where))
+   else
+      if t.trials ~= nil then
+         usage(("%s.trials: a grid runs every combination; trials is for random, quasirandom and bayes search")
+            :format(where))
+      end
+      search.grid(space, where) -- a distribution needs another search
    end
+   local known = { search = true, trials = true, options = true }
+   for k in pairs(M.OPTIONS) do known[k] = true end
+   for k in pairs(declared) do known[k] = true end
    return { what = what, name = opt.name, optimizer = opt, path = path, space = space, search = kind,
-      trials = trials, options = options_of(where, t, skip) }
+      trials = trials, options = options_of(where, t, skip, known) }
 end
 
 local function optimizer_entries(list, where, top)
