@@ -84,7 +84,11 @@ describe("search spaces", function()
          "n: int(a, b) needs a <= b"))
       assert.is_true(has(usage_message(function() search.check({ c = search.choice { 1, 2, 1 } }) end),
          "c[3]: 1 is listed twice (also at [1])"))
-      assert.is_true(has(usage_message(function() search.check({ c = {} }) end), "c: a list is empty"))
+      assert.is_true(has(usage_message(function() search.check({ c = {} }) end), "c: the list is empty"))
+      assert.is_true(has(usage_message(function() search.check({ c = { min = 1, max = 2 } }) end),
+         'c: a table must be a list of values such as { 0.1, 0.01 }, or a distribution such as log_uniform(1e-5, 1e-1); it has the key ["max"]'))
+      assert.is_true(has(usage_message(function() search.check({ c = search.choice { 1, 2, [4] = 4 } }) end),
+         "c: choice{...} must be a list of values such as { 0.1, 0.01 }; it has "))  -- the key [4] or no value at [3]: either is a border of the table
    end)
 
    it("rejects a space that is not a table of named entries", function()

@@ -19,7 +19,8 @@
 --                                        each as likely; choice{ v1, v2, ... }: one of them.
 -- A point maps every name of the space to a value. Lists and choices hold distinct numbers
 -- (finite), strings or booleans. Every generator checks its space first (search.check) and
--- takes an optional `where` ("optimizers.sgd") that prefixes the key in its messages.
+-- takes an optional `where` ("optimizers.sgd"; bayes: opts.where) that prefixes the key in
+-- its messages.
 --
 -- Orders. grid: the names sorted, the last name varying fastest (nested loops over the
 -- names in sorted order), each list in its written order. random and quasirandom: point i
@@ -69,6 +70,10 @@ local errors = require "deepobs.errors"
 local RandomState = require "datasets.mt19937"
 
 local M = {}
+
+-- loaded on first use: it loads the engine's library (for LAPACK), which checking a sweep
+-- file, a grid and the random searches do without
+local function gp() return require "deepobs.sweep.gp" end
 
 local floor, log, exp, abs, min, max = math.floor, math.log, math.exp, math.abs, math.min, math.max
 local huge = math.huge
@@ -132,21 +137,41 @@ local function value_problem(v)
       return nil
    end
    if t == "string" or t == "boolean" then return nil end
-   return ("must be a number, a string or a boolean, got %s"):format(t == "table" and "a table" or show(v))
+   return "must be a number, a string or a boolean, got a " .. t
 end
 
-local function is_list(t)
-   local count = 0
-   for _ in pairs(t) do count = count + 1 end
-   return count == #t
+-- why table t is not a list { v1, ..., vn }, or nil; the same reason on every call
+local function list_problem(t)
+   local n, count, strays = #t, 0, {}
+   for k in pairs(t) do
+      if type(k) ~= "number" or k % 1 ~= 0 or k < 1 or k > n then strays[#strays + 1] = show(k) end
+      count = count + 1
+   end
+   if #strays > 0 then
+      table.sort(strays)
+      return "it has the key [" .. strays[1] .. "]"
+   end
+   if count < n then
+      for i = 1, n do
+         if t[i] == nil then return ("it has no value at [%d]"):format(i) end
+      end
+   end
+   return nil
 end
+
+local function is_list(t) return list_problem(t) == nil end
 
 -- a list's (or a choice's) values: non-empty, each a value, no repeats
 local function check_values(key, list, what)
-   if type(list) ~= "table" or not is_list(list) then
+   if type(list) ~= "table" then
       usage(("%s: %s needs a list of values such as { 0.1, 0.01 }, got %s"):format(key, what, show(list)))
    end
-   if #list == 0 then usage(("%s: %s is empty; give at least one value"):format(key, what)) end
+   local problem = list_problem(list)
+   if problem then
+      local alternative = what == "a table" and ", or a distribution such as log_uniform(1e-5, 1e-1)" or ""
+      usage(("%s: %s must be a list of values such as { 0.1, 0.01 }%s; %s"):format(key, what, alternative, problem))
+   end
+   if #list == 0 then usage(("%s: %s is empty; give at least one value"):format(key, what == "a table" and "the list" or what)) end
    local seen = {}
    for i, v in ipairs(list) do
       local problem = value_problem(v)
@@ -198,7 +223,7 @@ function M.check(space, where)
       if M.is_distribution(v) then
          check_distribution(key, v)
       elseif type(v) == "table" then
-         check_values(key, v, "a list")
+         check_values(key, v, "a table")
       else
          local problem = value_problem(v)
          if problem then usage(("%s: %s"):format(key, problem)) end
@@ -497,7 +522,6 @@ end
 
 -- the unexcluded candidate of largest expected improvement (canonical coordinates), or nil
 local function maximise_acquisition(model, dims, best, xi, rng, count, excluded)
-   local gp = require "deepobs.sweep.gp"
    local pool, ids = {}, {}
    local function offer(us)
       local c = canonical(dims, us)
@@ -511,7 +535,7 @@ local function maximise_acquisition(model, dims, best, xi, rng, count, excluded)
       local mu, sd = model:predict(list)
       local scored = {}
       for j, us in ipairs(list) do
-         scored[j] = { us = us, ei = gp.expected_improvement(mu[j], sd[j], best, xi), sd = sd[j], order = j }
+         scored[j] = { us = us, ei = gp().expected_improvement(mu[j], sd[j], best, xi), sd = sd[j], order = j }
       end
       table.sort(scored, function(p, q)
          if p.ei ~= q.ei then return p.ei > q.ei end
@@ -576,10 +600,9 @@ function M.bayes(space, observations, n, opts)
    if #X < (opts.initial or 5) or #dims == 0 then
       return initial_design(dims, fixed, n, #X + 1, seed, excluded)
    end
-   local gp = require "deepobs.sweep.gp"
    local categorical = {}
    for k, d in ipairs(dims) do categorical[k] = d.kind == "choice" end
-   local model = gp.fit(X, y, { categorical = categorical })
+   local model = gp().fit(X, y, { categorical = categorical })
    local points = {}
    for b = 1, n do
       local best = huge
@@ -591,7 +614,7 @@ function M.bayes(space, observations, n, opts)
       if b < n then   -- kriging believer: the model's mean there, taken as observed
          local mu = model:predict({ us })
          X[#X + 1], y[#y + 1] = us, mu[1]
-         model = gp.fit(X, y, { categorical = categorical, length_scale = model.length_scale })
+         model = gp().fit(X, y, { categorical = categorical, length_scale = model.length_scale })
       end
    end
    return points
