@@ -8,8 +8,9 @@
 --    gp.fit(X, y, { length_scale = model.length_scale })  -- refit with the scale kept
 --
 -- The model is the one DeepOBS 1.2's tuner (deepobs/tuner/bayesian.py) got from the
--- bayes_opt package: a Matern kernel with nu = 5/2 and unit amplitude on targets scaled to
--- mean 0 and standard deviation 1 (scikit-learn's normalize_y), and 1e-6 added to the
+-- bayes_opt package (bayes_opt/bayesian_optimization.py: GaussianProcessRegressor with
+-- kernel Matern(nu=2.5), alpha=1e-6, normalize_y=True): a Matern kernel with nu = 5/2 and
+-- unit amplitude on targets scaled to mean 0 and standard deviation 1, and 1e-6 added to the
 -- diagonal. Where bayes_opt fits the one length scale by L-BFGS from several starts, this
 -- picks it from LENGTH_SCALES by the log marginal likelihood: few evaluations never pin the
 -- scale down more finely. A categorical coordinate (opts.categorical[k]) contributes

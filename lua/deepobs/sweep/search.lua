@@ -45,11 +45,12 @@
 -- MT19937 seeded with `seed`, one permutation then one shift per coordinate.
 --
 -- bayes: as DeepOBS 1.2's tuner (deepobs/tuner/bayesian.py, through the bayes_opt package):
--- `initial` (default 5, its n_init_samples) points of the quasirandom design first, then a
--- Gaussian process (deepobs/sweep/gp.lua: Matern 5/2, normalised targets) over the space
--- mapped to the unit cube by the same maps (log scale for log_uniform; an int or a choice at
--- its bucket's centre, a choice compared only for equality), and the candidate of largest
--- expected improvement (margin opts.xi, default 0 as the tuner's acq_xi). The acquisition is
+-- first `initial` points (default 5, its n_init_samples) of the quasirandom design, where the
+-- tuner drew them at random; then a Gaussian process (deepobs/sweep/gp.lua: Matern 5/2,
+-- normalised targets) over the space mapped to the unit cube by the same maps (log scale for
+-- log_uniform; an int or a choice at its bucket's centre, a choice compared only for
+-- equality), and the candidate of largest expected improvement (the tuner's acq_type "ei";
+-- its default was "ucb") with margin opts.xi (default 0, as its acq_xi). The acquisition is
 -- maximised over opts.candidates random points of the cube (default 1000) refined by three
 -- rounds of Gaussian steps (0.1, 0.03, 0.01 of the side) around the best five, as bayes_opt
 -- warms up on random points before its local search. A batch of n > 1 is proposed by the
