@@ -113,7 +113,7 @@ function Plan:bayes_points(p, o)
    end
    if unfinished > 0 then return points end
    local new = search.bayes(o.space, observations, math.min(self.width, o.trials - #points),
-      { seed = proposal_seed(self.spec, p, o) + #points, maximize = maximize })
+      { seed = (proposal_seed(self.spec, p, o) + #points) % 2 ^ 32, maximize = maximize })
    for _, point in ipairs(new) do points[#points + 1] = point end
    os.execute(("mkdir -p '%s/trials'"):format(self.folder:gsub("'", "'\\''")))
    results.write_atomic(path, results.encode(points))
