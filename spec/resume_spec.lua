@@ -46,15 +46,8 @@ teardown(function() fs.rmrf(TMP) end)
 ---------------------------------------------------------------------------------------
 -- runs
 
-local count = 0
-
 -- a fresh working folder: every run there writes to results/ with the same command line
-local function workdir()
-   count = count + 1
-   local d = ("%s/w%d"):format(TMP, count)
-   fs.mkdir(d)
-   return d
-end
+local workdir = fs.workdirs(TMP)
 
 local function start(dir, args, env, resume)
    return proc.start(("%s %s%s"):format(RUN, args, resume and " --resume" or ""), { cwd = dir, env = env })

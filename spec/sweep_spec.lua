@@ -18,13 +18,7 @@ local BASELINES = fs.BASELINES:sub(1, 1) == "/" and fs.BASELINES or (ROOT .. "/"
 setup(function() fs.rmrf(TMP); fs.mkdir(TMP) end)
 teardown(function() fs.rmrf(TMP) end)
 
-local count = 0
-local function workdir()
-   count = count + 1
-   local d = ("%s/w%d"):format(TMP, count)
-   fs.mkdir(d)
-   return d
-end
+local workdir = fs.workdirs(TMP)
 
 local function write_sweep(dir, text, name)
    local path = ("%s/%s.lua"):format(dir, name or "s")

@@ -36,6 +36,17 @@ function M.exists(path)
    return false
 end
 
+--- A function that makes a fresh folder root/w1, root/w2, ... at each call.
+function M.workdirs(root)
+   local count = 0
+   return function()
+      count = count + 1
+      local d = ("%s/w%d"):format(root, count)
+      M.mkdir(d)
+      return d
+   end
+end
+
 function M.mkdir(path) assert(os.execute("mkdir -p '" .. path .. "'") == 0, "mkdir " .. path) end
 function M.rmrf(path) os.execute("rm -rf '" .. path .. "'") end
 
