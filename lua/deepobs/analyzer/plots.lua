@@ -164,7 +164,8 @@ M.percentile = percentile
 -- the first tenth of each curve (at least its first point, the untrained model) is left
 -- out of the range, and of the rest the outlying 20% on the bad side (above, for a loss;
 -- below, for an accuracy); every curve's final value stays inside, as do the best values.
--- Padded by 5% (not below 0 for curves that never are). Returns lo, hi, the highest value
+-- Where that range is more than a third of the full one, the full range is taken (nothing
+-- is cut off for little gain). Padded by 5% (not below 0 for curves that never are). Returns lo, hi, the highest value
 -- above hi and the lowest below lo (nil where nothing is cut off); nil when the curves give
 -- no range (then the axis fits all values).
 function M.robust_range(curves, higher_is_better)
@@ -192,9 +193,12 @@ function M.robust_range(curves, higher_is_better)
    end
    for _, v in ipairs(finals) do lo, hi = math.min(lo, v), math.max(hi, v) end
    if not (hi > lo) then return nil end
+   local amin, amax = math.huge, -math.huge
+   for _, v in ipairs(all) do amin, amax = math.min(amin, v), math.max(amax, v) end
+   -- clip only where it magnifies the informative part at least 3 times
+   if amax - amin <= 3 * (hi - lo) then lo, hi = amin, amax end
    local pad = 0.05 * (hi - lo)
-   local nonneg = true
-   for _, v in ipairs(all) do if v < 0 then nonneg = false end end
+   local nonneg = amin >= 0
    lo, hi = lo - pad, hi + pad
    if nonneg and lo < 0 then lo = 0 end
    local above, below
@@ -432,9 +436,9 @@ local function sensitivity_points(settings, get_x, metric, mode, higher)
 end
 
 --- The y range of a sensitivity figure, from its lines (lists of the values at each x):
--- from the best value to the worst of the lines' medians, so that one diverging setting does
--- not flatten the basin of good ones. Padded by 5%. Returns lo, hi, or nil when every value
--- fits (then the axis takes them all).
+-- from the best value to the worst of the lines' medians (of an even count, the better
+-- middle value), so that diverging settings do not flatten the basin of the good ones.
+-- Padded by 5%. Returns lo, hi, or nil when every value fits (then the axis takes them all).
 function M.sensitivity_range(lines, higher_is_better)
    local best, worst_median, all = nil, nil, {}
    for _, ys in ipairs(lines) do
@@ -442,7 +446,8 @@ function M.sensitivity_range(lines, higher_is_better)
       for _, y in ipairs(ys) do
          if svg.finite(y) then v[#v + 1] = y; all[#all + 1] = y end
       end
-      local m = percentile(v, 0.5)
+      table.sort(v, function(a, b) if higher_is_better then return a > b end return a < b end)
+      local m = v[math.ceil(#v / 2)]
       if m then
          if worst_median == nil or (higher_is_better and m < worst_median) or (not higher_is_better and m > worst_median) then
             worst_median = m

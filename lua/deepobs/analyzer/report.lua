@@ -144,11 +144,14 @@ local function target_table(pp, S)
       grid_table(target.grid(pp), "time-to-target", row_swatches(S, pp.rows)) }, "\n")
 end
 
+-- the most distinct learning rates any optimizer of the problem was run with
 local function lr_count(problem)
    local most = 0
    for _, opt in pairs(problem.optimizers or {}) do
-      local n = 0
-      for _, s in ipairs(opt.settings or {}) do if s.lr then n = n + 1 end end
+      local seen, n = {}, 0
+      for _, s in ipairs(opt.settings or {}) do
+         if s.lr and not seen[s.lr] then seen[s.lr], n = true, n + 1 end
+      end
       if n > most then most = n end
    end
    return most
