@@ -573,21 +573,19 @@ local function constructed()
    return col, base
 end
 
--- every element of the SVGs in an HTML text that names a series (data-key), with its colour
--- and dash pattern; and the swatches of the tables
+-- every element of the SVGs in an HTML text (the figures and the tables' swatches) that names
+-- a series (data-key), with its colour and dash pattern
 local function looks(html)
    local out = {}
    for s in html:gmatch("<svg.-</svg>") do
+      local swatch = s:find('^<svg class="swatch"') ~= nil
       for _, e in ipairs(parse_xml(s)) do
          local key = e.attrs["data-key"]
          if key and (e.name == "polyline" or e.name == "polygon" or e.name == "line") then
             out[#out + 1] = { key = key, color = e.name == "polygon" and e.attrs.fill or e.attrs.stroke,
-               dash = e.attrs["stroke-dasharray"] or "", element = e.name, class = e.attrs.class or "" }
+               dash = e.attrs["stroke-dasharray"] or "", element = swatch and "swatch" or e.name, class = e.attrs.class or "" }
          end
       end
-   end
-   for key, color in html:gmatch('<span class="swatch[^"]*" data%-key="([^"]+)" style="border%-top%-color:(#%x+)"') do
-      out[#out + 1] = { key = key, color = color, element = "swatch", class = "" }
    end
    return out
 end
@@ -599,15 +597,16 @@ describe("figures that cannot mislead", function()
       local col, base = constructed()
       fs.rmrf(TMP)
       report.write(TMP .. "/looks", col, base, { mode = "final" })
-      local color, dash, pages, figures = {}, {}, 0, 0
+      local color, dash, pages, figures, swatches = {}, {}, 0, 0, 0
       for _, f in ipairs(fs.files_under(TMP .. "/looks")) do
          local html = fs.read(f)
          pages = pages + 1
-         figures = figures + select(2, html:gsub("<svg", ""))
+         figures = figures + select(2, html:gsub("<figure class=\"plot\"", ""))
          for _, l in ipairs(looks(html)) do
+            if l.element == "swatch" then swatches = swatches + 1 end
             color[l.key] = color[l.key] or {}
             color[l.key][l.color] = (color[l.key][l.color] or 0) + 1
-            if l.element == "polyline" and not l.class:find("profile", 1, true) then
+            if (l.element == "polyline" and not l.class:find("profile", 1, true)) or l.element == "swatch" then
                dash[l.key] = dash[l.key] or {}
                dash[l.key][l.dash] = true
             end
@@ -615,6 +614,7 @@ describe("figures that cannot mislead", function()
       end
       assert.are.equal(4, pages)
       assert.is_true(figures >= 10)
+      assert.is_true(swatches >= 20)               -- the tables' rows, checked like the figures
       local keys = plots.sorted_keys(color)
       assert.are.same({ "base:AdamOptimizer", "base:GradientDescentOptimizer", "base:MomentumOptimizer",
          "opt:AdamOptimizer", "opt:MyOpt", "opt:ZetaOpt" }, keys)

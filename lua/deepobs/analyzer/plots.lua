@@ -50,8 +50,6 @@ function M.optimizer_order(optimizers, only)
    return select.optimizer_order(names)
 end
 
-local function last(a) return a and a[#a] end
-
 --- "fmnist_2c2d (P3 F-MNIST - CNN)" for a benchmark-set member, else the name.
 function M.title(problem_name)
    for _, set_name in ipairs(sets.order) do
@@ -392,15 +390,6 @@ end
 local function trial_value(s, metric, mode)
    if mode == "best" then return select.best_value(s, metric) end
    return select.final_value(s, metric)
-end
-
-local function hp_text(hp)
-   local parts = {}
-   for _, k in ipairs(sorted_keys(hp)) do
-      local v = hp[k]
-      if type(v) == "number" or type(v) == "boolean" or type(v) == "string" then parts[#parts + 1] = k .. " " .. tostring(v) end
-   end
-   return table.concat(parts, ", ")
 end
 
 -- the points of one optimizer's sensitivity line: at each x the best setting (the others

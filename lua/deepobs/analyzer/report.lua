@@ -37,8 +37,7 @@ nav ul{columns:3;list-style:square}a{color:#1f5fa0}
 table{border-collapse:collapse;margin:10px 0;font-size:13px}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f2f2f2}
 td.l,th.l{text-align:left}figure{margin:12px 0}svg.dob-figure{max-width:100%;height:auto}
-p.note{color:#666;font-size:13px}span.swatch{display:inline-block;width:22px;height:0;border-top-width:3px;
-border-top-style:solid;vertical-align:middle;margin-right:6px}span.swatch.dashed{border-top-style:dashed}
+p.note,ul.notes{color:#666;font-size:13px}td:first-child{white-space:nowrap}svg.swatch{vertical-align:middle;margin-right:6px}
 ]]
 
 local function page(title, body)
@@ -69,17 +68,19 @@ local function hp_text(s)
    return table.concat(parts, ", ")
 end
 
--- an HTML table of printed cells ({ head, rows }); the first column left-aligned, and the
--- optimizer column led by its swatch when styles are given
-local function grid_table(g, class, swatches)
+-- an HTML table of printed cells ({ head, rows }); the columns in `left` (indices) are text,
+-- left-aligned; the first column led by its optimizer's swatch when swatches are given
+local function grid_table(g, class, swatches, left)
+   local is_left = {}
+   for _, j in ipairs(left or { 1 }) do is_left[j] = true end
    local out = { string.format('<table class="%s"><tr>', class) }
-   for j, h in ipairs(g.head) do out[#out + 1] = string.format('<th%s>%s</th>', j == 1 and ' class="l"' or "", esc(h)) end
+   for j, h in ipairs(g.head) do out[#out + 1] = string.format('<th%s>%s</th>', is_left[j] and ' class="l"' or "", esc(h)) end
    out[#out + 1] = "</tr>"
    for i, row in ipairs(g.rows) do
       local r = { "<tr>" }
       for j, c in ipairs(row) do
          local sw = (j == 1 and swatches and swatches[i]) or ""
-         r[#r + 1] = string.format('<td%s>%s%s</td>', (j == 1 or j == #row) and ' class="l"' or "", sw, esc(c))
+         r[#r + 1] = string.format('<td%s>%s%s</td>', is_left[j] and ' class="l"' or "", sw, esc(c))
       end
       r[#r + 1] = "</tr>"
       out[#out + 1] = table.concat(r)
@@ -88,11 +89,13 @@ local function grid_table(g, class, swatches)
    return table.concat(out, "\n")
 end
 
+-- the optimizer's line as a small picture: colour and dash pattern as in the figures
 local function swatch(S, name, baseline)
    local ok, sty = pcall(style.of, S, name, baseline)
    if not ok then return "" end
-   return string.format('<span class="swatch%s" data-key="%s" style="border-top-color:%s"></span>',
-      sty.dash and " dashed" or "", esc(sty.key), sty.color)
+   return string.format('<svg class="swatch" width="26" height="8" viewBox="0 0 26 8"><line data-key="%s" x1="0" y1="4" '
+      .. 'x2="26" y2="4" stroke="%s" stroke-width="2.4"%s/></svg>', esc(sty.key), sty.color,
+      sty.dash and string.format(' stroke-dasharray="%s"', sty.dash) or "")
 end
 
 local function row_swatches(S, rows)
@@ -133,7 +136,7 @@ end
 local function performance_table(tp, mode, S)
    return table.concat({
       string.format('<p class="note">%s<br/>%s</p>', esc(tables.problem_caption(tp, mode)), esc(tables.rule_caption(tp))),
-      grid_table(tables.grid(tp), "chosen", row_swatches(S, tp.rows)) }, "\n")
+      grid_table(tables.grid(tp), "chosen", row_swatches(S, tp.rows), { 1, 7 }) }, "\n")
 end
 
 local function target_table(pp, S)
@@ -141,7 +144,7 @@ local function target_table(pp, S)
       string.format('<p class="note">%s. A seed that never reaches the target reads &ldquo;not reached in N epochs&rdquo;; '
          .. 'seconds are training time (epoch_times) up to that epoch; a median needs more than half the seeds.</p>',
          esc(target.caption(pp))),
-      grid_table(target.grid(pp), "time-to-target", row_swatches(S, pp.rows)) }, "\n")
+      grid_table(target.grid(pp), "time-to-target", row_swatches(S, pp.rows), { 1, 5 }) }, "\n")
 end
 
 -- the most distinct learning rates any optimizer of the problem was run with
@@ -201,7 +204,7 @@ local function problem_page(name, problem, base, ctx)
          .. 'seed. A trial is one setting, valued by %s.</p>', esc(tuning.caption(tc, ctx.mode)),
          ctx.mode == "best" and "the best value of its mean curve" or "the final value of its mean curve")
       body[#body + 1] = figure("tuning", sweep_plots.tuning(tc, { styles = S, id = "tuning-" .. name }))
-      body[#body + 1] = grid_table(tuning.grid(tc), "tuning", row_swatches(S, tc.rows))
+      body[#body + 1] = grid_table(tuning.grid(tc), "tuning", row_swatches(S, tc.rows), { 1, 3 })
    end
    if lr_count(problem) > 1 then
       body[#body + 1] = '<h2 id="lr">Learning-rate sensitivity</h2>'
@@ -290,7 +293,7 @@ function M.write(out_dir, col, baselines, opts)
       t.optimizers, t.optimizers == 1 and "" or "s", t.problems, t.problems == 1 and "" or "s", t.cpu_hours, esc(b.budget.what),
       t.uncounted > 0 and string.format(" %d run%s without epoch_times or threads are not counted.", t.uncounted,
          t.uncounted == 1 and "" or "s") or "")
-   body[#body + 1] = grid_table(budget.grid(b.budget), "budget")
+   body[#body + 1] = grid_table(budget.grid(b.budget), "budget", nil, { 1, 2 })
 
    local wanted = {}
    for _, n in ipairs(names) do wanted[n] = true end

@@ -41,7 +41,7 @@ function M.profile(pr, opts)
    for i, e in ipairs(pr.entries) do
       local sty = style.of(S, e.optimizer, e.baseline)
       local xs, ys = profiles.steps(pr, e, tmax)
-      local w = tonumber(sty.width) + 0.8 * (n - i)
+      local w = math.min(4.5, tonumber(sty.width) + 0.6 * (n - i))
       panel:line(xs, ys, { color = sty.color, dash = sty.dash, width = ("%.1f"):format(w), key = sty.key, label = sty.label,
          class = e.baseline and "baseline profile" or "profile" })
       legend[#legend + 1] = { label = ("%s (%.0f%% reached)"):format(sty.label, 100 * profiles.rho(e, math.huge, #pr.problems)),
