@@ -567,6 +567,12 @@ local function sensitivity(problem, get_x, xname, opts)
    else
       fit_sensitivity_y(panel, higher)
    end
+   -- on a linear x axis the end points would sit on the frame: a margin of 6%
+   if not panel.xlog and #panel.dx > 0 then
+      local lo, hi = math.huge, -math.huge
+      for _, x in ipairs(panel.dx) do lo, hi = math.min(lo, x), math.max(hi, x) end
+      if hi > lo then panel.xlim = { lo - 0.06 * (hi - lo), hi + 0.06 * (hi - lo) } end
+   end
    fig:legend(legend, 10, fig.height - 14)
    return fig:render()
 end
@@ -612,7 +618,7 @@ function M.hp_sensitivity(problem, hp, opts)
          error(("hp_sensitivity: %s is a hyperparameter of %s; give opts.optimizer (a sensitivity plot compares the "
             .. "settings of one optimizer)"):format(hp, table.concat(have, " and ")), 2)
       end
-      name = have[1]
+      name = have[1] or "no optimizer"
    end
    local o = {}
    for k, v in pairs(opts) do o[k] = v end
