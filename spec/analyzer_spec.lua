@@ -429,6 +429,9 @@ describe("the performance / speed / tuneability table", function()
       assert.are.equal(17.5, j.problems[1].rows[2].speed_seconds)
       assert.are.equal(cjson.null, j.problems[1].rows[1].speed_seconds)
       assert.has_error(function() an.format(t, "xml") end)
+      for _, bad in ipairs({ 1, "text", {}, { kind = "nonsense", problems = {} }, { problems = 3 } }) do
+         assert.has_error(function() an.format(bad, "text") end)
+      end
       fs.rmrf(TMP)
    end)
 end)
@@ -1128,6 +1131,22 @@ describe("the budget", function()
       -- filters as the tables
       assert.are.equal(1, #an.budget(col, { problems = { "mnist_vae" } }).rows)
       assert.are.equal(0, #an.budget(col, { optimizers = { "Nobody" } }).rows)
+      -- times or threads that make no sense are never summed: the run is not counted, and
+      -- time to target has epochs but no seconds
+      local bad = { { { 1, 0 / 0 }, 1 }, { { 1, -2 }, 1 }, { { math.huge }, 1 }, { { 1, 2 }, 0 }, { { 1, 2 }, -1 },
+                    { { 1, 2 }, 1.5 }, { { 1, 2 }, "2" }, { { 1, 2 }, math.huge }, { { 1, 2 }, 0 / 0 }, { { 1, "x" }, 1 } }
+      for i, case in ipairs(bad) do
+         local c = built.collection({ quadratic_deep = { O = { { lr = 1, runs = {
+            { seed = 1, loss = { 3, 1, 1 }, epoch_times = case[1], threads = case[2] } } } } } })
+         local bb = an.budget(c)
+         assert.are.same({ 1, 0, 0 }, { bb.total.uncounted, bb.total.cpu_hours, bb.total.train_hours }, "case " .. i)
+         local tt = an.time_to_target(c, nil, { targets = { quadratic_deep = 1 } })
+         local sd = tt.problems[1].rows[1].seeds[1]
+         assert.are.equal(1, sd.epochs)
+         if type(case[1][1]) ~= "number" or case[1][1] ~= case[1][1] or case[1][1] < 0 or case[1][1] == math.huge then
+            assert.is_nil(sd.seconds, "case " .. i)
+         end
+      end
       assert.are.equal("42, 50", budget.seeds_text({ 42, 50 }))
       assert.are.equal("1-3, 7, 9, 10", budget.seeds_text({ 1, 2, 3, 7, 9, 10 }))
    end)

@@ -9,7 +9,8 @@
 -- CPU hours: for each run, the sum of its epoch_times (the wall time of the training steps of
 -- each epoch) times its threads, summed over the runs, in hours. Evaluation, data loading and
 -- process start-up are not counted, nor are runs that lack epoch_times or threads (DeepOBS
--- 1.1's and 1.2's files): those are counted in `uncounted`, so a reader sees what is missing.
+-- 1.1's and 1.2's files) or whose values make no sense (a negative or NaN time, 0 threads):
+-- those are counted in `uncounted`, so a reader sees what is missing.
 local rs = require "deepobs.analyzer.results"
 local select = require "deepobs.analyzer.select"
 local jsonw = require "deepobs.results"
@@ -26,12 +27,16 @@ local function set_of(list)
    return s
 end
 
--- training seconds and CPU seconds of one run, or nil when it lacks epoch_times or threads
+-- training seconds and CPU seconds of one run, or nil when it lacks epoch_times (a list of
+-- finite times >= 0) or threads (a whole number >= 1)
 local function run_cost(data)
-   local et, th = data.epoch_times, tonumber(data.threads)
-   if type(et) ~= "table" or th == nil or th < 1 then return nil end
+   local et, th = data.epoch_times, data.threads
+   if type(et) ~= "table" or type(th) ~= "number" or th < 1 or th ~= math.floor(th) or th == math.huge then return nil end
    local s = 0
-   for _, t in ipairs(et) do s = s + t end
+   for _, t in ipairs(et) do
+      if type(t) ~= "number" or t ~= t or t < 0 or t == math.huge then return nil end
+      s = s + t
+   end
    return s, s * th
 end
 

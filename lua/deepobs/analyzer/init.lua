@@ -59,7 +59,11 @@ local FORMATTERS = { performance = tables.FORMATS, time_to_target = target.FORMA
 --- Any built table (tables, time_to_target, profiles, tuning, budget) as text in one of
 -- "text", "md", "csv", "json".
 function M.format(t, fmt)
-   local formats = FORMATTERS[type(t) == "table" and t.kind or "performance"] or tables.FORMATS
+   if type(t) ~= "table" or type(t.problems or t.rows or t.entries) ~= "table" then
+      error("format: give a table built by an.tables, an.time_to_target, an.profiles, an.tuning or an.budget", 2)
+   end
+   local formats = FORMATTERS[t.kind or "performance"]
+   if not formats then error(("format: unknown kind of table %q"):format(tostring(t.kind)), 2) end
    local f = formats[fmt or "text"]
    if not f then error(("unknown table format %q: use text, md, csv or json"):format(tostring(fmt)), 2) end
    return f(t)

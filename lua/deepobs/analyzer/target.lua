@@ -44,7 +44,11 @@ function M.run_time(run, metric, target)
       out.seconds = 0
    elseif type(et) == "table" and #et >= k then
       local s = 0
-      for e = 1, k do s = s + et[e] end
+      for e = 1, k do
+         local t = et[e]
+         if type(t) ~= "number" or t ~= t or t < 0 or t == math.huge then return out end -- no seconds from such times
+         s = s + t
+      end
       out.seconds = s
    end
    return out
