@@ -362,26 +362,15 @@ function M.overview(col, baselines, set_name, opts)
             fit_y(panel, select.higher_is_better(p.key), extra)
          end
       end
-      for _, r in ipairs(rows) do
-         local sty = style.of(S, r.optimizer, r.baseline)
-         if not seen[sty.key] then
-            seen[sty.key] = true
-            legend[#legend + 1] = legend_of(sty, sty.label)
-         end
+      for _, r in ipairs(rows) do seen[style.of(S, r.optimizer, r.baseline).key] = true end
+   end
+   -- the legend in the styles' order: the baselines, then the results
+   for pass = 1, 2 do
+      for _, name in ipairs(pass == 1 and S.baseline_order or S.order) do
+         local sty = style.of(S, name, pass == 1)
+         if seen[sty.key] then legend[#legend + 1] = legend_of(sty, sty.label) end
       end
    end
-   -- the legend in the styles' order: baselines, then the results
-   table.sort(legend, function(a, b)
-      local ba, bb = a.key:sub(1, 5) == "base:", b.key:sub(1, 5) == "base:"
-      if ba ~= bb then return ba end
-      local oa = ba and S.baseline_order or S.order
-      local ia, ib
-      for k, n in ipairs(oa) do
-         if (ba and "base:" or "opt:") .. n == a.key then ia = k end
-         if (ba and "base:" or "opt:") .. n == b.key then ib = k end
-      end
-      return (ia or 0) < (ib or 0)
-   end)
    if short then legend[#legend + 1] = SHORT_LEGEND end
    fig:legend(legend, 10, fig.height - 22)
    return fig:render()
