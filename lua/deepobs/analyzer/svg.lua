@@ -422,7 +422,7 @@ local function layout_legend(self, lg)
    local x, y = x0, lg.y or (self.height - 12)
    local placed = {}
    for _, e in ipairs(lg.entries) do
-      local wdt = 38 + 6.6 * #tostring(e.label):gsub("[\128-\191]", "")
+      local wdt = 40 + 7 * #tostring(e.label):gsub("[\128-\191]", "")
       if x + wdt > self.width and x > x0 then x, y = x0, y + 16 end
       placed[#placed + 1] = { e = e, x = x, y = y }
       x = x + wdt
