@@ -2,6 +2,7 @@
 --
 --   luajit scripts/analyze.lua RESULTS_DIR [--baselines DIR] [--out DIR] [--problems P ...]
 --          [--optimizers O ...] [--mode final|best|most] [--format text,md,csv,json]
+--          [--show performance,target,profile,tuning,budget|all] [--profile_time epochs|seconds]
 --   luajit scripts/analyze.lua --runtime OPTIMIZER ... [--runtime_problem P] [--runtime_epochs N]
 --
 -- Exit status: 0 done, 2 usage errors (bad flag, missing folder, no results), 1 other failures.
@@ -18,9 +19,12 @@ Reads every result file under RESULTS_DIR (this runner's and DeepOBS 1.1's files
 1.2's and the PyTorch port's), aggregates the seeds of each setting and prints DeepOBS's
 table per problem: Performance (the chosen setting's final or best mean metric), Speed
 (epochs, and seconds where the files have epoch_times, until the baselines' best final
-performance is reached) and Tuneability (lr and hyperparameters). Unreadable files are
-listed and skipped; a setting whose runs were made by different versions of the optimizer
-file (their optimizer_sha256 differs) is named in a warning.
+performance is reached, mean over the seeds that reach it; "not reached" when none does)
+and Tuneability (lr and hyperparameters). With --show it also prints the time to target per
+seed, performance profiles, tuning curves and the budget (trials, seeds, CPU hours). The
+HTML report shows all of them, with the settings chosen by the same rule. Unreadable files
+are listed and skipped; a setting whose runs were made by different versions of the
+optimizer file (their optimizer_sha256 differs) is named in a warning.
 
 options:
   --baselines DIR        reference results drawn beside yours (e.g. ../shared/baselines)
@@ -34,8 +38,15 @@ options:
   --format F[,F...]      text (default), md, csv, json
   --metric M             rank by M (e.g. valid_accuracies, train_losses) instead of the problem's
                          (test loss for quadratic_deep and the VAEs, else test accuracy)
-  --target P=X ...       the Speed target of problem P (default: the best baseline's Performance,
-                         or the baselines' convergence_performance.json)
+  --target P=X ...       the target of problem P for speed, time to target and profiles (default:
+                         the best final value among the baselines' chosen settings, or the
+                         baselines' convergence_performance.json)
+  --show T[,T...]        the tables to print: performance (default), target (time to target per
+                         seed and the share of seeds that reach it), profile (performance
+                         profiles), tuning (best result after k trials), budget (trials, seeds,
+                         CPU hours), or all
+  --profile_time U       time of the performance profiles: epochs (default) or seconds (training
+                         time from epoch_times; optimizers without it are left out)
   --runtime OPT ...      time these optimizers against SGD (runs alternate; ratio of run times
                          and of training-step times, mean ± std over the runs)
   --runtime_problem P    problem for --runtime (default mnist_mlp)
@@ -56,7 +67,7 @@ end
 local function is_flag(a) return a ~= nil and a:sub(1, 1) == "-" and tonumber(a) == nil end
 
 local function parse(argv)
-   local o = { mode = "final", formats = { "text" }, report = true }
+   local o = { mode = "final", formats = { "text" }, report = true, show = { "performance" } }
    local i = 1
    local function value(flag)
       local v = argv[i + 1]
@@ -118,6 +129,22 @@ local function parse(argv)
             if not p or not tonumber(x) then usage(("--target needs PROBLEM=NUMBER, got %q"):format(kv)) end
             o.targets[p] = tonumber(x)
          end
+      elseif a == "--show" then
+         o.show = list(a)
+         local known = { performance = 1, target = 1, profile = 1, tuning = 1, budget = 1, all = 1 }
+         local all = false
+         for _, t in ipairs(o.show) do
+            if not known[t] then
+               usage(("unknown --show %q (performance, target, profile, tuning, budget, all)"):format(t))
+            end
+            all = all or t == "all"
+         end
+         if all then o.show = { "performance", "target", "profile", "tuning", "budget" } end
+      elseif a == "--profile_time" then
+         o.profile_time = value(a)
+         if o.profile_time ~= "epochs" and o.profile_time ~= "seconds" then
+            usage(("--profile_time must be epochs or seconds, not %q"):format(o.profile_time))
+         end
       elseif a == "--runtime" then o.runtime = list(a)
       elseif a == "--runtime_problem" then o.runtime_problem = value(a)
       elseif a == "--runtime_epochs" then o.runtime_epochs = number(a, true)
@@ -172,18 +199,25 @@ local function main(argv)
          for _, p in pairs(col.problems) do if p.optimizers[n] then return true end end
          return false
       end)
-      local t = an.tables(col, base, { mode = o.mode, problems = o.problems, optimizers = o.optimizers,
-         targets = o.targets, metric = o.metric })
-      for k, f in ipairs(o.formats) do
-         if k > 1 then io.stdout:write("\n") end
-         local s = an.format(t, f)
-         io.stdout:write(s, s:sub(-1) == "\n" and "" or "\n")
+      -- one set of options for the printed tables and the report: the same settings, targets, rule
+      local opts = { mode = o.mode, problems = o.problems, optimizers = o.optimizers, targets = o.targets,
+         metric = o.metric, profile_time = o.profile_time }
+      local all = an.analysis(col, base, opts)
+      local built = { performance = all.perf, target = all.ttt, profile = all.profile, tuning = all.tuning,
+         budget = all.budget }
+      local first = true
+      for _, f in ipairs(o.formats) do
+         for _, which in ipairs(o.show) do
+            if not first then io.stdout:write("\n") end
+            first = false
+            local s = an.format(built[which], f)
+            io.stdout:write(s, s:sub(-1) == "\n" and "" or "\n")
+         end
       end
       if o.report then
          local ok, report = pcall(require, "deepobs.analyzer.report")
          if ok and type(report) == "table" and report.write then
-            local path = report.write(o.out or "report", col, base,
-               { mode = o.mode, problems = o.problems, optimizers = o.optimizers })
+            local path = report.write(o.out or "report", col, base, opts)
             io.stderr:write(("analyze: wrote %s\n"):format(tostring(path)))
          elseif o.out then
             io.stderr:write("analyze: warning: the HTML report module (deepobs.analyzer.report) is not installed; no report written\n")

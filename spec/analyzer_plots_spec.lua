@@ -5,6 +5,7 @@
 -- small loader below, so these specs do not depend on results.lua.
 local svg = require "deepobs.analyzer.svg"
 local plots = require "deepobs.analyzer.plots"
+local style = require "deepobs.analyzer.style"
 local report = require "deepobs.analyzer.report"
 local cjson = require "cjson"
 local fs = require "helpers.fs"
@@ -360,23 +361,35 @@ describe("plots and report on the DeepOBS 1.1 baselines", function()
       assert.are.equal(#st.mean, #st.std)
    end)
 
-   it("four-panel figure of cifar10_3c3d with the baselines in grey", function()
+   it("four-panel figure of cifar10_3c3d with each baseline in its own grey and dashes", function()
       if not col then pending("baselines not found in " .. BASE) return end
       local p = col.problems.cifar10_3c3d
-      local s = plots.problem_figure(p, p, { mode = "final" })
+      -- the same runs as results and (a copy) as baselines: both are drawn
+      local base = { name = p.name, optimizers = p.optimizers }
+      local s = plots.problem_figure(p, base, { mode = "final" })
       local els = parse_xml(s)
       local series = find_all(els, function(e) return e.name == "polyline" and has_class(e, "series") end)
       local grey = find_all(series, function(e) return has_class(e, "baseline") end)
       assert.are.equal(12, #grey)              -- 3 baseline optimizers x 4 panels
-      for _, g in ipairs(grey) do assert.are.equal(svg.GREY, g.attrs.stroke) end
+      local look = {}
+      for _, g in ipairs(grey) do
+         assert.is_true(style.is_grey(g.attrs.stroke), g.attrs.stroke)
+         assert.is_truthy(g.attrs["stroke-dasharray"])
+         look[g.attrs["data-key"]] = g.attrs.stroke .. " " .. g.attrs["stroke-dasharray"]
+      end
+      assert.are.same({ "base:AdamOptimizer", "base:GradientDescentOptimizer", "base:MomentumOptimizer" }, plots.sorted_keys(look))
+      assert.are_not.equal(look["base:AdamOptimizer"], look["base:MomentumOptimizer"])
+      assert.are_not.equal(look["base:AdamOptimizer"], look["base:GradientDescentOptimizer"])
+      assert.are_not.equal(look["base:MomentumOptimizer"], look["base:GradientDescentOptimizer"])
       local colored = find_all(series, function(e) return not has_class(e, "baseline") end)
       assert.are.equal(12, #colored)
       local n = #p.optimizers.AdamOptimizer.settings[1].stats.test_accuracies.mean
-      for _, l in ipairs(series) do
-         assert.are.equal(n, npoints(l))
-         assert.are_not.equal(svg.GREY, not has_class(l, "baseline") and l.attrs.stroke or nil)
-      end
+      for _, l in ipairs(series) do assert.are.equal(n, npoints(l)) end
+      for _, l in ipairs(colored) do assert.is_false(style.is_grey(l.attrs.stroke)) end
       assert.are.equal(12, #find_all(els, function(e) return e.name == "polygon" and has_class(e, "band") end))
+      -- the figure of a problem against itself draws it once
+      local once = parse_xml(plots.problem_figure(p, p, {}))
+      assert.are.equal(0, #find_all(once, function(e) return e.name == "polyline" and has_class(e, "baseline") end))
    end)
 
    it("overview grids: 4 x 4 panels for the small and the large set, deterministic", function()
@@ -500,6 +513,340 @@ describe("plots and report on the DeepOBS 1.1 baselines", function()
 end)
 
 ---------------------------------------------------------------------------------------------
+-- comparisons that cannot mislead: one look per optimizer across a whole report, baselines
+-- told apart, informative y ranges, short runs marked, sensitivity within one optimizer,
+-- and the figures of many runs (performance profile, tuning curves)
+local built = fixture
+local sweep_plots = require "deepobs.analyzer.sweep_plots"
+local profiles = require "deepobs.analyzer.profiles"
+local tuning = require "deepobs.analyzer.tuning"
+
+-- a decaying loss like quadratic_deep's: from 354 to about `floor`, with a wiggle
+local function decay(n, floor, rate, wiggle, phase)
+   local c = {}
+   for e = 0, n do c[e + 1] = floor + (354 - floor) * math.exp(-e / rate) + wiggle * math.sin(e * 1.7 + (phase or 0)) end
+   return c
+end
+
+local function acc_of(loss)
+   local a = {}
+   for i, v in ipairs(loss) do a[i] = 1 - v / 400 end
+   return a
+end
+
+local function seeds(n, floor, rate, k, extra)
+   local runs = {}
+   for i = 1, k do
+      local l = decay(n, floor + 0.2 * i, rate, 0.3, i)
+      runs[i] = { seed = 41 + i, test_losses = l, train_losses = decay(n, floor - 2 + 0.1 * i, rate, 0.2, i + 3),
+         epoch_times = extra and extra.epoch_times, threads = extra and extra.threads }
+      if extra and extra.acc then runs[i].test_accuracies, runs[i].train_accuracies = acc_of(l), acc_of(l) end
+   end
+   return runs
+end
+
+-- results whose optimizers differ between problems, so that an optimizer's position (and, in
+-- the old figures, its colour) changes from problem to problem; AdamOptimizer both as a result
+-- and as a baseline
+local function constructed()
+   local col = built.collection({
+      quadratic_deep = {
+         AdamOptimizer = { { lr = 0.1, runs = seeds(100, 87.3, 6, 2) } },
+         MyOpt = { { lr = 0.01, hp = { beta = 0.5 }, runs = seeds(100, 87.6, 8, 3) },
+                   { lr = 0.01, hp = { beta = 0.9 }, runs = seeds(100, 87.2, 5, 1) },
+                   { lr = 0.1, hp = { beta = 0.9 }, runs = seeds(100, 88, 4, 1) } },
+         ZetaOpt = { { lr = 0.03, hp = { momentum = 0.9 }, runs = seeds(40, 87.5, 7, 3) },   -- 40 of 100 epochs
+                     { lr = 0.3, hp = { momentum = 0.9 }, runs = seeds(40, 300, 7, 1) } },
+      },
+      mnist_vae = { ZetaOpt = { { lr = 1e-3, hp = { momentum = 0.5 }, runs = seeds(50, 30, 3, 2) },
+                                { lr = 1e-3, hp = { momentum = 0.9 }, runs = seeds(50, 29, 3, 2) } } },
+      fmnist_2c2d = { MyOpt = { { lr = 1e-3, runs = seeds(20, 40, 3, 2, { acc = true }) } },
+                      ZetaOpt = { { lr = 1e-2, hp = { momentum = 0.9 }, runs = seeds(20, 38, 3, 2, { acc = true }) } } },
+   }, "constructed")
+   local base = built.collection({
+      quadratic_deep = { GradientDescentOptimizer = { { lr = 0.02, runs = seeds(100, 87.4, 12, 1) } },
+                         MomentumOptimizer = { { lr = 0.002, runs = seeds(100, 87.0, 9, 3) } },
+                         AdamOptimizer = { { lr = 0.04, runs = seeds(100, 87.1, 10, 3) } } },
+      mnist_vae = { AdamOptimizer = { { lr = 1e-4, runs = seeds(50, 28, 4, 2) } } },
+      fmnist_2c2d = { MomentumOptimizer = { { lr = 1e-2, runs = seeds(20, 39, 3, 1, { acc = true }) } } },
+   }, "baselines")
+   return col, base
+end
+
+-- every element of the SVGs in an HTML text (the figures and the tables' swatches) that names
+-- a series (data-key), with its colour and dash pattern
+local function looks(html)
+   local out = {}
+   for s in html:gmatch("<svg.-</svg>") do
+      local swatch = s:find('^<svg class="swatch"') ~= nil
+      for _, e in ipairs(parse_xml(s)) do
+         local key = e.attrs["data-key"]
+         if key and (e.name == "polyline" or e.name == "polygon" or e.name == "line") then
+            out[#out + 1] = { key = key, color = e.name == "polygon" and e.attrs.fill or e.attrs.stroke,
+               dash = e.attrs["stroke-dasharray"] or "", element = swatch and "swatch" or e.name, class = e.attrs.class or "" }
+         end
+      end
+   end
+   return out
+end
+
+describe("figures that cannot mislead", function()
+   teardown(function() fs.rmrf(TMP) end)
+
+   it("one colour per optimizer across every figure and table of a report; each baseline its own grey and dashes", function()
+      local col, base = constructed()
+      fs.rmrf(TMP)
+      report.write(TMP .. "/looks", col, base, { mode = "final" })
+      local color, dash, pages, figures, swatches = {}, {}, 0, 0, 0
+      for _, f in ipairs(fs.files_under(TMP .. "/looks")) do
+         local html = fs.read(f)
+         pages = pages + 1
+         figures = figures + select(2, html:gsub("<figure class=\"plot\"", ""))
+         for _, l in ipairs(looks(html)) do
+            if l.element == "swatch" then swatches = swatches + 1 end
+            color[l.key] = color[l.key] or {}
+            color[l.key][l.color] = (color[l.key][l.color] or 0) + 1
+            if (l.element == "polyline" and not l.class:find("profile", 1, true)) or l.element == "swatch" then
+               dash[l.key] = dash[l.key] or {}
+               dash[l.key][l.dash] = true
+            end
+         end
+      end
+      assert.are.equal(4, pages)
+      assert.is_true(figures >= 10)
+      assert.is_true(swatches >= 20)               -- the tables' rows, checked like the figures
+      local keys = plots.sorted_keys(color)
+      assert.are.same({ "base:AdamOptimizer", "base:GradientDescentOptimizer", "base:MomentumOptimizer",
+         "opt:AdamOptimizer", "opt:MyOpt", "opt:ZetaOpt" }, keys)
+      local one, seen = {}, {}
+      for _, k in ipairs(keys) do
+         local cs = plots.sorted_keys(color[k])
+         assert.are.equal(1, #cs, k .. " is drawn in " .. table.concat(cs, ", "))
+         one[k] = cs[1]
+         local ds = plots.sorted_keys(dash[k])
+         assert.are.equal(1, #ds, k .. " has dash patterns " .. table.concat(ds, " | "))
+         local look = cs[1] .. " " .. ds[1]
+         assert.is_nil(seen[look], k .. " looks like " .. tostring(seen[look]))
+         seen[look] = k
+         if k:find("^base:") then
+            assert.is_true(style.is_grey(cs[1]), k)
+            assert.are_not.equal("", ds[1], k .. " is not dashed")
+         else
+            assert.is_false(style.is_grey(cs[1]), k)
+            assert.are.equal("", ds[1])
+         end
+      end
+      -- the results' colours are three different ones, the baselines' three different greys
+      assert.are_not.equal(one["opt:MyOpt"], one["opt:ZetaOpt"])
+      assert.are_not.equal(one["opt:AdamOptimizer"], one["opt:ZetaOpt"])
+      assert.are_not.equal(one["base:AdamOptimizer"], one["base:MomentumOptimizer"])
+      -- legends carry the same keys: every legend entry of ZetaOpt is in its one colour
+      local idx = fs.read(TMP .. "/looks/index.html")
+      assert.is_truthy(idx:find('class="legend-key" data-key="opt:ZetaOpt"', 1, true))
+      assert.is_truthy(idx:find('class="legend%-label" data%-key="base:MomentumOptimizer"[^>]*>MomentumOptimizer %(baseline%)<'))
+   end)
+
+   it("style.assign: the same colour whatever problem or order, a palette without grey, an error for unknown names", function()
+      local col, base = constructed()
+      local S = style.assign(col, base)
+      assert.are.same({ "AdamOptimizer", "MyOpt", "ZetaOpt" }, S.order)
+      local again = style.assign({ problems = { col.problems.mnist_vae, col.problems.fmnist_2c2d, col.problems.quadratic_deep } }, base)
+      for _, n in ipairs(S.order) do assert.are.equal(style.of(S, n).color, style.of(again, n).color) end
+      for _, c in ipairs(style.PALETTE) do assert.is_false(style.is_grey(c), c) end
+      -- more optimizers than colours: repeated colours get a dash pattern, no two alike
+      local many = { problems = { { optimizers = {} } } }
+      for i = 1, 30 do many.problems[1].optimizers[("Opt%02d"):format(i)] = {} end
+      local M, look = style.assign(many), {}
+      for _, n in ipairs(M.order) do
+         local st = style.of(M, n)
+         local l = st.color .. " " .. tostring(st.dash)
+         assert.is_nil(look[l], n)
+         look[l] = true
+      end
+      for _, bad in ipairs({ { "Nobody", false }, { "MyOpt", true }, { "GradientDescentOptimizer", false }, { nil, false } }) do
+         assert.has_error(function() style.of(S, bad[1], bad[2]) end)
+      end
+   end)
+
+   it("robust_range by hand: the first tenth and the worst 20% left out, finals kept, the cut-off values named", function()
+      local lo, hi, above, below = plots.robust_range({ { 10, 5, 4, 3, 2.5, 2, 1.9, 1.8, 1.7, 1.6, 1.5 } }, false)
+      -- after epoch 0: 80th percentile of the 10 values = 3 + 0.2 * (4 - 3) = 3.2; min 1.5; 5% padding
+      assert.is_true(math.abs(lo - (1.5 - 0.085)) < 1e-12 and math.abs(hi - (3.2 + 0.085)) < 1e-12)
+      assert.are.equal(10, above); assert.is_nil(below)
+      -- a final value outside the band is always kept (here a short, slow run)
+      lo, hi = plots.robust_range({ { 10, 5, 4, 3, 2.5, 2, 1.9, 1.8, 1.7, 1.6, 1.5 }, { 10, 8, 7 } }, false)
+      assert.is_true(hi >= 7)
+      -- an accuracy: the worst 20% are the lowest values
+      lo, hi, above, below = plots.robust_range({ { 0.1, 0.5, 0.6, 0.7, 0.75, 0.8, 0.82, 0.84, 0.85, 0.86, 0.87 } }, true)
+      -- 20th percentile of the 10 values after epoch 0 = 0.6 + 0.8 * (0.7 - 0.6) = 0.68
+      assert.is_true(math.abs(lo - (0.68 - 0.0095)) < 1e-12 and math.abs(hi - (0.87 + 0.0095)) < 1e-12)
+      assert.are.equal(0.1, below)
+      -- where the informative part is more than a third of the whole, nothing is cut off
+      lo, hi, above = plots.robust_range({ { 5, 4.8, 4.7, 4.6, 4.55, 4.5 } }, false)
+      assert.is_true(math.abs(lo - (4.5 - 0.025)) < 1e-12 and math.abs(hi - (5 + 0.025)) < 1e-12)
+      assert.is_nil(above)
+      -- flat or empty curves give no range
+      assert.is_nil(plots.robust_range({ { 1, 1, 1 } }, false))
+      assert.is_nil(plots.robust_range({}, false))
+      assert.is_nil(plots.robust_range({ { 0 / 0, 0 / 0 } }, true))
+   end)
+
+   it("a quadratic_deep-like loss axis shows the 85-90 region, says what it cut, and keeps every curve's end", function()
+      local col, base = constructed()
+      local els = parse_xml(plots.problem_figure(col.problems.quadratic_deep, base.problems.quadratic_deep, {}))
+      local panels, clips = {}, {}
+      for _, e in ipairs(els) do
+         if has_class(e, "panel") then panels[#panels + 1] = e end
+         if has_class(e, "clip-note") then clips[#clips + 1] = e end
+      end
+      assert.are.equal(2, #panels)
+      local test = panels[1]
+      local lo, hi = tonumber(test.attrs["data-ymin"]), tonumber(test.attrs["data-ymax"])
+      -- the curves start at 354: the axis no longer does, and 85-90 is a good part of it
+      assert.is_true(lo > 80 and lo < 87.5, "ymin " .. lo)
+      assert.is_true(hi > 88 and hi < 110, "ymax " .. hi)
+      assert.is_true((90 - lo) / (hi - lo) > 0.2)
+      assert.are.equal("above", test.attrs["data-clipped"])
+      assert.are.equal(2, #clips)
+      assert.matches("clipped, max 35%d", clips[1].text)
+      -- every drawn mean curve ends inside the range (ZetaOpt's 40 epochs included)
+      local q = col.problems.quadratic_deep
+      for _, name in ipairs({ "AdamOptimizer", "MyOpt", "ZetaOpt" }) do
+         local s = plots.choose(q.optimizers[name], "final", "test_losses")
+         local m = s.stats.test_losses.mean
+         assert.is_true(m[#m] >= lo and m[#m] <= hi, name)
+      end
+      -- curves that fit need no clipping: no note
+      local gentle = built.collection({ quadratic_deep = { X = { { lr = 1, runs = { { loss = { 5, 4.8, 4.7, 4.6, 4.55, 4.5 } } } } } } })
+      local g = plots.problem_figure(gentle.problems.quadratic_deep, nil, {})
+      assert.is_nil(g:find("clip-note", 1, true))
+   end)
+
+   it("a run shorter than the others ends in a marker and says so in the legend; a short slow run stays in view", function()
+      local col, base = constructed()
+      local s = plots.problem_figure(col.problems.quadratic_deep, base.problems.quadratic_deep, {})
+      local els = parse_xml(s)
+      local ends = find_all(els, function(e) return e.name == "g" and has_class(e, "short-end") end)
+      assert.are.equal(2, #ends)                        -- test and train loss
+      for _, e in ipairs(ends) do assert.are.equal("opt:ZetaOpt", e.attrs["data-key"]) end
+      assert.is_truthy(s:find("ZetaOpt (lr 3.00e-02, 3 runs, ends at epoch 40 of 100)", 1, true))
+      assert.is_nil(s:find("MyOpt (lr 1.00e-02, 3 runs, ends", 1, true))
+      assert.is_truthy(s:find(">end of a run shorter than the longest curve<", 1, true))
+      -- the marker sits on the last epoch of the short curve: its x is epoch 40 of the 0-100 axis
+      local panel_x = {}
+      for _, e in ipairs(els) do
+         if e.name == "text" and has_class(e, "xtick") and tonumber(e.attrs["data-value"]) then
+            panel_x[tonumber(e.attrs["data-value"])] = panel_x[tonumber(e.attrs["data-value"])] or tonumber(e.attrs.x)
+         end
+      end
+      local cx = tonumber(s:match('class="markers short%-end"[^>]*>\n<circle cx="([%d%.]+)"'))
+      assert.is_true(math.abs(cx - panel_x[40]) < 0.05, "marker at " .. cx .. ", epoch 40 at " .. panel_x[40])
+      -- only three epochs, far above the others: still inside the y range, not clipped away
+      local short = built.collection({ quadratic_deep = { Quick = { { lr = 1, runs = { { loss = { 354, 250, 180, 150 } } } } } } })
+      local e2 = parse_xml(plots.problem_figure(short.problems.quadratic_deep, base.problems.quadratic_deep, {}))
+      local p1 = find_all(e2, function(e) return has_class(e, "panel") end)[1]
+      assert.is_true(tonumber(p1.attrs["data-ymax"]) >= 150)
+   end)
+
+   it("sensitivity: one optimizer per hyperparameter figure; the best setting at each value; diverging values at the edge", function()
+      local col = constructed()
+      local q = col.problems.quadratic_deep
+      -- beta belongs to MyOpt only; momentum to ZetaOpt only here, to both below
+      local els = parse_xml(plots.hp_sensitivity(q, "beta", {}))
+      for _, e in ipairs(els) do
+         if e.attrs["data-key"] then assert.are.equal("opt:MyOpt", e.attrs["data-key"]) end
+      end
+      -- at beta 0.9 two settings (lr 0.01 and 0.1): the line goes through the better one, both are points
+      local line = find_all(els, function(e) return e.name == "polyline" and has_class(e, "series") end)
+      assert.are.equal(1, #line)
+      assert.are.equal(2, npoints(line[1]))
+      local all = find_all(els, function(e) return e.name == "g" and has_class(e, "all-settings") end)
+      assert.are.equal(1, #all)
+      local shared = built.collection({ quadratic_deep = {
+         A = { { lr = 1, hp = { momentum = 0.5 }, runs = { { loss = { 3, 2 } } } }, { lr = 1, hp = { momentum = 0.9 }, runs = { { loss = { 3, 1 } } } } },
+         B = { { lr = 1, hp = { momentum = 0.1 }, runs = { { loss = { 3, 2 } } } } },
+      } }).problems.quadratic_deep
+      for _, hp in ipairs({ "momentum" }) do
+         local ok, err = pcall(plots.hp_sensitivity, shared, hp, {})
+         assert.is_false(ok)
+         assert.matches("momentum is a hyperparameter of A and B; give opts.optimizer", err)
+      end
+      for _, name in ipairs({ "A", "B" }) do
+         for _, e in ipairs(parse_xml(plots.hp_sensitivity(shared, "momentum", { optimizer = name }))) do
+            if e.attrs["data-key"] then assert.are.equal("opt:" .. name, e.attrs["data-key"]) end
+         end
+      end
+      -- lr sensitivity: ZetaOpt's lr 0.3 setting ends near 300, far above the rest: cut off, drawn as a triangle
+      local lr = plots.lr_sensitivity(q, {})
+      local le = parse_xml(lr)
+      local off = find_all(le, function(e) return e.name == "g" and has_class(e, "off-axis") end)
+      assert.are.equal(1, #off)
+      assert.are.equal("opt:ZetaOpt", off[1].attrs["data-key"])
+      local panel = find_all(le, function(e) return has_class(e, "panel") end)[1]
+      assert.is_true(tonumber(panel.attrs["data-ymax"]) < 100)
+      assert.matches('class="clip%-note"[^>]*>&#9650; clipped, max 30%d', lr)
+      -- the report draws one figure per optimizer and hyperparameter, each with one optimizer
+      fs.rmrf(TMP)
+      report.write(TMP .. "/sens", col, nil, {})
+      local page = fs.read(TMP .. "/sens/quadratic_deep.html")
+      local n = 0
+      for fig in page:gmatch('<figure class="plot" data%-plot="hp_sensitivity">(.-)</figure>') do
+         n = n + 1
+         local keys = {}
+         for k in fig:gmatch('data%-key="([^"]+)"') do keys[k] = true end
+         assert.are.equal(1, #plots.sorted_keys(keys))
+      end
+      assert.are.equal(1, n)                        -- MyOpt's beta (ZetaOpt's momentum does not vary here)
+      assert.are.equal(2, select(2, fs.read(TMP .. "/sens/mnist_vae.html"):gsub('data%-plot="hp_sensitivity"', "")) + 1)
+   end)
+
+   it("the performance profile is a staircase per optimizer on a log tau axis, in the report's colours", function()
+      local tt = { problems = {
+         { name = "P1", rows = { { optimizer = "A", baseline = false, median_epochs = 10 }, { optimizer = "B", baseline = false, median_epochs = 20 },
+                                 { optimizer = "AdamOptimizer", baseline = true, median_epochs = 15 } } },
+         { name = "P2", rows = { { optimizer = "A", baseline = false }, { optimizer = "B", baseline = false, median_epochs = 5 },
+                                 { optimizer = "AdamOptimizer", baseline = true, median_epochs = 5 } } },
+      } }
+      local pr = profiles.build(tt)
+      local els = parse_xml(sweep_plots.profile(pr, {}))
+      local panel = find_all(els, function(e) return has_class(e, "panel") end)[1]
+      assert.are.equal("log", panel.attrs["data-xscale"])
+      local xt = {}
+      for _, t in ipairs(find_all(els, function(e) return has_class(e, "xtick") end)) do xt[#xt + 1] = tonumber(t.attrs["data-value"]) end
+      assert.are.same({ 1, 1.25, 1.5, 2, 3, 4 }, xt)
+      local lines = find_all(els, function(e) return e.name == "polyline" end)
+      assert.are.equal(3, #lines)
+      local by = {}
+      for _, l in ipairs(lines) do by[l.attrs["data-key"]] = l end
+      -- A: P1 at 1, P2 never: flat at 0.5 (2 points); B: 0.5 at 1, up to 1 at 2 (4 points); Adam: 0.5, up at 1.5
+      assert.are.equal(2, npoints(by["opt:A"]))
+      assert.are.equal(4, npoints(by["opt:B"]))
+      assert.are.equal(4, npoints(by["base:AdamOptimizer"]))
+      assert.is_true(style.is_grey(by["base:AdamOptimizer"].attrs.stroke))
+      assert.is_truthy(sweep_plots.profile(pr, {}):find("B (100% reached)", 1, true))
+   end)
+
+   it("tuning curves: median and quartile band per optimizer with two or more trials; baselines as a median only", function()
+      local col, base = constructed()
+      local tables = require "deepobs.analyzer.tables"
+      local tc = tuning.build(tables.build(col, base, { problems = { "quadratic_deep" } }))
+      local els = parse_xml(sweep_plots.tuning(tc.problems[1], { styles = style.assign(col, base) }))
+      local lines = find_all(els, function(e) return e.name == "polyline" end)
+      local bands = find_all(els, function(e) return e.name == "polygon" and has_class(e, "band") end)
+      local lk, bk = {}, {}
+      for _, l in ipairs(lines) do lk[#lk + 1] = l.attrs["data-key"] end
+      for _, b in ipairs(bands) do bk[#bk + 1] = b.attrs["data-key"] end
+      table.sort(lk); table.sort(bk)
+      -- MyOpt (3 trials) and ZetaOpt (2); the one-setting optimizers make no curve
+      assert.are.same({ "opt:MyOpt", "opt:ZetaOpt" }, lk)
+      assert.are.same({ "opt:MyOpt", "opt:ZetaOpt" }, bk)
+      for _, l in ipairs(lines) do
+         assert.are.equal(l.attrs["data-key"] == "opt:MyOpt" and 3 or 2, npoints(l))
+      end
+   end)
+end)
+
+---------------------------------------------------------------------------------------------
 -- the report in headless Chromium: no console errors, every figure in the DOM with its
 -- curves, and a screenshot that shows plots (coloured and grey pixels, not a blank page)
 local function chromium_path()
@@ -598,5 +945,27 @@ describe("the HTML report in headless Chromium", function()
       assert.is_true(dark / total > 0.01, "screenshot nearly blank")
       assert.is_true(coloured / total > 0.005, "no coloured curves in the screenshot")
       assert.is_true(grey > 100, "no grey in the screenshot")
+   end)
+
+   it("renders a report of many runs (profile, tuning curves, sensitivity per optimizer) without console errors", function()
+      local col, base = constructed()
+      if have_baselines() then base = load(BASE) end
+      fs.rmrf(TMP); fs.mkdir(TMP)
+      local index = report.write(TMP .. "/many", col, base, {})
+      local plots_seen = {}
+      for n, page in ipairs({ index, TMP .. "/many/quadratic_deep.html", TMP .. "/many/mnist_vae.html" }) do
+         local dom, err = chromium(exe, "--dump-dom", page, 20 + n)
+         assert.are.same({}, page_errors(err))
+         local src = fs.read(page)
+         assert.are.equal(count(src, '<figure class="plot"'), count(dom, '<figure class="plot"'))
+         assert.are.equal(count(src, "<polyline"), count(dom, "<polyline"))
+         for kind, fig in dom:gmatch('<figure class="plot" data%-plot="([^"]+)">(.-)</figure>') do
+            plots_seen[kind] = true
+            assert.is_true(count(fig, "<polyline") >= 1, kind .. ": a figure without curves")
+         end
+      end
+      for _, kind in ipairs({ "overview-small", "profile", "performance", "tuning", "lr_sensitivity", "hp_sensitivity" }) do
+         assert.is_true(plots_seen[kind] ~= nil, kind)
+      end
    end)
 end)

@@ -344,17 +344,20 @@ describe("the performance / speed / tuneability table", function()
       assert.are.equal("lr 2.51e-04, beta1 0.9, beta2 0.999, epsilon 1e-08", adam.tuneability)
       -- the target is the best final performance among the optimizers: Adam's
       assert.are.equal(adam.performance, p.target)
-      -- speed by hand: first epoch index reaching the target, N + 1 = 101 when never
-      local sum = 0
+      -- speed by hand: first epoch index reaching the target, averaged over the seeds that do
+      local sum, reached = 0, 0
       for _, r in ipairs(adam.setting.runs) do
          local curve = cjson.decode(fs.read(r.path)).test_accuracies
-         local k = 101
+         local k
          for i = #curve, 1, -1 do if curve[i] >= p.target then k = i - 1 end end
-         sum = sum + k
+         if k then sum, reached = sum + k, reached + 1 end
       end
-      assert.are.equal(sum / 3, adam.speed)
-      assert.is_true(adam.speed < 101)
-      assert.are.equal(101, p.rows[1].speed) -- SGD never reaches Adam's mean (0.9233)
+      assert.are.equal(2, reached)             -- the mean of three seeds: one stays below it
+      assert.are.equal(2, adam.reached)
+      assert.are.equal(sum / reached, adam.speed)
+      -- SGD never reaches Adam's mean (0.9233): no speed at all, never a number
+      assert.is_nil(p.rows[1].speed)
+      assert.are.equal(0, p.rows[1].reached)
       assert.is_nil(adam.speed_seconds)       -- the baselines have no epoch_times
    end)
 
@@ -389,10 +392,25 @@ describe("the performance / speed / tuneability table", function()
       assert.are.equal(1, tm.problems[1].rows[2].performance)
       -- a metric nobody has falls back as 1.2 does (valid_accuracies -> valid_losses -> test_losses)
       assert.are.equal("test_losses", tables.build(mine, base, { metric = "valid_accuracies" }).problems[1].metric)
-      -- a target nobody reaches: N + 1 epochs, no seconds
+      -- a target nobody reaches: no speed, in every format "not reached" / empty / null
       local t2 = tables.build(mine, base, { targets = { fmnist_2c2d = 0.95 } })
-      assert.are.equal(4, t2.problems[1].rows[2].speed)
+      assert.is_nil(t2.problems[1].rows[2].speed)
       assert.is_nil(t2.problems[1].rows[2].speed_seconds)
+      assert.are.equal(0, t2.problems[1].rows[2].reached)
+      local row2 = an.format(t2, "text"):match("\n  (MyOpt [^\n]*)")
+      assert.matches("^MyOpt%s+0%.8500 ± 0%.0500%s+not reached%s+not reached%s+0/2 ", row2)
+      assert.matches("\nfmnist_2c2d,test_accuracies,final,0%.95,MyOpt,false,0%.85%d*,0%.0%d+,,,0,2,", an.format(t2, "csv"))
+      local j2 = cjson.decode(an.format(t2, "json"))
+      assert.are.equal(cjson.null, j2.problems[1].rows[2].speed_epochs)
+      -- a target one seed of two reaches (0.85: seed 42 at epoch 3): the mean of that seed, marked (1/2)
+      local t3 = tables.build(mine, base, { targets = { fmnist_2c2d = 0.85 } })
+      assert.are.equal(3, t3.problems[1].rows[2].speed)
+      assert.are.equal(60, t3.problems[1].rows[2].speed_seconds)
+      assert.matches("\n  MyOpt%s+0%.8500 ± 0%.0500%s+3%.00 %(1/2%)%s+60%.0 %(1/2%)%s+1/2 ", an.format(t3, "text"))
+      -- the rule the settings were chosen by is printed with the table, and is in the JSON
+      assert.matches("\n  setting per optimizer: mode final: the setting with the highest final test accuracies %(mean over seeds%)",
+         an.format(t, "text"))
+      assert.are.equal(select.rule("final", "test_accuracies"), cjson.decode(an.format(t, "json")).problems[1].rule)
 
       local text = an.format(t, "text")
       assert.matches("MyOpt", text)
@@ -411,6 +429,9 @@ describe("the performance / speed / tuneability table", function()
       assert.are.equal(17.5, j.problems[1].rows[2].speed_seconds)
       assert.are.equal(cjson.null, j.problems[1].rows[1].speed_seconds)
       assert.has_error(function() an.format(t, "xml") end)
+      for _, bad in ipairs({ 1, "text", {}, { kind = "nonsense", problems = {} }, { problems = 3 } }) do
+         assert.has_error(function() an.format(bad, "text") end)
+      end
       fs.rmrf(TMP)
    end)
 end)
@@ -533,7 +554,7 @@ describe("scripts/analyze.lua", function()
       local rc, out, err = run(BASE .. " --problems fmnist_2c2d --no_report --format text,json")
       assert.are.equal(0, rc, err)
       assert.matches("fmnist_2c2d %(P3 F%-MNIST %- CNN%): test_accuracies, mode final", out)
-      assert.matches("AdamOptimizer%s+0%.9258 ± 0%.0027%s+89%.33", out)
+      assert.matches("AdamOptimizer%s+0%.9258 ± 0%.0027%s+83%.50 %(2/3%)", out)
       assert.not_matches("mnist_vae", out)
       local j = cjson.decode(out:match("\n(%{.*)$"))
       assert.are.equal("fmnist_2c2d", j.problems[1].problem)
@@ -786,5 +807,436 @@ describe("settings whose runs come from different optimizer files (optimizer_sha
       rc, _, err = run(T3 .. "/r --out " .. T3 .. "/rep2 --optimizers OneFile")
       assert.are.equal(0, rc, err)
       assert.not_matches('id="warnings"', fs.read(T3 .. "/rep2/index.html"))
+   end)
+end)
+
+---------------------------------------------------------------------------------------------
+-- many runs: time to target, performance profiles, tuning curves, the budget, and the
+-- printed table and the report choosing the same settings
+local target = require "deepobs.analyzer.target"
+local profiles = require "deepobs.analyzer.profiles"
+local tuning = require "deepobs.analyzer.tuning"
+local budget = require "deepobs.analyzer.budget"
+local built = require "helpers.plots_results"
+local svg_esc = require("deepobs.analyzer.svg").esc
+
+describe("time to target", function()
+   -- targets: the baselines' best final mean is Adam's (40 + 42) / 2 = 41 (a loss: <= 41)
+   local base = built.collection({ quadratic_deep = {
+      AdamOptimizer = { { lr = 1e-3, runs = { { seed = 1, loss = { 100, 60, 50, 40 } }, { seed = 2, loss = { 100, 70, 50, 42 } } } } },
+      MomentumOptimizer = { { lr = 1e-2, runs = { { seed = 1, loss = { 100, 80, 50, 45 } } } } },
+   } }, "base")
+   local col = built.collection({ quadratic_deep = {
+      MyOpt = { { lr = 0.1, runs = {
+         { seed = 42, loss = { 100, 40, 35, 30 }, epoch_times = { 2, 3, 4 }, threads = 2 },  -- epoch 1, 2 s
+         { seed = 43, loss = { 100, 50, 41, 39 }, epoch_times = { 2, 3, 4 }, threads = 2 },  -- epoch 2, 2 + 3 s
+         { seed = 44, loss = { 100, 90, 80, 70 }, epoch_times = { 2, 3, 4 }, threads = 2 },  -- never
+      } } },
+      -- two epochs where the baselines ran three: one seed of two gets there
+      ShortOpt = { { lr = 0.5, runs = { { seed = 42, loss = { 100, 45, 43 }, epoch_times = { 1, 1 } },
+                                        { seed = 43, loss = { 100, 41, 40 }, epoch_times = { 1, 1 } } } } },
+   } }, "mine")
+
+   it("per seed: epochs, training seconds, or 'not reached in N epochs'; the share and the medians (by hand)", function()
+      local tt = an.time_to_target(col, base, { mode = "final" })
+      local p = tt.problems[1]
+      assert.are.equal(41, p.target)
+      assert.are.equal("best baseline AdamOptimizer", p.target_source)
+      local rows = {}
+      for _, r in ipairs(p.rows) do rows[(r.baseline and "b:" or "") .. r.optimizer] = r end
+      local my = rows.MyOpt
+      assert.are.same({ { seed = 42, epochs = 1, seconds = 2, num_epochs = 3 }, { seed = 43, epochs = 2, seconds = 5, num_epochs = 3 },
+         { seed = 44, num_epochs = 3 } }, my.seeds)
+      assert.are.equal(2, my.reached); assert.are.equal(3, my.n); assert.are.equal(2 / 3, my.share)
+      assert.are.equal(2, my.median_epochs)        -- of 1, 2 and never
+      assert.are.equal(5, my.median_seconds)
+      assert.are.equal(1.5, my.mean_epochs)
+      -- one seed of two: the median seed never got there
+      local short = rows.ShortOpt
+      assert.are.equal(1, short.reached)
+      assert.is_nil(short.median_epochs)
+      assert.are.same({ seed = 42, num_epochs = 2 }, short.seeds[1])
+      -- the baseline has no epoch_times: epochs but no seconds
+      local adam = rows["b:AdamOptimizer"]
+      assert.are.same({ { seed = 1, epochs = 3, num_epochs = 3 }, { seed = 2, num_epochs = 3 } }, adam.seeds)
+      assert.are.equal(0, rows["b:MomentumOptimizer"].reached)
+
+      local text = an.format(tt, "text")
+      assert.matches("^quadratic_deep %(P1 Quadratic Deep%): time until test_losses <= 41%.0000 %(best baseline AdamOptimizer%)", text)
+      assert.matches("\n  MyOpt%s+2/3 %(67%%%)%s+2%s+5%.0%s+42: 1 %(2%.0 s%), 43: 2 %(5%.0 s%), 44: not reached in 3 epochs\n", text)
+      assert.matches("\n  ShortOpt%s+1/2 %(50%%%)%s+not reached%s+not reached%s+42: not reached in 2 epochs, 43: 1 %(1%.0 s%)", text)
+      assert.matches("\n  AdamOptimizer %(baseline%)%s+1/2 %(50%%%)%s+not reached%s+not reached%s+1: 3, 2: not reached in 3 epochs", text)
+      assert.matches("| MyOpt | 2/3 (67%) | 2 | 5.0 |", an.format(tt, "md"), 1, true)
+      local csv = fs.lines(an.format(tt, "csv"))
+      assert.are.equal("problem,metric,target,target_source,optimizer,baseline,setting,seed,reached,epochs,seconds,num_epochs", csv[1])
+      local mine = {}
+      for _, l in ipairs(csv) do if l:find(",MyOpt,", 1, true) then mine[#mine + 1] = l end end
+      assert.are.same({ "quadratic_deep,test_losses,41,best baseline AdamOptimizer,MyOpt,false,setting1,42,true,1,2,3",
+         "quadratic_deep,test_losses,41,best baseline AdamOptimizer,MyOpt,false,setting1,43,true,2,5,3",
+         "quadratic_deep,test_losses,41,best baseline AdamOptimizer,MyOpt,false,setting1,44,false,,,3" }, mine)
+      local j = cjson.decode(an.format(tt, "json"))
+      assert.are.equal("time_to_target", j.kind)
+      local jr
+      for _, r in ipairs(j.problems[1].rows) do if r.optimizer == "MyOpt" then jr = r end end
+      assert.are.equal(2, jr.seeds_reached)
+      assert.are.same({ seed = 44, reached = false, epochs = cjson.null, seconds = cjson.null, num_epochs = 3 }, jr.per_seed[3])
+   end)
+
+   it("a given target replaces the baselines'; without baselines the best of the results sets it", function()
+      local tt = an.time_to_target(col, base, { targets = { quadratic_deep = 80 } })
+      assert.are.equal("given", tt.problems[1].target_source)
+      for _, r in ipairs(tt.problems[1].rows) do
+         if r.optimizer == "MyOpt" then assert.are.same({ 1, 1, 2 }, { r.seeds[1].epochs, r.seeds[2].epochs, r.seeds[3].epochs }) end
+      end
+      local own = an.time_to_target(col, nil)
+      -- ShortOpt's final mean (43 + 40) / 2 beats MyOpt's (30 + 39 + 70) / 3
+      assert.are.equal("best ShortOpt", own.problems[1].target_source)
+      assert.are.equal(41.5, own.problems[1].target)
+   end)
+
+   it("median: nil stands for never; the median seed decides (more than half must reach)", function()
+      local cases = {
+         { {}, 0, nil }, { { 3 }, 1, 3 }, { { nil }, 1, nil }, { { 1, 3 }, 2, 2 }, { { 1, nil }, 2, nil },
+         { { 5, 1, nil }, 3, 5 }, { { nil, nil, 2 }, 3, nil }, { { 4, 1, 2, 3 }, 4, 2.5 }, { { 4, nil, 2, 3 }, 4, 3.5 },
+      }
+      for _, c in ipairs(cases) do
+         assert.are.equal(c[3], target.median(c[1], c[2]), cjson.encode(c))
+      end
+   end)
+end)
+
+describe("performance profiles", function()
+   -- a time-to-target table by hand: problem -> optimizer -> median epochs (false: not
+   -- reached; absent: no runs) and seconds
+   local function tt_of(spec, order)
+      local tt = { problems = {} }
+      for _, pn in ipairs(order) do
+         local rows = {}
+         for _, on in ipairs({ "A", "B", "C" }) do
+            local v = spec[pn][on]
+            if v ~= nil then
+               rows[#rows + 1] = { optimizer = on, baseline = false, median_epochs = v[1] or nil, median_seconds = v[2] }
+            end
+         end
+         tt.problems[#tt.problems + 1] = { name = pn, rows = rows }
+      end
+      return tt
+   end
+   local spec = {
+      P1 = { A = { 10, 100 }, B = { 20 }, C = { 40, 200 } },        -- B reached, without seconds
+      P2 = { A = { false }, B = { 5, 50 }, C = { 6, 30 } },
+      P3 = { A = { false }, B = { false }, C = { false } },          -- nobody
+      P4 = { A = { 0, 0 }, B = { 3, 9 }, C = { false } },            -- met before training
+      P5 = { A = { 8, 80 }, B = { 12, 90 } },                        -- C has no runs
+   }
+   local order = { "P1", "P2", "P3", "P4", "P5" }
+
+   it("epochs: ratios to the fastest, rho(tau) and the notes, against a hand computation", function()
+      local pr = profiles.build(tt_of(spec, order))
+      assert.are.equal("epochs", pr.time)
+      assert.are.same({ "P1", "P2", "P3", "P5" }, pr.problems)      -- P4 left out
+      local e = {}
+      for _, x in ipairs(pr.entries) do e[x.optimizer] = x end
+      local inf = math.huge
+      assert.are.same({ P1 = 1, P2 = inf, P3 = inf, P5 = 1 }, e.A.ratios)
+      assert.are.same({ P1 = 2, P2 = 1, P3 = inf, P5 = 1.5 }, e.B.ratios)
+      assert.are.same({ P1 = 4, P2 = 1.2, P3 = inf, P5 = inf }, e.C.ratios)
+      local want = {   -- tau = 1, 1.25, 1.5, 2, 4, and reached at all
+         A = { 0.5, 0.5, 0.5, 0.5, 0.5, 0.5 },
+         B = { 0.25, 0.25, 0.5, 0.75, 0.75, 0.75 },
+         C = { 0, 0.25, 0.25, 0.25, 0.5, 0.5 },
+      }
+      for name, w in pairs(want) do
+         local got = {}
+         for i, tau in ipairs({ 1, 1.25, 1.5, 2, 4, math.huge }) do got[i] = profiles.rho(e[name], tau, 4) end
+         assert.are.same(w, got, name)
+      end
+      local notes = table.concat(pr.notes, "\n")
+      assert.matches("C has no runs on P5: counted as not reaching the target there", notes)
+      assert.matches("no optimizer reaches the target on P3: it counts as failed for every optimizer", notes)
+      assert.matches("P4 is left out: its target is met before training", notes)
+      -- the staircase of B: up at 1.5 and 2; tau_max past C's ratio 4
+      assert.are.equal(5, profiles.tau_max(pr))
+      local xs, ys = profiles.steps(pr, e.B, 5)
+      assert.are.same({ 1, 1.5, 1.5, 2, 2, 5 }, xs)
+      assert.are.same({ 0.25, 0.25, 0.5, 0.5, 0.75, 0.75 }, ys)
+      -- the table
+      local text = profiles.text(pr)
+      assert.matches("\n  B%s+0%.25%s+0%.25%s+0%.50%s+0%.75%s+0%.75%s+0%.75%s+2%.00%s+1%.00%s+not reached%s+1%.50\n", text)
+      local csv = fs.lines(profiles.csv(pr))
+      assert.are.equal("C,false,P5,epochs,inf,8,inf", csv[#csv])
+      local j = cjson.decode(profiles.json(pr))
+      assert.are.same({ 0.25, 0.25, 0.5, 0.75, 0.75 }, j.entries[2].rho)
+      assert.are.equal(cjson.null, j.entries[1].ratios.P2)
+   end)
+
+   it("seconds: an optimizer without seconds where it reached the target is left out, and said so", function()
+      local pr = profiles.build(tt_of(spec, order), { time = "seconds" })
+      local names = {}
+      for i, x in ipairs(pr.entries) do names[i] = x.optimizer end
+      assert.are.same({ "A", "C" }, names)
+      assert.matches("B is left out: its runs have no epoch_times", table.concat(pr.notes, "\n"))
+      assert.are.same({ P1 = 1, P2 = math.huge, P3 = math.huge, P5 = 1 }, pr.entries[1].ratios)
+      assert.are.same({ P1 = 2, P2 = 1, P3 = math.huge, P5 = math.huge }, pr.entries[2].ratios)
+   end)
+
+   it("rejects an unknown time unit, and is built end to end from results", function()
+      for _, bad in ipairs({ "minutes", "", "Epochs", 3, true }) do
+         assert.has_error(function() profiles.build({ problems = {} }, { time = bad }) end)
+      end
+      local col = built.collection({
+         quadratic_deep = { X = { { lr = 1, runs = { { loss = { 9, 5, 1 } } } } }, Y = { { lr = 1, runs = { { loss = { 9, 3, 2 } } } } } },
+         mnist_vae = { X = { { lr = 1, runs = { { loss = { 9, 8, 7, 6, 5 } } } } }, Y = { { lr = 1, runs = { { loss = { 9, 5, 4, 3, 2 } } } } } },
+      })
+      -- targets: best own final, 1 on P1 (X at epoch 2, Y never), 2 on P2 (Y at epoch 4, X never)
+      local pr = an.profiles(col, nil)
+      assert.are.same({ "quadratic_deep", "mnist_vae" }, pr.problems)
+      assert.are.same({ quadratic_deep = 1, mnist_vae = math.huge }, pr.entries[1].ratios)
+      assert.are.same({ quadratic_deep = math.huge, mnist_vae = 1 }, pr.entries[2].ratios)
+      assert.are.equal("profile", pr.kind)
+      assert.matches("rho%(1%)", an.format(pr))
+   end)
+end)
+
+describe("tuning curves", function()
+   -- every order of the values, by brute force: the best of the first k, sorted best first;
+   -- the q-quantile is the first of those at which the share reaches q
+   local function brute(values, higher, k)
+      local n, outcomes = #values, {}
+      local perm, used = {}, {}
+      local function better(a, b)
+         if a ~= a then return false end
+         if b ~= b then return true end
+         return higher and a > b or (not higher and a < b)
+      end
+      local function rec(d)
+         if d > n then
+            local best = perm[1]
+            for i = 2, k do if better(perm[i], best) then best = perm[i] end end
+            outcomes[#outcomes + 1] = best
+            return
+         end
+         for i = 1, n do
+            if not used[i] then
+               used[i], perm[d] = true, values[i]
+               rec(d + 1)
+               used[i] = false
+            end
+         end
+      end
+      rec(1)
+      table.sort(outcomes, better)
+      local function q(p)
+         for i, v in ipairs(outcomes) do
+            if i / #outcomes >= p - 1e-12 then return v end
+         end
+      end
+      return q(0.25), q(0.5), q(0.75)
+   end
+   local function same(a, b) return a == b or (a ~= a and b ~= b) end
+
+   it("by hand for four losses: the median of one trial is the second best, of two the best", function()
+      local c = tuning.curve({ 3, 1, 4, 2 }, false)
+      assert.are.same({ 1, 2, 3, 4 }, c.sorted)
+      assert.are.same({ 1, 1, 1, 1 }, c.good)
+      assert.are.same({ 2, 1, 1, 1 }, c.median)
+      assert.are.same({ 3, 2, 1, 1 }, c.bad)
+      -- P(best of 2 among the best 1) = 1 - C(3,2)/C(4,2) = 1/2
+      assert.are.equal(0.5, tuning.p_within(4, 2, 1))
+   end)
+
+   it("equals the quartiles over all n! orders, for losses and accuracies, with ties and diverged trials", function()
+      local cases = {
+         { { 5, 3, 8, 1, 9, 2 }, false }, { { 0.7, 0.9, 0.1, 0.9, 0.5 }, true }, { { 2, 0 / 0, 1, 3, 0 / 0 }, false },
+         { { 0.3, 0 / 0, 0.6, 0.6, 0.2, 0.8 }, true }, { { 4 }, false }, { { 1, 1, 1 }, true },
+      }
+      for _, case in ipairs(cases) do
+         local values, higher = case[1], case[2]
+         local c = tuning.curve(values, higher)
+         assert.are.equal(#values, c.n)
+         for k = 1, #values do
+            local g, m, b = brute(values, higher, k)
+            local label = ("%s k=%d"):format(cjson.encode((function()
+               local t = {}
+               for i, v in ipairs(values) do t[i] = v == v and v or "nan" end
+               return t
+            end)()), k)
+            assert.is_true(same(g, c.good[k]), label .. " good")
+            assert.is_true(same(m, c.median[k]), label .. " median")
+            assert.is_true(same(b, c.bad[k]), label .. " bad")
+         end
+         -- all n trials: every order has found the best
+         assert.is_true(same(c.sorted[1], c.median[#values]))
+      end
+   end)
+
+   it("per problem and optimizer from the results: trials are settings valued as the mode ranks them", function()
+      local col = built.collection({ fmnist_2c2d = {
+         X = { { lr = 0.1, runs = { { acc = { 0.1, 0.9, 0.5 }, loss = { 2, 1, 1 } } } },
+               { lr = 0.2, runs = { { acc = { 0.1, 0.6, 0.6 }, loss = { 2, 1, 1 } } } },
+               { lr = 0.3, runs = { { acc = { 0.1, 0.7, 0.7 }, loss = { 2, 1, 1 } } } } },
+      } })
+      local tc = an.tuning(col, nil, { mode = "final" })
+      assert.are.equal("tuning", tc.kind)
+      local r = tc.problems[1].rows[1]
+      assert.are.same({ 0.5, 0.6, 0.7 }, r.values)
+      assert.are.same({ 0.6, 0.7, 0.7 }, r.curve.median)
+      local best = an.tuning(col, nil, { mode = "best" }).problems[1].rows[1]
+      assert.are.same({ 0.9, 0.6, 0.7 }, best.values)
+      assert.are.same({ 0.7, 0.9, 0.9 }, best.curve.median)
+      local text = an.format(tc)
+      assert.matches("best final test_accuracies after k tuning trials", text)
+      -- [good, bad]: for an accuracy the higher value first
+      assert.matches("\n  X%s+3%s+k=1: 0%.6000 %[0%.7000, 0%.5000%]; k=2: 0%.7000 %[0%.7000, 0%.6000%]; k=3: 0%.7000 %[0%.7000, 0%.7000%]", text)
+      local csv = fs.lines(an.format(tc, "csv"))
+      assert.are.equal(4, #csv)
+      assert.are.equal("fmnist_2c2d,test_accuracies,X,false,3,1,0.6,0.7,0.5", csv[2])
+      assert.are.same({ 0.6, 0.7, 0.7 }, cjson.decode(an.format(tc, "json")).problems[1].rows[1].median)
+   end)
+end)
+
+describe("the budget", function()
+   it("counts trials, seeds and runs, and CPU hours as epoch_times x threads (by hand)", function()
+      local col = built.collection({
+         quadratic_deep = { Opt1 = {
+            { lr = 1, runs = { { seed = 42, loss = { 3, 2, 1 }, epoch_times = { 1, 2 }, threads = 2 },
+                               { seed = 43, loss = { 3, 2, 1 }, epoch_times = { 1, 2 }, threads = 2 } } },
+            { lr = 2, runs = { { seed = 44, loss = { 3, 2 }, epoch_times = { 10 }, threads = 4 } } },
+            { lr = 3, runs = { { seed = 45, loss = { 3, 2 }, epoch_times = { 7 } } } },   -- no threads: not counted
+         } },
+         mnist_vae = { Opt2 = { { lr = 1, runs = { { seed = 42, loss = { 3, 2 }, epoch_times = { 3600 }, threads = 1 },
+                                                  { seed = 50, loss = { 3, 2 } } } } } },     -- no epoch_times
+      })
+      local b = an.budget(col)
+      assert.are.equal("budget", b.kind)
+      local r1, r2 = b.rows[2], b.rows[1]            -- sorted by problem name
+      assert.are.equal("quadratic_deep", r1.problem)
+      assert.are.same({ 3, { 42, 43, 44, 45 }, 4, 1, 2, 1 }, { r1.trials, r1.seeds, r1.runs, r1.min_seeds, r1.max_seeds, r1.uncounted })
+      assert.is_true(close(r1.train_hours, (3 + 3 + 10) / 3600))
+      assert.is_true(close(r1.cpu_hours, (6 + 6 + 40) / 3600))
+      assert.are.same({ "mnist_vae", 1, { 42, 50 }, 2, 1 }, { r2.problem, r2.trials, r2.seeds, r2.runs, r2.uncounted })
+      assert.are.equal(1, r2.cpu_hours)
+      local t = b.total
+      assert.are.same({ 2, 2, 4, 6, 2 }, { t.problems, t.optimizers, t.trials, t.runs, t.uncounted })
+      assert.is_true(close(t.cpu_hours, 1 + 52 / 3600))
+      local text = an.format(b)
+      assert.matches("^budget: trials = settings tried, seeds = distinct random seeds; CPU hours = training time", text)
+      assert.matches("evaluation, data loading and start%-up are not counted", text)
+      assert.matches("\n  quadratic_deep%s+Opt1%s+3%s+42%-45%s+1%-2%s+4%s+0%.00444%s+0%.0144%s+1\n", text)
+      assert.matches("\n  total%s+2 optimizers%s+4%s+6%s+", text)
+      assert.matches("^total,,4,,6,,,1%.00444%d*,1%.01444%d*,2$", fs.lines(an.format(b, "csv"))[4])
+      local j = cjson.decode(an.format(b, "json"))
+      assert.are.same({ 42, 43, 44, 45 }, j.rows[2].seeds)
+      assert.are.equal(2, j.total.runs_not_counted)
+      -- filters as the tables
+      assert.are.equal(1, #an.budget(col, { problems = { "mnist_vae" } }).rows)
+      assert.are.equal(0, #an.budget(col, { optimizers = { "Nobody" } }).rows)
+      -- times or threads that make no sense are never summed: the run is not counted, and
+      -- time to target has epochs but no seconds
+      local bad = { { { 1, 0 / 0 }, 1 }, { { 1, -2 }, 1 }, { { math.huge }, 1 }, { { 1, 2 }, 0 }, { { 1, 2 }, -1 },
+                    { { 1, 2 }, 1.5 }, { { 1, 2 }, "2" }, { { 1, 2 }, math.huge }, { { 1, 2 }, 0 / 0 }, { { 1, "x" }, 1 } }
+      for i, case in ipairs(bad) do
+         local c = built.collection({ quadratic_deep = { O = { { lr = 1, runs = {
+            { seed = 1, loss = { 3, 1, 1 }, epoch_times = case[1], threads = case[2] } } } } } })
+         local bb = an.budget(c)
+         assert.are.same({ 1, 0, 0 }, { bb.total.uncounted, bb.total.cpu_hours, bb.total.train_hours }, "case " .. i)
+         local tt = an.time_to_target(c, nil, { targets = { quadratic_deep = 1 } })
+         local sd = tt.problems[1].rows[1].seeds[1]
+         assert.are.equal(1, sd.epochs)
+         if type(case[1][1]) ~= "number" or case[1][1] ~= case[1][1] or case[1][1] < 0 or case[1][1] == math.huge then
+            assert.is_nil(sd.seconds, "case " .. i)
+         end
+      end
+      assert.are.equal("42, 50", budget.seeds_text({ 42, 50 }))
+      assert.are.equal("1-3, 7, 9, 10", budget.seeds_text({ 1, 2, 3, 7, 9, 10 }))
+   end)
+end)
+
+describe("the printed table and the report choose the same setting by the same rule", function()
+   local T4 = TMP .. "_same"
+   local function run(args)
+      local out = fs.sh("luajit scripts/analyze.lua " .. args .. " 2>" .. T4 .. "/err; echo \"rc=$?\"")
+      local rc = tonumber(out:match("rc=(%d+)%s*$"))
+      return rc, out:gsub("rc=%d+%s*$", ""), fs.read(T4 .. "/err")
+   end
+   -- one setting per folder: { lr, seeds, accuracy curve }; final / best / most pick different ones
+   local function write_setting(root, optimizer, lr, seeds, acc)
+      local d = ("%s/fmnist_2c2d/%s/lr_%g"):format(root, optimizer, lr)
+      for i = 1, seeds do
+         write_11(d, { seed = 41 + i, optimizer = optimizer, lr = lr, train_losses = { 2, 1, 1 }, test_losses = { 2, 1, 1 },
+            train_acc = acc, test_acc = acc })
+      end
+   end
+   setup(function()
+      fs.rmrf(T4)
+      write_setting(T4 .. "/r", "MyOpt", 0.1, 1, { 0.1, 0.9, 0.5 })   -- best ever
+      write_setting(T4 .. "/r", "MyOpt", 0.2, 3, { 0.1, 0.6, 0.6 })   -- most seeds
+      write_setting(T4 .. "/r", "MyOpt", 0.3, 1, { 0.1, 0.7, 0.7 })   -- best final
+      write_setting(T4 .. "/b", "AdamOptimizer", 0.01, 3, { 0.1, 0.55, 0.55 }) -- most seeds
+      write_setting(T4 .. "/b", "AdamOptimizer", 0.02, 1, { 0.1, 0.65, 0.65 }) -- best final and best
+   end)
+   teardown(function() fs.rmrf(T4) end)
+
+   -- the cells of the row of an optimizer in an HTML table of a class
+   local function html_row(html, class, label)
+      local tbl = html:match('<table class="' .. class .. '">(.-)</table>')
+      for tr in tbl:gmatch("<tr>(.-)</tr>") do
+         local cells = {}
+         for td in tr:gmatch("<td[^>]*>(.-)</td>") do cells[#cells + 1] = td:gsub("<[^>]*>", "") end
+         if cells[1] == label then return cells end
+      end
+   end
+
+   it("in every mode, for the results and the baselines alike, and both name the rule", function()
+      local want = { final = { 0.3, 0.02 }, best = { 0.1, 0.02 }, most = { 0.2, 0.01 } }
+      for mode, lrs in pairs(want) do
+         local rc, out, err = run(("%s/r --baselines %s/b --mode %s --out %s/rep_%s"):format(T4, T4, mode, T4, mode))
+         assert.are.equal(0, rc, err)
+         local rule = select.rule(mode, "test_accuracies")
+         assert.matches("setting per optimizer: " .. rule:gsub("%p", "%%%0"), out)
+         local my = out:match("\n  (MyOpt [^\n]*)")
+         local adam = out:match("\n  (AdamOptimizer %(baseline%)[^\n]*)")
+         assert.is_truthy(my:find(("lr %.2e, momentum"):format(lrs[1]), 1, true), mode .. ": " .. my)
+         assert.is_truthy(adam:find(("lr %.2e, momentum"):format(lrs[2]), 1, true), mode .. ": " .. adam)
+         local index = fs.read(("%s/rep_%s/index.html"):format(T4, mode))
+         local page = fs.read(("%s/rep_%s/fmnist_2c2d.html"):format(T4, mode))
+         for _, html in ipairs({ index, page }) do
+            assert.is_truthy(html:find(svg_esc(rule), 1, true), mode)
+            -- the report's rows are the printed rows, cell for cell
+            local hm = html_row(html, "chosen", "MyOpt")
+            local ha = html_row(html, "chosen", "AdamOptimizer (baseline)")
+            assert.is_truthy(hm[#hm]:find(("lr %.2e, momentum"):format(lrs[1]), 1, true), mode)
+            assert.is_truthy(ha[#ha]:find(("lr %.2e, momentum"):format(lrs[2]), 1, true), mode)
+            for _, c in ipairs(hm) do assert.is_truthy(my:find(c:gsub("&plusmn;", "±"), 1, true), c) end
+         end
+         -- the figures draw those settings: the legend names their lr and seed count
+         assert.is_truthy(page:find(("MyOpt (lr %.2e, %d run"):format(lrs[1], lrs[1] == 0.2 and 3 or 1), 1, true), mode)
+         assert.is_truthy(page:find(("AdamOptimizer (baseline, lr %.2e"):format(lrs[2]), 1, true), mode)
+      end
+   end)
+
+   it("--show prints the chosen tables in each format; bad values of --show and --profile_time exit 2", function()
+      local rc, out, err = run(T4 .. "/r --baselines " .. T4 .. "/b --no_report --show all")
+      assert.are.equal(0, rc, err)
+      assert.matches("fmnist_2c2d %(P3 F%-MNIST %- CNN%): test_accuracies, mode final", out)
+      assert.matches("\nfmnist_2c2d %(P3 F%-MNIST %- CNN%): time until test_accuracies >= 0%.6500", out)
+      assert.matches("\nperformance profile over 1 problem: time = median over seeds of the epochs", out)
+      assert.matches("\nfmnist_2c2d %(P3 F%-MNIST %- CNN%): best final test_accuracies after k tuning trials", out)
+      assert.matches("\nbudget: trials = settings tried", out)
+      rc, out = run(T4 .. "/r --no_report --show budget,target --format json")
+      assert.are.equal(0, rc)
+      local kinds = {}
+      for l in out:gmatch("[^\n]+") do kinds[#kinds + 1] = cjson.decode(l).kind end
+      assert.are.same({ "budget", "time_to_target" }, kinds)
+      rc, out = run(T4 .. "/r --no_report --show profile --profile_time seconds")
+      assert.are.equal(0, rc)
+      assert.matches("seconds of training %(epoch_times%)", out)
+      assert.matches("MyOpt is left out: its runs have no epoch_times", out)
+      for _, bad in ipairs({ "--show", "--show perf", "--show all,bogus", "--show ''", "--profile_time",
+                             "--profile_time hours", "--profile_time Epochs", "--show target --profile_time 3" }) do
+         rc, _, err = run(T4 .. "/r --no_report " .. bad)
+         assert.are.equal(2, rc, bad)
+         assert.matches("analyze: .*see luajit scripts/analyze.lua %-%-help", err, nil, bad)
+      end
    end)
 end)

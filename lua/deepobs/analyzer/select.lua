@@ -62,6 +62,23 @@ local function entry_metric(entry, wanted)
 end
 M.entry_metric = entry_metric
 
+--- The one metric of a whole problem entry ({ name, optimizers }): the problem's default (or
+-- wanted) unless none of its settings has it, then 1.2's fallback of the first optimizer by
+-- name. The performance table and every figure of the problem use it.
+function M.problem_metric(problem, wanted)
+   local m = M.metric(problem and problem.name, nil, wanted)
+   local names = {}
+   for name, o in pairs(problem and problem.optimizers or {}) do
+      names[#names + 1] = name
+      for _, s in ipairs(o.settings or {}) do
+         if s.stats and s.stats[m] then return m end
+      end
+   end
+   if #names == 0 then return m end
+   table.sort(names)
+   return entry_metric(problem.optimizers[names[1]], wanted)
+end
+
 --- Final value of the mean curve of a setting's metric (NaN when absent).
 function M.final_value(setting, metric)
    local st = setting.stats[metric]
@@ -123,6 +140,21 @@ function M.best(entry, mode, metric)
       return ka.i < kb.i
    end)
    return ranked[1], ranked
+end
+
+--- The rule by which M.best chose a setting, in words: every table, figure and page that
+-- shows a chosen setting names it, so that the printed table and the report are seen to agree.
+function M.rule(mode, metric)
+   mode = mode or "final"
+   local best = M.higher_is_better(metric) and "highest" or "lowest"
+   local m = tostring(metric):gsub("_", " ")
+   if mode == "best" then
+      return ("mode best: the setting whose mean over seeds has the %s %s at any epoch"):format(best, m)
+   elseif mode == "most" then
+      return ("mode most: the setting with the most seeds; among those, the %s final %s (mean over seeds)")
+         :format(best, m)
+   end
+   return ("mode final: the setting with the %s final %s (mean over seeds)"):format(best, m)
 end
 
 return M

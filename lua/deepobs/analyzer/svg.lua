@@ -8,12 +8,15 @@
 --   local fig = svg.figure{ width = 800, height = 600, title = "..." }
 --   local p = fig:panel{ x = 0, y = 0, w = 400, h = 300, title = "test loss", xlabel = "epoch",
 --                        ylabel = "loss", xlog = false, ylog = true }
+--   (xlim / ylim fix a range; xtick_values gives the x ticks, e.g. 1, 1.5, 2, 4 on a log axis)
 --   p:band(xs, lo, hi, { color = "#1f77b4" }); p:line(xs, ys, { color = ..., label = ... })
 --   fig:legend({ { label = "Adam", color = ... }, ... }); local text = fig:render()
+--
+-- A style's `key` (e.g. "opt:AdamOptimizer") is written as data-key on the element and its
+-- legend entry, so a reader (or a spec) can tell which series an element belongs to.
 local M = {}
 
-M.PALETTE = { "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
-   "#bcbd22", "#7f7f7f" }
+-- reference lines (DeepOBS 1.1's convergence performance)
 M.GREY = "#8c8c8c"
 
 local floor, ceil, log10, abs = math.floor, math.ceil, math.log10, math.abs
@@ -134,7 +137,8 @@ function Panel:band(xs, lo, hi, style)
    return self
 end
 
---- Point markers (circles, or crosses with style.shape = "x").
+--- Point markers (circles; crosses with style.shape = "x"; triangles pointing up or down
+-- with "up" / "down").
 function Panel:markers(xs, ys, style)
    assert(#xs == #ys, "svg markers: xs and ys differ in length")
    self.items[#self.items + 1] = { kind = "markers", xs = xs, ys = ys, style = style or {} }
@@ -152,6 +156,13 @@ end
 --- A centred note (e.g. "no accuracy for this problem").
 function Panel:note(text)
    self.notes[#self.notes + 1] = text
+   return self
+end
+
+--- A small note at the top ("above") or bottom ("below") edge of the y axis, saying that
+-- values beyond the panel's y range are not shown (see ylim).
+function Panel:clip_note(text, where)
+   self.clips[#self.clips + 1] = { text = text, where = where or "above" }
    return self
 end
 
@@ -187,6 +198,13 @@ function Panel:_limits()
    end
    self.xticks, self.x0, self.x1 = axis(self.dx, self.xlog, self.xlim, 5)
    self.yticks, self.y0, self.y1 = axis(self.dy, self.ylog, self.ylim, 4)
+   if self.xtick_values then
+      local kept = {}
+      for _, t in ipairs(self.xtick_values) do
+         if t >= self.x0 * (1 - 1e-9) and t <= self.x1 * (1 + 1e-9) then kept[#kept + 1] = t end
+      end
+      self.xticks = kept
+   end
 end
 
 -- plot area inside the panel (room for tick labels, axis labels and the title)
@@ -224,12 +242,19 @@ local function class_attr(base, style)
    return base
 end
 
+local function key_attr(style)
+   if style.key then return string.format(' data-key="%s"', esc(style.key)) end
+   return ""
+end
+
 function Panel:_render(out, id)
    self:_limits()
    local l, r = self.x + ML, self.x + self.w - MR
    local top, bot = self.y + MT, self.y + self.h - MB
-   out[#out + 1] = string.format('<g class="panel" id="%s" data-title="%s" data-xscale="%s" data-yscale="%s">',
-      id, esc(self.title or ""), self.xlog and "log" or "linear", self.ylog and "log" or "linear")
+   out[#out + 1] = string.format('<g class="panel" id="%s" data-title="%s" data-xscale="%s" data-yscale="%s" data-ymin="%s" data-ymax="%s"%s>',
+      id, esc(self.title or ""), self.xlog and "log" or "linear", self.ylog and "log" or "linear",
+      string.format("%.12g", self.y0), string.format("%.12g", self.y1),
+      #self.clips > 0 and string.format(' data-clipped="%s"', self.clips[1].where .. (self.clips[2] and (" " .. self.clips[2].where) or "")) or "")
    out[#out + 1] = string.format('<clipPath id="%s-clip"><rect x="%s" y="%s" width="%s" height="%s"/></clipPath>',
       id, c(l), c(top), c(r - l), c(bot - top))
    out[#out + 1] = string.format('<rect class="frame" x="%s" y="%s" width="%s" height="%s" fill="#ffffff" stroke="#333333" stroke-width="0.8"/>',
@@ -240,7 +265,7 @@ function Panel:_render(out, id)
       out[#out + 1] = string.format('<line class="grid" x1="%s" y1="%s" x2="%s" y2="%s" stroke="#e6e6e6" stroke-width="0.6"/>',
          c(px), c(top), c(px), c(bot))
       out[#out + 1] = string.format('<text class="xtick" data-value="%s" x="%s" y="%s" text-anchor="middle" font-size="10">%s</text>',
-         string.format("%.12g", t), c(px), c(bot + 13), esc(self.xlog and log_label(t) or M.fmt(t)))
+         string.format("%.12g", t), c(px), c(bot + 13), esc((self.xlog and not self.xtick_values) and log_label(t) or M.fmt(t)))
    end
    for _, t in ipairs(self.yticks) do
       local py = self:_py(t)
@@ -264,19 +289,19 @@ function Panel:_render(out, id)
          end
          if #top_pts > 0 then
             for i = #bot_pts, 1, -1 do top_pts[#top_pts + 1] = bot_pts[i] end
-            out[#out + 1] = string.format('<polygon class="%s" data-label="%s" points="%s" fill="%s" fill-opacity="%s" stroke="none"/>',
-               class_attr("band", st), esc(st.label or ""), table.concat(top_pts, " "), color, st.opacity or "0.2")
+            out[#out + 1] = string.format('<polygon class="%s" data-label="%s"%s points="%s" fill="%s" fill-opacity="%s" stroke="none"/>',
+               class_attr("band", st), esc(st.label or ""), key_attr(st), table.concat(top_pts, " "), color, st.opacity or "0.2")
          end
       elseif it.kind == "line" then
          local seg = {}
          local function flush()
             if #seg >= 2 then
-               out[#out + 1] = string.format('<polyline class="%s" data-label="%s" points="%s" fill="none" stroke="%s" stroke-width="%s"%s/>',
-                  class_attr("series", st), esc(st.label or ""), table.concat(seg, " "), color, st.width or "1.6", dash_attr(st))
+               out[#out + 1] = string.format('<polyline class="%s" data-label="%s"%s points="%s" fill="none" stroke="%s" stroke-width="%s"%s/>',
+                  class_attr("series", st), esc(st.label or ""), key_attr(st), table.concat(seg, " "), color, st.width or "1.6", dash_attr(st))
             elseif #seg == 1 then
                local x, y = seg[1]:match("([^,]+),([^,]+)")
-               out[#out + 1] = string.format('<circle class="%s" data-label="%s" cx="%s" cy="%s" r="1.8" fill="%s"/>',
-                  class_attr("series-point", st), esc(st.label or ""), x, y, color)
+               out[#out + 1] = string.format('<circle class="%s" data-label="%s"%s cx="%s" cy="%s" r="1.8" fill="%s"/>',
+                  class_attr("series-point", st), esc(st.label or ""), key_attr(st), x, y, color)
             end
             seg = {}
          end
@@ -286,7 +311,7 @@ function Panel:_render(out, id)
          end
          flush()
       elseif it.kind == "markers" then
-         out[#out + 1] = string.format('<g class="%s" data-label="%s">', class_attr("markers", st), esc(st.label or ""))
+         out[#out + 1] = string.format('<g class="%s" data-label="%s"%s>', class_attr("markers", st), esc(st.label or ""), key_attr(st))
          for i = 1, #it.xs do
             local x, y = it.xs[i], it.ys[i]
             if self:_ok(x, y) then
@@ -294,8 +319,14 @@ function Panel:_render(out, id)
                if st.shape == "x" then
                   out[#out + 1] = string.format('<path d="M%s,%sL%s,%sM%s,%sL%s,%s" stroke="%s" stroke-width="1.2"/>',
                      c(px - 3), c(py - 3), c(px + 3), c(py + 3), c(px - 3), c(py + 3), c(px + 3), c(py - 3), color)
+               elseif st.shape == "up" or st.shape == "down" then
+                  -- a value off the axis: drawn just inside the edge, pointing the way it went
+                  local d = st.shape == "up" and 1 or -1
+                  out[#out + 1] = string.format('<path d="M%s,%sL%s,%sL%s,%sZ" fill="%s"/>',
+                     c(px), c(py + d), c(px - 4), c(py + 8 * d), c(px + 4), c(py + 8 * d), color)
                else
-                  out[#out + 1] = string.format('<circle cx="%s" cy="%s" r="%s" fill="%s"/>', c(px), c(py), st.r or "2.6", color)
+                  out[#out + 1] = string.format('<circle cx="%s" cy="%s" r="%s" fill="%s"%s/>', c(px), c(py), st.r or "2.6",
+                     st.fill or color, st.stroke and string.format(' stroke="%s" stroke-width="1.5"', st.stroke) or "")
                end
             end
          end
@@ -309,6 +340,17 @@ function Panel:_render(out, id)
       end
    end
    out[#out + 1] = '</g>'
+   for _, cl in ipairs(self.clips) do
+      local above = cl.where ~= "below"
+      -- at the right end, away from the early epochs that are usually the ones cut off, on
+      -- a white ground so curves passing there do not hide it
+      local y = above and top + 11 or bot - 4
+      local w = 6 * (#cl.text + 2)
+      out[#out + 1] = string.format('<rect x="%s" y="%s" width="%s" height="13" fill="#ffffff" fill-opacity="0.85"/>',
+         c(r - 6 - w), c(y - 10), c(w + 4))
+      out[#out + 1] = string.format('<text class="clip-note" data-edge="%s" x="%s" y="%s" text-anchor="end" font-size="9.5" fill="#555555">%s %s</text>',
+         cl.where, c(r - 4), c(y), above and "&#9650;" or "&#9660;", esc(cl.text))
+   end
    for i, n in ipairs(self.notes) do
       out[#out + 1] = string.format('<text class="note" x="%s" y="%s" text-anchor="middle" font-size="11" fill="#777777">%s</text>',
          c((l + r) / 2), c((top + bot) / 2 + (i - 1) * 14), esc(n))
@@ -344,7 +386,8 @@ end
 function Figure:panel(o)
    local p = setmetatable({ x = o.x, y = o.y, w = o.w, h = o.h, title = o.title, xlabel = o.xlabel,
       ylabel = o.ylabel, xlog = o.xlog or false, ylog = o.ylog or false, xlim = o.xlim, ylim = o.ylim,
-      items = {}, notes = {}, dx = {}, dy = {} }, Panel)
+      xtick_values = o.xtick_values,
+      items = {}, notes = {}, clips = {}, dx = {}, dy = {} }, Panel)
    self.panels[#self.panels + 1] = p
    return p
 end
@@ -379,7 +422,7 @@ local function layout_legend(self, lg)
    local x, y = x0, lg.y or (self.height - 12)
    local placed = {}
    for _, e in ipairs(lg.entries) do
-      local wdt = 34 + 7 * #tostring(e.label)
+      local wdt = 40 + 7 * #tostring(e.label):gsub("[\128-\191]", "")
       if x + wdt > self.width and x > x0 then x, y = x0, y + 16 end
       placed[#placed + 1] = { e = e, x = x, y = y }
       x = x + wdt
@@ -409,15 +452,17 @@ function Figure:render()
       out[#out + 1] = '<g class="legend">'
       for _, it in ipairs(placed) do
          local e, x, y = it.e, it.x, it.y
+         local key = key_attr(e)
          if e.kind == "band" then
-            out[#out + 1] = string.format('<rect x="%s" y="%s" width="20" height="8" fill="%s" fill-opacity="0.3"/>', c(x), c(y - 7), e.color)
+            out[#out + 1] = string.format('<rect class="legend-key"%s x="%s" y="%s" width="20" height="8" fill="%s" fill-opacity="0.3"/>', key, c(x), c(y - 7), e.color)
          elseif e.kind == "marker" then
-            out[#out + 1] = string.format('<circle cx="%s" cy="%s" r="3" fill="%s"/>', c(x + 10), c(y - 3), e.color)
+            out[#out + 1] = string.format('<circle class="legend-key"%s cx="%s" cy="%s" r="3.5" fill="%s"%s/>', key, c(x + 10), c(y - 3),
+               e.fill or e.color, e.stroke and string.format(' stroke="%s" stroke-width="1.5"', e.stroke) or "")
          else
-            out[#out + 1] = string.format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2"%s/>',
-               c(x), c(y - 3), c(x + 20), c(y - 3), e.color, dash_attr(e))
+            out[#out + 1] = string.format('<line class="legend-key"%s x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2"%s/>',
+               key, c(x), c(y - 3), c(x + 24), c(y - 3), e.color, dash_attr(e))
          end
-         out[#out + 1] = string.format('<text class="legend-label" x="%s" y="%s" font-size="11">%s</text>', c(x + 25), c(y + 1), esc(e.label))
+         out[#out + 1] = string.format('<text class="legend-label"%s x="%s" y="%s" font-size="11">%s</text>', key, c(x + 29), c(y + 1), esc(e.label))
       end
       out[#out + 1] = '</g>'
    end

@@ -5,16 +5,19 @@
 --    print(tables.text(t))        -- also tables.markdown(t), tables.csv(t), tables.json(t)
 --
 -- Performance: the final (modes final, most) or best (mode best) value of the mean curve of
--- the chosen setting (select.best). Speed (DeepOBS 1.1): the mean over seeds of the first
--- epoch (0 = untrained) whose metric reaches the target (>= for accuracies, <= for losses),
--- a run that never does counting N + 1; with epoch_times in the files also the wall-clock
--- seconds to that epoch (only when every seed reached it). The target is the problem's
--- entry of the baselines' convergence_performance.json (1.1's file) when present, else the
--- best Performance among the reference optimizers (the baselines; without baselines the
--- optimizers of the results themselves). Tuneability: the chosen setting's lr ({:0.2e}) and
--- hyperparameters.
+-- the chosen setting (select.best; the rule is named in every caption, p.rule). Speed: the
+-- mean over the seeds that reach the target of the first epoch (0 = untrained) whose metric
+-- reaches it (>= for accuracies, <= for losses), with the seconds of training to that epoch
+-- where the files have epoch_times; beside it how many seeds reached it. A setting none of
+-- whose seeds reaches the target has no speed: it reads "not reached" (DeepOBS 1.1 counted
+-- such a run as N + 1 epochs, a number that looks like a result). The target is the
+-- problem's value in opts.targets, else its entry of the baselines' convergence_performance.json
+-- (1.1's file), else the best final value among the chosen settings of the reference
+-- optimizers (the baselines; without baselines the optimizers of the results themselves).
+-- Tuneability: the chosen setting's lr ({:0.2e}) and hyperparameters.
 local select = require "deepobs.analyzer.select"
 local rs = require "deepobs.analyzer.results"
+local target_mod = require "deepobs.analyzer.target"
 local jsonw = require "deepobs.results"
 
 local M = {}
@@ -49,38 +52,13 @@ local function set_of(list)
    return s
 end
 
---- Epoch index (0-based) at which a curve first reaches target, or #curve when it never does.
-function M.epochs_to(curve, target, hib)
-   for i, v in ipairs(curve) do
-      if (hib and v >= target) or (not hib and v <= target) then return i - 1 end
-   end
-   return #curve
-end
-
---- Speed of a setting: mean epochs over its runs, mean seconds (nil unless every run reached
--- the target and has epoch_times), and how many runs reached it.
+--- Speed of a setting: the mean epochs and mean seconds over the runs that reached the
+-- target (nil when none did; seconds nil when one of them has no epoch_times) and how many
+-- runs reached it.
 function M.speed(setting, metric, target)
    if target == nil or target ~= target then return nil, nil, 0 end
-   local hib = select.higher_is_better(metric)
-   local sum, secs, reached = 0, 0, 0
-   for _, r in ipairs(setting.runs) do
-      local curve = r.data[metric] or {}
-      local k = M.epochs_to(curve, target, hib)
-      sum = sum + k
-      if k < #curve then
-         reached = reached + 1
-         local et = r.data.epoch_times
-         if et and #et >= k then
-            for e = 1, k do secs = secs + et[e] end
-         else
-            secs = nil
-         end
-      end
-   end
-   local n = #setting.runs
-   if n == 0 then return nil, nil, 0 end
-   if reached < n then secs = nil end
-   return sum / n, secs and secs / n, reached
+   local t = target_mod.setting_times(setting, metric, target)
+   return t.mean_epochs, t.mean_seconds, t.reached
 end
 
 local fmt_hp
@@ -114,16 +92,17 @@ local function row_for(entry, mode, metric, baseline)
    local perf = mode == "best" and select.best_value(s, metric) or select.final_value(s, metric)
    local st = s.stats[metric]
    return {
-      optimizer = entry.name, baseline = baseline, setting = s, folder = s.folder,
+      optimizer = entry.name, baseline = baseline, setting = s, folder = s.folder, entry = entry,
       n_settings = #entry.settings, seeds = #s.runs, diverged = s.diverged or 0,
       performance = perf, performance_std = st and st.std[#st.std] or nil,
       lr = s.lr, hyperparams = s.hyperparams, tuneability = M.tuneability(s),
    }
 end
 
---- Builds the table: { mode, problems = { { name, title, metric, target, target_source,
--- rows = { { optimizer, baseline, performance, performance_std, speed, speed_seconds,
--- reached, seeds, n_settings, lr, hyperparams, tuneability, folder, setting }, ... } } } }.
+--- Builds the table: { kind = "performance", mode, problems = { { name, title, metric, target,
+-- target_source, rule (select.rule: how the settings were chosen, in words), rows = {
+-- { optimizer, baseline, performance, performance_std, speed, speed_seconds, reached, seeds,
+-- n_settings, lr, hyperparams, tuneability, folder, setting, entry (all its settings) }, ... } } } }.
 -- opts: mode ("final"), metric (default: the problem's, see select.metric; 1.2's fallbacks
 -- apply when no optimizer has it), problems / optimizers (name lists: filters on col), targets
 -- (problem -> number, overriding the computed ones).
@@ -138,7 +117,7 @@ function M.build(col, baselines, opts)
    end
    local title
    names, title = problem_order(names)
-   local out = { mode = mode, problems = {} }
+   local out = { kind = "performance", mode = mode, problems = {} }
    for _, pname in ipairs(names) do
       local p = col.problems[pname]
       local bp = baselines and baselines.problems[pname]
@@ -148,16 +127,7 @@ function M.build(col, baselines, opts)
       end
       opt_order(onames)
       local bnames = bp and opt_order(rs.names(bp.optimizers)) or {}
-      -- one metric for the whole problem: the default unless nobody has it
-      local metric = select.metric(pname, nil, opts.metric)
-      local has = false
-      for _, o in pairs(p.optimizers) do
-         for _, s in ipairs(o.settings) do if s.stats[metric] then has = true end end
-      end
-      if not has then
-         local any = next(p.optimizers)
-         metric = select.entry_metric(p.optimizers[any], opts.metric)
-      end
+      local metric = select.problem_metric(p, opts.metric)
       local rows = {}
       for _, b in ipairs(bnames) do rows[#rows + 1] = row_for(bp.optimizers[b], mode, metric, true) end
       for _, o in ipairs(onames) do rows[#rows + 1] = row_for(p.optimizers[o], mode, metric, false) end
@@ -168,10 +138,12 @@ function M.build(col, baselines, opts)
       elseif baselines and baselines.convergence_performance and baselines.convergence_performance[pname] then
          target, source = baselines.convergence_performance[pname], "convergence_performance.json"
       else
+         -- the best final value (in mode best too: a target is where a run ends up)
          local hib = select.higher_is_better(metric)
          for _, r in ipairs(rows) do
-            if r.baseline == (bp ~= nil) and select.better(r.performance, target or 0 / 0, hib) then
-               target, source = r.performance, (bp and "best baseline " or "best ") .. r.optimizer
+            local final = select.final_value(r.setting, metric)
+            if r.baseline == (bp ~= nil) and select.better(final, target or 0 / 0, hib) then
+               target, source = final, (bp and "best baseline " or "best ") .. r.optimizer
             end
          end
       end
@@ -180,6 +152,7 @@ function M.build(col, baselines, opts)
       end
       out.problems[#out.problems + 1] = {
          name = pname, title = title[pname], metric = metric, target = target, target_source = source, rows = rows,
+         rule = select.rule(mode, metric),
       }
    end
    return out
@@ -196,14 +169,23 @@ local function num(x, digits)
    return ("%." .. (digits or 4) .. "f"):format(x)
 end
 
+-- the speed cell: "not reached" when no seed got there, "(2/3)" after a mean of only some seeds
+local function speed_cell(r, v, digits)
+   if (r.reached or 0) == 0 then return "not reached" end
+   local x = num(v, digits)
+   if r.reached < r.seeds then x = ("%s (%d/%d)"):format(x, r.reached, r.seeds) end
+   return x
+end
+
 local function cells(r)
    local perf = num(r.performance)
    if r.performance_std and r.seeds > 1 and r.performance == r.performance then
       perf = perf .. " ± " .. num(r.performance_std)
    end
    return {
-      r.optimizer .. (r.baseline and " (baseline)" or ""), perf, num(r.speed, 2),
-      num(r.speed_seconds, 1), ("%d/%d"):format(r.reached or 0, r.seeds), tostring(r.n_settings), r.tuneability,
+      r.optimizer .. (r.baseline and " (baseline)" or ""), perf, speed_cell(r, r.speed, 2),
+      r.speed_seconds == nil and (r.reached or 0) > 0 and "N.A." or speed_cell(r, r.speed_seconds, 1),
+      ("%d/%d"):format(r.reached or 0, r.seeds), tostring(r.n_settings), r.tuneability,
    }
 end
 
@@ -214,14 +196,30 @@ local function problem_caption(p, mode)
       p.metric, mode, num(p.target), p.target_source or "no reference")
 end
 
+-- the second caption line: how the settings were chosen and what speed means
+local function rule_caption(p)
+   return ("setting per optimizer: %s; speed: mean over the seeds that reach the target"):format(p.rule)
+end
+
 -- display width in characters (UTF-8 continuation bytes do not count)
 local function width(s) return #s:gsub("[\128-\191]", "") end
+
+--- The cells of a problem's table as printed: { head = { ... }, rows = { { ... }, ... } } (the
+-- report shows the same cells).
+function M.grid(p)
+   local rows = {}
+   for i, r in ipairs(p.rows) do rows[i] = cells(r) end
+   return { head = HEAD, rows = rows }
+end
+
+M.problem_caption, M.rule_caption = problem_caption, rule_caption
 
 --- Aligned plain text, one block per problem.
 function M.text(t)
    local out = {}
    for _, p in ipairs(t.problems) do
       out[#out + 1] = problem_caption(p, t.mode)
+      out[#out + 1] = "  " .. rule_caption(p)
       local rows = { HEAD }
       for _, r in ipairs(p.rows) do rows[#rows + 1] = cells(r) end
       local w = {}
@@ -245,6 +243,8 @@ function M.markdown(t)
    local out = {}
    for _, p in ipairs(t.problems) do
       out[#out + 1] = "### " .. problem_caption(p, t.mode)
+      out[#out + 1] = ""
+      out[#out + 1] = rule_caption(p)
       out[#out + 1] = ""
       out[#out + 1] = "| " .. table.concat(HEAD, " | ") .. " |"
       out[#out + 1] = "|" .. ("---|"):rep(#HEAD)
@@ -309,7 +309,8 @@ function M.json(t)
       end
       ps[i] = jsonw.object {
          { "problem", p.name }, { "metric", p.metric }, { "target", jnum(p.target) },
-         { "target_source", p.target_source or jsonw.null }, { "rows", jsonw.array(rows) },
+         { "target_source", p.target_source or jsonw.null }, { "rule", p.rule or jsonw.null },
+         { "rows", jsonw.array(rows) },
       }
    end
    return jsonw.encode(jsonw.object { { "mode", t.mode }, { "problems", jsonw.array(ps) } }) .. "\n"
