@@ -163,8 +163,10 @@ local function report(o, out)
    local dir = o.output_dir or "results"
    local col = results.load(dir)
    local base = o.baselines and results.load(o.baselines) or nil
-   local t = an.tables(col, base, { mode = "most", problems = o.problem_names })
-   out:write(an.format(t, "text"), "\n")
+   local chosen_by = { mode = "most", problems = o.problem_names }
+   out:write(an.format(an.tables(col, base, chosen_by), "text"), "\n")
+   out:write(an.format(an.time_to_target(col, base, chosen_by), "text"), "\n")
+   out:write(an.format(an.budget(col, { problems = o.problem_names }), "text"), "\n")
    local path = require("deepobs.analyzer.report").write(o.report or (dir .. "/report"), col, base,
       { mode = "most", problems = o.problem_names })
    out:write(("benchmark: wrote the report %s (the chosen setting of each problem is the one with the most seeds)\n")
