@@ -15,32 +15,39 @@
 --    deepobs-task start <unix time> task <i> restart <n> threads <t> job <job id>
 --    deepobs-task end <unix time> task <i> status <exit status>
 --
--- How a stop reaches the run (checked on slurm 22.05 with scripts/slurm_local.sh; the
--- daemons' behaviour is that of slurmd's job termination, see the scancel and preempt
--- pages of the SLURM documentation):
--- - cancelling the task (scancel), requeueing it (scontrol requeue), its time limit and a
---   preemption (when its GraceTime ends) all end a job the same way: slurmd sends SIGCONT
---   and SIGTERM to every process of the job, the batch shell and the run alike, and SIGKILL
---   KillWait seconds later. The run has those seconds to finish its step and write its
---   checkpoint; it then exits with 143.
+-- How a SIGTERM reaches the run (what SLURM does is from the scancel, sbatch and preempt
+-- pages of its documentation; each case was checked on slurm 22.05 with
+-- scripts/slurm_local.sh, preemption on a cluster with partition_prio preemption):
+-- - A cancel (scancel), a requeue (scontrol requeue), the time limit and a preemption all
+--   end a job alike: SIGCONT and SIGTERM to every process of the job, the batch shell and
+--   the run alike, then SIGKILL KillWait seconds later. The run has those seconds to finish
+--   its step and write its checkpoint; it exits with 143. With a GraceTime, the SIGTERM that
+--   preemption sends when the grace begins goes to srun steps only, not to the batch step:
+--   the run sees the one that ends the job.
 -- - `scancel --full --signal=TERM` signals the same processes without ending the job;
---   `scancel --signal=TERM` without --full signals only job steps started by srun, so it
---   does not reach a run started by the batch script; `scancel --batch` and
+--   without --full it reaches srun steps only (nothing here); `scancel --batch` and
 --   `--signal=B:SIG@T` reach the batch shell alone.
--- So the batch shell runs the line in the background and waits for it; it traps SIGTERM
--- only to outlive it, and does not pass it on: the run already has it, and a second SIGTERM
--- stops a run at once, without a checkpoint. SIGUSR1 to the shell alone is passed on to the
--- run as its one SIGTERM: `--signal=B:USR1@600` in sbatch_args checkpoints a run ten
--- minutes before its time limit, `scancel --batch --signal=USR1 JOB_TASK` does it by hand.
+-- So the batch shell runs the line in the background and waits for it. It traps SIGTERM
+-- only to outlive it and does not pass it on: the run has it already, and a second SIGTERM
+-- stops a run at once, without a checkpoint. SIGUSR1 to the shell is passed on to the run as
+-- its one SIGTERM (once: scancel may send a signal again, see below):
+-- `--signal=B:USR1@300` in sbatch_args checkpoints a run about five minutes before its time
+-- limit, `scancel --batch --signal=USR1 ARRAYJOB_TASK` does it by hand.
 --
--- With requeue = true, a run that ends with status 143 (stopped by SIGTERM, its checkpoint
--- written) requeues its own task (`scontrol requeue ARRAYJOB_TASK`: the bare job id of the
--- task that got the array's id would requeue the whole array) while the job still runs: after a SIGTERM that did not end the job (a warning before the time limit, a
--- signal by hand) the task goes back to the queue and, when it runs again, the line's
--- --resume continues from the checkpoint. A cancelled job is not requeued (SLURM refuses
--- to requeue a job that is ending); a preemption with PreemptMode=REQUEUE is requeued by
--- SLURM itself, which the script's #SBATCH --requeue allows. SLURM holds a requeued job
--- back for AuthInfo's cred_expire (120 s by default) before it may start again.
+-- requeue = true writes #SBATCH --requeue, and a run that ends with 143 while its job still
+-- runs (a SIGTERM or USR1 that did not end the job: the warning before the time limit, a
+-- signal by hand) requeues its own task with `scontrol requeue ARRAYJOB_TASK` (the bare job
+-- id of the task that holds the array's id names the whole array); when the task runs
+-- again, the line's --resume continues from the checkpoint. A job that SLURM is ending is
+-- left alone: a cancelled task stays cancelled, a task that hit its time limit ends as
+-- TIMEOUT, and SLURM requeues by itself what `scontrol requeue` or a preemption with
+-- PreemptMode=REQUEUE stops (with PreemptMode=CANCEL the task ends PREEMPTED); running the
+-- sweep again resubmits what is not done. SLURM holds a requeued task back for AuthInfo's
+-- cred_expire (120 s by default) before it may start again.
+--
+-- Found on slurm 22.05: while other tasks of an array still wait in its pending record,
+-- `scancel --signal=... ARRAYJOB_TASK` for a running task delivers the signal but is told
+-- "Job can not be altered now", and retries, sending it again seconds later.
 local errors = require "deepobs.errors"
 local results = require "deepobs.results"
 local ffi = require "ffi"
@@ -92,7 +99,7 @@ local function capture(cmd)
    return out:gsub("exit:%d+\n?$", ""), stderr, status
 end
 
--- the last non-empty lines of a command's stderr, for an error message
+-- what a command said on stderr, for an error message (fallback when it said nothing)
 local function message(stderr, fallback)
    local s = stderr:gsub("%s+$", "")
    if s == "" then return fallback end
