@@ -16,6 +16,9 @@
 # process tree (proctrack/linuxproc) and no task plugin, so no cgroups are needed; no
 # accounting (sacct does not work: use squeue / scontrol). start and stop are idempotent.
 set -euo pipefail
+# the daemons run as installed: not with a library the caller preloads (the sanitizer
+# runtime that `make test-asan` preloads makes pgrep hang)
+unset LD_PRELOAD
 
 DIR=${DEEPOBS_SLURM_DIR:-/tmp/deepobs-slurm}
 PORT=${DEEPOBS_SLURM_PORT:-16817}
@@ -30,6 +33,16 @@ export SLURM_CONF=$CONF
 
 die() {
    echo "slurm_local.sh: $*" >&2
+   exit 1
+}
+
+# a start that failed: why, the logs, and nothing left running
+start_failed() {
+   {
+      echo "slurm_local.sh: $*"
+      log_tails
+   } >&2
+   cmd_stop >/dev/null 2>&1 || true
    exit 1
 }
 
@@ -55,7 +68,7 @@ our_daemons() { pgrep -a -f "(munged|slurmctld|slurmd) .*$DIR/" 2>/dev/null || t
 
 controller_up() { scontrol ping 2>/dev/null | grep -q 'is UP'; }
 
-node_state() { sinfo -h -N -n localhost -o %T 2>/dev/null | head -n 1; }
+node_state() { { sinfo -h -N -n localhost -o %T 2>/dev/null || true; } | head -n 1; }
 
 check_prerequisites() {
    [ "$(id -u)" = 0 ] || die "must run as root (munged runs as the munge user, the SLURM daemons as root)"
@@ -146,9 +159,9 @@ start_munged() {
    rm -f "$MUNGE_SOCKET" "$MUNGE_SOCKET.lock"
    runuser -u munge -- munged --socket="$MUNGE_SOCKET" --pid-file="$MUNGE_PID" \
       --log-file="$DIR/munge/munged.log" --seed-file="$DIR/munge/munged.seed" --key-file="$key" \
-      || { log_tails >&2; die "munged did not start"; }
+      || start_failed "munged did not start"
    munge -n --socket="$MUNGE_SOCKET" | unmunge --socket="$MUNGE_SOCKET" >/dev/null \
-      || { log_tails >&2; die "munged runs but 'munge -n | unmunge' fails"; }
+      || start_failed "munged runs but 'munge -n | unmunge' fails"
 }
 
 wait_until_up() {
@@ -159,11 +172,7 @@ wait_until_up() {
       idle | mixed | allocated | completing) return 0 ;;
       esac
       if [ "$waited" -ge $((START_TIMEOUT * 10)) ]; then
-         {
-            echo "slurm_local.sh: the node is not up after ${START_TIMEOUT}s (state: '${state:-no answer from slurmctld}')"
-            log_tails
-         } >&2
-         exit 1
+         start_failed "the node is not up after ${START_TIMEOUT}s (state: '${state:-no answer from slurmctld}')"
       fi
       sleep 0.1
       waited=$((waited + 1))
@@ -180,10 +189,10 @@ cmd_start() {
    write_config
    start_munged
    if ! pid_alive "$CTLD_PID"; then
-      slurmctld -f "$CONF" || { log_tails >&2; die "slurmctld did not start"; }
+      slurmctld -f "$CONF" || start_failed "slurmctld did not start"
    fi
    if ! pid_alive "$SLURMD_PID"; then
-      slurmd -f "$CONF" -N localhost || { log_tails >&2; die "slurmd did not start"; }
+      slurmd -f "$CONF" -N localhost || start_failed "slurmd did not start"
    fi
    wait_until_up
    echo "slurm_local.sh: up: node localhost $(node_state) ($(sinfo -h -N -n localhost -o '%c CPUs, %m MB')), partition debug; export SLURM_CONF=$CONF"
@@ -215,7 +224,7 @@ cmd_stop() {
       return
    fi
    # slurmctld's helper (slurmscriptd) names no file of ours: known by its parent
-   local helpers=""
+   local helpers="" left pid n=0
    if pid_alive "$CTLD_PID"; then helpers=$(pgrep -P "$(cat "$CTLD_PID")" | tr '\n' ' ' || true); fi
    if controller_up; then
       # jobs left running would outlive the daemons: cancel them (SIGTERM, then SIGKILL
@@ -224,7 +233,6 @@ cmd_stop() {
          echo "slurm_local.sh: cancelling $(squeue -h -o %i | wc -l) job(s)"
          scancel --full --state=PENDING 2>/dev/null || true
          scancel --full 2>/dev/null || true
-         local n=0
          while [ -n "$(squeue -h -o %i 2>/dev/null)" ] && [ "$n" -lt 450 ]; do
             sleep 0.1
             n=$((n + 1))
@@ -240,7 +248,19 @@ cmd_stop() {
       munged --stop --socket="$MUNGE_SOCKET" >/dev/null 2>&1 || true
       wait_gone "$MUNGE_PID" 50 || end_daemon "$MUNGE_PID"
    fi
-   local left pid n
+   # a daemon that never wrote its pid file (slurmd before it registers): known by its
+   # command line, which names this cluster's files
+   for pid in $(our_daemons | cut -d ' ' -f 1); do
+      kill -TERM "$pid" 2>/dev/null || true
+   done
+   n=0
+   while [ -n "$(our_daemons)" ] && [ "$n" -lt 100 ]; do
+      sleep 0.1
+      n=$((n + 1))
+   done
+   for pid in $(our_daemons | cut -d ' ' -f 1); do
+      kill -KILL "$pid" 2>/dev/null || true
+   done
    for pid in $helpers; do
       n=0
       while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 50 ]; do

@@ -371,7 +371,7 @@ describe("a job array on a real single-node SLURM cluster", function()
       end
       assert.matches("stopped", out, 1, true)
       assert.are.same({}, left)
-      assert.are.same({}, fs.lines(fs.sh(("pgrep -a -f %s"):format(q("(munged|slurmctld|slurmd) .*" .. up.dir)))))
+      assert.are.same({}, fs.lines(fs.sh(("%s pgrep -a -f %s"):format(cluster.PLAIN, q("(munged|slurmctld|slurmd) .*" .. up.dir)))))
       local ok, reason = slurm.available()
       assert.is_false(ok)
       assert.matches("no SLURM controller answers", reason, 1, true)

@@ -26,6 +26,10 @@ local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 local current, previous_conf
 
+--- A command prefix that drops what `make test-asan` preloads (pgrep hangs under it, and
+-- the daemons should run as installed).
+M.PLAIN = "env -u LD_PRELOAD -u ASAN_OPTIONS -u UBSAN_OPTIONS"
+
 --- true where a cluster that cannot start fails the spec instead of skipping it.
 function M.required()
    local ci = os.getenv("CI")
@@ -34,8 +38,8 @@ end
 
 -- the script run for the cluster in dir; returns its output and whether it succeeded
 local function script(dir, port, command)
-   local p = io.popen(("DEEPOBS_SLURM_DIR=%s DEEPOBS_SLURM_PORT=%d bash %s %s 2>&1; echo \"exit:$?\"")
-      :format(q(dir), port, q(SCRIPT), command))
+   local p = io.popen(("%s DEEPOBS_SLURM_DIR=%s DEEPOBS_SLURM_PORT=%d bash %s %s 2>&1; echo \"exit:$?\"")
+      :format(M.PLAIN, q(dir), port, q(SCRIPT), command))
    local out = p:read("*a")
    p:close()
    local status = tonumber(out:match("exit:(%d+)\n?$"))
@@ -46,7 +50,7 @@ local function port_of(pid) return 17000 + (pid % 7000) * 2 end
 
 -- the daemons of the cluster in dir that still run
 local function daemons(dir)
-   return fs.lines(fs.sh(("pgrep -a -f %s 2>/dev/null"):format(q("(munged|slurmctld|slurmd) .*" .. dir .. "/"))))
+   return fs.lines(fs.sh(("%s pgrep -a -f %s 2>/dev/null"):format(M.PLAIN, q("(munged|slurmctld|slurmd) .*" .. dir .. "/"))))
 end
 
 -- clusters of spec processes that no longer exist
@@ -99,7 +103,9 @@ local function recorded(dir)
    if ctld then
       local pid = ctld:read("*a"):match("%d+")
       ctld:close()
-      for _, child in ipairs(fs.lines(fs.sh("pgrep -P " .. (pid or "0") .. " 2>/dev/null"))) do add(tonumber(child)) end
+      for _, child in ipairs(fs.lines(fs.sh(M.PLAIN .. " pgrep -P " .. (pid or "0") .. " 2>/dev/null"))) do
+         add(tonumber(child))
+      end
    end
    return pids
 end
