@@ -153,14 +153,7 @@ teardown(function()
 end)
 
 -- true when the cluster runs; else the test is pending (a failure in CI)
-local function cluster_or_pending()
-   if up then return true end
-   if cluster.required() then
-      error("SLURM is required here (CI, or DEEPOBS_REQUIRE_SLURM=1) but " .. why, 0)
-   end
-   pending(why)
-   return false
-end
+local function cluster_or_pending() return cluster.running_or_pending(up, why) end
 
 describe("slurm.write_array", function()
    it("rejects bad options, naming the option", function()

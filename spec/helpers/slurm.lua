@@ -64,6 +64,15 @@ local function stop_orphans()
    end
 end
 
+--- true when the cluster c (from start) runs; else the calling test is pending with why,
+-- or fails where a cluster is required (CI).
+function M.running_or_pending(c, why)
+   if c then return true end
+   if M.required() then error("SLURM is required here (CI, or DEEPOBS_REQUIRE_SLURM=1) but " .. why, 0) end
+   pending(why)
+   return false
+end
+
 --- Starts the cluster; returns { dir, conf } (and points SLURM_CONF at it), or nil and why.
 function M.start()
    if current then return current end

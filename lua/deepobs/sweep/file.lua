@@ -135,13 +135,14 @@ local function problem_entries(list, where)
          if not ok then usage(("%s: %s"):format(at, errors.describe(e))) end
       end
    end
-   for k, v in pairs(list) do
-      if type(k) ~= "number" then
-         local at = ("%s.%s"):format(where, tostring(k))
-         if type(v) ~= "table" then usage(at .. ": a table of runner options for this problem") end
-         local ok, e = pcall(add, k, options_of(at, v, {}), at)
-         if not ok then usage(("%s: %s"):format(at, errors.describe(e))) end
-      end
+   local keys = {} -- name = { options } entries, in name order
+   for k in pairs(list) do if type(k) ~= "number" then keys[#keys + 1] = k end end
+   table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+   for _, k in ipairs(keys) do
+      local at = ("%s.%s"):format(where, tostring(k))
+      if type(list[k]) ~= "table" then usage(at .. ": a table of runner options for this problem") end
+      local ok, e = pcall(add, k, options_of(at, list[k], {}), at)
+      if not ok then usage(("%s: %s"):format(at, errors.describe(e))) end
    end
    return out
 end

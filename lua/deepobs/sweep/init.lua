@@ -217,13 +217,19 @@ local function write_jobs(s, runs)
    return path
 end
 
+-- job arrays; with --wait, again for what Bayesian search proposes next and for runs that
+-- did not finish, each submitted at most 1 + retries times
 local function run_slurm(s, o, out)
    local slurm = require "deepobs.sweep.slurm"
    local ok, why = slurm.available()
-   local rounds = 0
+   local submitted = {}
    while true do
-      local todo = unfinished(s:runs())
+      local todo = {}
+      for _, r in ipairs(unfinished(s:runs())) do
+         if (submitted[r.key] or 0) <= o.retries then todo[#todo + 1] = r end
+      end
       if #todo == 0 then break end
+      for _, r in ipairs(todo) do submitted[r.key] = (submitted[r.key] or 0) + 1 end
       local jobs = write_jobs(s, todo)
       local script = slurm.write_array { jobs = jobs, script = s.folder .. "/array.sh", name = "deepobs-" .. s.spec.name,
          logs = s.folder .. "/logs", throttle = o.jobs, sbatch_args = o.slurm, requeue = o.requeue, count = #todo }
@@ -231,18 +237,18 @@ local function run_slurm(s, o, out)
          out:write(("sweep: %d run(s) in %s, array script %s; not submitted: %s\n"):format(#todo, jobs, script, why))
          return {}
       end
-      local id = slurm.submit(script, { wait = o.wait })
-      out:write(("sweep: submitted job array %s (%d tasks, at most %d at once)\n"):format(tostring(id), #todo, o.jobs))
+      local id = slurm.submit(script)
+      out:write(("sweep: submitted job array %s (%d tasks, at most %d at once)%s\n"):format(tostring(id), #todo, o.jobs,
+         o.wait and "; waiting until it ends" or ""))
       out:flush()
-      rounds = rounds + 1
       if not o.wait then return {} end
-      local failed = {}
-      for _, r in ipairs(s:runs()) do
-         if r.status.state == "failed" then failed[#failed + 1] = r end
-      end
-      if #failed > 0 or rounds > 1000 then return failed end
+      slurm.wait(id)
    end
-   return {}
+   local failed = {}
+   for _, r in ipairs(s:runs()) do
+      if r.status.state ~= "done" then failed[#failed + 1] = r end
+   end
+   return failed
 end
 
 --- Runs (or lists, or hands out) the sweep s as the parsed flags o say. Returns the number

@@ -304,6 +304,26 @@ local function expand_tasks(spec)
    return out
 end
 
+-- the states in which a task will still run (or run again)
+local ACTIVE = { PENDING = true, RUNNING = true, CONFIGURING = true, COMPLETING = true, REQUEUED = true,
+   REQUEUE_HOLD = true, REQUEUE_FED = true, RESIZING = true, SUSPENDED = true, STAGE_OUT = true, SIGNALING = true }
+
+--- Blocks until no task of the array will run again (every task ended, or the job is no
+-- longer known to slurmctld), looking every `poll` seconds (default 2). Returns the tasks
+-- as tasks() last saw them (nil when the job was gone).
+function M.wait(job_id, poll)
+   local last
+   while true do
+      local list = M.tasks(job_id)
+      if not list then return last end
+      last = list
+      local active = false
+      for _, t in ipairs(list) do if ACTIVE[t.state] then active = true end end
+      if not active then return list end
+      os.execute(("sleep %g"):format(poll or 2))
+   end
+end
+
 --- The array's tasks as slurmctld knows them (ended tasks stay known for MinJobAge, 300 s by
 -- default): a list sorted by task of { task, job_id, state ("PENDING", "RUNNING",
 -- "COMPLETED", "FAILED", ...), reason, exit_code ("143:0"), restarts, node }. nil and
