@@ -49,11 +49,7 @@ function M.path(run)
    return ("%s/random_seed__%s.checkpoint"):format(run.run_dir, results.pyint(run.seed))
 end
 
-local function exists(path)
-   local f = io.open(path, "rb")
-   if f then f:close(); return true end
-   return false
-end
+local exists = require("deepobs.files").exists
 
 --- opts: interrupt (deepobs.interrupt, when signals are handled), progress, provenance
 -- (the ordered {key, value} list of the run's start).

@@ -33,13 +33,7 @@ local function shell_quote(s)
    return "'" .. s:gsub("'", "'\"'\"'") .. "'"
 end
 
-local function read_file(path)
-   local f = io.open(path, "rb")
-   if not f then return nil end
-   local s = f:read("*a")
-   f:close()
-   return s
-end
+local read_file = require("deepobs.files").read
 
 -- the global arg table from its lowest index (the interpreter, then its options) up
 local function arg_table()

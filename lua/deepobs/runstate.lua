@@ -87,11 +87,7 @@ function M.failed(run, message)
       { "message", message } })
 end
 
-local function exists(path)
-   local f = io.open(path, "rb")
-   if f then f:close(); return true end
-   return false
-end
+local exists = require("deepobs.files").exists
 
 -- the names in a folder (empty when it does not exist)
 local function names_in(dir)

@@ -36,10 +36,8 @@ local function proposal_seed(spec, p, o)
 end
 
 local function read_json(path)
-   local f = io.open(path, "rb")
-   if not f then return nil end
-   local s = f:read("*a")
-   f:close()
+   local s = require("deepobs.files").read(path)
+   if not s then return nil end
    local ok, v = pcall(cjson.decode, s)
    return ok and v or nil
 end

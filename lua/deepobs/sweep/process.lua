@@ -19,13 +19,7 @@ local q = M.quote
 --- Sleeps s seconds.
 function M.sleep(s) ffi.C.usleep(math.floor(s * 1e6)) end
 
-local function read(path)
-   local f = io.open(path, "rb")
-   if not f then return nil end
-   local s = f:read("*a")
-   f:close()
-   return s
-end
+local read = require("deepobs.files").read
 
 local Process = {}
 Process.__index = Process

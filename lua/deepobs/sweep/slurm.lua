@@ -72,13 +72,7 @@ local function absolute(path)
    return current_folder() .. "/" .. path:gsub("^%./", "")
 end
 
-local function read_file(path)
-   local f = io.open(path, "rb")
-   if not f then return nil end
-   local s = f:read("*a")
-   f:close()
-   return s
-end
+local read_file = require("deepobs.files").read
 
 local function count_lines(text)
    local n = 0

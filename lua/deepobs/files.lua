@@ -1,0 +1,23 @@
+--- Whole files: whether one exists, its bytes.
+--
+--    local files = require "deepobs.files"
+--    if files.exists(path) then local s = files.read(path) end
+local M = {}
+
+--- Whether path can be opened for reading.
+function M.exists(path)
+   local f = io.open(path, "rb")
+   if f then f:close(); return true end
+   return false
+end
+
+--- The bytes of path, or nil and the reason when it cannot be read.
+function M.read(path)
+   local f, err = io.open(path, "rb")
+   if not f then return nil, err end
+   local s = f:read("*a")
+   f:close()
+   return s
+end
+
+return M
