@@ -13,19 +13,13 @@
 -- those are counted in `uncounted`, so a reader sees what is missing.
 local rs = require "deepobs.analyzer.results"
 local select = require "deepobs.analyzer.select"
+local textfmt = require "deepobs.analyzer.textfmt"
 local jsonw = require "deepobs.results"
 
 local M = {}
 
 M.WHAT = "CPU hours = training time (epoch_times: the training steps of each epoch, wall clock) x threads, "
    .. "summed over the runs; evaluation, data loading and start-up are not counted"
-
-local function set_of(list)
-   if list == nil then return nil end
-   local s = {}
-   for _, v in ipairs(list) do s[v] = true end
-   return s
-end
 
 -- training seconds and CPU seconds of one run, or nil when it lacks epoch_times (a list of
 -- finite times >= 0) or threads (a whole number >= 1)
@@ -46,7 +40,7 @@ end
 -- opts.optimizers filter as in tables.build.
 function M.build(col, opts)
    opts = opts or {}
-   local pf, of = set_of(opts.problems), set_of(opts.optimizers)
+   local pf, of = rs.set_of(opts.problems), rs.set_of(opts.optimizers)
    local out = { kind = "budget", rows = {}, what = M.WHAT,
       total = { problems = 0, optimizers = 0, trials = 0, runs = 0, train_hours = 0, cpu_hours = 0, uncounted = 0 } }
    local tot, seen_opt = out.total, {}
@@ -129,30 +123,15 @@ end
 --- The cells of the table as printed, the totals last: { head, rows }.
 function M.grid(b) return { head = HEAD, rows = rows_of(b) } end
 
-local function width(s) return #s:gsub("[\128-\191]", "") end
-
 --- Aligned plain text: what is counted, a line per problem and optimizer, the totals.
 function M.text(b)
-   local out = { "budget: trials = settings tried, seeds = distinct random seeds; " .. b.what }
-   local rows = { HEAD }
-   for _, r in ipairs(rows_of(b)) do rows[#rows + 1] = r end
-   local w = {}
-   for _, row in ipairs(rows) do
-      for j, c in ipairs(row) do w[j] = math.max(w[j] or 0, width(c)) end
-   end
-   for _, row in ipairs(rows) do
-      local line = {}
-      for j, c in ipairs(row) do line[j] = j == #row and c or (c .. (" "):rep(w[j] - width(c))) end
-      out[#out + 1] = "  " .. table.concat(line, "  ")
-   end
-   return table.concat(out, "\n") .. "\n"
+   return "budget: trials = settings tried, seeds = distinct random seeds; " .. b.what .. "\n"
+      .. textfmt.aligned(HEAD, rows_of(b)) .. "\n"
 end
 
 --- Markdown: what is counted, then a pipe table.
 function M.markdown(b)
-   local out = { "### Budget", "", b.what .. ".", "", "| " .. table.concat(HEAD, " | ") .. " |", "|" .. ("---|"):rep(#HEAD) }
-   for _, r in ipairs(rows_of(b)) do out[#out + 1] = "| " .. table.concat(r, " | ") .. " |" end
-   return table.concat(out, "\n") .. "\n"
+   return table.concat({ "### Budget", "", b.what .. ".", "", textfmt.markdown_table(HEAD, rows_of(b)) }, "\n") .. "\n"
 end
 
 --- CSV, one line per problem and optimizer (seeds separated by spaces), then the total.
@@ -161,8 +140,8 @@ function M.csv(b)
    local function line(r, problem, optimizer, seeds)
       local seed_list = {}
       for i, sd in ipairs(seeds) do seed_list[i] = tostring(sd) end
-      out[#out + 1] = table.concat({ problem, optimizer, r.trials, table.concat(seed_list, " "), r.runs,
-         r.min_seeds or "", r.max_seeds or "", jsonw.pyfloat(r.train_hours), jsonw.pyfloat(r.cpu_hours), r.uncounted }, ",")
+      out[#out + 1] = textfmt.csv_line(problem, optimizer, r.trials, table.concat(seed_list, " "), r.runs, r.min_seeds,
+         r.max_seeds, textfmt.csv_float(r.train_hours), textfmt.csv_float(r.cpu_hours), r.uncounted)
    end
    for _, r in ipairs(b.rows) do line(r, r.problem, r.optimizer, r.seeds) end
    line(b.total, "total", "", {})

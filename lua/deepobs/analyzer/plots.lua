@@ -21,6 +21,7 @@
 --   too, its line is the best setting at each value and every setting is a faint point.
 local svg = require "deepobs.analyzer.svg"
 local select = require "deepobs.analyzer.select"
+local rs = require "deepobs.analyzer.results"
 local style = require "deepobs.analyzer.style"
 local sets = require "problems.sets"
 
@@ -89,13 +90,6 @@ end
 --- The setting drawn for an optimizer (select.best: mode "final" | "best" | "most").
 function M.choose(opt, mode, metric) return select.best(opt, mode or "final", metric) end
 
-local function set_of(list)
-   if list == nil then return nil end
-   local s = {}
-   for _, n in ipairs(list) do s[n] = true end
-   return s
-end
-
 --- The settings a figure of one problem draws, as the performance table chooses them: the
 -- baselines' first, then the results', each { optimizer, baseline, setting } chosen by
 -- select.best with the same mode and metric. opts: mode, metric (default: the problem's, as
@@ -112,7 +106,7 @@ function M.chosen(problem, base, opts)
       end
    end
    if base ~= problem then add(base, true) end
-   add(problem, false, set_of(opts.optimizers))
+   add(problem, false, rs.set_of(opts.optimizers))
    return out, metric
 end
 
@@ -543,7 +537,7 @@ local function sensitivity(problem, get_x, xname, opts)
       end
    end
    if opts.baseline then add(opts.baseline, true) end
-   local only = set_of(opts.optimizers)
+   local only = rs.set_of(opts.optimizers)
    add(problem, false, only)
    if #legend == 0 then panel:note("no settings with a value for " .. xname) end
    if diverged > 0 then panel:note(string.format("%d diverged setting(s) (NaN/Inf) not shown", diverged)) end

@@ -17,6 +17,7 @@
 -- denominator is every problem of the table: a problem on which no optimizer reaches the target
 -- counts against all of them (named in the notes). A problem whose target the untrained model
 -- already meets (fastest time 0) measures nothing and is left out (named in the notes).
+local textfmt = require "deepobs.analyzer.textfmt"
 local jsonw = require "deepobs.results"
 
 local M = {}
@@ -47,7 +48,7 @@ function M.build(tt, opts)
          local k = key_of(r)
          if not by_key[k] then
             by_key[k] = { optimizer = r.optimizer, baseline = r.baseline, key = k,
-               label = r.optimizer .. (r.baseline and " (baseline)" or ""), times = {}, ratios = {} }
+               label = textfmt.optimizer_label(r), times = {}, ratios = {} }
             out.entries[#out.entries + 1] = by_key[k]
          end
       end
@@ -190,51 +191,28 @@ end
 
 --- The cells of the table as printed: { head, rows } (the report shows the same cells).
 function M.grid(pr)
-   local rows = {}
-   for i, e in ipairs(pr.entries) do rows[i] = cells(pr, e) end
-   return { head = header(pr), rows = rows }
+   return textfmt.grid(header(pr), pr.entries, function(e) return cells(pr, e) end)
 end
-
-local function width(s) return #s:gsub("[\128-\191]", "") end
 
 --- Aligned plain text: the caption, a line per optimizer, then the notes.
 function M.text(pr)
-   local out = { M.caption(pr) }
-   local rows = { header(pr) }
-   for _, e in ipairs(pr.entries) do rows[#rows + 1] = cells(pr, e) end
-   local w = {}
-   for _, row in ipairs(rows) do
-      for j, c in ipairs(row) do w[j] = math.max(w[j] or 0, width(c)) end
-   end
-   for _, row in ipairs(rows) do
-      local line = {}
-      for j, c in ipairs(row) do line[j] = j == #row and c or (c .. (" "):rep(w[j] - width(c))) end
-      out[#out + 1] = "  " .. table.concat(line, "  ")
-   end
+   local g = M.grid(pr)
+   local out = { M.caption(pr), textfmt.aligned(g.head, g.rows) }
    for _, n in ipairs(pr.notes) do out[#out + 1] = "  note: " .. n end
    return table.concat(out, "\n") .. "\n"
 end
 
 --- Markdown: the caption, a pipe table, the notes as a list.
 function M.markdown(pr)
-   local h = header(pr)
-   local out = { "### " .. M.caption(pr), "", "| " .. table.concat(h, " | ") .. " |", "|" .. ("---|"):rep(#h) }
-   for _, e in ipairs(pr.entries) do
-      local c = cells(pr, e)
-      for j = 1, #c do c[j] = c[j]:gsub("|", "\\|") end
-      out[#out + 1] = "| " .. table.concat(c, " | ") .. " |"
-   end
+   local g = M.grid(pr)
+   local out = { "### " .. M.caption(pr), "", textfmt.markdown_table(g.head, g.rows) }
    if #pr.notes > 0 then out[#out + 1] = "" end
    for _, n in ipairs(pr.notes) do out[#out + 1] = "- " .. n end
    return table.concat(out, "\n") .. "\n"
 end
 
-local function csv_num(v)
-   if v == nil then return "" end
-   if v == INF then return "inf" end
-   if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return ("%d"):format(v) end
-   return jsonw.pyfloat(v)
-end
+-- a time or ratio as a CSV cell: "inf" where the target is never reached
+local function csv_time(v) return v == INF and "inf" or textfmt.csv_number(v) end
 
 --- CSV, one line per optimizer and problem: its time, the fastest time and the ratio (inf:
 -- never reached).
@@ -242,14 +220,15 @@ function M.csv(pr)
    local out = { "optimizer,baseline,problem,time_unit,time,fastest_time,ratio" }
    for _, e in ipairs(pr.entries) do
       for _, p in ipairs(pr.problems) do
-         out[#out + 1] = table.concat({ e.optimizer, e.baseline and "true" or "false", p, pr.time,
-            csv_num(e.times[p]), csv_num(pr.best[p]), csv_num(e.ratios[p]) }, ",")
+         out[#out + 1] = textfmt.csv_line(e.optimizer, e.baseline and true or false, p, pr.time,
+            csv_time(e.times[p]), csv_time(pr.best[p]), csv_time(e.ratios[p]))
       end
    end
    return table.concat(out, "\n") .. "\n"
 end
 
-local function jnum(v) if v == nil or v == INF or v ~= v then return jsonw.null end return v end
+-- a ratio for JSON: null where the target is never reached
+local function jratio(v) return v == INF and jsonw.null or textfmt.jnum(v) end
 
 --- JSON: { kind, time, problems, taus, entries = [ { optimizer, baseline, rho = [ at each tau ],
 -- reached, ratios = { problem: ratio or null } } ], notes } (null: not reached).
@@ -259,7 +238,7 @@ function M.json(pr)
    for i, e in ipairs(pr.entries) do
       local rho, ratios = {}, {}
       for j, tau in ipairs(M.TAUS) do rho[j] = M.rho(e, tau, n) end
-      for j, p in ipairs(pr.problems) do ratios[j] = { p, jnum(e.ratios[p]) } end
+      for j, p in ipairs(pr.problems) do ratios[j] = { p, jratio(e.ratios[p]) } end
       entries[i] = jsonw.object { { "optimizer", e.optimizer }, { "baseline", e.baseline },
          { "rho", jsonw.array(rho) }, { "reached", M.rho(e, INF, n) }, { "ratios", jsonw.object(ratios) } }
    end

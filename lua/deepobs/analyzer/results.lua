@@ -340,6 +340,14 @@ function M.names(t)
    return out
 end
 
+--- The names of a list as a set ({ a = true, ... }), nil for nil: a filter where nil keeps all.
+function M.set_of(list)
+   if list == nil then return nil end
+   local s = {}
+   for _, v in ipairs(list) do s[v] = true end
+   return s
+end
+
 --- The messages of col.warnings, of the given problems and optimizers only where those lists
 -- are given (nil: all).
 function M.warnings(col, problems, optimizers)

@@ -18,6 +18,7 @@
 local select = require "deepobs.analyzer.select"
 local rs = require "deepobs.analyzer.results"
 local target_mod = require "deepobs.analyzer.target"
+local textfmt = require "deepobs.analyzer.textfmt"
 local jsonw = require "deepobs.results"
 
 local M = {}
@@ -43,13 +44,6 @@ local function problem_order(names)
       return a < b
    end)
    return names, title
-end
-
-local function set_of(list)
-   if list == nil then return nil end
-   local s = {}
-   for _, v in ipairs(list) do s[v] = true end
-   return s
 end
 
 --- Speed of a setting: the mean epochs and mean seconds over the runs that reached the
@@ -110,7 +104,7 @@ function M.build(col, baselines, opts)
    opts = opts or {}
    if baselines == col then baselines = nil end -- analysing the baselines themselves
    local mode = opts.mode or "final"
-   local pf, of = set_of(opts.problems), set_of(opts.optimizers)
+   local pf, of = rs.set_of(opts.problems), rs.set_of(opts.optimizers)
    local names = {}
    for name in pairs(col.problems) do
       if not pf or pf[name] then names[#names + 1] = name end
@@ -183,7 +177,7 @@ local function cells(r)
       perf = perf .. " ± " .. num(r.performance_std)
    end
    return {
-      r.optimizer .. (r.baseline and " (baseline)" or ""), perf, speed_cell(r, r.speed, 2),
+      textfmt.optimizer_label(r), perf, speed_cell(r, r.speed, 2),
       r.speed_seconds == nil and (r.reached or 0) > 0 and "N.A." or speed_cell(r, r.speed_seconds, 1),
       ("%d/%d"):format(r.reached or 0, r.seeds), tostring(r.n_settings), r.tuneability,
    }
@@ -192,8 +186,8 @@ end
 local HEAD = { "optimizer", "performance", "speed (epochs)", "speed (s)", "seeds reached", "settings", "tuneability" }
 
 local function problem_caption(p, mode)
-   return ("%s%s: %s, mode %s, target %s (%s)"):format(p.name, p.title and (" (" .. p.title .. ")") or "",
-      p.metric, mode, num(p.target), p.target_source or "no reference")
+   return ("%s: %s, mode %s, target %s (%s)"):format(textfmt.problem_label(p), p.metric, mode, num(p.target),
+      p.target_source or "no reference")
 end
 
 -- the second caption line: how the settings were chosen and what speed means
@@ -201,74 +195,22 @@ local function rule_caption(p)
    return ("setting per optimizer: %s; speed: mean over the seeds that reach the target"):format(p.rule)
 end
 
--- display width in characters (UTF-8 continuation bytes do not count)
-local function width(s) return #s:gsub("[\128-\191]", "") end
-
 --- The cells of a problem's table as printed: { head = { ... }, rows = { { ... }, ... } } (the
 -- report shows the same cells).
-function M.grid(p)
-   local rows = {}
-   for i, r in ipairs(p.rows) do rows[i] = cells(r) end
-   return { head = HEAD, rows = rows }
-end
+function M.grid(p) return textfmt.grid(HEAD, p.rows, cells) end
 
 M.problem_caption, M.rule_caption = problem_caption, rule_caption
 
+-- a problem's two caption lines in a table of the given mode
+local function captions(mode)
+   return function(p) return { problem_caption(p, mode), rule_caption(p) } end
+end
+
 --- Aligned plain text, one block per problem.
-function M.text(t)
-   local out = {}
-   for _, p in ipairs(t.problems) do
-      out[#out + 1] = problem_caption(p, t.mode)
-      out[#out + 1] = "  " .. rule_caption(p)
-      local rows = { HEAD }
-      for _, r in ipairs(p.rows) do rows[#rows + 1] = cells(r) end
-      local w = {}
-      for _, row in ipairs(rows) do
-         for j, c in ipairs(row) do w[j] = math.max(w[j] or 0, width(c)) end
-      end
-      for _, row in ipairs(rows) do
-         local line = {}
-         for j, c in ipairs(row) do
-            line[j] = j == #row and c or (c .. (" "):rep(w[j] - width(c)))
-         end
-         out[#out + 1] = "  " .. table.concat(line, "  ")
-      end
-      out[#out + 1] = ""
-   end
-   return table.concat(out, "\n")
-end
+function M.text(t) return textfmt.problems_text(t.problems, captions(t.mode), M.grid) end
 
---- Markdown: a heading and a pipe table per problem.
-function M.markdown(t)
-   local out = {}
-   for _, p in ipairs(t.problems) do
-      out[#out + 1] = "### " .. problem_caption(p, t.mode)
-      out[#out + 1] = ""
-      out[#out + 1] = rule_caption(p)
-      out[#out + 1] = ""
-      out[#out + 1] = "| " .. table.concat(HEAD, " | ") .. " |"
-      out[#out + 1] = "|" .. ("---|"):rep(#HEAD)
-      for _, r in ipairs(p.rows) do
-         local c = cells(r)
-         for j = 1, #c do c[j] = c[j]:gsub("|", "\\|") end
-         out[#out + 1] = "| " .. table.concat(c, " | ") .. " |"
-      end
-      out[#out + 1] = ""
-   end
-   return table.concat(out, "\n")
-end
-
-local function csv_field(v)
-   if v == nil then return "" end
-   if type(v) == "number" then
-      if v ~= v then return "nan" end
-      if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return ("%d"):format(v) end
-      return jsonw.pyfloat(v)
-   end
-   v = tostring(v)
-   if v:find('[,"\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
-   return v
-end
+--- Markdown: a heading, the rule and a pipe table per problem.
+function M.markdown(t) return textfmt.problems_markdown(t.problems, captions(t.mode), M.grid) end
 
 local CSV_COLS = { "problem", "metric", "mode", "target", "optimizer", "baseline", "performance", "performance_std",
                    "speed_epochs", "speed_seconds", "seeds_reached", "seeds", "settings", "lr", "tuneability", "setting" }
@@ -278,18 +220,15 @@ function M.csv(t)
    local out = { table.concat(CSV_COLS, ",") }
    for _, p in ipairs(t.problems) do
       for _, r in ipairs(p.rows) do
-         local v = { p.name, p.metric, t.mode, p.target, r.optimizer, r.baseline and "true" or "false", r.performance,
-                     r.performance_std, r.speed, r.speed_seconds, r.reached, r.seeds, r.n_settings, r.lr,
-                     r.tuneability, r.folder }
-         local f = {}
-         for i = 1, #CSV_COLS do f[i] = csv_field(v[i]) end
-         out[#out + 1] = table.concat(f, ",")
+         out[#out + 1] = textfmt.csv_line(p.name, p.metric, t.mode, p.target, r.optimizer, r.baseline and true or false,
+            r.performance, r.performance_std, r.speed, r.speed_seconds, r.reached, r.seeds, r.n_settings, r.lr,
+            r.tuneability, r.folder)
       end
    end
    return table.concat(out, "\n") .. "\n"
 end
 
-local function jnum(x) if x == nil or x ~= x then return jsonw.null end return x end
+local jnum = textfmt.jnum
 
 --- JSON: { mode, problems = [ { name, metric, target, rows = [ ... ] } ] } (NaN as null).
 function M.json(t)

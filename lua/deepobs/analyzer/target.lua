@@ -18,6 +18,7 @@
 -- median exists only when at least half of the seeds (strictly more than half, for an even
 -- count) reached the target.
 local select = require "deepobs.analyzer.select"
+local textfmt = require "deepobs.analyzer.textfmt"
 local jsonw = require "deepobs.results"
 
 local M = {}
@@ -143,8 +144,8 @@ end
 
 function M.caption(p)
    local op = select.higher_is_better(p.metric) and ">=" or "<="
-   return ("%s%s: time until %s %s %s (%s)"):format(p.name, p.title and (" (" .. p.title .. ")") or "", p.metric, op,
-      num(p.target), p.target_source or "no target: give one with --target")
+   return ("%s: time until %s %s %s (%s)"):format(textfmt.problem_label(p), p.metric, op, num(p.target),
+      p.target_source or "no target: give one with --target")
 end
 
 local HEAD = { "optimizer", "seeds reached", "median epochs", "median seconds", "per seed: epochs (training seconds)" }
@@ -152,69 +153,20 @@ local HEAD = { "optimizer", "seeds reached", "median epochs", "median seconds", 
 local function cells(r)
    local per = {}
    for i, s in ipairs(r.seeds) do per[i] = ("%s: %s"):format(tostring(s.seed), M.seed_text(s)) end
-   return { r.optimizer .. (r.baseline and " (baseline)" or ""), M.share_text(r), M.median_text(r, "median_epochs"),
+   return { textfmt.optimizer_label(r), M.share_text(r), M.median_text(r, "median_epochs"),
       M.median_text(r, "median_seconds", "%.1f"), table.concat(per, ", ") }
 end
 
 --- The cells of a problem's table as printed: { head, rows } (the report shows the same cells).
-function M.grid(p)
-   local rows = {}
-   for i, r in ipairs(p.rows) do rows[i] = cells(r) end
-   return { head = HEAD, rows = rows }
-end
+function M.grid(p) return textfmt.grid(HEAD, p.rows, cells) end
 
-local function width(s) return #s:gsub("[\128-\191]", "") end
+local function captions(p) return { M.caption(p) } end
 
 --- Aligned plain text, one block per problem.
-function M.text(tt)
-   local out = {}
-   for _, p in ipairs(tt.problems) do
-      out[#out + 1] = M.caption(p)
-      local rows = { HEAD }
-      for _, r in ipairs(p.rows) do rows[#rows + 1] = cells(r) end
-      local w = {}
-      for _, row in ipairs(rows) do
-         for j, c in ipairs(row) do w[j] = math.max(w[j] or 0, width(c)) end
-      end
-      for _, row in ipairs(rows) do
-         local line = {}
-         for j, c in ipairs(row) do line[j] = j == #row and c or (c .. (" "):rep(w[j] - width(c))) end
-         out[#out + 1] = "  " .. table.concat(line, "  ")
-      end
-      out[#out + 1] = ""
-   end
-   return table.concat(out, "\n")
-end
+function M.text(tt) return textfmt.problems_text(tt.problems, captions, M.grid) end
 
 --- Markdown: a heading and a pipe table per problem.
-function M.markdown(tt)
-   local out = {}
-   for _, p in ipairs(tt.problems) do
-      out[#out + 1] = "### " .. M.caption(p)
-      out[#out + 1] = ""
-      out[#out + 1] = "| " .. table.concat(HEAD, " | ") .. " |"
-      out[#out + 1] = "|" .. ("---|"):rep(#HEAD)
-      for _, r in ipairs(p.rows) do
-         local c = cells(r)
-         for j = 1, #c do c[j] = c[j]:gsub("|", "\\|") end
-         out[#out + 1] = "| " .. table.concat(c, " | ") .. " |"
-      end
-      out[#out + 1] = ""
-   end
-   return table.concat(out, "\n")
-end
-
-local function csv_field(v)
-   if v == nil then return "" end
-   if type(v) == "boolean" then return v and "true" or "false" end
-   if type(v) == "number" then
-      if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return ("%d"):format(v) end
-      return jsonw.pyfloat(v)
-   end
-   v = tostring(v)
-   if v:find('[,"\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
-   return v
-end
+function M.markdown(tt) return textfmt.problems_markdown(tt.problems, captions, M.grid) end
 
 local CSV_COLS = { "problem", "metric", "target", "target_source", "optimizer", "baseline", "setting", "seed", "reached",
                    "epochs", "seconds", "num_epochs" }
@@ -225,18 +177,15 @@ function M.csv(tt)
    for _, p in ipairs(tt.problems) do
       for _, r in ipairs(p.rows) do
          for _, s in ipairs(r.seeds) do
-            local v = { p.name, p.metric, p.target, p.target_source, r.optimizer, r.baseline, r.folder, s.seed,
-                        s.epochs ~= nil, s.epochs, s.seconds, s.num_epochs }
-            local f = {}
-            for i = 1, #CSV_COLS do f[i] = csv_field(v[i]) end
-            out[#out + 1] = table.concat(f, ",")
+            out[#out + 1] = textfmt.csv_line(p.name, p.metric, p.target, p.target_source, r.optimizer, r.baseline,
+               r.folder, s.seed, s.epochs ~= nil, s.epochs, s.seconds, s.num_epochs)
          end
       end
    end
    return table.concat(out, "\n") .. "\n"
 end
 
-local function jnum(x) if x == nil or x ~= x then return jsonw.null end return x end
+local jnum = textfmt.jnum
 
 --- JSON: { kind, mode, problems = [ { problem, metric, target, target_source, rows = [ { optimizer,
 -- baseline, setting, seeds_reached, seeds, median_epochs, median_seconds, per_seed = [ { seed,

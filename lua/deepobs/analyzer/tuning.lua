@@ -18,6 +18,7 @@
 -- quarter of the orders reach or beat, "bad" the one three quarters do; a diverged trial (NaN)
 -- ranks last. At k = n every order has found the best trial.
 local select = require "deepobs.analyzer.select"
+local textfmt = require "deepobs.analyzer.textfmt"
 local jsonw = require "deepobs.results"
 
 local M = {}
@@ -102,9 +103,8 @@ local function v(x)
 end
 
 function M.caption(p, mode)
-   return ("%s%s: best %s%s after k tuning trials: median [25%%, 75%% quantile, from the best] over all orders of the trials")
-      :format(p.name, p.title and (" (" .. p.title .. ")") or "", mode == "best" and "ever " or "final ",
-         tostring(p.metric))
+   return ("%s: best %s%s after k tuning trials: median [25%%, 75%% quantile, from the best] over all orders of the trials")
+      :format(textfmt.problem_label(p), mode == "best" and "ever " or "final ", tostring(p.metric))
 end
 
 local function row_cells(r)
@@ -113,60 +113,24 @@ local function row_cells(r)
    for _, k in ipairs(ks(c.n)) do
       parts[#parts + 1] = ("k=%d: %s [%s, %s]"):format(k, v(c.median[k]), v(c.good[k]), v(c.bad[k]))
    end
-   return { r.optimizer .. (r.baseline and " (baseline)" or ""), tostring(c.n), table.concat(parts, "; ") }
+   return { textfmt.optimizer_label(r), tostring(c.n), table.concat(parts, "; ") }
 end
 
 local HEAD = { "optimizer", "trials", "best after k trials: median [good, bad quartile]" }
 
 --- The cells of a problem's table as printed: { head, rows }.
-function M.grid(p)
-   local rows = {}
-   for i, r in ipairs(p.rows) do rows[i] = row_cells(r) end
-   return { head = HEAD, rows = rows }
-end
+function M.grid(p) return textfmt.grid(HEAD, p.rows, row_cells) end
 
-local function width(s) return #s:gsub("[\128-\191]", "") end
+-- a problem's caption in a table of the given mode
+local function captions(mode)
+   return function(p) return { M.caption(p, mode) } end
+end
 
 --- Aligned plain text, one block per problem.
-function M.text(tc)
-   local out = {}
-   for _, p in ipairs(tc.problems) do
-      out[#out + 1] = M.caption(p, tc.mode)
-      local rows = { HEAD }
-      for _, r in ipairs(p.rows) do rows[#rows + 1] = row_cells(r) end
-      local w = {}
-      for _, row in ipairs(rows) do
-         for j, c in ipairs(row) do w[j] = math.max(w[j] or 0, width(c)) end
-      end
-      for _, row in ipairs(rows) do
-         local line = {}
-         for j, c in ipairs(row) do line[j] = j == #row and c or (c .. (" "):rep(w[j] - width(c))) end
-         out[#out + 1] = "  " .. table.concat(line, "  ")
-      end
-      out[#out + 1] = ""
-   end
-   return table.concat(out, "\n")
-end
+function M.text(tc) return textfmt.problems_text(tc.problems, captions(tc.mode), M.grid) end
 
 --- Markdown: a heading and a pipe table per problem.
-function M.markdown(tc)
-   local out = {}
-   for _, p in ipairs(tc.problems) do
-      out[#out + 1] = "### " .. M.caption(p, tc.mode)
-      out[#out + 1] = ""
-      out[#out + 1] = "| " .. table.concat(HEAD, " | ") .. " |"
-      out[#out + 1] = "|" .. ("---|"):rep(#HEAD)
-      for _, r in ipairs(p.rows) do out[#out + 1] = "| " .. table.concat(row_cells(r), " | ") .. " |" end
-      out[#out + 1] = ""
-   end
-   return table.concat(out, "\n")
-end
-
-local function csv_num(x)
-   if x == nil then return "" end
-   if x ~= x then return "nan" end
-   return jsonw.pyfloat(x)
-end
+function M.markdown(tc) return textfmt.problems_markdown(tc.problems, captions(tc.mode), M.grid) end
 
 --- CSV, one line per problem, optimizer and number of trials k.
 function M.csv(tc)
@@ -175,8 +139,8 @@ function M.csv(tc)
       for _, r in ipairs(p.rows) do
          local c = r.curve
          for k = 1, c.n do
-            out[#out + 1] = table.concat({ p.name, p.metric, r.optimizer, r.baseline and "true" or "false", c.n, k,
-               csv_num(c.median[k]), csv_num(c.good[k]), csv_num(c.bad[k]) }, ",")
+            out[#out + 1] = textfmt.csv_line(p.name, p.metric, r.optimizer, r.baseline and true or false, c.n, k,
+               textfmt.csv_float(c.median[k]), textfmt.csv_float(c.good[k]), textfmt.csv_float(c.bad[k]))
          end
       end
    end
@@ -185,7 +149,7 @@ end
 
 local function jlist(xs)
    local out = {}
-   for i, x in ipairs(xs) do out[i] = (x == x) and x or jsonw.null end
+   for i, x in ipairs(xs) do out[i] = textfmt.jnum(x) end
    return jsonw.array(out)
 end
 
