@@ -110,7 +110,7 @@ function M.csv_field(v)
    if type(v) == "boolean" then return v and "true" or "false" end
    if type(v) == "number" then return M.csv_number(v) end
    v = tostring(v)
-   if v:find('[,"\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
+   if v:find('[,"\r\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
    return v
 end
 
