@@ -174,7 +174,7 @@ dob_tensor *dob_attention(dob_tensor *q, dob_tensor *k, dob_tensor *v, int causa
     dob_release(vc);
     dob_release(P);
     dob_release(M);
-    return out;
+    return dob__recorded(n, out);
 fail:
     if (Pd) dob__free(Pd, sbytes);
     dob_release(qc);

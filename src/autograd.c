@@ -71,6 +71,10 @@ void dob__node_release(dob_node *n)
     if (stack != stack_small) free(stack);
 }
 
+/* What dob__record returns when it cannot allocate the node: ops fill it in
+   like a node (nothing sticks), and dob__recorded then fails the op. */
+static _Thread_local dob_node failed_node = {.failed = true};
+
 dob_node *dob__record(const char *name, dob_backward_fn fn, int ninputs,
                       dob_tensor *const *inputs, int noutputs)
 {
@@ -80,7 +84,10 @@ dob_node *dob__record(const char *name, dob_backward_fn fn, int ninputs,
         if (inputs[i] && inputs[i]->dtype == DOB_F32 && dob__tracks(inputs[i])) any = true;
     if (!any) return NULL;
     dob_node *n = calloc(1, sizeof *n + sizeof(dob_edge) * (size_t)ninputs);
-    if (!n) return NULL;   /* out of memory: the result simply is not tracked */
+    if (!n) {
+        dob__fail("%s: out of memory recording the op for backward", name);
+        return &failed_node;
+    }
     dob__live_nodes++;
     n->refcount = 0;       /* outputs and consumers add theirs */
     n->seq = ++node_seq;
@@ -109,15 +116,38 @@ dob_node *dob__record(const char *name, dob_backward_fn fn, int ninputs,
 
 void dob__save(dob_node *n, dob_tensor *t)
 {
-    if (!n || n->nsaved == DOB_NODE_MAX_SAVED) return;
+    if (!n || n->failed) return;
+    if (n->nsaved == DOB_NODE_MAX_SAVED) {
+        n->failed = true;
+        dob__fail("%s: internal error: the op saves more than %d tensors for backward", n->name,
+                  DOB_NODE_MAX_SAVED);
+        return;
+    }
+    dob_tensor *alias = t ? dob__alias(t, t->ndim, t->size, t->stride, t->offset) : NULL;
+    if (t && !alias) {
+        n->failed = true;
+        dob__fail("%s: out of memory saving a tensor for backward", n->name);
+        return;
+    }
     int i = n->nsaved++;
-    n->saved[i] = t ? dob__alias(t, t->ndim, t->size, t->stride, t->offset) : NULL;
+    n->saved[i] = alias;
     n->saved_version[i] = t ? t->storage->version : 0;
+}
+
+dob_tensor *dob__recorded(dob_node *n, dob_tensor *out)
+{
+    if (!n || !n->failed) return out;
+    if (n != &failed_node && n->refcount == 0) {   /* no output holds it yet */
+        n->refcount = 1;
+        dob__node_release(n);
+    }
+    dob_release(out);
+    return NULL;
 }
 
 void dob__set_output(dob_node *n, int k, dob_tensor *out)
 {
-    if (!n || !out) return;
+    if (!n || n->failed || !out) return;
     out->grad_fn = n;
     out->output_nr = k;
     out->requires_grad = 1;
@@ -161,6 +191,13 @@ int dob_set_grad(dob_tensor *t, dob_tensor *g)
         DOB_CHECK_F32_INT(g, "set_grad", "grad");
         DOB_CHECK_INT(dob__same_shape(t, g), "set_grad: gradient %s does not match tensor %s",
                       dob__shape(g), dob__shape(t));
+        /* backward accumulates into g in place */
+        DOB_CHECK_INT(!dob__has_internal_overlap(g), "set_grad: more than one element of the gradient "
+                      "tensor %s refers to a single memory location (an expand()ed view), so backward "
+                      "would add into it several times; clone() it first", dob__shape(g));
+        DOB_CHECK_INT(dob__overlap(t, g) == DOB_OVERLAP_NONE, "set_grad: the gradient shares memory with the "
+                      "tensor %s itself, so backward would change the tensor; give it a buffer of its own",
+                      dob__shape(t));
         g->refcount++;
     }
     if (t->grad) dob_release(t->grad);

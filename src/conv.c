@@ -570,7 +570,7 @@ dob_tensor *dob_conv2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int strid
         dob__save(n, w);
         dob__set_output(n, 0, out);
     }
-    return out;
+    return dob__recorded(n, out);
 }
 
 /* ---- conv_transpose2d --------------------------------------------------------------------- */
@@ -654,5 +654,5 @@ dob_tensor *dob_conv_transpose2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias,
         dob__save(n, w);
         dob__set_output(n, 0, out);
     }
-    return out;
+    return dob__recorded(n, out);
 }

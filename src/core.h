@@ -62,6 +62,7 @@ struct dob_node {
     const char *name;
     dob_backward_fn backward;
     bool released;         /* saved tensors already freed by a backward */
+    bool failed;           /* recording ran out of memory or saved too much */
     int noutputs;
     int out_ndim[DOB_NODE_MAX_OUT];
     int64_t out_size[DOB_NODE_MAX_OUT][DOB_MAX_DIMS];
@@ -77,13 +78,19 @@ struct dob_node {
 
 /* Starts recording an op with these inputs. Returns NULL (and records
    nothing) when grad mode is off or no input needs grad: callers just skip
-   saving. NULL inputs are allowed (optional arguments). */
+   saving. NULL inputs are allowed (optional arguments). Recording that runs
+   out of memory, or saves more than DOB_NODE_MAX_SAVED tensors, marks the
+   node failed: the op ends with `return dob__recorded(n, out)`, which then
+   releases out and returns NULL (the error is set) - a result must never
+   silently stop tracking gradients. */
 dob_node *dob__record(const char *name, dob_backward_fn fn, int ninputs,
                       dob_tensor *const *inputs, int noutputs);
 /* Saves t for backward (a detached alias; its version is checked later). */
 void dob__save(dob_node *n, dob_tensor *t);
 /* Makes out the k-th output of n. */
 void dob__set_output(dob_node *n, int k, dob_tensor *out);
+/* out, or NULL (out released) when recording n failed */
+dob_tensor *dob__recorded(dob_node *n, dob_tensor *out);
 static inline bool dob__input_needs_grad(const dob_node *n, int i)
 {
     return n->next[i].node != NULL || n->next[i].leaf != NULL;
@@ -115,8 +122,20 @@ const char *dob__dtype_name(int dtype);
 #define DOB_CHECK_F32_INT(t, op, name) do { DOB_CHECK_TENSOR_INT(t, op, name); \
     DOB_CHECK_INT((t)->dtype == DOB_F32, "%s: argument '%s' must be float32, got %s", op, name, \
                   dob__dtype_name((t)->dtype)); } while (0)
-/* in-place writes: refused on tensors that autograd tracks while grad mode is on */
+/* The one check of every in-place write: refuses a destination that autograd
+   tracks while grad mode is on, and one whose elements share memory (an
+   expanded or overlapping view, where a write would land several times). */
 int dob__check_writable(const dob_tensor *t, const char *op);
+/* true when two indices of t refer to one element (exact; stride 0 on a dim of
+   size > 1 is the common case) */
+bool dob__has_internal_overlap(const dob_tensor *t);
+/* how two tensors' memory relates: none, the identical view (elementwise ops
+   may read and write it in place), or some other overlap */
+typedef enum { DOB_OVERLAP_NONE, DOB_OVERLAP_FULL, DOB_OVERLAP_PARTIAL } dob_overlap;
+dob_overlap dob__overlap(const dob_tensor *a, const dob_tensor *b);
+/* a source an in-place op can read while it writes dst: src itself (a new
+   reference) unless it partially overlaps dst, else a copy of it; NULL on OOM */
+dob_tensor *dob__inplace_source(const dob_tensor *dst, const dob_tensor *src);
 
 /* ---- allocation ---------------------------------------------------------------- */
 void *dob__alloc(size_t nbytes);   /* 64-byte aligned, cached; NULL + error on OOM */
@@ -124,6 +143,20 @@ void dob__free(void *p, size_t nbytes);
 /* scratch buffers for kernels (im2col, ...): same cache */
 #define dob__scratch_alloc dob__alloc
 #define dob__scratch_free dob__free
+
+/* ---- sizes ----------------------------------------------------------------------- */
+/* Every tensor, view or not, has at most 2^40 elements counting size-0 dims as
+   1: products of sizes, contiguous strides and byte counts then fit in int64
+   with room to spare, so only the entry points that accept sizes need checks. */
+#define DOB_MAX_NUMEL ((int64_t)1 << 40)
+static inline bool dob__mul_overflow(int64_t a, int64_t b, int64_t *r) { return __builtin_mul_overflow(a, b, r); }
+static inline bool dob__add_overflow(int64_t a, int64_t b, int64_t *r) { return __builtin_add_overflow(a, b, r); }
+/* the element count of non-negative sizes; false when the product of the
+   sizes (size 0 counted as 1) exceeds DOB_MAX_NUMEL */
+bool dob__checked_numel(int ndim, const int64_t *sizes, int64_t *numel);
+/* checks sizes for a new tensor or view: ndim in range, sizes >= 0, not too many
+   elements; -1 with an error naming op otherwise */
+int dob__check_sizes(const char *op, int ndim, const int64_t *sizes);
 
 /* ---- tensors ------------------------------------------------------------------ */
 static inline size_t dob__dtype_size(int dtype)
@@ -133,9 +166,11 @@ static inline size_t dob__dtype_size(int dtype)
 dob_tensor *dob__new_like_shape(int dtype, int ndim, const int64_t *sizes);  /* uninitialised */
 dob_tensor *dob__empty_like(const dob_tensor *t);                           /* F32, same shape */
 dob_tensor *dob__zeros_like(const dob_tensor *t);
-/* a new header on t's storage with the given geometry (no autograd) */
+/* a new header on t's storage with the given geometry (no autograd); NULL with
+   an error when the geometry has too many elements or reaches outside the storage */
 dob_tensor *dob__alias(const dob_tensor *t, int ndim, const int64_t *sizes,
                        const int64_t *strides, int64_t offset);
+/* the element count of a valid tensor's shape (never overflows: see DOB_MAX_NUMEL) */
 int64_t dob__numel_of(int ndim, const int64_t *sizes);
 bool dob__is_contiguous(const dob_tensor *t);
 bool dob__same_shape(const dob_tensor *a, const dob_tensor *b);

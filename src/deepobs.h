@@ -61,6 +61,8 @@ dob_tensor *dob_zeros(int dtype, int ndim, const int64_t *sizes);
 dob_tensor *dob_full(int dtype, int ndim, const int64_t *sizes, double value);
 /* copies numel elements of the given dtype from data (a C array) */
 dob_tensor *dob_from_buffer(int dtype, int ndim, const int64_t *sizes, const void *data);
+/* numel values converted to the dtype; each must be exact in it (see fill_) */
+dob_tensor *dob_from_doubles(int dtype, int ndim, const int64_t *sizes, const double *values);
 /* [start, stop) by step */
 dob_tensor *dob_arange(int dtype, double start, double stop, double step);
 
@@ -115,13 +117,22 @@ dob_tensor *dob_detach(dob_tensor *t);
 /* ---- copies --------------------------------------------------------------------- */
 dob_tensor *dob_contiguous(dob_tensor *t);      /* differentiable */
 dob_tensor *dob_clone(dob_tensor *t);           /* differentiable */
+/* integer targets truncate toward zero; a value that then does not fit (NaN,
+   inf, beyond int64, outside 0..255 for uint8) is an error, never wrapped */
 dob_tensor *dob_to_dtype(dob_tensor *t, int dtype);
 dob_tensor *dob_cat(int n, dob_tensor *const *ts, int dim);    /* differentiable */
 dob_tensor *dob_stack(int n, dob_tensor *const *ts, int dim);  /* differentiable */
 
 /* ---- in-place (not recorded; error on tensors that require grad in grad mode) --- */
+/* Every in-place write (here, the in-place elementwise ops, random fills,
+   set_grad's target, batch norm's running statistics) refuses a destination
+   in which two indices share one element (an expand()ed view): PyTorch's
+   rule. A source that overlaps the destination in memory without being the
+   same view is copied first, so x:copy_(x:t()) gives the transpose. */
+/* value must be exact in t's dtype: int64 integers in [-2^63, 2^63), uint8
+   integers in 0..255, float32 anything but finite values beyond +-3.4e38 */
 int dob_fill_(dob_tensor *t, double value);
-/* copies src into dst, broadcasting src, converting dtype */
+/* copies src into dst, broadcasting src, converting dtype (as dob_to_dtype) */
 int dob_copy_(dob_tensor *dst, const dob_tensor *src);
 
 /* ---- autograd -------------------------------------------------------------------- */
@@ -155,7 +166,10 @@ int64_t dob_mem_live_bytes(void);
 void dob_mem_trim(void);
 
 /* ---- threads and BLAS --------------------------------------------------------------- */
+/* 1 <= n <= dob_max_threads(): 4 per CPU this process may use, at least 16,
+   at most 256 (more threads than that only cost memory and start-up time) */
 int dob_set_threads(int n);
+int dob_max_threads(void);
 int dob_get_threads(void);
 const char *dob_blas_corename(void);
 const char *dob_blas_config(void);

@@ -10,6 +10,11 @@
  *   (ties split the gradient in half, as torch does)
  *   unary: g f'(x), computed by one fused kernel from x and out.
  *
+ * NaN in gives NaN out, as in PyTorch and TensorFlow, so a diverging run stays
+ * visibly NaN: relu, clamp and sign return a NaN input unchanged (and relu and
+ * clamp pass its gradient, as their identity branch does), maximum/minimum
+ * return the NaN operand.
+ *
  * Kernels walk rows of the coalesced iteration (core.h); a row that is
  * contiguous in every operand becomes a plain loop that gcc vectorises.
  * Work is split into rows x chunks of CHUNK elements, so long contiguous
@@ -85,17 +90,17 @@ static void unary_row(int op, double p0, double p1, int64_t n, float *o, int64_t
     case DOB_LOG: UNARY_ROW(logf(x)); break;
     case DOB_SQRT: UNARY_ROW(sqrtf(x)); break;
     case DOB_ABS: UNARY_ROW(fabsf(x)); break;
-    case DOB_RELU: UNARY_ROW(x > 0 ? x : 0.0f); break;
+    case DOB_RELU: UNARY_ROW(x > 0 || x != x ? x : 0.0f); break;
     case DOB_SIGMOID: UNARY_ROW(sigmoid_f(x)); break;
     case DOB_TANH: UNARY_ROW(tanhf(x)); break;
     case DOB_SOFTPLUS: UNARY_ROW(softplus_f(x)); break;
     case DOB_GELU: UNARY_ROW(gelu_f(x)); break;
     case DOB_SQUARE: UNARY_ROW(x * x); break;
     case DOB_RSQRT: UNARY_ROW(1.0f / sqrtf(x)); break;
-    case DOB_SIGN: UNARY_ROW((float)((x > 0) - (x < 0))); break;
+    case DOB_SIGN: UNARY_ROW(x != x ? x : (float)((x > 0) - (x < 0))); break;
     case U_ELU: UNARY_ROW(x > 0 ? x : q0 * expm1f(x)); break;
     case U_LEAKY: UNARY_ROW(x > 0 ? x : q0 * x); break;
-    case U_CLAMP: UNARY_ROW(fminf(fmaxf(x, q0), q1)); break;
+    case U_CLAMP: UNARY_ROW(x != x ? x : fminf(fmaxf(x, q0), q1)); break;
     }
 }
 
@@ -114,7 +119,7 @@ static void unary_grad_row(int op, double p0, double p1, int64_t n, float *gx, c
     case DOB_LOG: GRAD_ROW(1.0f / v); break;
     case DOB_SQRT: GRAD_ROW(0.5f / o); break;
     case DOB_ABS: GRAD_ROW((float)((v > 0) - (v < 0))); break;
-    case DOB_RELU: GRAD_ROW(v > 0 ? 1.0f : 0.0f); break;
+    case DOB_RELU: GRAD_ROW(v > 0 || v != v ? 1.0f : 0.0f); break;
     case DOB_SIGMOID: GRAD_ROW(o * (1 - o)); break;
     case DOB_TANH: GRAD_ROW(1 - o * o); break;
     case DOB_SOFTPLUS: GRAD_ROW(sigmoid_f(v)); break;
@@ -123,7 +128,7 @@ static void unary_grad_row(int op, double p0, double p1, int64_t n, float *gx, c
     case DOB_RSQRT: GRAD_ROW(-0.5f * o * o * o); break;
     case U_ELU: GRAD_ROW(v > 0 ? 1.0f : o + q0); break;
     case U_LEAKY: GRAD_ROW(v > 0 ? 1.0f : q0); break;
-    case U_CLAMP: GRAD_ROW((v >= q0 && v <= q1) ? 1.0f : 0.0f); break;
+    case U_CLAMP: GRAD_ROW((v < q0 || v > q1) ? 0.0f : 1.0f); break;
     default: GRAD_ROW(0.0f); break;   /* sign */
     }
 }
@@ -319,7 +324,7 @@ dob_tensor *dob_binary(int op, dob_tensor *a, dob_tensor *b)
         dob__save(n, b);
         dob__set_output(n, 0, out);
     }
-    return out;
+    return dob__recorded(n, out);
 }
 
 /* ---- binary with a scalar ---------------------------------------------------------- */
@@ -410,7 +415,7 @@ dob_tensor *dob_binary_scalar(int op, dob_tensor *a, double s, int reversed)
         dob__save(n, a);
         dob__set_output(n, 0, out);
     }
-    return out;
+    return dob__recorded(n, out);
 }
 
 /* ---- in-place forms (not recorded) ------------------------------------------------ */
@@ -433,7 +438,10 @@ int dob_binary_(int op, dob_tensor *a, const dob_tensor *b)
     DOB_CHECK_F32_INT(a, name, "self");
     DOB_CHECK_F32_INT(b, name, "other");
     if (check_inplace_broadcast(name, a, b) || dob__check_writable(a, name)) return -1;
-    binary_into(op, a, a, b);
+    dob_tensor *src = dob__inplace_source(a, b);
+    if (!src) return -1;
+    binary_into(op, a, a, src);
+    dob_release(src);
     dob__bump_version(a);
     return 0;
 }
@@ -459,6 +467,9 @@ int dob_add_scaled_(dob_tensor *a, const dob_tensor *b, double alpha)
     DOB_CHECK_F32_INT(a, "add_", "self");
     DOB_CHECK_F32_INT(b, "add_", "other");
     if (check_inplace_broadcast("add_", a, b) || dob__check_writable(a, "add_")) return -1;
+    dob_tensor *src = dob__inplace_source(a, b);
+    if (!src) return -1;
+    b = src;
     int64_t sb[DOB_MAX_DIMS];
     dob__broadcast_strides(b, a->ndim, a->size, sb);
     const int64_t *strides[2] = {a->stride, sb};
@@ -473,6 +484,7 @@ int dob_add_scaled_(dob_tensor *a, const dob_tensor *b, double alpha)
         if (as == 1 && bs == 1) for (int64_t i = 0; i < len; i++) x[i] += al * y[i];
         else for (int64_t i = 0; i < len; i++) x[i * as] += al * y[i * bs];
     });
+    dob_release(src);
     dob__bump_version(a);
     return 0;
 }
@@ -485,6 +497,10 @@ static int addc_(const char *name, bool divide, dob_tensor *a, double value, con
     DOB_CHECK_F32_INT(c, name, "tensor2");
     if (check_inplace_broadcast(name, a, b) || check_inplace_broadcast(name, a, c) ||
         dob__check_writable(a, name)) return -1;
+    dob_tensor *bsrc = dob__inplace_source(a, b), *csrc = bsrc ? dob__inplace_source(a, c) : NULL;
+    if (!csrc) { dob_release(bsrc); return -1; }
+    b = bsrc;
+    c = csrc;
     int64_t sb[DOB_MAX_DIMS], sc[DOB_MAX_DIMS];
     dob__broadcast_strides(b, a->ndim, a->size, sb);
     dob__broadcast_strides(c, a->ndim, a->size, sc);
@@ -500,6 +516,8 @@ static int addc_(const char *name, bool divide, dob_tensor *a, double value, con
         if (divide) for (int64_t i = 0; i < len; i++) x[i * as] += v * y[i * bs] / z[i * cs];
         else for (int64_t i = 0; i < len; i++) x[i * as] += v * y[i * bs] * z[i * cs];
     });
+    dob_release(bsrc);
+    dob_release(csrc);
     dob__bump_version(a);
     return 0;
 }
@@ -560,7 +578,7 @@ static dob_tensor *unary_op(int op, double p0, double p1, dob_tensor *a)
         dob__save(n, out);
         dob__set_output(n, 0, out);
     }
-    return out;
+    return dob__recorded(n, out);
 }
 
 dob_tensor *dob_unary(int op, dob_tensor *a)
@@ -574,7 +592,7 @@ dob_tensor *dob_leaky_relu(dob_tensor *a, double slope) { return unary_op(U_LEAK
 
 dob_tensor *dob_clamp(dob_tensor *a, double lo, double hi)
 {
-    DOB_CHECK(!(lo > hi), "clamp: lower bound %g is above upper bound %g", lo, hi);
+    DOB_CHECK(lo <= hi, "clamp: need bounds lo <= hi that are not NaN, got %g and %g", lo, hi);
     return unary_op(U_CLAMP, lo, hi, a);
 }
 
@@ -596,7 +614,7 @@ int dob_unary_(int op, dob_tensor *a)
 
 int dob_clamp_(dob_tensor *a, double lo, double hi)
 {
-    DOB_CHECK_INT(!(lo > hi), "clamp_: lower bound %g is above upper bound %g", lo, hi);
+    DOB_CHECK_INT(lo <= hi, "clamp_: need bounds lo <= hi that are not NaN, got %g and %g", lo, hi);
     return unary_inplace(U_CLAMP, lo, hi, a);
 }
 
@@ -714,7 +732,7 @@ dob_tensor *dob_where(const dob_tensor *cond, dob_tensor *a, dob_tensor *b)
         dob__set_output(n, 0, out);
     }
     dob_release(m);
-    return out;
+    return dob__recorded(n, out);
 }
 
 /* ---- broadcast reduction, finiteness ------------------------------------------------ */

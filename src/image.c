@@ -31,8 +31,12 @@
  * jump ever leaves this file (the library never longjmps into its caller).
  */
 #include "core.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <jpeglib.h>
 #include <jerror.h>
 
@@ -106,6 +110,12 @@ static uint8_t *decode_raw(const unsigned char *b, size_t nbytes, char *msg, int
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, b, (unsigned long)nbytes);
     jpeg_read_header(&cinfo, TRUE);
+    /* the header's claim, checked before anything of that size is allocated */
+    if ((int64_t)cinfo.image_width * cinfo.image_height > DOB_IMAGE_MAX_PIXELS) {
+        snprintf(err.msg, sizeof err.msg, "the header claims %ux%u pixels, more than the %d (2^26) this reader "
+                 "accepts", (unsigned)cinfo.image_width, (unsigned)cinfo.image_height, DOB_IMAGE_MAX_PIXELS);
+        longjmp(err.jump, 1);
+    }
     int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     int gray = cinfo.jpeg_color_space == JCS_GRAYSCALE;
     cinfo.out_color_space = cmyk ? JCS_CMYK : gray ? JCS_GRAYSCALE : JCS_RGB;
@@ -113,7 +123,7 @@ static uint8_t *decode_raw(const unsigned char *b, size_t nbytes, char *msg, int
     jpeg_start_decompress(&cinfo);
     int64_t H = cinfo.output_height, W = cinfo.output_width;
     int nc = cinfo.output_components;
-    if (H < 1 || W < 1 || H * W > ((int64_t)1 << 30) || (nc != 1 && nc != 3 && nc != 4)) {
+    if (H < 1 || W < 1 || H * W > DOB_IMAGE_MAX_PIXELS || (nc != 1 && nc != 3 && nc != 4)) {
         snprintf(err.msg, sizeof err.msg, "unsupported image %lldx%lld with %d components", (long long)H,
                  (long long)W, nc);
         longjmp(err.jump, 1);
@@ -155,28 +165,42 @@ static uint8_t *decode_raw(const unsigned char *b, size_t nbytes, char *msg, int
     return out;
 }
 
-/* reads a whole file; NULL with the reason in msg */
+/* reads a whole regular file; NULL with the reason in msg. Opened without
+   blocking and checked with fstat first: a FIFO or device in place of an image
+   would otherwise block or never end. */
 static unsigned char *read_file(const char *path, size_t *n_out, char *msg)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(msg, JMSG_LENGTH_MAX, "cannot open (missing file or no permission)"); return NULL; }
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
-    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        snprintf(msg, JMSG_LENGTH_MAX, "cannot determine the file size");
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) { snprintf(msg, JMSG_LENGTH_MAX, "cannot open (missing file or no permission)"); return NULL; }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(msg, JMSG_LENGTH_MAX, "not a regular file (a directory, FIFO or device)");
         return NULL;
     }
-    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (!buf) { fclose(f); snprintf(msg, JMSG_LENGTH_MAX, "out of memory (%ld bytes)", n); return NULL; }
-    size_t got = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    if (got != (size_t)n) {
+    if (st.st_size > (off_t)0xFFFFFFFF) {
+        close(fd);
+        snprintf(msg, JMSG_LENGTH_MAX, "file too large (%lld bytes; JPEG files stay below 4 GiB)",
+                 (long long)st.st_size);
+        return NULL;
+    }
+    size_t n = (size_t)st.st_size;
+    unsigned char *buf = malloc(n > 0 ? n : 1);
+    if (!buf) { close(fd); snprintf(msg, JMSG_LENGTH_MAX, "out of memory (%zu bytes)", n); return NULL; }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != n) {
         free(buf);
-        snprintf(msg, JMSG_LENGTH_MAX, "read error (%zu of %ld bytes)", got, n);
+        snprintf(msg, JMSG_LENGTH_MAX, "read error (%zu of %zu bytes)", got, n);
         return NULL;
     }
-    *n_out = (size_t)n;
+    *n_out = n;
     return buf;
 }
 

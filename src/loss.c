@@ -127,7 +127,7 @@ dob_tensor *dob_softmax_cross_entropy(dob_tensor *logits, const dob_tensor *labe
     }
     dob_release(x);
     dob_release(y);
-    return out;
+    return dob__recorded(n, out);
 }
 
 /* ---- pairwise losses summed over non-batch dims ---------------------------------------- */
@@ -211,7 +211,7 @@ static dob_tensor *pair_loss(int kind, const char *op, const char *an, const cha
     }
     dob_release(ac);
     dob_release(bc);
-    return out;
+    return dob__recorded(n, out);
 }
 
 dob_tensor *dob_sigmoid_cross_entropy(dob_tensor *logits, dob_tensor *targets)
@@ -226,11 +226,12 @@ dob_tensor *dob_squared_error(dob_tensor *pred, dob_tensor *target)
 
 /* ---- accuracy ------------------------------------------------------------------------------ */
 
+/* the first largest entry; a NaN counts as the largest, as in dob_argmax */
 static int64_t argmax_row(const float *x, int64_t C)
 {
     int64_t best = 0;
-    for (int64_t j = 1; j < C; j++)
-        if (x[j] > x[best]) best = j;
+    for (int64_t j = 1; j < C && x[best] == x[best]; j++)
+        if (x[j] > x[best] || x[j] != x[j]) best = j;
     return best;
 }
 
@@ -259,6 +260,17 @@ double dob_accuracy(const dob_tensor *logits, const dob_tensor *labels)
     dob_tensor *x = dob__contig((dob_tensor *)logits), *y = dob__contig((dob_tensor *)labels);
     if (!x || !y) { dob_release(x); dob_release(y); return NAN; }
     const float *px = dob__f32(x);
+    if (y->dtype == DOB_I64)
+        for (int64_t i = 0; i < N; i++) {
+            int64_t label = dob__i64(y)[i];
+            if (label < 0 || label >= C) {
+                dob__fail("%s: label %lld of example %lld is out of range [0, %lld) for logits %s", op,
+                          (long long)label, (long long)i, (long long)C, dob__shape(logits));
+                dob_release(x);
+                dob_release(y);
+                return NAN;
+            }
+        }
     int64_t correct = 0;
     for (int64_t i = 0; i < N; i++) {
         int64_t want = y->dtype == DOB_I64 ? dob__i64(y)[i] : argmax_row(dob__f32(y) + i * C, C);

@@ -288,6 +288,11 @@ dob_tensor *dob_lstm(dob_tensor *x, dob_tensor *w_ih, dob_tensor *w_hh, dob_tens
     dob_release(gates);
     dob_release(hs);
     dob_release(cs);
+    if (!dob__recorded(n, out)) {   /* released out; hT and cT go with it */
+        dob_release(hT);
+        dob_release(cT);
+        return NULL;
+    }
     if (hn) *hn = hT; else dob_release(hT);
     if (cn) *cn = cT; else dob_release(cT);
     return out;

@@ -324,7 +324,7 @@ static dob_tensor *matmul_impl(const char *name, dob_tensor *a, dob_tensor *b)
         dob__save(n, b);
         dob__set_output(n, 0, out);
     }
-    return out;
+    return dob__recorded(n, out);
 }
 
 dob_tensor *dob_matmul(dob_tensor *a, dob_tensor *b) { return matmul_impl("matmul", a, b); }
@@ -409,7 +409,7 @@ dob_tensor *dob_addmm(dob_tensor *c, dob_tensor *a, dob_tensor *b, double beta, 
         dob__save(n, b);
         dob__set_output(n, 0, out);
     }
-    return out;
+    return dob__recorded(n, out);
 }
 
 /* ---- linear ------------------------------------------------------------------------------ */
@@ -511,7 +511,7 @@ dob_tensor *dob_linear(dob_tensor *x, dob_tensor *w, dob_tensor *bias)
         dob__save(n, w);
         dob__set_output(n, 0, out);
     }
-    return out;
+    return dob__recorded(n, out);
 }
 
 void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,

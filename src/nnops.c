@@ -75,7 +75,7 @@ dob_tensor *dob_dropout(dob_tensor *x, double p, int training)
         dob__set_output(n, 0, out);
     }
     dob_release(mask);
-    return out;
+    return dob__recorded(n, out);
 }
 
 /* ---- softmax / log-softmax --------------------------------------------------------- */
@@ -170,7 +170,7 @@ static dob_tensor *softmax_impl(dob_tensor *x, int dim, bool logsm)
         dob__save(n, out);
         dob__set_output(n, 0, out);
     }
-    return out;
+    return dob__recorded(n, out);
 }
 
 dob_tensor *dob_softmax(dob_tensor *x, int dim) { return softmax_impl(x, dim, false); }
@@ -262,7 +262,7 @@ dob_tensor *dob_embedding(dob_tensor *weight, const dob_tensor *indices)
         dob__set_output(n, 0, out);
     }
     dob_release(idx);
-    return out;
+    return dob__recorded(n, out);
 }
 
 /* ---- one_hot --------------------------------------------------------------------------- */
@@ -358,5 +358,5 @@ dob_tensor *dob_index_select(dob_tensor *t, int dim, const dob_tensor *indices)
         dob__set_output(n, 0, out);
     }
     dob_release(idx);
-    return out;
+    return dob__recorded(n, out);
 }

@@ -97,6 +97,20 @@ static int check_vec(const char *op, const char *name, const dob_tensor *t, int6
 
 /* ---- batch norm ----------------------------------------------------------------- */
 
+/* what batch norm reads of an input: t itself (a new reference), or a copy when
+   t shares memory with a running statistic (rm, rv; NULL when none is written),
+   which the kernel writes while it reads the inputs */
+static dob_tensor *read_apart(dob_tensor *t, const dob_tensor *rm, const dob_tensor *rv)
+{
+    if (rm && (dob__overlap(t, rm) != DOB_OVERLAP_NONE || dob__overlap(t, rv) != DOB_OVERLAP_NONE)) {
+        dob_tensor *c = dob__new_like_shape(t->dtype, t->ndim, t->size);
+        if (c) dob__copy_strided(c, t);
+        return c;
+    }
+    t->refcount++;
+    return t;
+}
+
 /* iattr: training, has_weight; saved: x (contiguous), weight or NULL, mean [C], invstd [C] */
 static int batch_norm_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin)
 {
@@ -172,12 +186,28 @@ dob_tensor *dob_batch_norm(dob_tensor *x, dob_tensor *weight, dob_tensor *bias,
     DOB_CHECK(eps >= 0 && isfinite(eps), "batch_norm: eps must be a non-negative number, got %g", eps);
     DOB_CHECK(momentum >= 0 && momentum <= 1, "batch_norm: momentum must be in [0, 1], got %g", momentum);
     DOB_CHECK(C >= 1 && M >= 1, "batch_norm: empty input %s", dob__shape(x));
-
-    dob_tensor *xc = dob__contig(x);
+    const dob_tensor *wrm = NULL, *wrv = NULL;   /* the running statistics this call writes */
+    if (training && running_mean) {
+        if (dob__check_writable(running_mean, "batch_norm (running_mean)") ||
+            dob__check_writable(running_var, "batch_norm (running_var)"))
+            return NULL;
+        DOB_CHECK(dob__overlap(running_mean, running_var) == DOB_OVERLAP_NONE, "batch_norm: running_mean "
+                  "and running_var share memory, so updating one would overwrite the other; give separate tensors");
+        wrm = running_mean;
+        wrv = running_var;
+    }
+    dob_tensor *xr = read_apart(x, wrm, wrv);
+    dob_tensor *wr = xr && weight ? read_apart(weight, wrm, wrv) : NULL;
+    dob_tensor *br = xr && bias ? read_apart(bias, wrm, wrv) : NULL;
+    dob_tensor *xc = xr && (wr || !weight) && (br || !bias) ? dob__contig(xr) : NULL;
+    dob_release(xr);
     dob_tensor *out = xc ? dob__new_like_shape(DOB_F32, x->ndim, x->size) : NULL;
     dob_tensor *mt = out ? dob__new_like_shape(DOB_F32, 1, &C) : NULL;
     dob_tensor *it = mt ? dob__new_like_shape(DOB_F32, 1, &C) : NULL;
-    if (!it) { dob_release(xc); dob_release(out); dob_release(mt); return NULL; }
+    if (!it) {
+        dob_release(xc); dob_release(wr); dob_release(br); dob_release(out); dob_release(mt);
+        return NULL;
+    }
     const float *px = dob__f32(xc);
     float *py = dob__f32(out), *pm = dob__f32(mt), *pi = dob__f32(it);
     float *rm = running_mean ? dob__f32(running_mean) : NULL, *rv = running_var ? dob__f32(running_var) : NULL;
@@ -206,7 +236,7 @@ dob_tensor *dob_batch_norm(dob_tensor *x, dob_tensor *weight, dob_tensor *bias,
         double inv = 1.0 / sqrt(var + eps);
         pm[c] = (float)mean;
         pi[c] = (float)inv;
-        double gamma = elem(weight, c, 1.0f), beta = elem(bias, c, 0.0f);
+        double gamma = elem(wr, c, 1.0f), beta = elem(br, c, 0.0f);
         float a = (float)(gamma * inv), b = (float)(beta - mean * gamma * inv);
         for (int64_t i = 0; i < N; i++) {
             int64_t o = (i * C + c) * HW;
@@ -222,15 +252,17 @@ dob_tensor *dob_batch_norm(dob_tensor *x, dob_tensor *weight, dob_tensor *bias,
     if (n) {
         n->iattr[0] = training != 0;
         dob__save(n, xc);
-        dob__save(n, weight);
+        dob__save(n, wr);
         dob__save(n, mt);
         dob__save(n, it);
         dob__set_output(n, 0, out);
     }
     dob_release(xc);
+    dob_release(wr);
+    dob_release(br);
     dob_release(mt);
     dob_release(it);
-    return out;
+    return dob__recorded(n, out);
 }
 
 /* ---- layer norm ----------------------------------------------------------------- */
@@ -377,5 +409,5 @@ dob_tensor *dob_layer_norm(dob_tensor *x, int ndims, dob_tensor *weight, dob_ten
     dob_release(bc);
     dob_release(mt);
     dob_release(it);
-    return out;
+    return dob__recorded(n, out);
 }

@@ -22,9 +22,17 @@ int dob__threads(void)
     return threads;
 }
 
+int dob_max_threads(void)
+{
+    int cpus = omp_get_num_procs(), most = cpus < 64 ? 4 * cpus : 256;
+    return most < 16 ? 16 : most;
+}
+
 int dob_set_threads(int n)
 {
-    DOB_CHECK_INT(n >= 1 && n <= 1024, "set_threads: need 1 <= n <= 1024, got %d", n);
+    int most = dob_max_threads();
+    DOB_CHECK_INT(n >= 1 && n <= most, "set_threads: need 1 <= n <= %d (4 per CPU, at least 16, at most 256; "
+                  "this process may use %d CPUs), got %d", most, omp_get_num_procs(), n);
     threads = n;
     omp_set_num_threads(n);
     openblas_set_num_threads(n);

@@ -284,7 +284,7 @@ dob_tensor *dob_max_pool2d(dob_tensor *x, int kh, int kw, int sh, int sw,
     }
     dob_release(arg);
     dob_release(xc);
-    return out;
+    return dob__recorded(n, out);
 }
 
 /* ---- average pooling ------------------------------------------------------------- */
@@ -426,7 +426,7 @@ dob_tensor *dob_avg_pool2d(dob_tensor *x, int kh, int kw, int sh, int sw,
         memcpy(n->iattr, at, sizeof at);
         dob__set_output(n, 0, out);
     }
-    return out;
+    return dob__recorded(n, out);
 }
 
 /* ---- bilinear resize (TF1 semantics) ---------------------------------------------- */
@@ -550,5 +550,5 @@ dob_tensor *dob_resize_bilinear(dob_tensor *x, int out_h, int out_w)
     dob_release(xc);
     dob_node *n = dob__record("resize_bilinear", resize_backward, 1, &x, 1);
     if (n) dob__set_output(n, 0, out);
-    return out;
+    return dob__recorded(n, out);
 }

@@ -15,6 +15,14 @@
 static uint64_t seed = 0x5eed, offset = 0;
 
 void dob_manual_seed(uint64_t s) { seed = s; offset = 0; }
+
+int dob_manual_seed_number(double s)
+{
+    DOB_CHECK_INT(s >= 0 && s <= 0x1p53 && s == trunc(s), "manual_seed: need a non-negative integer up to "
+                  "2^53 (the range in which every integer is exact in a Lua number), got %.17g", s);
+    dob_manual_seed((uint64_t)s);
+    return 0;
+}
 uint64_t dob_get_seed(void) { return seed; }
 uint64_t dob_get_offset(void) { return offset; }
 void dob_set_offset(uint64_t o) { offset = o; }
@@ -166,11 +174,13 @@ int dob_randint_(dob_tensor *t, int64_t lo, int64_t hi)
     DOB_CHECK_TENSOR_INT(t, "randint_", "self");
     DOB_CHECK_INT(t->dtype == DOB_I64, "randint_: needs an int64 tensor, got %s", dob__dtype_name(t->dtype));
     DOB_CHECK_INT(hi > lo, "randint_: empty range [%lld, %lld)", (long long)lo, (long long)hi);
+    if (dob__check_writable(t, "randint_")) return -1;
     int64_t n = dob__numel_of(t->ndim, t->size);
     dob_tensor *c = dob__new_like_shape(DOB_I64, t->ndim, t->size);
     if (!c) return -1;
     int64_t *p = dob__i64(c);
-    for (int64_t i = 0; i < n; i++) p[i] = lo + (int64_t)(draw64(offset + (uint64_t)i) % (uint64_t)(hi - lo));
+    uint64_t span = (uint64_t)hi - (uint64_t)lo;   /* up to 2^64 - 1: computed unsigned */
+    for (int64_t i = 0; i < n; i++) p[i] = (int64_t)((uint64_t)lo + draw64(offset + (uint64_t)i) % span);
     offset += (uint64_t)n;
     dob__copy_strided(t, c);
     dob_release(c);

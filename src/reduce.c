@@ -396,7 +396,7 @@ static dob_tensor *finish(dob_tensor *t, dob_tensor *out, const geom *g, int kin
         }
         dob__set_output(n, 0, out);
     }
-    return out;
+    return dob__recorded(n, out);
 }
 
 /* the shared front half: checks, geometry, totals of op; returns the output
@@ -478,7 +478,7 @@ dob_tensor *dob_var(dob_tensor *t, int ndims, const int *dims, int correction, i
         dob_release(out);
         return NULL;
     }
-    finish(t, out, &g, B_VAR, denom > 0 ? 2.0 / denom : NAN, 0, mean, "var");
+    out = finish(t, out, &g, B_VAR, denom > 0 ? 2.0 / denom : NAN, 0, mean, "var");
     dob_release(mean);
     return out;
 }
@@ -654,13 +654,15 @@ static dob_tensor *select_dim(const char *name, bool is_max, dob_tensor *t, int 
         dob_release(ind);
         return NULL;
     }
-    if (record) {
-        dob_node *n = dob__record(name, select_backward, 1, &t, 1);
-        if (n) {
-            n->iattr[0] = w;
-            dob__save(n, ind);
-            dob__set_output(n, 0, val);
-        }
+    dob_node *n = record ? dob__record(name, select_backward, 1, &t, 1) : NULL;
+    if (n) {
+        n->iattr[0] = w;
+        dob__save(n, ind);
+        dob__set_output(n, 0, val);
+    }
+    if (!dob__recorded(n, val)) {
+        dob_release(ind);
+        return NULL;
     }
     if (indices) *indices = ind;
     else dob_release(ind);
@@ -707,7 +709,7 @@ static dob_tensor *select_all(const char *name, bool is_max, dob_tensor *t)
         nd->iattr[1] = bi;
         dob__set_output(nd, 0, val);
     }
-    return val;
+    return dob__recorded(nd, val);
 }
 
 dob_tensor *dob_max_all(dob_tensor *t) { return select_all("max", true, t); }

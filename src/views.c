@@ -21,7 +21,7 @@ static dob_tensor *finish_view(dob_tensor *t, dob_tensor *out, const char *name,
         for (int i = 0; i < nattrs; i++) n->iattr[i] = attrs[i];
         dob__set_output(n, 0, out);
     }
-    return out;
+    return dob__recorded(n, out);
 }
 
 /* gout viewed with the input's shape */
@@ -69,6 +69,7 @@ static bool view_strides(const dob_tensor *t, int ndim, const int64_t *sizes, in
 static int infer_sizes(const char *op, const dob_tensor *t, int ndim, const int64_t *in, int64_t *out)
 {
     DOB_CHECK_INT(ndim >= 0 && ndim <= DOB_MAX_DIMS, "%s: %d dims (at most %d)", op, ndim, DOB_MAX_DIMS);
+    DOB_CHECK_INT(ndim == 0 || in, "%s: sizes is NULL", op);
     int infer = -1;
     int64_t known = 1, numel = dob__numel_of(t->ndim, t->size);
     for (int d = 0; d < ndim; d++) {
@@ -78,7 +79,8 @@ static int infer_sizes(const char *op, const dob_tensor *t, int ndim, const int6
             infer = d;
         } else {
             DOB_CHECK_INT(in[d] >= 0, "%s: invalid size %lld", op, (long long)in[d]);
-            known *= in[d];
+            DOB_CHECK_INT(!dob__mul_overflow(known, in[d], &known), "%s: shape %s is invalid for a tensor %s "
+                          "(%lld elements)", op, dob__sizes_str(ndim, in), dob__shape(t), (long long)numel);
         }
     }
     if (infer >= 0) {
@@ -89,7 +91,8 @@ static int infer_sizes(const char *op, const dob_tensor *t, int ndim, const int6
     }
     DOB_CHECK_INT(known == numel, "%s: shape %s is invalid for a tensor %s (%lld elements)", op,
                   dob__sizes_str(ndim, in), dob__shape(t), (long long)numel);
-    return 0;
+    /* size-0 dims allow any other size: keep the shape within the element limit */
+    return dob__check_sizes(op, ndim, out);
 }
 
 /* ---- view / reshape ------------------------------------------------------------ */
@@ -224,7 +227,7 @@ static int slice_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin
         if (d == dim) {
             if (!n->iattr[4]) continue;
             sz[k] = n->iattr[3];
-            st[k++] = g->stride[d] * n->iattr[2];
+            st[k++] = n->iattr[3] > 1 ? g->stride[d] * n->iattr[2] : g->stride[d];
         } else {
             sz[k] = g->size[d];
             st[k++] = g->stride[d];
@@ -250,12 +253,13 @@ dob_tensor *dob_slice(dob_tensor *t, int dim, int64_t start, int64_t stop, int64
     if (stop > n) stop = n;
     DOB_CHECK(start >= 0 && start <= n, "slice: start %lld out of range for size %lld of dim %d of %s",
               (long long)start, (long long)n, d, dob__shape(t));
-    int64_t count = stop > start ? (stop - start + step - 1) / step : 0;
+    int64_t count = stop > start ? (stop - start - 1) / step + 1 : 0;
     int64_t sz[DOB_MAX_DIMS], st[DOB_MAX_DIMS];
     memcpy(sz, t->size, sizeof sz);
     memcpy(st, t->stride, sizeof st);
     sz[d] = count;
-    st[d] = t->stride[d] * step;
+    /* with two or more elements step < n, so the product stays small */
+    st[d] = count > 1 ? t->stride[d] * step : t->stride[d];
     int64_t attrs[5] = {d, start, step, count, 1};
     return finish_view(t, dob__alias(t, t->ndim, sz, st, t->offset + start * t->stride[d]),
                        "slice", slice_backward, attrs, 5);
@@ -266,7 +270,7 @@ dob_tensor *dob_narrow(dob_tensor *t, int dim, int64_t start, int64_t length)
     DOB_CHECK_TENSOR(t, "narrow", "self");
     int d = dob__wrap_dim(dim, t->ndim);
     DOB_CHECK(d >= 0, "narrow: dim %d out of range for a tensor %s", dim, dob__shape(t));
-    DOB_CHECK(start >= 0 && length >= 0 && start + length <= t->size[d],
+    DOB_CHECK(start >= 0 && length >= 0 && start <= t->size[d] && length <= t->size[d] - start,
               "narrow: [%lld, %lld) is out of range for size %lld of dim %d of %s", (long long)start,
               (long long)(start + length), (long long)t->size[d], d, dob__shape(t));
     return dob_slice(t, d, start, start + length, 1);
@@ -305,6 +309,7 @@ dob_tensor *dob_expand(dob_tensor *t, int ndim, const int64_t *sizes)
     DOB_CHECK_TENSOR(t, "expand", "self");
     DOB_CHECK(ndim >= t->ndim && ndim <= DOB_MAX_DIMS, "expand: cannot expand a tensor %s to %d dims",
               dob__shape(t), ndim);
+    DOB_CHECK(ndim == 0 || sizes, "expand: sizes is NULL");
     int64_t sz[DOB_MAX_DIMS], st[DOB_MAX_DIMS];
     for (int d = 0; d < ndim; d++) {
         int s = d - (ndim - t->ndim);
@@ -317,12 +322,13 @@ dob_tensor *dob_expand(dob_tensor *t, int ndim, const int64_t *sizes)
             sz[d] = t->size[s];
             st[d] = t->stride[s];
         } else {
-            DOB_CHECK(t->size[s] == 1, "expand: the size %lld of dim %d of %s cannot be expanded to %s",
-                      (long long)t->size[s], s, dob__shape(t), dob__sizes_str(ndim, sizes));
+            DOB_CHECK(t->size[s] == 1 && want >= 0, "expand: the size %lld of dim %d of %s cannot be expanded "
+                      "to %s", (long long)t->size[s], s, dob__shape(t), dob__sizes_str(ndim, sizes));
             sz[d] = want;
             st[d] = 0;
         }
     }
+    if (dob__check_sizes("expand", ndim, sz)) return NULL;
     return finish_view(t, dob__alias(t, ndim, sz, st, t->offset), "expand", expand_backward, NULL, 0);
 }
 
@@ -449,7 +455,8 @@ static dob_tensor *cat_impl(int n, dob_tensor *const *ts, int dim, bool stack)
     }
     if (!stack) {
         sz[d] = 0;
-        for (int i = 0; i < n; i++) sz[d] += ts[i]->size[d];
+        for (int i = 0; i < n; i++)
+            DOB_CHECK(!dob__add_overflow(sz[d], ts[i]->size[d], &sz[d]), "%s: the result is too large", op);
     }
     dob_tensor *out = dob__new_like_shape(t0->dtype, ndim, sz);
     if (!out) return NULL;
@@ -475,7 +482,7 @@ static dob_tensor *cat_impl(int n, dob_tensor *const *ts, int dim, bool stack)
         node->iattr[1] = stack;
         dob__set_output(node, 0, out);
     }
-    return out;
+    return dob__recorded(node, out);
 }
 
 dob_tensor *dob_cat(int n, dob_tensor *const *ts, int dim) { return cat_impl(n, ts, dim, false); }

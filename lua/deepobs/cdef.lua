@@ -2,6 +2,7 @@
 return [[
 enum {
    DOB_MAX_DIMS = 8,
+   DOB_IMAGE_MAX_PIXELS = 67108864,
 };
 typedef struct dob_tensor dob_tensor;
 enum { DOB_F32 = 0, DOB_I64 = 1, DOB_U8 = 2 };
@@ -15,6 +16,7 @@ dob_tensor *dob_empty(int dtype, int ndim, const int64_t *sizes);
 dob_tensor *dob_zeros(int dtype, int ndim, const int64_t *sizes);
 dob_tensor *dob_full(int dtype, int ndim, const int64_t *sizes, double value);
 dob_tensor *dob_from_buffer(int dtype, int ndim, const int64_t *sizes, const void *data);
+dob_tensor *dob_from_doubles(int dtype, int ndim, const int64_t *sizes, const double *values);
 dob_tensor *dob_arange(int dtype, double start, double stop, double step);
 int dob_dtype(const dob_tensor *t);
 int dob_ndim(const dob_tensor *t);
@@ -73,10 +75,12 @@ void dob_mem_get_stats(dob_mem_stats *out);
 int64_t dob_mem_live_bytes(void);
 void dob_mem_trim(void);
 int dob_set_threads(int n);
+int dob_max_threads(void);
 int dob_get_threads(void);
 const char *dob_blas_corename(void);
 const char *dob_blas_config(void);
 void dob_manual_seed(uint64_t seed);
+int dob_manual_seed_number(double seed);
 uint64_t dob_get_seed(void);
 uint64_t dob_get_offset(void);
 void dob_set_offset(uint64_t offset);

@@ -172,11 +172,11 @@ function M.tensor(data, dtype)
    end
    walk(data, 1)
    local dt = dtype_code(dtype)
-   local t = wrap(C.dob_empty(dt, sizes_of(shape)))
-   local ctype = dt == 0 and "float*" or dt == 1 and "int64_t*" or "uint8_t*"
-   local p = ffi.cast(ctype, C.dob_data(t.h))
-   for i = 1, k do p[i - 1] = flat[i] end
-   return t
+   -- converted in C, which refuses values the dtype cannot hold exactly
+   local values = ffi.new("double[?]", math.max(k, 1))
+   for i = 1, k do values[i - 1] = flat[i] end
+   local n, sizes = sizes_of(shape)
+   return wrap(C.dob_from_doubles(dt, n, sizes, values))
 end
 
 ---------------------------------------------------------------------------------------

@@ -2,7 +2,10 @@
    the input pipelines (not differentiable; data preparation only).
    Decoded images are uint8 [3,H,W] (RGB, planar: NCHW without the N);
    grayscale and CMYK files are converted to RGB. `name` only labels error
-   messages (a file name; NULL for "<memory>"). */
+   messages (a file name; NULL for "<memory>"). A file whose header claims more
+   than DOB_IMAGE_MAX_PIXELS (2^26, e.g. 8192x8192) pixels is refused before
+   anything is allocated. */
+#define DOB_IMAGE_MAX_PIXELS 67108864
 dob_tensor *dob_image_decode_jpeg(const void *data, size_t nbytes, const char *name);
 dob_tensor *dob_image_decode_jpeg_file(const char *path);
 /* decodes n files in parallel (one file per thread) into out[0..n-1]; on any

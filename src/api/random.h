@@ -2,6 +2,9 @@
    and a counter; a fill of n elements uses counters [c, c + n) and advances
    the counter by n, so the numbers do not depend on the thread count. */
 void dob_manual_seed(uint64_t seed);
+/* the seed as a Lua number: an integer in [0, 2^53], the range in which
+   every integer is exact in a double (a 64-bit seed goes to dob_manual_seed) */
+int dob_manual_seed_number(double seed);
 uint64_t dob_get_seed(void);
 uint64_t dob_get_offset(void);
 void dob_set_offset(uint64_t offset);

@@ -7,8 +7,8 @@ local Tensor, wrap, check, H = T.Tensor, T.wrap, T.check, T.H
 local dob = {}
 
 function dob.manual_seed(s)
-   if type(s) ~= "number" or s < 0 or s % 1 ~= 0 then error("manual_seed: need a non-negative integer", 2) end
-   C.dob_manual_seed(s)
+   if type(s) ~= "number" then error("manual_seed: need a non-negative integer, got " .. type(s), 2) end
+   check(C.dob_manual_seed_number(s))   -- integers in [0, 2^53]: exact in a Lua number
 end
 function dob.get_rng_state() return { seed = tonumber(C.dob_get_seed()), offset = tonumber(C.dob_get_offset()) } end
 function dob.set_rng_state(s)
