@@ -10,10 +10,11 @@
  *   (ties split the gradient in half, as torch does)
  *   unary: g f'(x), computed by one fused kernel from x and out.
  *
- * NaN in gives NaN out, as in PyTorch and TensorFlow, so a diverging run stays
- * visibly NaN: relu, clamp and sign return a NaN input unchanged (and relu and
- * clamp pass its gradient, as their identity branch does), maximum/minimum
- * return the NaN operand.
+ * NaN in gives NaN out, as in PyTorch (1.13, checked op by op) and TensorFlow,
+ * so a diverging run stays visibly NaN: relu and clamp return a NaN input,
+ * maximum/minimum the NaN operand. Gradients at a NaN input follow PyTorch:
+ * relu, elu and maximum/minimum pass g, clamp and abs give 0; sign(NaN) is 0
+ * there, and so here.
  *
  * Kernels walk rows of the coalesced iteration (core.h); a row that is
  * contiguous in every operand becomes a plain loop that gcc vectorises.
@@ -97,7 +98,7 @@ static void unary_row(int op, double p0, double p1, int64_t n, float *o, int64_t
     case DOB_GELU: UNARY_ROW(gelu_f(x)); break;
     case DOB_SQUARE: UNARY_ROW(x * x); break;
     case DOB_RSQRT: UNARY_ROW(1.0f / sqrtf(x)); break;
-    case DOB_SIGN: UNARY_ROW(x != x ? x : (float)((x > 0) - (x < 0))); break;
+    case DOB_SIGN: UNARY_ROW((float)((x > 0) - (x < 0))); break;
     case U_ELU: UNARY_ROW(x > 0 ? x : q0 * expm1f(x)); break;
     case U_LEAKY: UNARY_ROW(x > 0 ? x : q0 * x); break;
     case U_CLAMP: UNARY_ROW(x != x ? x : fminf(fmaxf(x, q0), q1)); break;
@@ -126,9 +127,9 @@ static void unary_grad_row(int op, double p0, double p1, int64_t n, float *gx, c
     case DOB_GELU: GRAD_ROW(0.5f * (1 + erff(v * (float)M_SQRT1_2)) + v * inv_sqrt_2pi * expf(-0.5f * v * v)); break;
     case DOB_SQUARE: GRAD_ROW(2 * v); break;
     case DOB_RSQRT: GRAD_ROW(-0.5f * o * o * o); break;
-    case U_ELU: GRAD_ROW(v > 0 ? 1.0f : o + q0); break;
+    case U_ELU: GRAD_ROW(v <= 0 ? o + q0 : 1.0f); break;
     case U_LEAKY: GRAD_ROW(v > 0 ? 1.0f : q0); break;
-    case U_CLAMP: GRAD_ROW((v < q0 || v > q1) ? 0.0f : 1.0f); break;
+    case U_CLAMP: GRAD_ROW((v >= q0 && v <= q1) ? 1.0f : 0.0f); break;
     default: GRAD_ROW(0.0f); break;   /* sign */
     }
 }
@@ -216,6 +217,24 @@ static int give(dob_node *n, dob_tensor **gin, int i, dob_tensor *t)
     return gin[i] ? 0 : -1;
 }
 
+static dob_tensor *compare_impl(int op, const dob_tensor *a, const dob_tensor *b, double s);
+
+/* The share of g that maximum/minimum hands an operand, from the comparison
+   `loses` of a with b (or with the scalar s when b is NULL): 1 - loses - ties/2,
+   so 1 where it wins, 0.5 on ties, 0 where it loses, and 1 where a NaN makes
+   every comparison false (the NaN's gradient passes, as in PyTorch). */
+static dob_tensor *extremum_weight(int loses, const dob_tensor *a, const dob_tensor *b, double s)
+{
+    dob_tensor *lose = compare_impl(loses, a, b, s), *tie = lose ? compare_impl(DOB_EQ, a, b, s) : NULL;
+    dob_tensor *lf = tie ? dob_to_dtype(lose, DOB_F32) : NULL, *tf = lf ? dob_to_dtype(tie, DOB_F32) : NULL;
+    dob_tensor *w = tf && !dob_add_scaled_(lf, tf, 0.5) ? dob_binary_scalar(DOB_SUB, lf, 1.0, 1) : NULL;
+    dob_release(lose);
+    dob_release(tie);
+    dob_release(lf);
+    dob_release(tf);
+    return w;
+}
+
 static int binary_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin)
 {
     int op = (int)n->iattr[0];
@@ -281,22 +300,18 @@ static int binary_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gi
     }
     case DOB_MAXIMUM:
     case DOB_MINIMUM: {
-        /* weight for a: 1 where a wins, 0.5 on ties, 0 where b wins */
-        dob_tensor *win = dob_compare(op == DOB_MAXIMUM ? DOB_GT : DOB_LT, a, b);
-        dob_tensor *tie = dob_compare(DOB_EQ, a, b);
-        dob_tensor *wf = win ? dob_to_dtype(win, DOB_F32) : NULL, *tf = tie ? dob_to_dtype(tie, DOB_F32) : NULL;
-        dob_release(win);
-        dob_release(tie);
-        int rc = (wf && tf) ? 0 : -1;
-        if (!rc) rc = dob_add_scaled_(wf, tf, 0.5);   /* wa = win + tie/2 */
-        if (!rc && ga) rc = give(n, gin, 0, dob_binary(DOB_MUL, g, wf));
-        if (!rc && gb) {
-            dob_tensor *wb = dob_binary_scalar(DOB_SUB, wf, 1.0, 1);   /* 1 - wa */
-            rc = wb ? give(n, gin, 1, dob_binary(DOB_MUL, g, wb)) : -1;
-            dob_release(wb);
+        int a_loses = op == DOB_MAXIMUM ? DOB_LT : DOB_GT, b_loses = op == DOB_MAXIMUM ? DOB_GT : DOB_LT;
+        int rc = 0;
+        if (ga) {
+            dob_tensor *w = extremum_weight(a_loses, a, b, 0);
+            rc = w ? give(n, gin, 0, dob_binary(DOB_MUL, g, w)) : -1;
+            dob_release(w);
         }
-        dob_release(wf);
-        dob_release(tf);
+        if (!rc && gb) {
+            dob_tensor *w = extremum_weight(b_loses, a, b, 0);
+            rc = w ? give(n, gin, 1, dob_binary(DOB_MUL, g, w)) : -1;
+            dob_release(w);
+        }
         return rc;
     }
     }
@@ -379,14 +394,9 @@ static int scalar_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gi
         break;
     case DOB_MAXIMUM:
     case DOB_MINIMUM: {
-        dob_tensor *win = dob_compare_scalar(op == DOB_MAXIMUM ? DOB_GT : DOB_LT, a, s);
-        dob_tensor *tie = dob_compare_scalar(DOB_EQ, a, s);
-        dob_tensor *wf = win ? dob_to_dtype(win, DOB_F32) : NULL, *tf = tie ? dob_to_dtype(tie, DOB_F32) : NULL;
-        if (wf && tf && !dob_add_scaled_(wf, tf, 0.5)) r = dob_binary(DOB_MUL, g, wf);
-        dob_release(win);
-        dob_release(tie);
-        dob_release(wf);
-        dob_release(tf);
+        dob_tensor *w = extremum_weight(op == DOB_MAXIMUM ? DOB_LT : DOB_GT, a, NULL, s);
+        r = w ? dob_binary(DOB_MUL, g, w) : NULL;
+        dob_release(w);
         break;
     }
     }
