@@ -391,6 +391,11 @@ static int run_pass(const pass *ps)
     if (T > MAX_THREADS) T = MAX_THREADS;
     if (T > nchunks) T = (int)nchunks;
     if ((double)2 * OC * K * P * N < PAR_CHUNKS_FLOPS) T = 1;
+    int64_t cols_n, buf_n;
+    if (dob__mul_overflow(K, ncmax, &cols_n) || dob__mul_overflow(OC, ncmax, &buf_n) || cols_n > DOB_MAX_NUMEL ||
+        buf_n > DOB_MAX_NUMEL)
+        return dob__fail("conv: the scratch for %lld kernel taps x %lld output positions is too large",
+                         (long long)K, (long long)ncmax);
     bool need_cols = !(g->direct && nb0 == 1) && (ps->x || ps->dx);
     size_t cols_bytes = need_cols ? sizeof(float) * (size_t)(K * ncmax) : 0;
     size_t buf_bytes = nb0 > 1 ? sizeof(float) * (size_t)(OC * ncmax) : 0;
@@ -545,6 +550,9 @@ dob_tensor *dob_conv2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int strid
               "conv2d: kernel %lldx%lld is larger than the padded input %lldx%lld (input %s)",
               (long long)w->size[2], (long long)w->size[3], (long long)(x->size[2] + pad_top + pad_bottom),
               (long long)(x->size[3] + pad_left + pad_right), dob__shape(x));
+    int64_t osz[4] = {x->size[0], w->size[0], (x->size[2] + pad_top + pad_bottom - w->size[2]) / stride_h + 1,
+                      (x->size[3] + pad_left + pad_right - w->size[3]) / stride_w + 1};
+    if (dob__check_sizes("conv2d", 4, osz)) return NULL;
     geom g;
     geom_init(&g, x->size[0], x->size[1], x->size[2], x->size[3], w->size[0], w->size[2], w->size[3],
               stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right);
@@ -623,11 +631,16 @@ dob_tensor *dob_conv_transpose2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias,
     if (check_common("conv_transpose2d", x, w, bias, w->size[1], stride_h, stride_w, pad_top,
                      pad_bottom, pad_left, pad_right)) return NULL;
     DOB_CHECK(x->size[2] >= 1 && x->size[3] >= 1, "conv_transpose2d: input %s has no pixels", dob__shape(x));
-    int64_t OH = (x->size[2] - 1) * stride_h + w->size[2] - pad_top - pad_bottom;
-    int64_t OW = (x->size[3] - 1) * stride_w + w->size[3] - pad_left - pad_right;
+    int64_t OH, OW;
+    DOB_CHECK(!dob__mul_overflow(x->size[2] - 1, stride_h, &OH) && !dob__mul_overflow(x->size[3] - 1, stride_w, &OW),
+              "conv_transpose2d: input %s with strides %dx%d gives too large an output", dob__shape(x),
+              stride_h, stride_w);
+    OH += w->size[2] - pad_top - pad_bottom;
+    OW += w->size[3] - pad_left - pad_right;
     DOB_CHECK(OH >= 1 && OW >= 1, "conv_transpose2d: padding %d,%d,%d,%d leaves an empty output "
               "(%lldx%lld) for input %s and weight %s", pad_top, pad_bottom, pad_left, pad_right,
               (long long)OH, (long long)OW, dob__shape(x), dob__shape(w));
+    if (dob__check_sizes("conv_transpose2d", 4, (int64_t[]){x->size[0], w->size[1], OH, OW})) return NULL;
     geom g;
     geom_init(&g, x->size[0], w->size[1], OH, OW, w->size[0], w->size[2], w->size[3],
               stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right);
