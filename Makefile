@@ -79,8 +79,8 @@ clean:
 
 .PHONY: all test test-asan bench install clean
 
-# a LuaJIT prompt with the checkout's package on the path: dob = require "deepobs"
+# the REPL (lua/deepobs/repl): dob loaded, line editing, history, completion, help()
 repl: all
-	LUA_PATH="./lua/?.lua;./lua/?/init.lua;./?.lua;./?/init.lua;;" $(LUAJIT) -i
+	$(LUAJIT) run.lua repl
 
 .PHONY: repl

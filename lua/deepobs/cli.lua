@@ -63,6 +63,7 @@ usage: luajit run.lua PROBLEM [--optimizer NAME_OR_PATH] [--lr X] [options] [--<
        luajit run.lua --list | --info PROBLEM | [--optimizer X] --help
        luajit run.lua sweep FILE.lua [...]   (many runs: see luajit run.lua sweep --help)
        luajit run.lua benchmark --optimizer X [...]  (DeepOBS's protocol: see benchmark --help)
+       luajit run.lua repl   (an interactive prompt with dob loaded: see repl --help)
 
 Trains PROBLEM (a DeepOBS test problem, see --list) with an optimizer and writes a DeepOBS 1.1
 result file <output_dir>/<problem>/<optimizer>/<setting>/random_seed__<N>__<date>.json.
@@ -342,8 +343,8 @@ local function run_command(o)
    end
 end
 
--- the subcommands: `luajit run.lua sweep ...`, `luajit run.lua benchmark ...`
-local SUBCOMMANDS = { sweep = "deepobs.sweep", benchmark = "deepobs.benchmark" }
+-- the subcommands: `luajit run.lua sweep ...`, `luajit run.lua benchmark ...`, `luajit run.lua repl`
+local SUBCOMMANDS = { sweep = "deepobs.sweep", benchmark = "deepobs.benchmark", repl = "deepobs.repl" }
 
 -- a subcommand's main(argv) returns the exit status, or nil and the signal that stopped it
 local function subcommand(name, argv)

@@ -15,6 +15,7 @@ local dob = {
    Tensor = T.Tensor,
    is_tensor = T.is_tensor,
    version = ffi.string(C.dob_version()),
+   set_printoptions = require("deepobs.tensor_format").set_printoptions,
 }
 
 for _, k in ipairs { "empty", "zeros", "ones", "full", "arange", "scalar", "tensor", "cat", "stack" } do

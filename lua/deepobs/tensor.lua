@@ -10,6 +10,7 @@
 -- reused, so resident memory stays flat.
 local ffi = require "ffi"
 local Cmod = require "deepobs.C"
+local tensor_format = require "deepobs.tensor_format"
 local C = Cmod.lib
 
 local Tensor = {}          -- methods
@@ -492,72 +493,7 @@ end
 ---------------------------------------------------------------------------------------
 -- printing, Torch7 style
 
-local function format_for(vals, dt)
-   local all_int, maxabs = true, 0
-   for i = 1, #vals do
-      local v = vals[i]
-      if v ~= v or v == math.huge or v == -math.huge then all_int = false
-      else
-         if v % 1 ~= 0 then all_int = false end
-         if math.abs(v) > maxabs then maxabs = math.abs(v) end
-      end
-   end
-   if dt ~= 0 or all_int then
-      local w = #string.format("%d", maxabs) + 1
-      return function(v)
-         if v ~= v or math.abs(v) == math.huge then return string.format("%" .. (w + 1) .. "s", tostring(v)) end
-         return string.format("%" .. (w + 1) .. "d", v)
-      end
-   end
-   if maxabs >= 1e5 or (maxabs < 1e-4 and maxabs > 0) then
-      return function(v) return string.format("%12.4e", v) end
-   end
-   local w = #string.format("%d", math.floor(maxabs)) + 6
-   return function(v) return string.format("%" .. (w + 1) .. ".4f", v) end
-end
 
-local function tostring_tensor(self)
-   local h = self.h
-   local sz = self:size()
-   local dt = C.dob_dtype(h)
-   local head = "[" .. TYPE_NAMES[dt] .. " of size " .. (#sz == 0 and "[]" or table.concat(sz, "x")) .. "]"
-   local n = tonumber(C.dob_numel(h))
-   if n == 0 then return "[" .. TYPE_NAMES[dt] .. " with no dimension]" end
-   local vals = {}
-   local c = self:contiguous()
-   local p = c:data()
-   local limit = math.min(n, 2000)
-   for i = 0, limit - 1 do vals[i + 1] = tonumber(p[i]) end
-   local fmt = format_for(vals, dt)
-   local lines = {}
-   if #sz == 0 then
-      lines[1] = fmt(vals[1])
-   elseif #sz == 1 then
-      for i = 1, math.min(sz[1], limit) do lines[#lines + 1] = fmt(vals[i]) end
-   else
-      local rows, cols = sz[#sz - 1], sz[#sz]
-      local per = rows * cols
-      local nmat = n / per
-      local k = 0
-      for m = 1, nmat do
-         if k >= limit then lines[#lines + 1] = "..."; break end
-         if #sz > 2 then
-            local idx, r = {}, m - 1
-            for d = #sz - 2, 1, -1 do idx[d] = r % sz[d] + 1; r = math.floor(r / sz[d]) end
-            lines[#lines + 1] = "(" .. table.concat(idx, ",") .. ",.,.) = "
-         end
-         for _ = 1, rows do
-            local row = {}
-            for j = 1, cols do k = k + 1; row[j] = vals[k] and fmt(vals[k]) or "" end
-            lines[#lines + 1] = table.concat(row, " ")
-         end
-         if #sz > 2 and m < nmat then lines[#lines + 1] = "" end
-      end
-   end
-   if n > limit then lines[#lines + 1] = "... (" .. n .. " elements)" end
-   lines[#lines + 1] = head
-   return table.concat(lines, "\n")
-end
 
 ---------------------------------------------------------------------------------------
 -- metatable
@@ -589,7 +525,9 @@ mt.__newindex = function(t, k, v)
    rawset(t, k, v)
 end
 
-mt.__tostring = tostring_tensor
+mt.__tostring = tensor_format.format
+-- the methods a tensor offers, for tab completion (__index is a function)
+mt.__class = Tensor
 mt.__len = function(t) return C.dob_ndim(t.h) > 0 and tonumber(C.dob_size(t.h, 0)) or 0 end
 
 --- v, checked to be an integer: an error naming the op and the argument, raised

@@ -1,0 +1,191 @@
+--- help(x) for the REPL: the documentation of whatever x is, read from the source.
+--
+--    help(dob.randn)          -- the doc comment above the function's definition
+--    help(dob.nn)             -- a module's header comment
+--    help(dob.nn.Linear)      -- a layer: its module's docs and what it prints as
+--    help("adam")             -- an optimizer: description and hyperparameters
+--    help("fmnist_2c2d")      -- a problem: description, dataset, defaults, parameters
+--    help(x)                  -- a tensor: type, size, grad state and its methods
+--
+-- Doc comments are the `--` lines right above `function name(...)` (or a module's first
+-- lines), as everywhere in this repository, so the REPL shows what a reader of the file sees.
+local M = {}
+
+-- the lines of a source file, cached
+local file_lines = {}
+local function lines_of(path)
+   if file_lines[path] == nil then
+      local t = {}
+      local f = io.open(path, "r")
+      if f then
+         for l in f:lines() do t[#t + 1] = l end
+         f:close()
+      end
+      file_lines[path] = t
+   end
+   return file_lines[path]
+end
+
+local function strip(l) return (l:gsub("^%s*%-%-%-?%s?", "")) end
+
+-- the comment block ending right above line n (a run of `--` lines or one --[[ ]] block)
+local function comment_above(lines, n)
+   local out = {}
+   local i = n - 1
+   if lines[i] and lines[i]:match("%]%]%s*$") and not lines[i]:match("^%s*%-%-%-?%s") then
+      while i >= 1 and not lines[i]:match("^%s*%-%-%[%[") do table.insert(out, 1, lines[i]); i = i - 1 end
+      if lines[i] then table.insert(out, 1, (lines[i]:gsub("^%s*%-%-%[%[%s?", ""))) end
+      out[#out] = out[#out]:gsub("%]%]%s*$", "")
+      return table.concat(out, "\n")
+   end
+   while i >= 1 and lines[i]:match("^%s*%-%-") do
+      table.insert(out, 1, strip(lines[i]))
+      i = i - 1
+   end
+   return table.concat(out, "\n")
+end
+
+-- a file's leading comment: `--` lines, or a --[[ ]] block
+local function header_of(lines)
+   if not lines[1] then return "" end
+   if lines[1]:match("^%-%-%[%[") then
+      local out = { (lines[1]:gsub("^%-%-%[%[%s?", "")) }
+      local i = 2
+      while lines[i] and not lines[i]:match("%]%]") do out[#out + 1] = lines[i]; i = i + 1 end
+      if lines[i] then out[#out + 1] = (lines[i]:gsub("%]%].*$", "")) end
+      return (table.concat(out, "\n"):gsub("%s+$", ""))
+   end
+   local out = {}
+   for i = 1, #lines do
+      if not lines[i]:match("^%-%-") then break end
+      out[#out + 1] = strip(lines[i])
+   end
+   return table.concat(out, "\n")
+end
+
+local function source_path(info)
+   return info and info.source and info.source:sub(1, 1) == "@" and info.source:sub(2) or nil
+end
+
+-- the name under which a table was loaded as a module, and its file
+local function module_of(t)
+   for name, v in pairs(package.loaded) do
+      if v == t and type(name) == "string" then
+         return name, package.searchpath(name, package.path)
+      end
+   end
+end
+
+local function function_doc(f)
+   local info = debug.getinfo(f, "S")
+   local path = source_path(info)
+   if not path or info.linedefined <= 0 then
+      return "a built-in function (no Lua source to read its documentation from)"
+   end
+   local doc = comment_above(lines_of(path), info.linedefined)
+   local where = ("(%s:%d)"):format(path:gsub("^%./", ""), info.linedefined)
+   local signature = lines_of(path)[info.linedefined] or ""
+   signature = signature:match("function%s*([%w_.:]*%b())") or signature:match("^%s*(.-)%s*$")
+   if doc == "" then doc = "(no doc comment)" end
+   return signature .. "  " .. where .. "\n" .. doc
+end
+
+local function optimizer_doc(opt, path)
+   local out = { (opt.name or "?") .. ": " .. (opt.description or "") }
+   out[#out + 1] = "hyperparameters:"
+   for _, h in ipairs(opt.hyperparams or {}) do
+      local default = h.default == nil and "required" or ("default " .. tostring(h.default))
+      out[#out + 1] = ("  %-10s %-8s %-18s %s%s"):format(h.name, h.type or "", default, h.help or "",
+         h.domain and (" in " .. h.domain) or "")
+   end
+   if path then
+      local head = header_of(lines_of(path))
+      if head ~= "" then out[#out + 1] = "\n" .. head end
+   end
+   return table.concat(out, "\n")
+end
+
+local function problem_doc(name)
+   local buf = {}
+   local sink = { write = function(self, ...) for _, s in ipairs { ... } do buf[#buf + 1] = tostring(s) end return self end }
+   require("deepobs.problem_info").info(name, {}, sink)
+   return (table.concat(buf):gsub("%s+$", ""))
+end
+
+local function tensor_doc(x)
+   local methods = {}
+   for k, v in pairs(getmetatable(x).__class) do
+      if type(v) == "function" and k:match("^[%a][%w_]*$") then methods[#methods + 1] = k end
+   end
+   table.sort(methods)
+   local size = x:size()
+   return ("%s of size %s, %s\nmethods (help(x.NAME) for one): %s"):format(x:type(),
+      #size == 0 and "[] (a scalar)" or table.concat(size, "x"),
+      x:requires_grad() and "requires grad" or "no grad", table.concat(methods, " "))
+end
+
+-- a string names a problem, an optimizer, or a function/module path
+local function string_doc(s)
+   local optim = require "deepobs.optim"
+   for _, n in ipairs(optim.list()) do
+      if n == s then
+         local opt, path = optim.load(s)
+         return optimizer_doc(opt, path)
+      end
+   end
+   local ok, problems = pcall(require, "problems")
+   if ok and type(problems) == "table" and problems.list then
+      for _, n in ipairs(problems.list()) do
+         if n == s then return problem_doc(s) end
+      end
+   end
+   local okm, mod = pcall(require, s)
+   if okm and type(mod) == "table" then return M.text(mod) end
+   return ("help: '%s' is not a problem, an optimizer or a module; try help(dob), help(dob.randn), "
+      .. "help(\"adam\") or help(\"fmnist_2c2d\")"):format(s)
+end
+
+--- The help text of x.
+function M.text(x)
+   local tx = type(x)
+   if tx == "string" then return string_doc(x) end
+   if tx == "function" then return function_doc(x) end
+   if tx == "table" then
+      local mt = getmetatable(x)
+      if mt and rawget(mt, "__class") and mt.__name == "deepobs.Tensor" then return tensor_doc(x) end
+      if type(x.step) == "function" and type(x.hyperparams) == "table" then return optimizer_doc(x) end
+      local name, path = module_of(x)
+      if not name and mt and type(mt.__index) == "table" then   -- an nn class or a layer
+         local ctor = rawget(mt.__index, "__init")
+         if type(ctor) == "function" then
+            return (mt.__index.__name or "layer") .. "\n" .. function_doc(ctor)
+         end
+      end
+      if name and path then
+         local head = header_of(lines_of(path))
+         local fields = {}
+         for k in pairs(x) do if type(k) == "string" then fields[#fields + 1] = k end end
+         table.sort(fields)
+         return ("%s  (%s)\n%s\n\nfields: %s"):format(name, path:gsub("^%./", ""), head, table.concat(fields, " "))
+      end
+      return "a table without documentation; its fields: " .. (function()
+         local fields = {}
+         for k in pairs(x) do fields[#fields + 1] = tostring(k) end
+         table.sort(fields)
+         return table.concat(fields, " ")
+      end)()
+   end
+   if x == nil then
+      return "help(x) shows the documentation of x: a function (help(dob.randn)), a module (help(dob.nn)), "
+         .. "a layer (help(dob.nn.Linear)), a tensor, an optimizer (help(\"adam\")) or a problem "
+         .. "(help(\"fmnist_2c2d\")). Tab completes names; arrow-up recalls earlier lines."
+   end
+   return ("%s: %s"):format(tx, tostring(x))
+end
+
+--- help(x): prints M.text(x).
+function M.help(x)
+   print(M.text(x))
+end
+
+return M
