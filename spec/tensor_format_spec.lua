@@ -17,7 +17,6 @@ describe("tensor printing", function()
          for _, s in ipairs(shape) do n = n * s end
          local x = dob.arange(0, n):view(unpack(shape))
          local text = tostring(x)
-         assert.is_true(#text < 3000, #text)
          local lines = rows(text)
          assert.are.equal("[" .. x:type() .. " of size " .. table.concat(shape, "x") .. "]", lines[#lines])
          -- the first and the last element appear first and last
@@ -25,6 +24,7 @@ describe("tensor printing", function()
          for v in text:gsub("%[.-%]", ""):gsub("%(.-%) = ", ""):gmatch("%-?%d+") do shown[#shown + 1] = tonumber(v) end
          assert.are.equal(0, shown[1])
          assert.are.equal(n - 1, shown[#shown])
+         assert.is_true(#shown <= 6 ^ #shape, #shown)   -- 3 + 3 per dimension at most
          dob.set_printoptions { threshold = n }
          local full = tostring(x)
          assert.not_matches("...", full, 1, true)
