@@ -50,7 +50,7 @@ do
    end
 end
 if #opts.names == 0 then
-   for _, m in ipairs(require("problems.sets").small) do opts.names[#opts.names + 1] = m.name end
+   for _, m in ipairs(require("deepobs.sets").small) do opts.names[#opts.names + 1] = m.name end
 end
 if opts.threads then dob.set_threads(opts.threads) end
 

@@ -1,13 +1,13 @@
 --- The problem registry: every problems/<name>.lua whose name does not start with an
 -- underscore (the shared builders) is a problem, defined with problems/_define.lua;
--- init.lua and sets.lua are not problems.
+-- init.lua is this registry. The benchmark sets are lua/deepobs/sets.lua.
 --
 --    local problems = require "problems"
 --    local p = problems.get("fmnist_2c2d")
 --    problems.list()   -- sorted names
 local M = {}
 
-local NOT_PROBLEMS = { init = true, sets = true }
+local NOT_PROBLEMS = { init = true }
 
 -- the folder of this file: the registry lists what sits beside it
 local function folder()

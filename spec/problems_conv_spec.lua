@@ -467,7 +467,7 @@ describe("benchmark sets (spec §A.2)", function()
    end)
 
    it("the command line runs a set by name and --list shows the sets", function()
-      local saved = package.loaded["problems.sets"]
+      local sets = require "deepobs.sets"
       local out = fs.sh("luajit run.lua --list 2>&1")
       assert.matches("benchmark sets", out)
       assert.matches("small%s+quadratic_deep, mnist_vae, fmnist_2c2d, cifar10_3c3d", out)
@@ -477,14 +477,13 @@ describe("benchmark sets (spec §A.2)", function()
       local f = assert(io.open(TMP .. "/fake_b.lua", "w"))
       f:write('return dofile("spec/fixtures/fake.lua").problem { name = "fake_b", batch_size = 4 }\n')
       f:close()
-      package.loaded["problems.sets"] = { order = { "tiny" },
-         tiny = { { name = "spec/fixtures/fake_problem.lua" }, { name = TMP .. "/fake_b.lua" } } }
+      sets.tiny = { { name = "spec/fixtures/fake_problem.lua" }, { name = TMP .. "/fake_b.lua" } }
       local real_stdout, captured = io.stdout, io.tmpfile()
       io.stdout = captured
       local ok, rc = pcall(require("deepobs.cli").main, { "tiny", "--optimizer", "spec/fixtures/fake_sgd.lua", "--lr", "0.1", "-N", "1",
          "--output_dir", TMP .. "/results" })
       io.stdout = real_stdout
-      package.loaded["problems.sets"] = saved
+      sets.tiny = nil
       assert.is_true(ok, tostring(rc))
       assert.are.equal(0, rc)
       captured:seek("set")

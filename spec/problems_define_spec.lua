@@ -202,7 +202,6 @@ describe("the problem registry", function()
          fs.write(TMP .. "/problems/zeta_2.lua", plain:format("zeta_2"))
          fs.write(TMP .. "/problems/misnamed.lua", plain:format("other"))
          fs.write(TMP .. "/problems/_helper.lua", "return {}")
-         fs.write(TMP .. "/problems/sets.lua", "return {}")
          fs.write(TMP .. "/problems/notes.md", "not a problem")
          fs.write(TMP .. "/problems/alpha.lua.orig", "not a problem")
          fs.write(TMP .. "/problems/with-dash.lua", "return {}")
@@ -217,12 +216,12 @@ describe("the problem registry", function()
          os.execute(("rm -rf '%s'"):format(TMP))
       end)
 
-      it("takes every .lua file but init, sets and the underscored ones, and checks each problem's name", function()
+      it("takes every .lua file but init and the underscored ones, and checks each problem's name", function()
          assert.are.same({ "alpha", "misnamed", "zeta_2" }, registry.list())
          assert.are.equal("alpha", registry.get("alpha").name)
          assert.are.equal("problems/misnamed.lua defines a problem named 'other'; a problem's name is its file's name",
             err_of(registry.get, "misnamed"))
-         for _, n in ipairs { "_helper", "sets", "init", "notes", "with-dash", "alpha.lua" } do
+         for _, n in ipairs { "_helper", "init", "notes", "with-dash", "alpha.lua" } do
             assert.are.equal(("unknown test problem '%s'; known problems: alpha, misnamed, zeta_2"):format(n),
                err_of(registry.get, n))
          end

@@ -25,7 +25,7 @@ local tuning = require "deepobs.analyzer.tuning"
 local budget = require "deepobs.analyzer.budget"
 local style = require "deepobs.analyzer.style"
 local svg = require "deepobs.analyzer.svg"
-local sets = require "problems.sets"
+local sets = require "deepobs.sets"
 
 local M = {}
 local esc = svg.esc
