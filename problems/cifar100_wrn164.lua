@@ -10,7 +10,7 @@ return define {
    batch_size = 128, num_epochs = 200,
    weight_decay = 5e-4,
    has_accuracy = true,
-   description = "CIFAR-100, Wide ResNet 16-4 (3 blocks of 2 pre-activation units, widths 64/128/256, strides 1/2/2, BN momentum 0.9 eps 1e-5, 1x1 conv shortcuts), global mean, dense 100; weight decay 5e-4 on every conv and the dense kernel; 2,772,020 parameters (DeepOBS 1.2 only; batch size / epochs from its docstring)",
+   description = "CIFAR-100, Wide ResNet 16-4 (3 blocks of 2 pre-activation units, widths 64/128/256, strides 1/2/2, BN momentum 0.9 eps 1e-5, 1x1 conv shortcuts), global mean, dense 100; weight decay on every conv and the dense kernel; 2,772,020 parameters (DeepOBS 1.2 only; batch size / epochs from its docstring)",
    build = function(opts) return convnets.wrn(2, 4, 100, opts.weight_decay) end,
    forward = A.classify,
 }

@@ -6,7 +6,7 @@ local define = require "problems._define"
 -- the problem apart from its dataset (svhn_3c3d shares it)
 local SUMMARY = "3 conv (5x5 64 VALID, 3x3 96 VALID, 3x3 128 SAME; ReLU; 3x3/2 SAME max pool each) + 3 dense "
    .. "(512, 256 ReLU, 10) layers, glorot-normal conv / glorot-uniform dense kernels, zero biases, cross-entropy, "
-   .. "weight decay 0.002 on all 6 kernels; 895,210 parameters"
+   .. "weight decay on all 6 kernels; 895,210 parameters"
 
 return define({
    name = "cifar10_3c3d",

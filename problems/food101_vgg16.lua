@@ -12,7 +12,7 @@ return define {
    batch_size = nil, num_epochs = nil,
    weight_decay = 5e-4,
    has_accuracy = true,
-   description = "Food-101 (224x224), the fork's VGG-16-BN: 13 3x3 SAME convs without bias, each followed by BatchNorm (PyTorch momentum 0.1, eps 1e-5) and ReLU, 5 blocks closed by 2x2/2 max pools, then dense 4096, 4096 (ReLU, dropout 0.2) and 101; weight decay 5e-4 on the conv kernels; 134,678,565 parameters (fork only; no default batch size / epochs: the fork's 128 / 50 are commented out)",
+   description = "Food-101 (224x224), the fork's VGG-16-BN: 13 3x3 SAME convs without bias, each followed by BatchNorm (PyTorch momentum 0.1, eps 1e-5) and ReLU, 5 blocks closed by 2x2/2 max pools, then dense 4096, 4096 (ReLU, dropout 0.2) and 101; weight decay on the conv kernels; 134,678,565 parameters (fork only; no default batch size / epochs: the fork's 128 / 50 are commented out)",
    build = function(opts) return convnets.vgg(16, 101, opts.weight_decay, { bn = true }) end,
    forward = A.classify,
 }

@@ -1,5 +1,5 @@
 --- ptb_gpt_micro: deepobs/pytorch/testproblems/ptb_gpt_micro.py and _gpt_micro.py of the
--- PyTorch fork of DeepOBS (github.com/govorunov/deepobs); 1,212,672 parameters for V = 50.
+-- PyTorch fork of DeepOBS (github.com/govorunov/deepobs).
 --
 -- V is the vocabulary of the data set (the runner passes it to build); 50
 -- when built without data. GELU is the exact (erf) one, as PyTorch's

@@ -1,5 +1,5 @@
 --- ptb_lstm: deepobs/pytorch/testproblems/ptb_lstm.py (its CharRNN) of the PyTorch fork of
--- DeepOBS (github.com/govorunov/deepobs); 277,042 parameters for V = 50.
+-- DeepOBS (github.com/govorunov/deepobs).
 --
 -- V is the vocabulary of the data set (the runner passes it to build); 50
 -- when built without data (--info, the parameter-count spec).
