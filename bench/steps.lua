@@ -5,7 +5,7 @@
 --
 --   luajit bench/steps.lua [--threads N] [--bs N] [--steps K] [problem ...]
 --
--- Without problem names it times the small benchmark set (spec §A.2). --bs
+-- Without problem names it times the small benchmark set (lua/deepobs/sets.lua). --bs
 -- overrides every problem's batch size (and times problems that have none);
 -- problems without a default batch size are skipped otherwise, as are datasets
 -- this script has no synthetic input for. Each problem runs one untimed warm-up
@@ -50,7 +50,7 @@ do
    end
 end
 if #opts.names == 0 then
-   for _, m in ipairs(require("problems.sets").small) do opts.names[#opts.names + 1] = m.name end
+   for _, m in ipairs(require("deepobs.sets").small) do opts.names[#opts.names + 1] = m.name end
 end
 if opts.threads then dob.set_threads(opts.threads) end
 

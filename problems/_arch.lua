@@ -1,9 +1,14 @@
---- Shared pieces of the DeepOBS architectures (spec §A.3), written against
+--- Shared pieces of the DeepOBS architectures (the layer helpers of
+-- deepobs/tensorflow/testproblems/_*.py in the DeepOBS repository), written against
 -- deepobs.nn. Layout: our tensors are NCHW (PyTorch-style weights), TF's
 -- were NHWC. Every layer, padding, initialiser and parameter count is TF's;
 -- the only visible difference is the order in which a flatten before a dense
 -- layer enumerates (channel, row, column), which permutes the rows of that
 -- dense kernel: the same function class and the same parameter count.
+--
+--    local A = require "problems._arch"
+--    local net = nn.Sequential(A.conv(1, 32, 5, 1, A.truncated_normal(0.05)), nn.ReLU())
+--    forward = A.classify   -- softmax cross-entropy, model:regularizer(), accuracy
 local dob = require "deepobs"
 local nn = dob.nn
 local init = nn.init
@@ -38,24 +43,15 @@ end
 function A.truncated_normal(std) return function(t) return init.truncated_normal_(t, std) end end
 function A.constant(v) return function(t) return init.constant_(t, v) end end
 
---- The VAE's activation: lrelu(x) = max(x, 0.3 x) (= leaky ReLU with slope 0.3)
-function A.lrelu(x) return x:leaky_relu(0.3) end
-
---- DeepOBS prints a warning when a weight decay is passed to a problem that has none.
-function A.warn_no_weight_decay(name, wd)
-   if wd ~= nil and wd ~= 0 then
-      io.stderr:write(("WARNING: %s has no weight decay (L2 regularization); --weight_decay %s is ignored\n")
-         :format(name, tostring(wd)))
-   end
-end
-
---- Classification forward: per-example softmax cross-entropy [B], no
--- regularizer, mini-batch accuracy. `net` maps batch.x to logits [B, C].
+--- Classification forward: per-example softmax cross-entropy [B], the model's
+-- regularizer (model:regularizer(), nil for a model without one), mini-batch
+-- accuracy. The model maps batch.x to logits [B, C].
 function A.classify(model, batch, phase)
    model:train(phase == "train")
    local logits = model(batch.x)
    local losses = dob.softmax_cross_entropy(logits, batch.y)
-   return losses, nil, dob.accuracy(logits, batch.y)
+   local reg = model.regularizer and model:regularizer() or nil
+   return losses, reg, dob.accuracy(logits, batch.y)
 end
 
 ---------------------------------------------------------------------------------------

@@ -1,16 +1,21 @@
---- The network builders of the image-classification problems (spec §A.3:
--- 3c3d, All-CNN-C, Wide ResNet, VGG, the fork's VGG-BN, Inception-v3) and
--- their weight decay. Each problems/<name>.lua says which builder it uses,
--- with which dataset and how many classes; see problems/_arch.lua for the
--- NCHW layout note.
+--- The network builders of the image-classification problems (3c3d, All-CNN-C,
+-- Wide ResNet, VGG, the fork's VGG-BN, Inception-v3; the `_*.py` files named below
+-- are in deepobs/tensorflow/testproblems/ of the DeepOBS repository) and their
+-- weight decay. Each problems/<name>.lua says which builder it uses, with which
+-- dataset and how many classes; see problems/_arch.lua for the NCHW layout note.
 --
--- Weight decay (spec §A.0, §G.1): TF's regularizer is the sum, over the
--- kernels a model lists, of wd * l2_loss(W) = (wd / 2) * sum W^2. Coverage
--- differs per model and is recorded by each builder in `model.wd_modules`
--- (3c3d: all 6 kernels; All-CNN-C: all 9 convs; WRN: every conv and the final
--- dense; VGG and Inception: convs only). Biases and BatchNorm never decay.
--- The modules are recorded, not their weights, because nn.ParamSet replaces
--- each module's weight by a view into its flat buffer.
+--    local convnets = require "problems._convnets"
+--    local model = convnets.c3d3(10, 0.002)   -- classes, weight decay
+--    model:regularizer()                      -- (wd / 2) * sum of W^2 over its decayed kernels
+--
+-- Weight decay: TF's regularizer is tf.losses.get_regularization_loss(), the sum,
+-- over the kernels a model gives tf.contrib.layers.l2_regularizer(wd), of
+-- wd * l2_loss(W) = (wd / 2) * sum W^2. Coverage differs per model and is
+-- recorded by each builder in `model.wd_modules` (3c3d: all 6 kernels;
+-- All-CNN-C: all 9 convs; WRN: every conv and the final dense; VGG and
+-- Inception: convs only). Biases and BatchNorm never decay. The modules are
+-- recorded, not their weights, because nn.ParamSet replaces each module's
+-- weight by a view into its flat buffer.
 local dob = require "deepobs"
 local nn = dob.nn
 local init = nn.init
@@ -27,11 +32,13 @@ local function decayed(model, module)
    return module
 end
 
---- A model container that records its decayed kernels and the weight decay.
+--- A model container that records its decayed kernels and the weight decay;
+-- model:regularizer() is M.regularizer.
 local function regularized(name, wd)
    local m = A.module(name)
    m.wd_modules = {}
    m.weight_decay = wd
+   m.regularizer = M.regularizer
    return m
 end
 
@@ -54,15 +61,6 @@ function M.regularizer(model)
       total = total and (total + s) or s
    end
    return total * (wd / 2)
-end
-
---- Classification forward with the regularizer: per-example softmax
--- cross-entropy [B], the regularizer (or nil), mini-batch accuracy.
-function M.classify(model, batch, phase)
-   model:train(phase == "train")
-   local logits = model(batch.x)
-   local losses = dob.softmax_cross_entropy(logits, batch.y)
-   return losses, M.regularizer(model), dob.accuracy(logits, batch.y)
 end
 
 -- global mean over H and W: [N, C, H, W] -> [N, C]
@@ -379,7 +377,7 @@ function M.inception_forward(model, batch, phase)
    if phase == "train" then
       losses = losses + dob.softmax_cross_entropy(aux, batch.y, smooth) * 0.4
    end
-   return losses, M.regularizer(model), dob.accuracy(logits, batch.y)
+   return losses, model:regularizer(), dob.accuracy(logits, batch.y)
 end
 
 return M

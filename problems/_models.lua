@@ -1,6 +1,11 @@
---- The network builders shared by the MNIST and Fashion-MNIST problems
--- (spec §A.3: logreg, mlp, 2c2d, VAE). Each problems/<name>.lua says which
--- one it uses and with what dataset; see problems/_arch.lua for the layout note.
+--- The network builders shared by the MNIST and Fashion-MNIST problems: logreg,
+-- mlp, 2c2d and the VAE of DeepOBS's deepobs/tensorflow/testproblems/_logreg.py,
+-- _mlp.py, _2c2d.py and _vae.py. Each problems/<name>.lua says which one it uses
+-- and with what dataset; see problems/_arch.lua for the layout note.
+--
+--    local models = require "problems._models"
+--    local net = models.mlp(10)            -- classes
+--    local vae = models.vae(8)             -- latent dimensions; forward: models.vae_forward
 local dob = require "deepobs"
 local nn = dob.nn
 local A = require "problems._arch"

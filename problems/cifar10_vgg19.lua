@@ -1,17 +1,15 @@
---- cifar10_vgg19 (`cifar10_vgg19.py`, spec §A.1 row 15, §A.3 VGG): CIFAR-10 resized to 224x224, VGG-19: 16 3x3 SAME ReLU convs in 5 blocks, each closed by a 2x2/2 max pool, then dense 4096, 4096 (ReLU, dropout 0.5) and 10; glorot-normal conv kernels, Glorot-uniform dense layers, zero biases, weight decay 5e-4 on the conv kernels only; 139,611,210 parameters
+--- cifar10_vgg19: DeepOBS's deepobs/tensorflow/testproblems/cifar10_vgg19.py (network: _vgg.py).
+local A = require "problems._arch"
 local convnets = require "problems._convnets"
+local define = require "problems._define"
 
-return {
+return define {
    name = "cifar10_vgg19",
    dataset = "cifar10",
    batch_size = nil, num_epochs = nil,
    weight_decay = 5e-4,
    has_accuracy = true,
-   description = "CIFAR-10 resized to 224x224, VGG-19: 16 3x3 SAME ReLU convs in 5 blocks, each closed by a 2x2/2 max pool, then dense 4096, 4096 (ReLU, dropout 0.5) and 10; glorot-normal conv kernels, Glorot-uniform dense layers, zero biases, weight decay 5e-4 on the conv kernels only; 139,611,210 parameters",
-   build = function(opts)
-      local wd = opts and opts.weight_decay
-      if wd == nil then wd = 5e-4 end
-      return convnets.vgg(19, 10, wd)
-   end,
-   forward = convnets.classify,
+   description = "CIFAR-10 resized to 224x224, VGG-19: 16 3x3 SAME ReLU convs in 5 blocks, each closed by a 2x2/2 max pool, then dense 4096, 4096 (ReLU, dropout 0.5) and 10; glorot-normal conv kernels, Glorot-uniform dense layers, zero biases, weight decay on the conv kernels only; 139,611,210 parameters",
+   build = function(opts) return convnets.vgg(19, 10, opts.weight_decay) end,
+   forward = A.classify,
 }

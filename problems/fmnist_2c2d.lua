@@ -1,17 +1,15 @@
---- fmnist_2c2d (DeepOBS 1.1 `fmnist_2c2d.py`, spec §A.1 row 11, §A.3): Fashion-MNIST, 2 conv (5x5, 32 and 64, SAME, ReLU, 2x2 max pool) + 2 dense (1024 ReLU, 10) layers, truncated-normal 0.05 kernels, biases 0.05, cross-entropy; 3,274,634 parameters (benchmark P3)
+--- fmnist_2c2d: DeepOBS's deepobs/tensorflow/testproblems/fmnist_2c2d.py (network: _2c2d.py).
 local A = require "problems._arch"
+local define = require "problems._define"
 local models = require "problems._models"
 
-return {
+return define {
    name = "fmnist_2c2d",
    dataset = "fmnist",
    batch_size = 128, num_epochs = 100,
    weight_decay = nil,
    has_accuracy = true,
    description = "Fashion-MNIST, 2 conv (5x5, 32 and 64, SAME, ReLU, 2x2 max pool) + 2 dense (1024 ReLU, 10) layers, truncated-normal 0.05 kernels, biases 0.05, cross-entropy; 3,274,634 parameters (benchmark P3)",
-   build = function(opts)
-      A.warn_no_weight_decay("fmnist_2c2d", opts and opts.weight_decay)
-      return models.c2d2(10)
-   end,
+   build = function() return models.c2d2(10) end,
    forward = A.classify,
 }

@@ -1,7 +1,10 @@
---- food101_vgg16 (fork `food101_vgg16.py`, spec §A.1 fork table, §A.3 VGG ⚠ fork notes): Food-101 (224x224), the fork's VGG-16-BN: 13 3x3 SAME convs without bias, each followed by BatchNorm (PyTorch momentum 0.1, eps 1e-5) and ReLU, 5 blocks closed by 2x2/2 max pools, then dense 4096, 4096 (ReLU, dropout 0.2) and 101; weight decay 5e-4 on the conv kernels; 134,678,565 parameters (fork only; no default batch size / epochs: the fork's 128 / 50 are commented out)
+--- food101_vgg16: deepobs/pytorch/testproblems/food101_vgg16.py of the PyTorch fork of DeepOBS
+-- (github.com/govorunov/deepobs).
+local A = require "problems._arch"
 local convnets = require "problems._convnets"
+local define = require "problems._define"
 
-return {
+return define {
    name = "food101_vgg16",
    dataset = "food101",
    -- no defaults, as in the fork (its 128 / 50 are commented out); a 224x224 VGG step needs
@@ -9,11 +12,7 @@ return {
    batch_size = nil, num_epochs = nil,
    weight_decay = 5e-4,
    has_accuracy = true,
-   description = "Food-101 (224x224), the fork's VGG-16-BN: 13 3x3 SAME convs without bias, each followed by BatchNorm (PyTorch momentum 0.1, eps 1e-5) and ReLU, 5 blocks closed by 2x2/2 max pools, then dense 4096, 4096 (ReLU, dropout 0.2) and 101; weight decay 5e-4 on the conv kernels; 134,678,565 parameters (fork only; no default batch size / epochs: the fork's 128 / 50 are commented out)",
-   build = function(opts)
-      local wd = opts and opts.weight_decay
-      if wd == nil then wd = 5e-4 end
-      return convnets.vgg(16, 101, wd, { bn = true })
-   end,
-   forward = convnets.classify,
+   description = "Food-101 (224x224), the fork's VGG-16-BN: 13 3x3 SAME convs without bias, each followed by BatchNorm (PyTorch momentum 0.1, eps 1e-5) and ReLU, 5 blocks closed by 2x2/2 max pools, then dense 4096, 4096 (ReLU, dropout 0.2) and 101; weight decay on the conv kernels; 134,678,565 parameters (fork only; no default batch size / epochs: the fork's 128 / 50 are commented out)",
+   build = function(opts) return convnets.vgg(16, 101, opts.weight_decay, { bn = true }) end,
+   forward = A.classify,
 }

@@ -1,6 +1,5 @@
---- food101_vit_micro (the DeepOBS PyTorch fork's `food101_vit_micro.py` with
--- `_vit_micro.py`; spec §A.1 fork table, §A.3 ViT-Micro-192, §B.10): Food-101 at
--- 96x96, a pre-LN Vision Transformer, cross-entropy; 2,844,005 parameters.
+--- food101_vit_micro: deepobs/pytorch/testproblems/food101_vit_micro.py and _vit_micro.py
+-- of the PyTorch fork of DeepOBS (github.com/govorunov/deepobs).
 --
 -- 96x96x3 -> Conv 16x16 stride 16 (patch embedding, 36 tokens of 192) ->
 -- [CLS] token prepended -> + learned positional embedding [37, 192] ->
@@ -27,6 +26,7 @@ local dob = require "deepobs"
 local nn = dob.nn
 local init = nn.init
 local A = require "problems._arch"
+local define = require "problems._define"
 
 local IMAGE, PATCH, DIM, DEPTH, HEADS, MLP, CLASSES, DROP = 96, 16, 192, 6, 3, 768, 101, 0.1
 local TOKENS = (IMAGE / PATCH) ^ 2 + 1
@@ -100,7 +100,19 @@ function M.vit_micro(classes)
    return m
 end
 
-return {
+-- the fork's regularizer: 0.5 * wd * sum over every parameter of ||p||^2
+local function l2_all(model)
+   local wd = model.weight_decay
+   if wd == nil or wd == 0 then return nil end
+   local s
+   for _, p in ipairs(model:parameters()) do
+      local sq = (p * p):sum()
+      s = s and s + sq or sq
+   end
+   return s * (0.5 * wd)
+end
+
+return define {
    name = "food101_vit_micro",
    dataset = "food101",
    dataset_opts = { image_size = IMAGE },
@@ -109,28 +121,10 @@ return {
    has_accuracy = true,
    description = "Food-101 at 96x96, ViT-Micro-192 (16x16 patches, CLS token, 6 pre-LN blocks of 3 heads x 64, "
       .. "MLP 768 GELU, dropout 0.1), cross-entropy, L2 0.5 wd |theta|^2 on all parameters (fork); 2,844,005 parameters",
-   vit_micro = M.vit_micro,
    build = function(opts)
       local model = M.vit_micro(CLASSES)
-      local wd = opts and opts.weight_decay
-      if wd == nil then wd = 1e-4 end
-      model.weight_decay = wd
+      model.weight_decay, model.regularizer = opts.weight_decay, l2_all
       return model
    end,
-   forward = function(model, batch, phase)
-      model:train(phase == "train")
-      local logits = model(batch.x)
-      local losses = dob.softmax_cross_entropy(logits, batch.y)
-      local reg = nil
-      if model.weight_decay and model.weight_decay ~= 0 then
-         -- the fork: 0.5 * wd * sum over every parameter of ||p||^2
-         local s
-         for _, p in ipairs(model:parameters()) do
-            local sq = (p * p):sum()
-            s = s and s + sq or sq
-         end
-         reg = s * (0.5 * model.weight_decay)
-      end
-      return losses, reg, dob.accuracy(logits, batch.y)
-   end,
+   forward = A.classify,
 }

@@ -1,39 +1,60 @@
---- The problem registry: problems/<name>.lua, each returning a problem table
--- (see the interface in the issue-3 brief: name, dataset, batch_size,
--- num_epochs, weight_decay, has_accuracy, description, build, forward).
+--- The problem registry: every problems/<name>.lua whose name does not start with an
+-- underscore (the shared builders) is a problem, defined with problems/_define.lua;
+-- init.lua is this registry. The benchmark sets are lua/deepobs/sets.lua.
 --
 --    local problems = require "problems"
 --    local p = problems.get("fmnist_2c2d")
 --    problems.list()   -- sorted names
 local M = {}
 
-local NAMES = {
-   "quadratic_deep", "two_d_rosenbrock", "two_d_beale", "two_d_branin",
-   "mnist_logreg", "mnist_mlp", "mnist_2c2d", "mnist_vae",
-   "fmnist_logreg", "fmnist_mlp", "fmnist_2c2d", "fmnist_vae",
-   "cifar10_3c3d", "cifar100_3c3d", "svhn_3c3d", "cifar100_allcnnc", "cifar100_wrn164", "cifar100_wrn404",
-   "svhn_wrn164", "cifar10_vgg16", "cifar10_vgg19", "cifar100_vgg16", "cifar100_vgg19", "imagenet_vgg16",
-   "imagenet_vgg19", "food101_vgg16", "food101_vgg19", "imagenet_inception_v3",
-   "tolstoi_char_rnn", "ptb_lstm", "ptb_gpt_micro",
-   "food101_vit_micro",
-}
-local KNOWN = {}
-for _, n in ipairs(NAMES) do KNOWN[n] = true end
+local NOT_PROBLEMS = { init = true }
+
+-- the folder of this file: the registry lists what sits beside it
+local function folder()
+   local source = debug.getinfo(1, "S").source
+   return source:match("^@(.*)/[^/]*$") or "."
+end
+
+local function scan()
+   local dir = folder()
+   local p = io.popen(("ls -A '%s' 2>/dev/null"):format(dir:gsub("'", "'\\''")))
+   if not p then error("problems: cannot list the folder " .. dir, 0) end
+   local names = {}
+   for file in p:lines() do
+      local name = file:match("^([%a][%w_]*)%.lua$")
+      if name and not NOT_PROBLEMS[name] then names[#names + 1] = name end
+   end
+   p:close()
+   if #names == 0 then error("problems: no problem files in " .. dir, 0) end
+   table.sort(names)
+   return names
+end
+
+local names, known
 
 --- sorted problem names
 function M.list()
+   if not names then
+      names, known = scan(), {}
+      for _, n in ipairs(names) do known[n] = true end
+   end
    local t = {}
-   for i, n in ipairs(NAMES) do t[i] = n end
-   table.sort(t)
+   for i, n in ipairs(names) do t[i] = n end
    return t
 end
 
 --- the problem table of `name`; an unknown name is an error listing the known ones
 function M.get(name)
-   if type(name) ~= "string" or not KNOWN[name] then
-      error(("unknown test problem '%s'; known problems: %s"):format(tostring(name), table.concat(M.list(), ", ")), 0)
+   local all = M.list()
+   if type(name) ~= "string" or not known[name] then
+      error(("unknown test problem '%s'; known problems: %s"):format(tostring(name), table.concat(all, ", ")), 0)
    end
-   return require("problems." .. name)
+   local p = require("problems." .. name)
+   if type(p) ~= "table" or p.name ~= name then
+      error(("problems/%s.lua defines a problem named '%s'; a problem's name is its file's name")
+         :format(name, type(p) == "table" and tostring(p.name) or "(not a table)"), 0)
+   end
+   return p
 end
 
 return M

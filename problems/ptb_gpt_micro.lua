@@ -1,4 +1,5 @@
---- ptb_gpt_micro (the DeepOBS fork's `ptb_gpt_micro`, `_gpt_micro.py`, spec §A.1 fork table, §A.3 fork-only): Penn Treebank characters, sequences of 128; token embedding Vx128 + learned positions 128x128, dropout 0.1; 6 pre-LayerNorm blocks (causal self-attention, 4 heads x 32, fused QKV, attention-probability dropout 0.1; MLP 128->512 GELU ->128, dropout 0.1); final LayerNorm; output layer tied to the token embedding; N(0, 0.02) weights, zero biases; per-sequence mean cross-entropy; 1,206,272 + 128 V parameters (1,212,672 for V = 50)
+--- ptb_gpt_micro: deepobs/pytorch/testproblems/ptb_gpt_micro.py and _gpt_micro.py of the
+-- PyTorch fork of DeepOBS (github.com/govorunov/deepobs).
 --
 -- V is the vocabulary of the data set (the runner passes it to build); 50
 -- when built without data. GELU is the exact (erf) one, as PyTorch's
@@ -6,6 +7,7 @@
 -- batch is read from its start.
 local dob = require "deepobs"
 local A = require "problems._arch"
+local define = require "problems._define"
 
 local M = {}
 
@@ -77,7 +79,7 @@ function M.forward(model, batch, phase)
    return ce:mean(2), nil, dob.accuracy(logits, labels)
 end
 
-return {
+return define({
    name = "ptb_gpt_micro",
    dataset = "ptb",
    dataset_opts = { seq_length = 128 },
@@ -88,10 +90,6 @@ return {
       .. "blocks (causal attention 4 x 32 heads, MLP 128->512 GELU ->128, dropout 0.1), final LayerNorm, output tied "
       .. "to the token embedding; N(0, 0.02) weights; per-sequence mean cross-entropy "
       .. "(DeepOBS fork; 1,206,272 + 128 V parameters)",
-   build = function(opts)
-      A.warn_no_weight_decay("ptb_gpt_micro", opts and opts.weight_decay)
-      return M.build_model { vocab_size = opts and opts.vocab_size }
-   end,
+   build = function(opts) return M.build_model { vocab_size = opts.vocab_size } end,
    forward = M.forward,
-   model = M,
-}
+}, { model = M })

@@ -1,4 +1,5 @@
---- ptb_lstm (the DeepOBS fork's `ptb_lstm` / CharRNN, spec §A.1 fork table, §A.3 fork-only): Penn Treebank characters, sequences of 50; embedding Vx128, dropout 0.2, 2-layer LSTM(128) with dropout 0.2 between the layers, dropout 0.2, linear 128->V; PyTorch default initialisers, two biases per LSTM layer, no forget bias; per-sequence mean cross-entropy; LSTM state carried across batches, reset at each phase; 257 V + 264,192 parameters (277,042 for V = 50)
+--- ptb_lstm: deepobs/pytorch/testproblems/ptb_lstm.py (its CharRNN) of the PyTorch fork of
+-- DeepOBS (github.com/govorunov/deepobs).
 --
 -- V is the vocabulary of the data set (the runner passes it to build); 50
 -- when built without data (--info, the parameter-count spec).
@@ -11,6 +12,7 @@
 -- tolstoi_char_rnn does.
 local dob = require "deepobs"
 local A = require "problems._arch"
+local define = require "problems._define"
 
 local M = {}
 
@@ -66,7 +68,7 @@ function M.forward(model, batch, phase)
    return A.sequence_losses(dob.linear(seq:reshape(T * B, H), model.fc_w, model.fc_b), y)
 end
 
-return {
+return define({
    name = "ptb_lstm",
    dataset = "ptb",
    dataset_opts = { seq_length = 50 },
@@ -77,13 +79,9 @@ return {
       .. "with dropout 0.2 between the layers, dropout 0.2, linear 128->V; PyTorch default initialisers; "
       .. "per-sequence mean cross-entropy; state carried across batches, reset at each phase "
       .. "(DeepOBS fork; 257 V + 264,192 parameters)",
-   build = function(opts)
-      A.warn_no_weight_decay("ptb_lstm", opts and opts.weight_decay)
-      return M.build_model { vocab_size = opts and opts.vocab_size }
-   end,
+   build = function(opts) return M.build_model { vocab_size = opts.vocab_size } end,
    forward = M.forward,
    start_phase = A.reset_state,
    -- a checkpoint inside an epoch saves the LSTM state carried to the next batch
    get_carried = A.get_carried, set_carried = A.set_carried,
-   model = M,
-}
+}, { model = M })

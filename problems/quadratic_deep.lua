@@ -1,10 +1,5 @@
---- quadratic_deep (DeepOBS 1.1 `quadratic_deep.py`, `_quadratic.py`; spec §A.3,
--- benchmark P1): a noisy quadratic in 100 dimensions with a "deep learning"
--- eigenspectrum.
---
--- Per-example loss  1/2 (theta - x)^T Q (theta - x)  for data rows x
--- (datasets/quadratic.lua), theta in R^100 initialised to 1.0. No weight
--- decay, no accuracy.
+--- quadratic_deep: DeepOBS's deepobs/tensorflow/testproblems/quadratic_deep.py and
+-- _quadratic.py; the data rows x are datasets/quadratic.lua's.
 --
 -- The Hessian Q is built exactly as TF DeepOBS built it, with numpy's
 -- RandomState(42) (datasets/mt19937.lua reproduces its draws):
@@ -21,6 +16,7 @@
 local dob = require "deepobs"
 local RandomState = require "datasets.mt19937"
 local A = require "problems._arch"
+local define = require "problems._define"
 
 local DIM = 100
 
@@ -94,7 +90,7 @@ local function hessian()
    return Q, eig, R
 end
 
-return {
+return define({
    name = "quadratic_deep",
    dataset = "quadratic",
    batch_size = 128, num_epochs = 100,
@@ -102,9 +98,7 @@ return {
    has_accuracy = false,
    description = "noisy quadratic 1/2 (theta - x)^T Q (theta - x) in 100 dimensions, Q with 90 eigenvalues in (0, 1) "
       .. "and 10 in (30, 60) (benchmark P1)",
-   hessian = hessian,
-   build = function(opts)
-      A.warn_no_weight_decay("quadratic_deep", opts and opts.weight_decay)
+   build = function()
       local m = A.module("quadratic_deep: theta [100] (initialised to 1), loss 1/2 (theta - x)^T Q (theta - x)")
       m:param("theta", dob.ones(DIM))
       m.hessian = hessian()
@@ -115,4 +109,4 @@ return {
       local losses = (d:matmul(model.hessian) * d):sum(2) * 0.5 -- Q symmetric: d Q d^T row-wise
       return losses, nil, nil
    end,
-}
+}, { hessian = hessian })

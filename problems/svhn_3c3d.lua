@@ -1,17 +1,15 @@
---- svhn_3c3d (`svhn_3c3d.py`, spec §A.1 row 21, §A.3 3c3d): SVHN, 3 conv (5x5 64 VALID, 3x3 96 VALID, 3x3 128 SAME; ReLU; 3x3/2 SAME max pool each) + 3 dense (512, 256 ReLU, 10) layers, glorot-normal conv / glorot-uniform dense kernels, zero biases, cross-entropy, weight decay 0.002 on all 6 kernels; 895,210 parameters
-local convnets = require "problems._convnets"
+--- svhn_3c3d: DeepOBS's deepobs/tensorflow/testproblems/svhn_3c3d.py: cifar10_3c3d's network,
+-- loss and weight decay on SVHN, with no default batch size or epochs (DeepOBS gives none).
+local cifar10_3c3d = require "problems.cifar10_3c3d"
+local define = require "problems._define"
 
-return {
+return define {
    name = "svhn_3c3d",
    dataset = "svhn",
    batch_size = nil, num_epochs = nil,
-   weight_decay = 0.002,
+   weight_decay = cifar10_3c3d.weight_decay,
    has_accuracy = true,
-   description = "SVHN, 3 conv (5x5 64 VALID, 3x3 96 VALID, 3x3 128 SAME; ReLU; 3x3/2 SAME max pool each) + 3 dense (512, 256 ReLU, 10) layers, glorot-normal conv / glorot-uniform dense kernels, zero biases, cross-entropy, weight decay 0.002 on all 6 kernels; 895,210 parameters",
-   build = function(opts)
-      local wd = opts and opts.weight_decay
-      if wd == nil then wd = 0.002 end
-      return convnets.c3d3(10, wd)
-   end,
-   forward = convnets.classify,
+   description = "SVHN, " .. cifar10_3c3d.summary,
+   build = cifar10_3c3d.build,
+   forward = cifar10_3c3d.forward,
 }

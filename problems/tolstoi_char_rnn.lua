@@ -1,4 +1,4 @@
---- tolstoi_char_rnn (DeepOBS 1.1 `tolstoi_char_rnn.py`, spec §A.1 row 26, §A.3 Char-RNN, §G.7): War and Peace, 83 characters, sequences of 50; embedding 83x128, 2 x LSTMCell(128) (forget bias 1.0, dropout keep 0.8 on the input and the output of each layer in training), softmax layer with Glorot-uniform weights and bias; loss = mean over the 50 steps of the cross-entropy; LSTM state carried from batch to batch, reset at the start of every phase; 284,499 parameters (benchmark P8)
+--- tolstoi_char_rnn: DeepOBS's deepobs/tensorflow/testproblems/tolstoi_char_rnn.py.
 --
 -- TF1's LSTMCell computes [i, j, f, o] = [x, h] K + b with K [in + 128, 512],
 -- c' = sigmoid(f + 1.0) c + sigmoid(i) tanh(j), h' = sigmoid(o) tanh(c').
@@ -11,6 +11,7 @@
 -- input and output sequences of the fused layer is the same computation.
 local dob = require "deepobs"
 local A = require "problems._arch"
+local define = require "problems._define"
 local init = dob.nn.init
 
 local M = {}
@@ -96,7 +97,7 @@ function M.forward(model, batch, phase)
    return A.sequence_losses(dob.linear(seq:reshape(T * B, h), model.softmax_w, model.softmax_b), y)
 end
 
-local problem = {
+return define({
    name = "tolstoi_char_rnn",
    dataset = "tolstoi",
    batch_size = 50, num_epochs = 200,
@@ -106,16 +107,10 @@ local problem = {
       .. "(forget bias 1.0, dropout keep 0.8 on the input and output of each layer in training), softmax layer "
       .. "with Glorot-uniform weights and bias; per-sequence mean cross-entropy; LSTM state carried across "
       .. "batches, reset at each phase; 284,499 parameters (benchmark P8)",
-   build = function(opts)
-      A.warn_no_weight_decay("tolstoi_char_rnn", opts and opts.weight_decay)
-      return M.build_model()
-   end,
+   build = function() return M.build_model() end,
    forward = M.forward,
    -- the runner calls this when a train epoch, train_eval or test pass starts
    start_phase = A.reset_state,
    -- a checkpoint inside an epoch saves the LSTM state carried to the next batch
    get_carried = A.get_carried, set_carried = A.set_carried,
-   model = M,
-}
-
-return problem
+}, { model = M })

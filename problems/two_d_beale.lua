@@ -1,11 +1,9 @@
---- two_d_beale (DeepOBS 1.1 `two_d_beale.py`, spec §A.3): the noisy Beale
--- function (1.5 - u + u v)^2 + (2.25 - u + u v^2)^2 + (2.625 - u + u v^3)^2
--- + u x + v y, start (u, v) = (-4.5, 4.5).
+--- two_d_beale: DeepOBS's deepobs/tensorflow/testproblems/two_d_beale.py.
 local T = require "problems._two_d"
 
 return T.problem {
    name = "two_d_beale",
-   description = "noisy Beale (1.5-u+uv)^2 + (2.25-u+uv^2)^2 + (2.625-u+uv^3)^2 + u x + v y, start (-4.5, 4.5)",
+   description = "noisy Beale (1.5-u+uv)^2 + (2.25-u+uv^2)^2 + (2.625-u+uv^3)^2 + u x + v y",
    start = { -4.5, 4.5 },
    f = function(u, v)
       local v2 = v * v

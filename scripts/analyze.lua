@@ -226,7 +226,7 @@ local function main(argv)
    end
 
    if o.runtime then
-      local runtime = require "deepobs.analyzer.runtime"
+      local runtime = require "deepobs.runtime"
       for _, opt in ipairs(o.runtime) do
          local r = runtime.estimate { optimizer = opt, lr = o.runtime_lr or 1e-3, problem = o.runtime_problem,
             num_epochs = o.runtime_epochs, runs = o.runtime_runs, batch_size = o.runtime_bs, data_dir = o.data_dir }
@@ -239,8 +239,7 @@ end
 local ok, err = pcall(main, arg)
 if not ok then
    local msg = type(err) == "table" and (err.msg or tostring(err)) or tostring(err)
-   local runner_ok, runner = pcall(require, "deepobs.runner")
-   if runner_ok and runner.is_usage_error(err) then usage(msg) end
+   if require("deepobs.errors").is_usage(err) then usage(msg) end
    io.stderr:write("analyze: " .. msg .. "\n")
    os.exit(1)
 end

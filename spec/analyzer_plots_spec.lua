@@ -1,7 +1,7 @@
 -- deepobs.analyzer.svg / plots / report: SVG structure (well-formed XML, polyline point
 -- counts, log-axis ticks, bands, grey baselines), determinism, and the offline HTML
 -- report rendered by headless Chromium. Input: the DeepOBS 1.1 baselines in
--- ../shared/baselines, turned into the analyzer's structures (analyzer_interface) by a
+-- ../shared/baselines, turned into the analyzer's structures (lua/deepobs/analyzer/results.lua) by a
 -- small loader below, so these specs do not depend on results.lua.
 local svg = require "deepobs.analyzer.svg"
 local plots = require "deepobs.analyzer.plots"

@@ -1,11 +1,10 @@
 -- deepobs.analyzer: loading results (ours/1.1, 1.2, the port, corrupt files), per-epoch
--- aggregation, best-setting modes, the performance/speed/tuneability table, runtime
--- estimation and the command line (scripts/analyze.lua).
+-- aggregation, best-setting modes, the performance/speed/tuneability table and the command
+-- line (scripts/analyze.lua); the analyzer loads without the training code.
 local an = require "deepobs.analyzer"
 local results = require "deepobs.analyzer.results"
 local select = require "deepobs.analyzer.select"
 local tables = require "deepobs.analyzer.tables"
-local runtime = require "deepobs.analyzer.runtime"
 local rw = require "deepobs.results"
 local cjson = require "cjson"
 local fs = require "helpers.fs"
@@ -436,57 +435,6 @@ describe("the performance / speed / tuneability table", function()
    end)
 end)
 
-describe("runtime estimation", function()
-   it("alternates SGD and the optimizer through the runner and reports the ratio", function()
-      local order = {}
-      local slow = fake.sgd { name = "SlowSGD" }
-      local step = slow.step
-      slow.step = function(...)
-         order[#order + 1] = "slow"
-         local t = os.clock()
-         while os.clock() - t < 0.002 do end -- a measurable overhead per step
-         return step(...)
-      end
-      local sgd = fake.sgd()
-      local sstep = sgd.step
-      sgd.step = function(...)
-         order[#order + 1] = "sgd"
-         return sstep(...)
-      end
-      local r = runtime.estimate { problem = fake.problem(), optimizer = slow, sgd = sgd, lr = 0.1,
-                                   num_epochs = 2, runs = 3, warmup = false }
-      assert.are.equal(3, #r.ratios)
-      assert.are.equal("SlowSGD", r.optimizer)
-      assert.are.equal("fake_softmax", r.problem)
-      -- 40 examples / batch 8 = 5 steps per epoch, 2 epochs, alternating per run
-      assert.are.equal(60, #order)
-      assert.are.same({ "sgd", "sgd" }, { order[1], order[10] })
-      assert.are.same({ "slow", "slow", "sgd" }, { order[11], order[20], order[21] })
-      local m, sd = runtime.mean_std(r.ratios)
-      assert.are.equal(m, r.ratio_mean)
-      assert.are.equal(sd, r.ratio_std)
-      for i = 1, 3 do assert.is_true(close(r.ratios[i], r.times[i] / r.sgd_times[i])) end
-      assert.is_true(r.ratio_mean > 1) -- 10 x 2 ms of busy waiting per run
-      assert.is_true(r.train_ratio_mean > r.ratio_mean) -- the overhead is all in the steps
-      for i = 1, 3 do
-         assert.is_true(r.train_times[i] < r.times[i] and r.sgd_train_times[i] < r.sgd_times[i])
-         assert.is_true(close(r.train_ratios[i], r.train_times[i] / r.sgd_train_times[i]))
-      end
-      assert.matches("training steps only", runtime.format(r))
-      assert.matches("overhead: %d+%.%d%d ± %d+%.%d%d", runtime.format(r))
-   end)
-
-   it("warms up with one untimed epoch of each unless told not to", function()
-      local sgd, n = fake.sgd(), 0
-      local step = sgd.step
-      sgd.step = function(...) n = n + 1 return step(...) end
-      local r = runtime.estimate { problem = fake.problem(), optimizer = fake.sgd(), sgd = sgd, lr = 0.1,
-                                   num_epochs = 1, runs = 2 }
-      assert.are.equal(2, #r.sgd_times)
-      assert.are.equal(5 * 3, n) -- 5 steps per epoch: warm-up + 2 timed runs
-   end)
-end)
-
 describe("scripts/analyze.lua", function()
    local function run(args)
       local out = fs.sh("luajit scripts/analyze.lua " .. args .. " 2>" .. TMP .. "/err; echo \"rc=$?\"")
@@ -587,7 +535,7 @@ describe("scripts/analyze.lua", function()
 end)
 
 describe("the Lua API (require 'deepobs.analyzer')", function()
-   it("loads, chooses, tabulates and times through one table of functions", function()
+   it("loads, chooses and tabulates through one table of functions", function()
       fs.rmrf(TMP)
       local d = TMP .. "/api/mnist_mlp/MyOpt/num_epochs__1__batch_size__128__lr__1.e-01"
       write_11(d, { seed = 42, problem = "mnist_mlp", optimizer = "MyOpt", lr = 0.1, train_losses = { 2, 1 },
@@ -601,9 +549,6 @@ describe("the Lua API (require 'deepobs.analyzer')", function()
       local t = an.tables(col, nil, { mode = "best" })
       assert.are.equal(0.9, t.problems[1].rows[1].performance)
       assert.matches("MyOpt", an.format(t))
-      local r = an.runtime { problem = fake.problem(), optimizer = fake.sgd(), sgd = fake.sgd(), lr = 0.1,
-                             num_epochs = 1, runs = 1, warmup = false }
-      assert.are.equal(1, #r.ratios)
       fs.rmrf(TMP)
    end)
 end)
@@ -1238,5 +1183,141 @@ describe("the printed table and the report choose the same setting by the same r
          assert.are.equal(2, rc, bad)
          assert.matches("analyze: .*see luajit scripts/analyze.lua %-%-help", err, nil, bad)
       end
+   end)
+end)
+
+describe("the analyzer depends on results only (spec/fixtures/analyzer_guard.lua)", function()
+   local T5 = TMP .. "_rule"
+   local LUA_PATH = "package.path = './lua/?.lua;./lua/?/init.lua;./?.lua;./?/init.lua;' .. package.path"
+   local GUARD = "dofile('spec/fixtures/analyzer_guard.lua')"
+
+   -- runs `script` (a file) in a fresh luajit under the guard; returns rc, stdout, stderr
+   local function guarded(script, args)
+      local out = fs.sh(("luajit -e %q -e %q %s %s 2>%s/err; echo \"rc=$?\""):format(LUA_PATH, GUARD, script, args or "", T5))
+      return tonumber(out:match("rc=(%d+)%s*$")), out:gsub("rc=%d+%s*$", ""), fs.read(T5 .. "/err")
+   end
+
+   -- module names of the .lua files in `dir` (a folder under lua/ or the repository root)
+   local function modules_in(dir, prefix)
+      local names = {}
+      for _, l in ipairs(fs.lines(fs.sh("ls " .. dir))) do
+         local base = l:match("^(.+)%.lua$")
+         if base then names[#names + 1] = base == "init" and prefix or (prefix .. "." .. base) end
+      end
+      table.sort(names)
+      return names
+   end
+
+   setup(function()
+      fs.rmrf(T5)
+      for _, p in ipairs({ { "fmnist_2c2d", "MyOpt", 0.1 }, { "fmnist_2c2d", "MyOpt", 0.01 }, { "quadratic_deep", "MyOpt", 0.1 } }) do
+         local d = ("%s/r/%s/%s/%s"):format(T5, p[1], p[2], rw.setting_folder { num_epochs = 2, batch_size = 128, lr = p[3] })
+         for seed = 42, 43 do
+            write_11(d, { seed = seed, problem = p[1], optimizer = p[2], lr = p[3], train_losses = { 2, 1.5, 1 },
+               test_losses = { 2, 1.4, 1.1 + seed / 1000 }, train_acc = { 0.1, 0.5, 0.8 }, test_acc = { 0.1, 0.6, 0.7 + p[3] } })
+         end
+      end
+   end)
+   teardown(function() fs.rmrf(T5) end)
+
+   it("refuses every module outside the rule, so the check below is not vacuous", function()
+      local refused = { "deepobs", "deepobs.runtime", "deepobs.cdef" }
+      local allowed = { deepobs = true, ["deepobs.results"] = true, ["deepobs.sets"] = true, ["deepobs.errors"] = true }
+      for _, m in ipairs(modules_in("lua/deepobs", "deepobs")) do
+         if not allowed[m] then refused[#refused + 1] = m end
+      end
+      for _, sub in ipairs({ "nn", "optim", "ops", "sweep" }) do
+         for _, m in ipairs(modules_in("lua/deepobs/" .. sub, "deepobs." .. sub)) do refused[#refused + 1] = m end
+      end
+      for _, m in ipairs(modules_in("problems", "problems")) do refused[#refused + 1] = m end
+      for _, m in ipairs(modules_in("datasets", "datasets")) do refused[#refused + 1] = m end
+      for _, must in ipairs({ "deepobs.runner", "deepobs.train", "deepobs.tensor", "deepobs.C", "problems", "problems._define",
+                              "problems.fmnist_2c2d", "datasets.mnist", "datasets.split" }) do
+         local found = false
+         for _, m in ipairs(refused) do found = found or m == must end
+         assert.is_true(found, must)
+      end
+      local child = T5 .. "/refused.lua"
+      fs.write(child, [[
+for _, name in ipairs(arg) do
+   local ok, e = pcall(require, name)
+   io.write(name, "\t", ok and "loaded" or tostring(e), "\n")
+end
+local ok, e = pcall(require("ffi").load, "deepobs")
+io.write("ffi.load\t", ok and "loaded" or tostring(e), "\n")
+for _, name in ipairs({ "deepobs.results", "deepobs.sets", "deepobs.errors", "cjson" }) do
+   io.write(name, "\t", pcall(require, name) and "loaded" or "refused", "\n")
+end]])
+      local rc, out, err = guarded(child, table.concat(refused, " "))
+      assert.are.equal(0, rc, err)
+      local got = {}
+      for _, l in ipairs(fs.lines(out)) do
+         local name, what = l:match("^([^\t]+)\t(.*)$")
+         got[name] = what
+      end
+      for _, m in ipairs(refused) do
+         assert.are.equal(("analyzer dependency rule: require '%s' is refused (the analyzer reads results only)"):format(m), got[m])
+      end
+      assert.are.equal("analyzer dependency rule: ffi.load('deepobs') is refused (the analyzer loads no engine library)",
+         got["ffi.load"])
+      for _, m in ipairs({ "deepobs.results", "deepobs.sets", "deepobs.errors", "cjson" }) do assert.are.equal("loaded", got[m], m) end
+   end)
+
+   it("loads every analyzer module and builds a table, a plot and the HTML report from a results folder", function()
+      local modules = modules_in("lua/deepobs/analyzer", "deepobs.analyzer")
+      assert.is_true(#modules >= 13)
+      local child = T5 .. "/analyze.lua"
+      fs.write(child, [[
+local out_dir = table.remove(arg, 1)
+local results_dir = table.remove(arg, 1)
+for _, name in ipairs(arg) do assert(type(require(name)) == "table", name) end
+local an = require "deepobs.analyzer"
+local col = an.load(results_dir)
+io.write(an.format(an.tables(col, nil, { mode = "final" })), "\n")
+local svg = require("deepobs.analyzer.plots").problem_figure(col.problems.fmnist_2c2d, nil, {})
+local f = assert(io.open(out_dir .. "/figure.svg", "w"))
+f:write(svg)
+f:close()
+io.write("index ", require("deepobs.analyzer.report").write(out_dir .. "/report", col, nil, {}), "\n")
+local loaded = {}
+for name in pairs(package.loaded) do
+   if name:find("^deepobs") or name:find("^problems") or name:find("^datasets") then loaded[#loaded + 1] = name end
+end
+table.sort(loaded)
+io.write("loaded ", table.concat(loaded, " "), "\n")]])
+      local rc, out, err = guarded(child, T5 .. " " .. T5 .. "/r " .. table.concat(modules, " "))
+      assert.are.equal(0, rc, err)
+      -- the table: both problems, MyOpt's chosen setting
+      assert.matches("fmnist_2c2d %(P3 F%-MNIST %- CNN%): test_accuracies, mode final", out)
+      assert.matches("quadratic_deep %(P1 Quadratic Deep%): test_losses, mode final", out)
+      assert.matches("MyOpt", out)
+      -- the plot: an SVG document with the problem's title
+      local svg = fs.read(T5 .. "/figure.svg")
+      assert.matches("^<svg", svg)
+      assert.truthy(svg:find("P3 F-MNIST - CNN", 1, true))
+      -- the report: index.html and a page per problem
+      local index = out:match("\nindex ([^\n]+)")
+      assert.are.equal(T5 .. "/report/index.html", index)
+      local page = fs.read(index)
+      assert.truthy(page:find("<h1>DeepOBS results</h1>", 1, true))
+      assert.truthy(page:find("<svg", 1, true))
+      assert.truthy(page:find("fmnist_2c2d", 1, true) and page:find("quadratic_deep", 1, true))
+      -- what was loaded: analyzer modules and the allowed helpers, nothing else
+      local loaded = out:match("\nloaded ([^\n]*)")
+      for name in loaded:gmatch("%S+") do
+         assert.is_truthy(name == "deepobs.results" or name == "deepobs.sets" or name == "deepobs.analyzer"
+            or name:find("^deepobs%.analyzer%."), name)
+      end
+      for _, m in ipairs(modules) do assert.truthy((" " .. loaded .. " "):find(" " .. m:gsub("%p", "%%%0") .. " "), m) end
+   end)
+
+   it("scripts/analyze.lua prints the table and writes the report under the guard; --runtime is refused there", function()
+      local rc, out, err = guarded("scripts/analyze.lua", T5 .. "/r --out " .. T5 .. "/cli_report --format md")
+      assert.are.equal(0, rc, err)
+      assert.matches("| MyOpt |", out, nil, true)
+      assert.truthy(fs.exists(T5 .. "/cli_report/index.html"))
+      rc, _, err = guarded("scripts/analyze.lua", "--runtime sgd --runtime_problem spec/fixtures/fake_problem.lua")
+      assert.are.equal(1, rc)
+      assert.matches("analyzer dependency rule: require 'deepobs.runtime' is refused", err, nil, true)
    end)
 end)

@@ -1,8 +1,10 @@
--- The image-classification problems (spec §A.1, §A.3): registry entries, parameter
--- counts, weight-decay coverage and value (§A.0, §G.1), TF SAME padding of the
--- stride-2 layers, BatchNorm conventions, the Inception-v3 loss, one training step
+-- The image-classification problems: registry entries, parameter counts and
+-- initialisers of DeepOBS's TensorFlow models (deepobs/tensorflow/testproblems/ in the
+-- DeepOBS repository), weight-decay coverage and value (the kernels given
+-- tf.contrib.layers.l2_regularizer there, see problems/_convnets.lua), TF SAME padding of
+-- the stride-2 layers, BatchNorm conventions, the Inception-v3 loss, one training step
 -- and one evaluation step of every problem, the regularizer in the runner's logged
--- losses, and the benchmark sets (§A.2).
+-- losses, and the benchmark sets (lua/deepobs/sets.lua).
 local dob = require "deepobs"
 local nn = dob.nn
 local problems = require "problems"
@@ -13,7 +15,7 @@ local fs = require "helpers.fs"
 
 local TMP = "./.spec_tmp_problems_conv"
 
--- name = { dataset, batch size, epochs, default weight decay, parameters (§A.1), decayed kernels }
+-- name = { dataset, batch size, epochs, default weight decay, parameters (of DeepOBS's TF model), decayed kernels }
 local TABLE = {
    cifar10_3c3d = { "cifar10", 128, 100, 0.002, 895210, 6 },
    cifar100_3c3d = { "cifar100", nil, nil, 0.002, 918340, 6 },
@@ -51,10 +53,12 @@ end
 
 local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
 
--- The weight-decay coverage of §A.0 / §G.1, stated on parameter names and shapes
--- independently of the builders: 3c3d every kernel (convs and dense); All-CNN-C every
--- conv; WRN every conv and the final dense; VGG (also the fork's VGG-BN) and
--- Inception the convs only. Never biases, never BatchNorm.
+-- The weight-decay coverage of DeepOBS's models (the kernels given an l2_regularizer in
+-- deepobs/tensorflow/testproblems/_3c3d.py, _allcnnc.py, _wrn.py, _vgg.py and
+-- _inception_v3.py), stated on parameter names and shapes independently of the
+-- builders: 3c3d every kernel (convs and dense); All-CNN-C every conv; WRN every conv
+-- and the final dense; VGG (also the fork's VGG-BN) and Inception the convs only.
+-- Never biases, never BatchNorm.
 local function covered(problem, p)
    if p.key ~= "weight" then return false end
    local dims = p.tensor:dim()
@@ -73,7 +77,7 @@ end
 local function free_model() collectgarbage(); collectgarbage(); dob.collect() end
 
 describe("image-classification problems: registry", function()
-   it("registers the 16 problems with their dataset, defaults and weight decay (spec §A.1)", function()
+   it("registers the 16 problems with their dataset, defaults and weight decay", function()
       local listed = {}
       for _, n in ipairs(problems.list()) do listed[n] = true end
       for _, n in ipairs(NAMES) do
@@ -95,7 +99,7 @@ describe("image-classification problems: every problem", function()
          local model = p.build { batch_size = 2 }
          local ps = nn.ParamSet(model)
          assert.are.equal(t[5], ps.n)
-         -- the decayed kernels are exactly the ones the spec's coverage names
+         -- the decayed kernels are exactly the ones `covered` names
          local want = {}
          for _, q in ipairs(model:named_parameters()) do
             if covered(name, q) then want[#want + 1] = q.tensor end
@@ -146,7 +150,7 @@ describe("image-classification problems: every problem", function()
    end
 end)
 
-describe("weight decay (spec §A.0, §G.1)", function()
+describe("weight decay", function()
    it("3c3d: (wd/2) sum W^2 over the six kernels, computed by hand; biases never count", function()
       dob.manual_seed(11)
       local p = problems.get("cifar10_3c3d")
@@ -255,7 +259,7 @@ local function assert_glorot_uniform(w, fan_in, fan_out, what)
    assert.is_true(math.abs(w:std():item() / (a / math.sqrt(3)) - 1) < 0.03, what)
 end
 
-describe("initialisers (spec §A.3)", function()
+describe("initialisers", function()
    it("3c3d: glorot-normal convs, Glorot-uniform dense layers, zero biases", function()
       dob.manual_seed(21)
       local m = problems.get("cifar10_3c3d").build {}
@@ -422,7 +426,7 @@ describe("TF conventions in the image networks", function()
    end)
 end)
 
-describe("benchmark sets (spec §A.2)", function()
+describe("benchmark sets (lua/deepobs/sets.lua)", function()
    it("small and large hold the paper's P1-P8 problems", function()
       assert.are.same({ "quadratic_deep", "mnist_vae", "fmnist_2c2d", "cifar10_3c3d" }, runner.benchmark_set("small"))
       assert.are.same({ "fmnist_vae", "cifar100_allcnnc", "svhn_wrn164", "tolstoi_char_rnn" },
@@ -467,7 +471,7 @@ describe("benchmark sets (spec §A.2)", function()
    end)
 
    it("the command line runs a set by name and --list shows the sets", function()
-      local saved = package.loaded["problems.sets"]
+      local sets = require "deepobs.sets"
       local out = fs.sh("luajit run.lua --list 2>&1")
       assert.matches("benchmark sets", out)
       assert.matches("small%s+quadratic_deep, mnist_vae, fmnist_2c2d, cifar10_3c3d", out)
@@ -477,14 +481,13 @@ describe("benchmark sets (spec §A.2)", function()
       local f = assert(io.open(TMP .. "/fake_b.lua", "w"))
       f:write('return dofile("spec/fixtures/fake.lua").problem { name = "fake_b", batch_size = 4 }\n')
       f:close()
-      package.loaded["problems.sets"] = { order = { "tiny" },
-         tiny = { { name = "spec/fixtures/fake_problem.lua" }, { name = TMP .. "/fake_b.lua" } } }
+      sets.tiny = { { name = "spec/fixtures/fake_problem.lua" }, { name = TMP .. "/fake_b.lua" } }
       local real_stdout, captured = io.stdout, io.tmpfile()
       io.stdout = captured
       local ok, rc = pcall(require("deepobs.cli").main, { "tiny", "--optimizer", "spec/fixtures/fake_sgd.lua", "--lr", "0.1", "-N", "1",
          "--output_dir", TMP .. "/results" })
       io.stdout = real_stdout
-      package.loaded["problems.sets"] = saved
+      sets.tiny = nil
       assert.is_true(ok, tostring(rc))
       assert.are.equal(0, rc)
       captured:seek("set")

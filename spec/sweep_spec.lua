@@ -51,7 +51,7 @@ return {
 ]]
 
 describe("sweep files", function()
-   it("the issue's example: 6 runs, each identified by its DeepOBS result path", function()
+   it("the example sweep file: 6 runs, each identified by its DeepOBS result path", function()
       local dir = workdir()
       local s = sweep.open(write_sweep(dir, EXAMPLE:gsub('"sweep_results"', ('"%s/sweep_results"'):format(dir))))
       local runs = s:runs()

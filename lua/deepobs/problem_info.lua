@@ -27,18 +27,15 @@ function M.list(out)
          out:write(("%-24s (cannot load: %s)\n"):format(name, clean(p):match("^[^\n]*")))
       end
    end
-   local sets = require("deepobs.runner").benchmark_sets()
-   if sets then
-      out:write("\nbenchmark sets (luajit run.lua SET --optimizer X --lr Y runs each member with its defaults):\n")
-      for _, set in ipairs(sets.order or {}) do
-         local t = {}
-         for _, m in ipairs(sets[set]) do
-            local name = type(m) == "table" and m.name or m
-            local pok = pcall(problems.get, name)
-            t[#t + 1] = name .. (pok and "" or " (not installed)")
-         end
-         out:write(("%-24s %s\n"):format(set, table.concat(t, ", ")))
+   local sets = require "deepobs.sets"
+   out:write("\nbenchmark sets (luajit run.lua SET --optimizer X --lr Y runs each member with its defaults):\n")
+   for _, set in ipairs(sets.order) do
+      local t = {}
+      for _, m in ipairs(sets[set]) do
+         local pok = pcall(problems.get, m.name)
+         t[#t + 1] = m.name .. (pok and "" or " (not installed)")
       end
+      out:write(("%-24s %s\n"):format(set, table.concat(t, ", ")))
    end
 end
 

@@ -33,6 +33,7 @@ local provenance = require "deepobs.provenance"
 local resolve = require "deepobs.resolve"
 local results = require "deepobs.results"
 local runstate = require "deepobs.runstate"
+local sets = require "deepobs.sets"
 local train = require "deepobs.train"
 
 local M = {}
@@ -198,21 +199,12 @@ end
 ---------------------------------------------------------------------------------------
 -- benchmark sets
 
---- The benchmark sets (problems/sets.lua): { order = {...}, <set> = { {name, title, metric}, ... } },
--- or nil where that file is not installed.
-function M.benchmark_sets()
-   local ok, sets = pcall(require, "problems.sets")
-   if ok and type(sets) == "table" then return sets end
-   if not ok and not tostring(sets):find("module 'problems.sets' not found", 1, true) then error(sets, 0) end
-   return nil
-end
-
---- The member names of benchmark set `name`, or nil when no set has that name.
+--- The member names of benchmark set `name` (lua/deepobs/sets.lua), or nil when no set has
+-- that name.
 function M.benchmark_set(name)
-   local sets = M.benchmark_sets()
-   if type(name) ~= "string" or not sets or name == "order" or type(sets[name]) ~= "table" then return nil end
+   if type(name) ~= "string" or name == "order" or type(sets[name]) ~= "table" then return nil end
    local names = {}
-   for i, m in ipairs(sets[name]) do names[i] = type(m) == "table" and m.name or m end
+   for i, m in ipairs(sets[name]) do names[i] = m.name end
    return names
 end
 

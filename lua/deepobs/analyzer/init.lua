@@ -11,11 +11,11 @@
 --    print(an.format(an.tuning(col, base)))         -- best after k trials, exact quartiles
 --    print(an.format(an.budget(col)))               -- trials, seeds, CPU hours
 --    local all = an.analysis(col, base, opts)       -- all of the above at once, as the report
---    an.runtime{ optimizer = "adam", lr = 1e-3 }    -- runtime.estimate (overhead vs SGD)
 --
 -- Every builder takes the options of tables.build (mode, metric, targets, problems,
 -- optimizers), so what it shows is chosen by the same rule as the table. Plots and the HTML
--- report are deepobs.analyzer.plots / sweep_plots / report.
+-- report are deepobs.analyzer.plots / sweep_plots / report. The analyzer reads results
+-- only; the runtime estimation, which trains, is deepobs.runtime.
 local results = require "deepobs.analyzer.results"
 local select = require "deepobs.analyzer.select"
 local tables = require "deepobs.analyzer.tables"
@@ -68,8 +68,5 @@ function M.format(t, fmt)
    if not f then error(("unknown table format %q: use text, md, csv or json"):format(tostring(fmt)), 2) end
    return f(t)
 end
-
---- DeepOBS's runtime estimation (deepobs.analyzer.runtime, loaded on first use: it needs the engine).
-function M.runtime(opts) return require("deepobs.analyzer.runtime").estimate(opts) end
 
 return M

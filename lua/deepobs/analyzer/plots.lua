@@ -23,7 +23,7 @@ local svg = require "deepobs.analyzer.svg"
 local select = require "deepobs.analyzer.select"
 local rs = require "deepobs.analyzer.results"
 local style = require "deepobs.analyzer.style"
-local sets = require "problems.sets"
+local sets = require "deepobs.sets"
 
 local M = {}
 

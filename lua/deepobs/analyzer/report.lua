@@ -25,7 +25,7 @@ local tuning = require "deepobs.analyzer.tuning"
 local budget = require "deepobs.analyzer.budget"
 local style = require "deepobs.analyzer.style"
 local svg = require "deepobs.analyzer.svg"
-local sets = require "problems.sets"
+local sets = require "deepobs.sets"
 
 local M = {}
 local esc = svg.esc
@@ -238,7 +238,7 @@ end
 
 --- Everything the report shows, built once: { perf (tables.build), ttt (target.build),
 -- profile (profiles.build), tuning (tuning.build), budget (budget.build), styles }. opts as
--- M.write's. The lead's `benchmark` command can print any of these with their FORMATS.
+-- M.write's. It is `an.analysis`; an.format prints any part through its module's FORMATS.
 function M.build(col, baselines, opts)
    opts = opts or {}
    local perf = tables.build(col, baselines, { mode = opts.mode, metric = opts.metric, targets = opts.targets,

@@ -11,8 +11,15 @@
 -- keys (1.1 / port: testproblem + optimizer; 1.2: testproblem + optimizer_name), the
 -- setting from the folder the file sits in; seeds of one setting are aggregated per epoch
 -- (mean, population std as DeepOBS's np.std, min, max). Keys are normalised to 1.1's names,
--- so the rest of the analyzer never sees which version wrote a file. See
--- /work/helper_briefs/analyzer_interface.md for the structures.
+-- so the rest of the analyzer never sees which version wrote a file. The structures:
+--    col      { root, problems = { [name] = problem }, skipped, warnings,
+--               convergence_performance = { [problem] = number } or nil (1.1's targets) }
+--    problem  { name, optimizers = { [name] = optimizer } }
+--    optimizer { name, settings = { setting, ... } (by lr) }
+--    setting  { problem, optimizer, folder, lr, hyperparams, num_epochs, batch_size,
+--               weight_decay, lr_sched_epochs, lr_sched_factors, diverged (runs),
+--               optimizer_sha256 = { { hash, runs }, ... }, runs = { { seed, path, data }, ... },
+--               stats = { [metric] = { mean, std, min, max (per-epoch lists), n } } }
 local cjson = require "cjson"
 
 local M = {}

@@ -20,6 +20,7 @@ local rs = require "deepobs.analyzer.results"
 local target_mod = require "deepobs.analyzer.target"
 local textfmt = require "deepobs.analyzer.textfmt"
 local jsonw = require "deepobs.results"
+local sets = require "deepobs.sets"
 
 local M = {}
 
@@ -28,14 +29,11 @@ local opt_order = select.optimizer_order
 -- the benchmark sets' order (P1..P8) first, then the other problems alphabetically
 local function problem_order(names)
    local rank, title = {}, {}
-   local ok, sets = pcall(require, "problems.sets")
-   if ok and type(sets) == "table" then
-      local i = 0
-      for _, set in ipairs(sets.order or {}) do
-         for _, m in ipairs(sets[set] or {}) do
-            i = i + 1
-            rank[m.name], title[m.name] = rank[m.name] or i, m.title
-         end
+   local i = 0
+   for _, set in ipairs(sets.order) do
+      for _, m in ipairs(sets[set]) do
+         i = i + 1
+         rank[m.name], title[m.name] = rank[m.name] or i, m.title
       end
    end
    table.sort(names, function(a, b)

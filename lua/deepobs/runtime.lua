@@ -1,7 +1,9 @@
 --- DeepOBS's runtime estimation (1.1's deepobs_estimate_runtime, 1.2's estimate_runtime):
--- the time of an optimizer's runs relative to plain SGD on the same problem.
+-- the time of an optimizer's runs relative to plain SGD on the same problem. It trains, so
+-- it sits beside the runner, not in the analyzer (which reads results only);
+-- `luajit scripts/analyze.lua --runtime OPTIMIZER` prints it.
 --
---    local runtime = require "deepobs.analyzer.runtime"
+--    local runtime = require "deepobs.runtime"
 --    local r = runtime.estimate{ optimizer = "adam", lr = 1e-3 }   -- mnist_mlp, 3 epochs, 5 + 5 runs
 --    print(runtime.format(r))   -- "... overhead 1.12 ± 0.03 (ratio of run times, 5 runs)"
 --
