@@ -3,7 +3,8 @@
 #   make test         all specs (ends with "N passed, N failed")
 #   make test-asan    the specs against an AddressSanitizer + UBSan build
 #   make bench        op timings next to PyTorch (needs python3-torch), checkpoint costs
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (the package, problems, datasets and the `deepobs` command)
+#   make uninstall PREFIX=/usr/local
 
 PREFIX ?= /usr/local
 LUADIR ?= $(PREFIX)/share/lua/5.1
@@ -68,16 +69,29 @@ bench: all
 	$(LUAJIT) bench/ops.lua
 	$(LUAJIT) bench/checkpoint.lua
 
+# the package, the suite (problems, datasets, run.lua) in deepobs/suite/, the libraries and
+# the `deepobs` command; uninstall removes exactly these
+SUITE_DIR = $(DESTDIR)$(LUADIR)/deepobs/suite
 install: all
-	install -d $(DESTDIR)$(LUADIR)/deepobs $(DESTDIR)$(LIBDIR)
+	install -d $(DESTDIR)$(LUADIR)/deepobs $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(SUITE_DIR)
 	cp -r lua/deepobs/. $(DESTDIR)$(LUADIR)/deepobs/
+	cp -r problems datasets $(SUITE_DIR)/
+	install -m 644 run.lua $(SUITE_DIR)/run.lua
 	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/libdeepobs.so
 	install -m 755 $(INTERRUPT_LIB) $(DESTDIR)$(LIBDIR)/libdeepobs_interrupt.so
+	sed -e 's|@LUADIR@|$(LUADIR)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@LUAJIT@|$(LUAJIT)|g' \
+	  scripts/deepobs.in > $(DESTDIR)$(BINDIR)/deepobs.tmp
+	chmod 755 $(DESTDIR)$(BINDIR)/deepobs.tmp && mv $(DESTDIR)$(BINDIR)/deepobs.tmp $(DESTDIR)$(BINDIR)/deepobs
+
+uninstall:
+	rm -rf $(DESTDIR)$(LUADIR)/deepobs
+	rm -f $(DESTDIR)$(LIBDIR)/libdeepobs.so $(DESTDIR)$(LIBDIR)/libdeepobs_interrupt.so $(DESTDIR)$(BINDIR)/deepobs
+
 
 clean:
 	rm -rf build
 
-.PHONY: all test test-asan bench install clean
+.PHONY: all test test-asan bench install uninstall clean
 
 # the REPL (lua/deepobs/repl): dob loaded, line editing, history, completion, help()
 repl: all

@@ -1305,8 +1305,8 @@ io.write("loaded ", table.concat(loaded, " "), "\n")]])
       -- what was loaded: analyzer modules and the allowed helpers, nothing else
       local loaded = out:match("\nloaded ([^\n]*)")
       for name in loaded:gmatch("%S+") do
-         assert.is_truthy(name == "deepobs.results" or name == "deepobs.sets" or name == "deepobs.analyzer"
-            or name:find("^deepobs%.analyzer%."), name)
+         assert.is_truthy(name == "deepobs.results" or name == "deepobs.sets" or name == "deepobs.errors"
+            or name == "deepobs.analyzer" or name:find("^deepobs%.analyzer%."), name)
       end
       for _, m in ipairs(modules) do assert.truthy((" " .. loaded .. " "):find(" " .. m:gsub("%p", "%%%0") .. " "), m) end
    end)

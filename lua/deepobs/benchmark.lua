@@ -177,7 +177,7 @@ end
 function M.main(argv, out)
    out = out or io.stdout
    local o = M.parse_args(argv)
-   if o.help then out:write(M.HELP, "\n"); return 0 end
+   if o.help then out:write(require("deepobs.resolve").prog_text(M.HELP), "\n"); return 0 end
    o.jobs = o.jobs or sweep.cores()
    local optimizer, path = require("deepobs.resolve").load_optimizer(o.optimizer)
    local label = optimizer.name

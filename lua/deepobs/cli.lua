@@ -13,6 +13,7 @@ local resolve = require "deepobs.resolve"
 local results = require "deepobs.results"
 local runner = require "deepobs.runner"
 local schedule = require "deepobs.schedule"
+local suite = require "deepobs.suite"
 
 local M = {}
 
@@ -36,6 +37,7 @@ local FLAGS = {
    ["--warmup_steps"] = { "warmup_steps", "int", 0 },
    ["-r"] = { "random_seed", "int" }, ["--random_seed"] = { "random_seed", "int" },
    ["--data_dir"] = { "data_dir", "string" },
+   ["--problems_dir"] = { "problems_dir", "string" },
    ["--output_dir"] = { "output_dir", "string" },
    ["--train_log_interval"] = { "train_log_interval", "int", 1 },
    ["--print_train_iter"] = { "print_train_iter", "flag" },
@@ -63,7 +65,9 @@ usage: luajit run.lua PROBLEM [--optimizer NAME_OR_PATH] [--lr X] [options] [--<
        luajit run.lua --list | --info PROBLEM | [--optimizer X] --help
        luajit run.lua sweep FILE.lua [...]   (many runs: see luajit run.lua sweep --help)
        luajit run.lua benchmark --optimizer X [...]  (DeepOBS's protocol: see benchmark --help)
+       luajit run.lua analyze RESULTS_DIR [...]  (tables and the HTML report: see analyze --help)
        luajit run.lua repl   (an interactive prompt with dob loaded: see repl --help)
+       luajit run.lua --version   (engine version, git commit, LuaJIT and BLAS)
 
 Trains PROBLEM (a DeepOBS test problem, see --list) with an optimizer and writes a DeepOBS 1.1
 result file <output_dir>/<problem>/<optimizer>/<setting>/random_seed__<N>__<date>.json.
@@ -77,6 +81,8 @@ result file <output_dir>/<problem>/<optimizer>/<setting>/random_seed__<N>__<date
   --validation               hold out DeepOBS 1.2's validation set from the training data and
                              evaluate it every epoch (valid_losses, valid_accuracies)
   --data_dir DIR             data folder (default $DEEPOBS_DATA_DIR, else ./data_deepobs)
+  --problems_dir DIR         also look for problems in DIR (NAME.lua files, see README "Your own
+                             problem"); $DEEPOBS_PROBLEMS_PATH lists such folders too
   --output_dir DIR           results folder (default results)
   --train_log_interval N     log the minibatch loss every N steps (default 10)
   --print_train_iter         print each logged minibatch loss
@@ -344,13 +350,16 @@ local function run_command(o)
 end
 
 -- the subcommands: `luajit run.lua sweep ...`, `luajit run.lua benchmark ...`, `luajit run.lua repl`
-local SUBCOMMANDS = { sweep = "deepobs.sweep", benchmark = "deepobs.benchmark", repl = "deepobs.repl" }
+local SUBCOMMANDS = { sweep = "deepobs.sweep", benchmark = "deepobs.benchmark", repl = "deepobs.repl",
+   analyze = "deepobs.analyzer.cli" }
 
 -- a subcommand's main(argv) returns the exit status, or nil and the signal that stopped it
 local function subcommand(name, argv)
    local rest = {}
    for i = 2, #argv do rest[#rest + 1] = argv[i] end
-   local status, sig = require(SUBCOMMANDS[name]).main(rest)
+   local mod = require(SUBCOMMANDS[name])
+   if mod.PROG then mod.PROG = PROG .. " " .. name end   -- as the user typed it
+   local status, sig = mod.main(rest)
    if sig then
       io.stdout:flush()
       interrupt.exit(sig)
@@ -362,16 +371,28 @@ end
 -- interrupted run ends the process as its signal would (130 for SIGINT, 143 for SIGTERM).
 function M.main(argv)
    local out = io.stdout
+   local name = PROG:match("(%S+)$")
    local function fail(code, msg)
       out:flush()
-      io.stderr:write("run.lua: error: ", msg, "\n")
+      io.stderr:write(name, ": error: ", resolve.prog_text(msg), "\n")
       return code
    end
    local ok, res = xpcall(function()
+      for _, a in ipairs(argv or {}) do
+         if a == "--version" then
+            out:write(provenance.version_text(), "\n")
+            return 0
+         end
+      end
       if argv and SUBCOMMANDS[argv[1]] then return subcommand(argv[1], argv) end
+      -- no arguments at a terminal: the REPL, as `th` and `python` start one
+      if (argv == nil or #argv == 0) and require("deepobs.repl.readline").interactive() then
+         return subcommand("repl", { "repl" })
+      end
       local o = M.parse_args(argv)
+      if o.problems_dir then suite.add_problem_dir(o.problems_dir) end
       if o.help then
-         out:write(HELP:format(table.concat(schedule.HELP, "\n")), "\n")
+         out:write(resolve.prog_text(HELP:format(table.concat(schedule.HELP, "\n"))), "\n")
          if o.optimizer and o.optimizer_given then out:write("\n", optimizer_help(o.optimizer), "\n") end
       elseif o.list then
          problem_info.list(out)
@@ -391,12 +412,12 @@ function M.main(argv)
    if ok then return res end
    if errors.is_usage(res) then return fail(2, res.msg) end
    if errors.is_interrupted(res) then
-      io.stderr:write("run.lua: ", res.msg, "\n")
+      io.stderr:write(name, ": ", resolve.prog_text(res.msg), "\n")
       interrupt.exit(res.signal)
    end
    if type(res) == "string" and res:match("interrupted!$") then
       -- LuaJIT's own Ctrl-C handling, outside training (loading data, writing results)
-      io.stderr:write("run.lua: interrupted before training started or after it ended; nothing to save\n")
+      io.stderr:write(name, ": interrupted before training started or after it ended; nothing to save\n")
       interrupt.exit(2)
    end
    return fail(1, errors.clean(errors.describe(res)))

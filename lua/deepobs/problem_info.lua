@@ -11,6 +11,7 @@ local clean = errors.clean
 
 --- Prints the test problems with their dataset and defaults, and the benchmark sets.
 function M.list(out)
+   require("deepobs.suite").use()
    local ok, problems = pcall(require, "problems")
    if not ok or type(problems) ~= "table" or type(problems.list) ~= "function" then
       error(("no test problems are installed (problems/init.lua is missing or broken%s)")
@@ -28,7 +29,7 @@ function M.list(out)
       end
    end
    local sets = require "deepobs.sets"
-   out:write("\nbenchmark sets (luajit run.lua SET --optimizer X --lr Y runs each member with its defaults):\n")
+   out:write(resolve.prog_text("\nbenchmark sets (luajit run.lua SET --optimizer X --lr Y runs each member with its defaults):\n"))
    for _, set in ipairs(sets.order) do
       local t = {}
       for _, m in ipairs(sets[set]) do

@@ -144,15 +144,22 @@ local function resolve(content, git_dir, common_dir, depth)
    return packed_ref(common_dir, ref)
 end
 
---- The commit checked out in the git checkout that holds dir (a folder; default: the folder of
--- this module, i.e. the deepobs checkout the code runs from), or nil outside a checkout, on an
--- unborn branch or where the refs cannot be read.
+--- The commit checked out in the git checkout that holds dir (a folder), or nil outside a
+-- checkout, on an unborn branch or where the refs cannot be read. Without dir: the commit of
+-- the deepobs checkout this code runs from, i.e. only where this module is the checkout's
+-- lua/deepobs/provenance.lua (an installed copy belongs to no checkout, even when it is
+-- installed into some other project's git folder).
 function M.git_commit(dir)
+   local start
    if dir == nil then
       local src = debug.getinfo(1, "S").source
-      dir = src:sub(1, 1) == "@" and parent(src:sub(2)) or "."
+      local here = src:sub(1, 1) == "@" and realpath(parent(src:sub(2))) or nil
+      local root = here and here:match("^(.*)/lua/deepobs$")
+      if not root or not first_line(root .. "/run.lua") then return nil end
+      start = root
+   else
+      start = realpath(dir)
    end
-   local start = realpath(dir)
    if not start then return nil end
    local git_dir = find_git_dir(start)
    if not git_dir then return nil end
@@ -174,6 +181,17 @@ end
 --- An os.time() value as ISO 8601 UTC: "2026-12-07T06:09:43Z".
 function M.iso_utc(t)
    return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t))
+end
+
+--- What `--version` prints: the engine's version, the git commit when running from a
+-- checkout, the library file, LuaJIT's version and OpenBLAS's build and kernels.
+function M.version_text()
+   local dob = require "deepobs"
+   local blas = dob.blas_info()
+   local commit = M.git_commit()
+   return ("deepobs %s%s\nlibrary %s\n%s, %s (kernels %s, %d threads)"):format(dob.version,
+      commit and (" (git " .. commit:sub(1, 12) .. ")") or "", blas.library,
+      jit and jit.version or _VERSION, blas.config, blas.corename, dob.get_threads())
 end
 
 ---------------------------------------------------------------------------------------

@@ -9,11 +9,20 @@ local errors = require "deepobs.errors"
 local optim = require "deepobs.optim"
 local results = require "deepobs.results"
 local schedule = require "deepobs.schedule"
+local suite = require "deepobs.suite"
 
 local M = {}
 
 local usage, clean = errors.usage, errors.clean
-M.PROG = "luajit run.lua"
+-- the command as users type it: "luajit run.lua" in a checkout, "deepobs" where the
+-- installed command (scripts/deepobs.in) set DEEPOBS_PROG
+local prog = os.getenv("DEEPOBS_PROG")
+M.PROG = (prog and prog:match("%S")) and prog or "luajit run.lua"
+
+--- text (help, messages) with "luajit run.lua" written as this process's command (M.PROG).
+function M.prog_text(text)
+   return (text:gsub("luajit run%.lua", (M.PROG:gsub("%%", "%%%%"))))
+end
 
 local function module_missing(err, name)
    return tostring(err):find("module '" .. name:gsub("%p", "%%%0") .. "' not found", 1) ~= nil
@@ -50,6 +59,7 @@ function M.load_problem(p)
       if not chunk then usage("cannot load the problem file " .. p .. ": " .. clean(err)) end
       return check_problem(chunk(), p)
    end
+   suite.use()
    local ok, problems = pcall(require, "problems")
    if ok and type(problems) == "table" and type(problems.get) == "function" then
       local gok, res = pcall(problems.get, p)

@@ -133,6 +133,7 @@ local function string_doc(s)
          return optimizer_doc(opt, path)
       end
    end
+   require("deepobs.suite").use()
    local ok, problems = pcall(require, "problems")
    if ok and type(problems) == "table" and problems.list then
       for _, n in ipairs(problems.list()) do

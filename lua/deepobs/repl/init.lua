@@ -141,13 +141,13 @@ function M.main(argv)
    local opts = {}
    for _, a in ipairs(argv or {}) do
       if a == "--help" or a == "-h" then
-         io.stdout:write(USAGE, "\n")
+         io.stdout:write(require("deepobs.resolve").prog_text(USAGE), "\n")
          return 0
       elseif a == "--plain" then opts.plain = true
       elseif a == "--no-history" then opts.history_file = false
       elseif a == "--no-rc" then opts.rc_file = false
       else
-         io.stderr:write(("repl: unknown argument '%s'\n%s\n"):format(a, USAGE))
+         io.stderr:write(("repl: unknown argument '%s'\n%s\n"):format(a, require("deepobs.resolve").prog_text(USAGE)))
          return 2
       end
    end

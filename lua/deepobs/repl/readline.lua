@@ -115,12 +115,15 @@ local function install_completer(self, complete)
    lib.rl_completer_word_break_characters = self.word_breaks
 end
 
+--- Whether stdin and stdout are both terminals (a person typing).
+function M.interactive() return ffi.C.isatty(0) == 1 and ffi.C.isatty(1) == 1 end
+
 --- Opens the input: opts.history_file (read now, written by close), opts.complete(word)
 -- -> candidates, opts.plain = true to skip readline. Readline is used only when both
 -- stdin and stdout are terminals.
 function M.open(opts)
    opts = opts or {}
-   local lib = not opts.plain and ffi.C.isatty(0) == 1 and ffi.C.isatty(1) == 1 and load_readline()
+   local lib = not opts.plain and M.interactive() and load_readline()
    if not lib then return setmetatable({ kind = "plain" }, Plain) end
    local self = setmetatable({ kind = "readline", lib = lib, history_file = opts.history_file, callbacks = {},
       word_breaks = ffi.C.strdup(WORD_BREAKS) }, Readline)

@@ -49,12 +49,8 @@ function M.cores()
 end
 local cores = M.cores
 
--- where run.lua is: the checkout this module belongs to
-local function run_script()
-   local src = debug.getinfo(1, "S").source:match("^@(.*)$") or ""
-   local root = src:match("^(.*)/lua/deepobs/sweep/[^/]*$") or "."
-   return root .. "/run.lua"
-end
+-- where run.lua is: the checkout's, or the installed copy (lua/deepobs/suite.lua)
+local function run_script() return require("deepobs.suite").root() .. "/run.lua" end
 M.run_script = run_script
 
 local Sweep = {}
@@ -285,7 +281,7 @@ end
 --- The sweep command. Returns the exit status, or nil and the signal that stopped it.
 function M.main(argv, out)
    local o = M.parse_args(argv)
-   if o.help then (out or io.stdout):write(M.HELP, "\n"); return 0 end
+   if o.help then (out or io.stdout):write(require("deepobs.resolve").prog_text(M.HELP), "\n"); return 0 end
    o.jobs = o.jobs or cores()
    local failed, sig = M.run(M.open(o.file, { width = o.jobs }), o, out)
    if sig then return nil, sig end

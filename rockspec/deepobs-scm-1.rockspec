@@ -10,7 +10,8 @@ reverse-mode autograd graph in C, bound to LuaJIT through the FFI, with the Deep
 problems, runner and analyzer on top.]],
    license = "MIT",
 }
-dependencies = { "lua >= 5.1", "lua-cjson" }
+-- LuaJIT is Lua 5.1 to luarocks: `luarocks --lua-version=5.1 make ...` where its default is newer
+dependencies = { "lua ~> 5.1", "lua-cjson" }
 external_dependencies = {
    -- cblas.h sits in a multiarch folder on Debian, which luarocks does not search
    OPENBLAS = { library = "openblas" },
@@ -20,6 +21,6 @@ external_dependencies = {
 build = {
    type = "make",
    build_variables = { CFLAGS = "$(CFLAGS)", LUAJIT = "luajit" },
-   install_variables = { LUADIR = "$(LUADIR)", LIBDIR = "$(LIBDIR)", PREFIX = "$(PREFIX)" },
+   install_variables = { LUADIR = "$(LUADIR)", LIBDIR = "$(LIBDIR)", PREFIX = "$(PREFIX)", BINDIR = "$(BINDIR)" },
 }
 test = { type = "busted" }
