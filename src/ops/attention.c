@@ -14,7 +14,7 @@
  * One sgemm per (batch, head) and product; the row softmax runs in OpenMP
  * between the GEMMs (never around them).
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
