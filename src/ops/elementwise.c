@@ -16,7 +16,7 @@
  * relu, elu and maximum/minimum pass g, clamp and abs give 0; sign(NaN) is 0
  * there, and so here.
  *
- * Kernels walk rows of the coalesced iteration (core.h); a row that is
+ * Kernels walk rows of the coalesced iteration (tensor/tensor.h); a row that is
  * contiguous in every operand becomes a plain loop that gcc vectorises.
  * Work is split into rows x chunks of CHUNK elements, so long contiguous
  * tensors also run in parallel; elementwise results do not depend on the
