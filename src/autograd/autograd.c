@@ -205,6 +205,12 @@ dob_tensor *dob_detach(dob_tensor *t)
 
 /* ---- backward ------------------------------------------------------------------- */
 
+static void add_row(int64_t n, float *d, int64_t ds, const float *x, int64_t xs, const float *y, int64_t ys)
+{
+    if (ds == 1 && xs == 1 && ys == 1) for (int64_t i = 0; i < n; i++) d[i] = x[i] + y[i];
+    else for (int64_t i = 0; i < n; i++) d[i * ds] = x[i * xs] + y[i * ys];
+}
+
 /* dst = a + b elementwise, for tensors of one shape (dst may be a); the same
    per-element sums as the public add, so gradients are the same bits */
 static void add_into(dob_tensor *dst, const dob_tensor *a, const dob_tensor *b)
@@ -216,10 +222,7 @@ static void add_into(dob_tensor *dst, const dob_tensor *a, const dob_tensor *b)
     const float *pa = dob__f32(a), *pb = dob__f32(b);
     DOB_FOR_EACH_CHUNK(it, ACCUMULATE_CHUNK, {
         int64_t ds = it.inner_stride[0], as = it.inner_stride[1], bs = it.inner_stride[2];
-        float *d = pd + off[0] + start * ds;
-        const float *x = pa + off[1] + start * as, *y = pb + off[2] + start * bs;
-        if (ds == 1 && as == 1 && bs == 1) for (int64_t i = 0; i < len; i++) d[i] = x[i] + y[i];
-        else for (int64_t i = 0; i < len; i++) d[i * ds] = x[i * as] + y[i * bs];
+        add_row(len, pd + off[0] + start * ds, ds, pa + off[1] + start * as, as, pb + off[2] + start * bs, bs);
     });
 }
 
