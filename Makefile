@@ -3,6 +3,7 @@
 #   make test         all specs (ends with "N passed, N failed")
 #   make test-asan    the specs against an AddressSanitizer + UBSan build
 #   make bench        op timings next to PyTorch (needs python3-torch), checkpoint costs
+#   make check-layers  only the check that src/ keeps its layers (src/README.md)
 #   make install PREFIX=/usr/local   (the package, problems, datasets and the `deepobs` command)
 #   make uninstall PREFIX=/usr/local
 
@@ -21,10 +22,17 @@ OMP = -fopenmp
 LIBS = -lopenblas -lz -lmvec -lm -ljpeg
 BUSTED ?= busted --lua=$(LUAJIT) -o spec/helpers/summary.lua
 
-SRC = $(sort $(wildcard src/*.c))
-HDR = src/deepobs.h src/core.h $(wildcard src/api/*.h)
+# one folder per layer (src/README.md); the interrupt library is built on its own
+SRC = $(sort $(filter-out src/interrupt/%,$(wildcard src/*/*.c)))
+# the public API, which scripts/gen_cdef.lua turns into lua/deepobs/cdef.lua
+API_HDR = src/deepobs.h $(wildcard src/api/*.h)
 OBJ = $(SRC:src/%.c=build/obj/%.o)
 ASAN_OBJ = $(SRC:src/%.c=build/asan/%.o)
+# internal headers are included by their layer path ("tensor/tensor.h"); each
+# object depends on exactly the headers it includes (-MMD), so a change in an
+# op header rebuilds only the ops
+INC = -Isrc
+DEPS = -MMD -MP
 LIB = build/libdeepobs.so
 # SIGINT/SIGTERM handling for the runner: process-wide state the engine does not keep
 INTERRUPT_LIB = build/libdeepobs_interrupt.so
@@ -33,9 +41,9 @@ CDEF = lua/deepobs/cdef.lua
 
 all: $(LIB) $(INTERRUPT_LIB) $(CDEF)
 
-build/obj/%.o: src/%.c $(HDR)
+build/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) $(MATH) $(OMP) -fPIC -c $< -o $@
+	$(CC) $(CFLAGS) $(WARN) $(MATH) $(OMP) $(INC) $(DEPS) -fPIC -c $< -o $@
 
 $(LIB): $(OBJ)
 	$(CC) -shared $(OMP) -o $@ $(OBJ) $(LIBS)
@@ -44,19 +52,22 @@ $(INTERRUPT_LIB): src/interrupt/interrupt.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $< -o $@
 
-build/asan/%.o: src/%.c $(HDR)
+build/asan/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) -O1 -g $(ARCH) $(WARN) $(MATH) $(OMP) -fPIC -fsanitize=address,undefined -fno-omit-frame-pointer \
+	$(CC) -O1 -g $(ARCH) $(WARN) $(MATH) $(OMP) $(INC) $(DEPS) -fPIC -fsanitize=address,undefined -fno-omit-frame-pointer \
 	  -fno-sanitize-recover=undefined -c $< -o $@
 
 $(ASAN_LIB): $(ASAN_OBJ)
 	$(CC) -shared $(OMP) -fsanitize=address,undefined -o $@ $(ASAN_OBJ) $(LIBS)
 
-$(CDEF): $(HDR) scripts/gen_cdef.lua
+$(CDEF): $(API_HDR) scripts/gen_cdef.lua
 	$(LUAJIT) scripts/gen_cdef.lua src/deepobs.h > $@.tmp && mv $@.tmp $@
 
 test: all
 	$(BUSTED) spec
+
+check-layers: all
+	$(BUSTED) spec/layers_spec.lua
 
 # LuaJIT itself is not instrumented, so the ASan runtime is preloaded; leak
 # checking is off because LuaJIT's own allocations are reported at exit.
@@ -91,7 +102,9 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all test test-asan bench install uninstall clean
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)
+
+.PHONY: all test check-layers test-asan bench install uninstall clean
 
 # the REPL (lua/deepobs/repl): dob loaded, line editing, history, completion, help()
 repl: all

@@ -31,7 +31,7 @@
  * (short rows such as 14 outputs stay vectorised; random data would make
  * the branches of a plain argmax loop mispredict).
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <math.h>
 #include <stdlib.h>
 

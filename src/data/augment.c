@@ -16,7 +16,7 @@
  * image is handled by one thread, in a fixed order, and means are summed in
  * double, so results do not depend on the thread count.
  */
-#include "core.h"
+#include "tensor/tensor.h"
 #include <math.h>
 #include <stdlib.h>
 

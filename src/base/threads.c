@@ -6,7 +6,7 @@
  * run on one thread: below a few MFLOP, waking a second thread costs more
  * than it saves.
  */
-#include "core.h"
+#include "base/threads.h"
 #include <omp.h>
 
 void openblas_set_num_threads(int n);

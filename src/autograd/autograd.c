@@ -10,22 +10,13 @@
  * it, so visiting the reachable nodes in decreasing number is a topological
  * order: backward needs no recursion and no dependency counting.
  */
-#include "core.h"
+#include "autograd/autograd.h"
 #include <stdlib.h>
 
-extern int64_t dob__live_nodes;
-static _Thread_local bool grad_enabled = true;
+/* elements per piece of a gradient sum (as the elementwise ops' pieces) */
+#define ACCUMULATE_CHUNK 16384
+
 static uint64_t node_seq, backward_pass;
-
-bool dob__grad_mode(void) { return grad_enabled; }
-int dob_grad_enabled(void) { return grad_enabled; }
-
-int dob_set_grad_enabled(int enabled)
-{
-    int old = grad_enabled;
-    grad_enabled = enabled != 0;
-    return old;
-}
 
 /* ---- nodes ---------------------------------------------------------------------- */
 
@@ -38,7 +29,7 @@ static void free_saved(dob_node *n)
     n->nsaved = 0;
 }
 
-void dob__node_release(dob_node *n)
+static void node_release(dob_node *n)
 {
     /* an explicit stack: a long chain of nodes (an unrolled RNN, a loop of
        ops) must not recurse once per node */
@@ -66,7 +57,7 @@ void dob__node_release(dob_node *n)
             }
         }
         free(m);
-        dob__live_nodes--;
+        dob__count_nodes(-1);
     }
     if (stack != stack_small) free(stack);
 }
@@ -78,7 +69,7 @@ static _Thread_local dob_node failed_node = {.failed = true};
 dob_node *dob__record(const char *name, dob_backward_fn fn, int ninputs,
                       dob_tensor *const *inputs, int noutputs)
 {
-    if (!grad_enabled) return NULL;
+    if (!dob__grad_mode()) return NULL;
     bool any = false;
     for (int i = 0; i < ninputs; i++)
         if (inputs[i] && inputs[i]->dtype == DOB_F32 && dob__tracks(inputs[i])) any = true;
@@ -88,7 +79,8 @@ dob_node *dob__record(const char *name, dob_backward_fn fn, int ninputs,
         dob__fail("%s: out of memory recording the op for backward", name);
         return &failed_node;
     }
-    dob__live_nodes++;
+    dob__count_nodes(1);
+    n->base.release = node_release;
     n->refcount = 0;       /* outputs and consumers add theirs */
     n->seq = ++node_seq;
     n->name = name;
@@ -139,7 +131,7 @@ dob_tensor *dob__recorded(dob_node *n, dob_tensor *out)
     if (!n || !n->failed) return out;
     if (n != &failed_node && n->refcount == 0) {   /* no output holds it yet */
         n->refcount = 1;
-        dob__node_release(n);
+        node_release(n);
     }
     dob_release(out);
     return NULL;
@@ -213,6 +205,40 @@ dob_tensor *dob_detach(dob_tensor *t)
 
 /* ---- backward ------------------------------------------------------------------- */
 
+static void add_row(int64_t n, float *d, int64_t ds, const float *x, int64_t xs, const float *y, int64_t ys)
+{
+    if (ds == 1 && xs == 1 && ys == 1) for (int64_t i = 0; i < n; i++) d[i] = x[i] + y[i];
+    else for (int64_t i = 0; i < n; i++) d[i * ds] = x[i * xs] + y[i * ys];
+}
+
+/* dst = a + b elementwise, for tensors of one shape (dst may be a); the same
+   per-element sums as the public add, so gradients are the same bits */
+static void add_into(dob_tensor *dst, const dob_tensor *a, const dob_tensor *b)
+{
+    const int64_t *strides[3] = {dst->stride, a->stride, b->stride};
+    dob_iter it;
+    dob__iter_init(&it, 3, dst->ndim, dst->size, strides);
+    float *pd = dob__f32(dst);
+    const float *pa = dob__f32(a), *pb = dob__f32(b);
+    DOB_FOR_EACH_CHUNK(it, ACCUMULATE_CHUNK, {
+        int64_t ds = it.inner_stride[0], as = it.inner_stride[1], bs = it.inner_stride[2];
+        add_row(len, pd + off[0] + start * ds, ds, pa + off[1] + start * as, as, pb + off[2] + start * bs, bs);
+    });
+}
+
+/* g joins the gradient gathered in dst, in place (dst is owned and has g's
+   shape); g is released */
+static int add_in_place(dob_tensor *dst, dob_tensor *g)
+{
+    dob_tensor *src = dob__inplace_source(dst, g);
+    dob_release(g);
+    if (!src) return -1;
+    add_into(dst, dst, src);
+    dob_release(src);
+    dob__bump_version(dst);
+    return 0;
+}
+
 /* g joins the gradient gathered in *slot: the first one is kept as it is,
    later ones are added. A kept tensor may be shared (an op can hand the same
    gradient to two inputs), so we add in place only into tensors we own. */
@@ -220,12 +246,10 @@ static int accumulate(dob_tensor **slot, dob_tensor *g)
 {
     if (!*slot) { *slot = g; return 0; }
     dob_tensor *cur = *slot;
-    if (cur->refcount == 1 && cur->storage->refcount == 1 && dob__is_contiguous(cur)) {
-        int rc = dob_binary_(DOB_ADD, cur, g);
-        dob_release(g);
-        return rc;
-    }
-    dob_tensor *sum = dob_binary(DOB_ADD, cur, g);
+    if (cur->refcount == 1 && cur->storage->refcount == 1 && dob__is_contiguous(cur))
+        return add_in_place(cur, g);
+    dob_tensor *sum = dob__new_like_shape(DOB_F32, cur->ndim, cur->size);
+    if (sum) add_into(sum, cur, g);
     dob_release(g);
     if (!sum) return -1;
     dob_release(cur);
@@ -251,9 +275,7 @@ static int accumulate_leaf(dob_tensor *leaf, dob_tensor *g)
         leaf->grad = buf;
         return 0;
     }
-    int rc = dob_binary_(DOB_ADD, leaf->grad, g);
-    dob_release(g);
-    return rc;
+    return add_in_place(leaf->grad, g);
 }
 
 static int by_seq_desc(const void *a, const void *b)
@@ -368,17 +390,16 @@ int dob_backward(dob_tensor *root, dob_tensor *grad_root, int retain_graph)
                   "under no_grad, or from inputs none of which requires grad?)");
     dob_tensor *seed = grad_root ? dob__contig(grad_root) : dob_full(DOB_F32, root->ndim, root->size, 1.0);
     if (!seed) return -1;
-    bool old_mode = grad_enabled;
-    grad_enabled = false;
+    int old_mode = dob_set_grad_enabled(0);
     int rc = 0;
     if (!root->grad_fn) {
         rc = accumulate_leaf(root, seed);
-        grad_enabled = old_mode;
+        dob_set_grad_enabled(old_mode);
         return rc;
     }
     int64_t count = 0;
     dob_node **order = collect(root->grad_fn, &count);
-    if (!order) { dob_release(seed); grad_enabled = old_mode; return -1; }
+    if (!order) { dob_release(seed); dob_set_grad_enabled(old_mode); return -1; }
     for (int64_t i = 0; i < count; i++)   /* leftovers of an earlier failed pass */
         for (int k = 0; k < order[i]->noutputs; k++)
             if (order[i]->gout[k]) { dob_release(order[i]->gout[k]); order[i]->gout[k] = NULL; }
@@ -394,6 +415,6 @@ int dob_backward(dob_tensor *root, dob_tensor *grad_root, int retain_graph)
         }
     }
     free(order);
-    grad_enabled = old_mode;
+    dob_set_grad_enabled(old_mode);
     return rc;
 }

@@ -19,7 +19,7 @@
  * layouts are copied. Batch dims that line up with the row (M) or reduction
  * (K) dims are folded into one GEMM, so x [T, B, in] @ W^T is a single call.
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <cblas.h>
 #include <omp.h>
 #include <stdlib.h>

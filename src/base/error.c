@@ -1,5 +1,5 @@
-/* error.c — the thread-local error slot and shape formatting for messages. */
-#include "core.h"
+/* error.c — the thread-local error slot and size formatting for messages. */
+#include "base/error.h"
 
 static _Thread_local char last_error[1024];
 
@@ -41,20 +41,4 @@ const char *dob__sizes_str(int ndim, const int64_t *sizes)
         n += snprintf(buf + n, 160 - n, d ? "x%lld" : "%lld", (long long)sizes[d]);
     snprintf(buf + n, 160 - n, "]");
     return buf;
-}
-
-const char *dob__shape(const dob_tensor *t)
-{
-    if (!dob_is_valid(t)) return "[invalid]";
-    return dob__sizes_str(t->ndim, t->size);
-}
-
-const char *dob__dtype_name(int dtype)
-{
-    switch (dtype) {
-    case DOB_F32: return "float32";
-    case DOB_I64: return "int64";
-    case DOB_U8: return "uint8";
-    default: return "unknown dtype";
-    }
 }

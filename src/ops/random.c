@@ -9,7 +9,7 @@
  * truncated normal uses one counter per element and redraws with the third
  * counter word as the attempt number.
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <math.h>
 
 static uint64_t seed = 0x5eed, offset = 0;

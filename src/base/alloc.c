@@ -1,4 +1,5 @@
-/* alloc.c — a size-class caching allocator for tensor storage and scratch.
+/* alloc.c — the allocator seam, the default size-class caching allocator for
+ * tensor storage and scratch, and the memory counters.
  *
  * Why: a first write to a fresh page costs ~11 us on this VM, so a framework
  * that gives big buffers back to the OS each step spends most of the step in
@@ -8,8 +9,13 @@
  * pages, which fault in ~10x faster. Only the Lua thread allocates (kernels
  * running in OpenMP regions get their buffers before the region starts), so
  * there is no locking.
+ *
+ * Every counter of dob_mem_get_stats lives here: the default allocator's bytes,
+ * and the tensor and node counts that the layers above report through
+ * dob__count_tensors and dob__count_nodes. An allocator put in place with
+ * dob__set_allocator keeps its own byte counts.
  */
-#include "core.h"
+#include "base/alloc.h"
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -31,7 +37,7 @@ static int size_class(size_t n, size_t *class_bytes)
     return (e - 5) * 4 + (int)sub - 1;
 }
 
-void *dob__alloc(size_t nbytes)
+static void *cache_alloc(void *ctx, size_t nbytes)
 {
     size_t cb;
     int c = size_class(nbytes ? nbytes : 1, &cb);
@@ -56,7 +62,7 @@ void *dob__alloc(size_t nbytes)
     return p;
 }
 
-void dob__free(void *p, size_t nbytes)
+static void cache_free(void *ctx, void *p, size_t nbytes)
 {
     if (!p) return;
     size_t cb;
@@ -87,7 +93,18 @@ void dob_mem_get_stats(dob_mem_stats *out)
 {
     if (!out) return;
     *out = stats;
-    extern int64_t dob__live_tensors, dob__live_nodes;
-    out->live_tensors = dob__live_tensors;
-    out->live_nodes = dob__live_nodes;
 }
+
+void dob__count_tensors(int delta) { stats.live_tensors += delta; }
+void dob__count_nodes(int delta) { stats.live_nodes += delta; }
+
+/* ---- the seam ------------------------------------------------------------------- */
+
+static const dob_allocator caching_allocator = {cache_alloc, cache_free, NULL};
+static const dob_allocator *current = &caching_allocator;
+
+const dob_allocator *dob__allocator(void) { return current; }
+void dob__set_allocator(const dob_allocator *a) { current = a ? a : &caching_allocator; }
+
+void *dob__alloc(size_t nbytes) { return current->alloc(current->ctx, nbytes); }
+void dob__free(void *p, size_t nbytes) { current->free(current->ctx, p, nbytes); }

@@ -16,13 +16,13 @@
  * relu, elu and maximum/minimum pass g, clamp and abs give 0; sign(NaN) is 0
  * there, and so here.
  *
- * Kernels walk rows of the coalesced iteration (core.h); a row that is
+ * Kernels walk rows of the coalesced iteration (tensor/tensor.h); a row that is
  * contiguous in every operand becomes a plain loop that gcc vectorises.
  * Work is split into rows x chunks of CHUNK elements, so long contiguous
  * tensors also run in parallel; elementwise results do not depend on the
  * split.
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -137,20 +137,7 @@ static void unary_grad_row(int op, double p0, double p1, int64_t n, float *gx, c
 /* ---- drivers -------------------------------------------------------------------- */
 
 /* Runs body(row offsets, start, len) over every chunk of the iteration. */
-#define FOR_EACH_CHUNK(it, ...)                                                       \
-    do {                                                                               \
-        int64_t per_row = ((it).row_len + CHUNK - 1) / CHUNK;                          \
-        int64_t items = (it).nrows * per_row;                                          \
-        int64_t total = (it).nrows * (it).row_len;                                     \
-        _Pragma("omp parallel for schedule(static) if (items > 1 && total >= DOB_PAR_MIN)") \
-        for (int64_t w = 0; w < items; w++) {                                          \
-            int64_t off[3];                                                            \
-            dob__iter_row(&(it), w / per_row, off);                                    \
-            int64_t start = (w % per_row) * CHUNK;                                     \
-            int64_t len = (it).row_len - start < CHUNK ? (it).row_len - start : CHUNK; \
-            __VA_ARGS__;                                                               \
-        }                                                                              \
-    } while (0)
+#define FOR_EACH_CHUNK(it, ...) DOB_FOR_EACH_CHUNK(it, CHUNK, __VA_ARGS__)
 
 /* out = a op b over out's shape; a and b are broadcast to it */
 static void binary_into(int op, dob_tensor *out, const dob_tensor *a, const dob_tensor *b)

@@ -44,7 +44,7 @@
  * forward as y^T = cols^T W^T (no faster in a harness); AVX-512 gathers or
  * permutes for the stride-2 rows (gathers 1.15x slower, permutes no change).
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <omp.h>
 #include <stdlib.h>
 #ifdef __AVX512F__

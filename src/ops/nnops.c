@@ -20,7 +20,7 @@
  * Sums accumulate in double; row-wise work is split over rows only, so results
  * do not depend on the thread count.
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <math.h>
 #include <stdlib.h>
 

@@ -23,7 +23,7 @@
  * in parallel over channels, layer norm over rows (forward, dx) and over
  * column blocks (dgamma, dbeta), so results are deterministic.
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <math.h>
 #include <stdlib.h>
 

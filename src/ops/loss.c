@@ -15,7 +15,7 @@
  * Row sums accumulate in double; work is split over rows only, so results do
  * not depend on the thread count.
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <math.h>
 #include <stdlib.h>
 

@@ -42,7 +42,7 @@
  * in-place gathers. 256 tiles per chunk measured best for 32x32 planes and
  * within noise of 512-1024 for small ones.
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <omp.h>
 
 #define TILES_TARGET 256                 /* tiles of one chunk */

@@ -22,7 +22,7 @@
  *   dW_hh = daᵀ [h_0..h_{T-1}]   dW_ih = daᵀ X   dX = da W_ih   (one sgemm each)
  *   dbias = column sums of da (double, in row order).
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>

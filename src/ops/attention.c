@@ -14,7 +14,7 @@
  * One sgemm per (batch, head) and product; the row softmax runs in OpenMP
  * between the GEMMs (never around them).
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -137,7 +137,7 @@ dob_tensor *dob_attention(dob_tensor *q, dob_tensor *k, dob_tensor *v, int causa
             int64_t lim = causal ? (i + 1 < Tk ? i + 1 : Tk) : Tk;   /* columns j < lim are kept */
             float m = -INFINITY;
             for (int64_t j = 0; j < lim; j++) m = fmaxf(m, r[j]);
-            /* float exp (vectorised, core.h), summed in double in a fixed-width simd order */
+            /* float exp (vectorised, ops/ops.h), summed in double in a fixed-width simd order */
             for (int64_t j = 0; j < lim; j++) r[j] = expf(r[j] - m);
             double s = 0;
 #pragma omp simd reduction(+ : s)

@@ -30,7 +30,7 @@
  * longjmps back into the decode/encode call that set the jump buffer, so no
  * jump ever leaves this file (the library never longjmps into its caller).
  */
-#include "core.h"
+#include "tensor/tensor.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

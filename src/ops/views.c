@@ -7,7 +7,7 @@
  * gout into a zero tensor of the input shape through the same view; expand
  * sums gout over the expanded dims; cat/stack hand each input its slice.
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <stdlib.h>
 
 /* ---- helpers -------------------------------------------------------------------- */
@@ -332,14 +332,7 @@ dob_tensor *dob_expand(dob_tensor *t, int ndim, const int64_t *sizes)
     return finish_view(t, dob__alias(t, ndim, sz, st, t->offset), "expand", expand_backward, NULL, 0);
 }
 
-/* ---- as_strided and the storage facts it needs -------------------------------------- */
-
-const void *dob_storage_id(const dob_tensor *t) { return dob_is_valid(t) ? t->storage : NULL; }
-
-int64_t dob_storage_numel(const dob_tensor *t)
-{
-    return dob_is_valid(t) ? (int64_t)(t->storage->nbytes / dob__dtype_size(t->dtype)) : -1;
-}
+/* ---- as_strided ----------------------------------------------------------------------- */
 
 /* Not recorded: its gradient would have to scatter into the input through an
    arbitrary, possibly overlapping geometry. Its users (restoring saved views,

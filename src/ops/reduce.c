@@ -28,7 +28,7 @@
  *           a block of double accumulators, vectorised across columns.
  * Anything else runs the inner kernel with strided segments.
  */
-#include "core.h"
+#include "ops/ops.h"
 #include <math.h>
 #include <stdlib.h>
 

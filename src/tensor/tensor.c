@@ -1,21 +1,48 @@
 /* tensor.c — storage and tensor handles: lifetime, creation, metadata,
- * element access, dtype conversion, fill and copy.
+ * element access, dtype conversion, fill and copy, memory overlap, strided
+ * iteration, and the grad-mode flag.
  *
  * A tensor is a header (sizes, strides in elements, offset) on a
  * reference-counted storage. Headers are pooled: a released header goes to a
  * free list with its magic cleared, so a stale handle is recognised as
  * invalid until the header is reused.
  */
-#include "core.h"
+#include "tensor/tensor.h"
 #include <math.h>
 #include <stdlib.h>
 
-int64_t dob__live_tensors, dob__live_nodes;
 static dob_tensor *header_pool;   /* reuses the storage field as the link */
+static _Thread_local bool grad_enabled = true;
 
 const char *dob_version(void) { return "0.1.0"; }
 
 int dob_is_valid(const dob_tensor *t) { return t && t->magic == DOB_MAGIC; }
+
+bool dob__grad_mode(void) { return grad_enabled; }
+int dob_grad_enabled(void) { return grad_enabled; }
+
+int dob_set_grad_enabled(int enabled)
+{
+    int old = grad_enabled;
+    grad_enabled = enabled != 0;
+    return old;
+}
+
+const char *dob__shape(const dob_tensor *t)
+{
+    if (!dob_is_valid(t)) return "[invalid]";
+    return dob__sizes_str(t->ndim, t->size);
+}
+
+const char *dob__dtype_name(int dtype)
+{
+    switch (dtype) {
+    case DOB_F32: return "float32";
+    case DOB_I64: return "int64";
+    case DOB_U8: return "uint8";
+    default: return "unknown dtype";
+    }
+}
 
 int64_t dob__numel_of(int ndim, const int64_t *sizes)
 {
@@ -53,7 +80,8 @@ static dob_storage *storage_new(size_t nbytes)
 {
     dob_storage *s = malloc(sizeof *s);
     if (!s) return dob__failp("out of memory (storage header)");
-    s->data = dob__alloc(nbytes);
+    s->allocator = dob__allocator();
+    s->data = s->allocator->alloc(s->allocator->ctx, nbytes);
     if (!s->data) { free(s); return NULL; }
     s->nbytes = nbytes;
     s->refcount = 1;
@@ -64,7 +92,7 @@ static dob_storage *storage_new(size_t nbytes)
 static void storage_release(dob_storage *s)
 {
     if (--s->refcount == 0) {
-        dob__free(s->data, s->nbytes);
+        s->allocator->free(s->allocator->ctx, s->data, s->nbytes);
         free(s);
     }
 }
@@ -77,7 +105,7 @@ static dob_tensor *header_new(void)
     memset(t, 0, sizeof *t);
     t->magic = DOB_MAGIC;
     t->refcount = 1;
-    dob__live_tensors++;
+    dob__count_tensors(1);
     return t;
 }
 
@@ -86,18 +114,16 @@ void dob_retain(dob_tensor *t)
     if (dob_is_valid(t)) t->refcount++;
 }
 
-extern void dob__node_release(dob_node *n);
-
 void dob_release(dob_tensor *t)
 {
     if (!dob_is_valid(t) || --t->refcount > 0) return;
     if (t->grad) dob_release(t->grad);
-    if (t->grad_fn) dob__node_release(t->grad_fn);
+    if (t->grad_fn) ((dob_node_base *)t->grad_fn)->release(t->grad_fn);
     storage_release(t->storage);
     t->magic = 0;
     t->storage = (dob_storage *)header_pool;
     header_pool = t;
-    dob__live_tensors--;
+    dob__count_tensors(-1);
 }
 
 static void set_contiguous_strides(dob_tensor *t)
@@ -125,7 +151,7 @@ dob_tensor *dob__new_like_shape(int dtype, int ndim, const int64_t *sizes)
         t->storage = (dob_storage *)header_pool;
         t->magic = 0;
         header_pool = t;
-        dob__live_tensors--;
+        dob__count_tensors(-1);
         return NULL;
     }
     return t;
@@ -305,6 +331,13 @@ void *dob_data(const dob_tensor *t)
 int dob_same_storage(const dob_tensor *a, const dob_tensor *b)
 {
     return dob_is_valid(a) && dob_is_valid(b) && a->storage == b->storage;
+}
+
+const void *dob_storage_id(const dob_tensor *t) { return dob_is_valid(t) ? t->storage : NULL; }
+
+int64_t dob_storage_numel(const dob_tensor *t)
+{
+    return dob_is_valid(t) ? (int64_t)(t->storage->nbytes / dob__dtype_size(t->dtype)) : -1;
 }
 
 uint64_t dob_storage_version(const dob_tensor *t) { return dob_is_valid(t) ? t->storage->version : 0; }

@@ -1,0 +1,57 @@
+/*
+ * ops/ops.h — what the op files share: vector math, the GEMM and conv
+ * kernels, and gradient reduction to an input's shape. Top layer: sits on
+ * autograd/ (which brings tensor/ and base/).
+ */
+#ifndef DOB_OPS_OPS_H
+#define DOB_OPS_OPS_H
+
+#include "autograd/autograd.h"
+
+/* ---- vector math ------------------------------------------------------------------ */
+/* glibc's libmvec (x86-64, glibc >= 2.35) has vector versions of these; declared
+   simd, gcc calls them from vectorised loops (16 lanes a call under
+   AVX-512) instead of one scalar libm call per element. Their results are within
+   a few ulp of libm's, and a given element always takes the same path (fixed
+   chunks), so the same inputs give the same bits at any thread count. expf and
+   logf may set errno, so they vectorise only with -fno-math-errno (Makefile). */
+#if defined(__x86_64__) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35) && defined(_OPENMP)
+#pragma omp declare simd notinbranch
+float expf(float);
+#pragma omp declare simd notinbranch
+float logf(float);
+#pragma omp declare simd notinbranch
+float erff(float);
+#pragma omp declare simd notinbranch
+float tanhf(float);
+#pragma omp declare simd notinbranch
+float log1pf(float);
+#pragma omp declare simd notinbranch
+float expm1f(float);
+#endif
+
+/* For kernels whose copy loops run over a few floats: keeps gcc from turning them
+   into memcpy/memset calls, which cost more than such a loop. */
+#define DOB_NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+
+/* the gradient of an op's output, reduced to an input's shape (edge sizes) */
+dob_tensor *dob__reduce_grad(dob_tensor *g, const dob_edge *e);
+
+/* Row-major C = A B (A, B optionally transposed) + beta C through cblas_sgemm;
+   inside an OpenMP parallel region it runs on the calling thread only. */
+void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+               const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+
+/* One pass of a stride-1 conv2d [N,C,H,W] * [OC,C,R,R] -> [N,OC,OH,OW] over the
+   batch, any subset of: y = conv(x) + bias; dw = d/dw (needs x, dy); dx = d/dx
+   (needs dy). pt, pl: top and left padding (bottom and right follow from OH, OW). */
+typedef struct {
+    int64_t N, C, H, W, OC, OH, OW, R, pt, pl;
+    const float *x, *w, *bias, *dy;
+    float *y, *dw, *dx;
+} dob_conv_pass;
+/* winograd.c: F(2x2, 3x3) and F(2x2, 5x5) for stride-1 convolutions with enough channels */
+bool dob__winograd_applies(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t sh, int64_t sw);
+int dob__winograd_pass(const dob_conv_pass *p);
+
+#endif
