@@ -15,8 +15,8 @@
 -- default; deepobs_compat = true reproduces 1.1's offset 1, as its baselines
 -- were trained on it.
 -- validation = true holds out the first 10,000 training images as ds.valid,
--- as DeepOBS 1.2 does (datasets/records.lua), leaving 40,000 to train on.
-local records = require "datasets.records"
+-- as DeepOBS 1.2 does (datasets/pipeline/record_images.lua), leaving 40,000 to train on.
+local records = require "datasets.pipeline.record_images"
 
 local M = {}
 

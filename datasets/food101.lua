@@ -29,8 +29,8 @@
 -- with image_folder.VALID_SEED, the same for every run seed, in file order,
 -- with the test pipeline; train = the other 50,500, shuffled and augmented as above;
 -- train_eval = the first train_eval_size images of that reduced list.
-local imf = require "datasets.image_folder"
-local split = require "datasets.split"
+local imf = require "datasets.pipeline.image_folder"
+local split = require "datasets.pipeline.split"
 
 local M = {}
 

@@ -31,8 +31,8 @@
 -- every run seed, about 39 of each class), in folder order, with the eval pipeline;
 -- train = the other 1,231,167, shuffled and augmented as above; train_eval =
 -- the first 50,000 // B batches of that reduced training pipeline.
-local imf = require "datasets.image_folder"
-local split = require "datasets.split"
+local imf = require "datasets.pipeline.image_folder"
+local split = require "datasets.pipeline.split"
 
 local M = {}
 

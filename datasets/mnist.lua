@@ -1,7 +1,7 @@
 --- MNIST (DeepOBS 1.1 `datasets/mnist.py`, spec §B.2, §B.9).
 --
 --    local ds = require("datasets.mnist").load { data_dir = nil, batch_size = 128, train_eval_size = 10000 }
---    ds.train, ds.train_eval, ds.test   -- splits (datasets/split.lua)
+--    ds.train, ds.train_eval, ds.test   -- splits (datasets/pipeline/split.lua)
 --    batch.x: float32 [B, 1, 28, 28] in [0, 1] (pixels / 255, no normalisation)
 --    batch.y: int64 [B], class indices 0..9
 --
@@ -22,8 +22,8 @@
 --
 -- Files: the four IDX files (gzipped as distributed, or plain) in
 -- <data_dir>/mnist, else $DEEPOBS_DATA_DIR/mnist, else ./data_deepobs/mnist.
-local idx = require "datasets.idx"
-local split = require "datasets.split"
+local idx = require "datasets.formats.idx"
+local split = require "datasets.pipeline.split"
 
 local M = {}
 

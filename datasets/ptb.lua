@@ -22,12 +22,12 @@
 -- length in characters, which covers all training batches.
 --
 -- validation = true: the fork has none, so we follow DeepOBS 1.2's Tolstoi
--- (deepobs/tensorflow/datasets/tolstoi.py, datasets/text.lua stream_splits):
+-- (deepobs/tensorflow/datasets/tolstoi.py, datasets/pipeline/stream.lua stream_splits):
 -- valid = a stream over the first train_eval_size characters of ptb.train.txt
 -- (the test text's length, as above), train = a stream over the rest,
 -- train_eval = the first train_eval_size // (B L) batches of that train.
-local text = require "datasets.text"
-local split = require "datasets.split"
+local text = require "datasets.pipeline.stream"
+local split = require "datasets.pipeline.split"
 
 local M = {}
 

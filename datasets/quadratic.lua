@@ -8,14 +8,14 @@
 --        shuffled by seed (split.lua), drop remainder (7 batches at 128);
 -- train_eval: every batch of the training order (TF's `take(-1)`);
 -- test: RandomState(43), same shape, file order.
--- The draws are numpy's own (datasets/mt19937.lua), so the data are the
+-- The draws are numpy's own (datasets/formats/mt19937.lua), so the data are the
 -- numbers TensorFlow DeepOBS trained on.
 -- validation = true (DeepOBS 1.2, deepobs/tensorflow/datasets/quadratic.py):
 -- valid = 1,000 fresh points from RandomState(44), file order; train and
 -- train_eval stay as above (1.2 does not shrink this training set).
 local dob = require "deepobs"
-local RandomState = require "datasets.mt19937"
-local split = require "datasets.split"
+local RandomState = require "datasets.formats.mt19937"
+local split = require "datasets.pipeline.split"
 
 local M = {}
 

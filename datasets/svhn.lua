@@ -19,9 +19,9 @@
 -- train_eval: the first 26,032 // B augmented training batches; test: 26,032
 -- images in file order. Augmentation as CIFAR without the flip.
 -- validation = true holds out the first 26,032 training images as ds.valid,
--- as DeepOBS 1.2 does (datasets/records.lua), leaving 47,225 (deepobs_compat:
+-- as DeepOBS 1.2 does (datasets/pipeline/record_images.lua), leaving 47,225 (deepobs_compat:
 -- 37,968) to train on.
-local records = require "datasets.records"
+local records = require "datasets.pipeline.record_images"
 
 local M = {}
 

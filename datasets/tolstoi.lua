@@ -2,7 +2,7 @@
 -- `scripts/_tolstoi_preprocess.py`; spec §B.1, §B.6, §B.9).
 --
 --    local ds = require("datasets.tolstoi").load { data_dir = nil, batch_size = 50 }
---    ds.train, ds.train_eval, ds.test     -- stream splits (datasets/text.lua)
+--    ds.train, ds.train_eval, ds.test     -- stream splits (datasets/pipeline/stream.lua)
 --    batch.x, batch.y: int64 [B, 50], y = x shifted by one character
 --
 -- Files in <data_dir>/tolstoi (else $DEEPOBS_DATA_DIR/tolstoi, else
@@ -30,9 +30,9 @@
 -- train_eval_size // (B L) batches (261 at B = 50), 1.2's count, which reads
 -- the size as characters as its docstring meant.
 local ffi = require "ffi"
-local npy = require "datasets.npy"
-local text = require "datasets.text"
-local split = require "datasets.split"
+local npy = require "datasets.formats.npy"
+local text = require "datasets.pipeline.stream"
+local split = require "datasets.pipeline.split"
 
 local M = {}
 

@@ -13,8 +13,8 @@
 -- valid = 10,000 fresh pairs drawn as train from RandomState(44), file order;
 -- train and train_eval stay as above (1.2 does not shrink this training set).
 local dob = require "deepobs"
-local RandomState = require "datasets.mt19937"
-local split = require "datasets.split"
+local RandomState = require "datasets.formats.mt19937"
+local split = require "datasets.pipeline.split"
 
 local M = {}
 

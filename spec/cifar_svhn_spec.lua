@@ -3,8 +3,8 @@
 -- DeepOBS 1.1's splits with augmentation.
 local ffi = require "ffi"
 local dob = require "deepobs"
-local records = require "datasets.records"
-local tar = require "datasets.tar"
+local records = require "datasets.pipeline.record_images"
+local tar = require "datasets.formats.tar"
 local cifar10 = require "datasets.cifar10"
 local cifar100 = require "datasets.cifar100"
 local svhn = require "datasets.svhn"

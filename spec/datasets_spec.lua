@@ -2,13 +2,13 @@
 -- (gzipped and plain, good and broken), batching, and the synthetic sets.
 local ffi = require "ffi"
 local dob = require "deepobs"
-local idx = require "datasets.idx"   -- declares zlib's gzFile, gzopen, gzclose
-local RandomState = require "datasets.mt19937"
+local idx = require "datasets.formats.idx"   -- declares zlib's gzFile, gzopen, gzclose
+local RandomState = require "datasets.formats.mt19937"
 local mnist = require "datasets.mnist"
 local fmnist = require "datasets.fmnist"
 local quadratic = require "datasets.quadratic"
 local two_d = require "datasets.two_d"
-local split = require "datasets.split"
+local split = require "datasets.pipeline.split"
 local resume = require "fixtures.resume"
 
 ffi.cdef [[ int gzwrite(gzFile file, const void *buf, unsigned int len); ]]

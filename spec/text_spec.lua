@@ -5,8 +5,8 @@
 -- initialisers, a training step and a run through the runner).
 local ffi = require "ffi"
 local dob = require "deepobs"
-local npy = require "datasets.npy"
-local text = require "datasets.text"
+local npy = require "datasets.formats.npy"
+local text = require "datasets.pipeline.stream"
 local tolstoi = require "datasets.tolstoi"
 local runner = require "deepobs.runner"
 local problems = require "problems.init"

@@ -2,7 +2,7 @@
 -- float32 and uint8 arrays: what DeepOBS's Tolstoi preprocessing writes
 -- (np.save of an int64 array) and what numpy reads back.
 --
---    local npy = require "datasets.npy"
+--    local npy = require "datasets.formats.npy"
 --    local t = npy.read("train.npy")           -- a deepobs tensor
 --    npy.write("x.npy", t)                     -- int64 / float32 / uint8, any shape
 --
@@ -22,7 +22,7 @@ local DTYPE_OF = { ["<i8"] = "int64", ["<f4"] = "float32", ["|u1"] = "uint8", ["
 local DESCR_OF = { int64 = "<i8", float32 = "<f4", uint8 = "|u1" }
 local ITEMSIZE = { int64 = 8, float32 = 4, uint8 = 1 }
 
-assert(ffi.abi("le"), "datasets.npy assumes a little-endian machine")
+assert(ffi.abi("le"), "datasets.formats.npy assumes a little-endian machine")
 
 local function fail(path, msg)
    error(("%s: %s"):format(path, msg), 0)

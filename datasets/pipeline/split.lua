@@ -1,7 +1,7 @@
 --- Batching shared by every dataset: a split over in-memory tensors whose
 -- first dim indexes the examples.
 --
---    local split = require "datasets.split"
+--    local split = require "datasets.pipeline.split"
 --    local train = split.new { name = "train", tensors = { x = X, y = Y }, batch_size = 128, shuffle = true }
 --    for batch in train:batches(seed) do ... batch.x, batch.y ... end
 --    for batch in train:batches(seed, 100) do ... end   -- batches 100, 101, ... of batches(seed)
@@ -31,8 +31,8 @@
 -- Resuming: batches(seed, start) yields exactly the batches start, start + 1,
 -- ... of batches(seed), bit for bit (same examples, same transform draws),
 -- producing only those; a run restarted at step s of an epoch continues with
--- batches(epoch_seed, s). Every split kind (datasets/text.lua,
--- datasets/image_folder.lua) takes the same `start`, checked by check_start.
+-- batches(epoch_seed, s). Every split kind (datasets/pipeline/stream.lua,
+-- datasets/pipeline/image_folder.lua) takes the same `start`, checked by check_start.
 local dob = require "deepobs"
 
 local M = {}

@@ -1,7 +1,7 @@
 --- Splits over folders of JPEG files (ImageNet, Food-101): the images are
 -- decoded batch by batch, never held in memory as a whole.
 --
---    local imf = require "datasets.image_folder"
+--    local imf = require "datasets.pipeline.image_folder"
 --    local s = imf.new_split { name = "train", paths = {...}, labels = {...}, batch_size = 128,
 --       shuffle = true, default_seed = 42, num_batches = nil,
 --       transform = function(img_u8, u1, u2, u3) return float_chw end,   -- uniforms in [0,1)
@@ -9,7 +9,7 @@
 --    for batch in s:batches(seed) do batch.x [B,3,h,w] float32, batch.y [B] int64 end
 --    for batch in s:batches(seed, 10) do ... end   -- batches 10, 11, ... of batches(seed)
 --
--- The same interface as datasets/split.lua (num_batches, batch_size, size,
+-- The same interface as datasets/pipeline/split.lua (num_batches, batch_size, size,
 -- batches(seed, start), order(seed)), and the same randomness rules: the shuffle and
 -- the augmentation draws (three uniforms per visited example: crop row, crop
 -- column, flip) come from the engine RNG seeded with the batches() seed, with
@@ -21,7 +21,7 @@
 -- decodes only the batches from `start` on.
 local ffi = require "ffi"
 local dob = require "deepobs"
-local split = require "datasets.split"
+local split = require "datasets.pipeline.split"
 
 local M = {}
 

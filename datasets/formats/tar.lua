@@ -1,13 +1,13 @@
 --- A small reader for (gzipped) tar archives: pulls chosen members into
 -- uint8 tensors in one pass over the stream, without unpacking to disk.
 --
---    local tar = require "datasets.tar"
+--    local tar = require "datasets.formats.tar"
 --    local got = tar.read_members("cifar-10-binary.tar.gz", { "data_batch_1.bin", "test_batch.bin" })
 --    got["data_batch_1.bin"]   -- uint8 tensor [size], nil if the archive lacks it
 --
 -- Members are matched by their base name (the CIFAR archives put the files in
 -- a top folder, which 1.1 stripped with `tar --strip 1`). The gzip layer is
--- zlib's gz stream (datasets/gz.lua), which reads plain .tar too.
+-- zlib's gz stream (datasets/formats/gz.lua), which reads plain .tar too.
 -- Format: 512-byte headers (name 0..99, size 124..135 in octal or GNU
 -- base-256, checksum 148..155, type 156, ustar prefix 345..499), each
 -- member's data padded to a multiple of 512; the archive ends with a zero
@@ -15,7 +15,7 @@
 -- records ('x') are understood; other member types are skipped.
 local ffi = require "ffi"
 local dob = require "deepobs"
-local gz = require "datasets.gz"
+local gz = require "datasets.formats.gz"
 
 local M = {}
 

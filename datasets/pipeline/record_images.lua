@@ -45,8 +45,8 @@
 -- and the model's random numbers are never shifted by the data pipeline.
 local ffi = require "ffi"
 local dob = require "deepobs"
-local tar = require "datasets.tar"
-local split = require "datasets.split"
+local tar = require "datasets.formats.tar"
+local split = require "datasets.pipeline.split"
 
 local M = {}
 

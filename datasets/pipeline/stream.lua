@@ -3,7 +3,7 @@
 -- `_tolstoi_preprocess.py`, and the contiguous-stream batching of DeepOBS's
 -- `tolstoi.py` (spec §B.6).
 --
---    local text = require "datasets.text"
+--    local text = require "datasets.pipeline.stream"
 --    local cps = text.codepoints(s)                 -- Lua array of code points
 --    local vocab = text.vocab_by_frequency(cps)     -- code points, most frequent first
 --    local ids = text.encode(cps, vocab)            -- int64 tensor
@@ -12,7 +12,7 @@
 --    for batch in s:batches(nil, 7) do ... end       -- from batch 7 on (resuming)
 local ffi = require "ffi"
 local dob = require "deepobs"
-local split = require "datasets.split"
+local split = require "datasets.pipeline.split"
 
 local M = {}
 
@@ -172,7 +172,7 @@ end
 
 --- for batch in split:batches() do ... end; batch.x, batch.y int64 [B, L].
 -- The seed argument is accepted and ignored (the order is fixed); start
--- (0-based, default 0) is the first batch yielded (see datasets/split.lua).
+-- (0-based, default 0) is the first batch yielded (see datasets/pipeline/split.lua).
 function Stream:batches(seed, start)
    local i = split.check_start(self.name, start, self.num_batches)
    local nb, L = self.num_batches, self.seq_length

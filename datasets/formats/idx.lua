@@ -5,7 +5,7 @@
 -- the data. MNIST uses type 0x08 (uint8) for both images and labels.
 local ffi = require "ffi"
 local dob = require "deepobs"
-local gz = require "datasets.gz"
+local gz = require "datasets.formats.gz"
 
 local M = {}
 
