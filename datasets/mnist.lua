@@ -1,14 +1,15 @@
---- MNIST (DeepOBS 1.1 `datasets/mnist.py`, spec §B.2, §B.9).
+--- MNIST (DeepOBS 1.1, deepobs/tensorflow/datasets/mnist.py).
 --
 --    local ds = require("datasets.mnist").load { data_dir = nil, batch_size = 128, train_eval_size = 10000 }
 --    ds.train, ds.train_eval, ds.test   -- splits (datasets/pipeline/split.lua)
 --    batch.x: float32 [B, 1, 28, 28] in [0, 1] (pixels / 255, no normalisation)
 --    batch.y: int64 [B], class indices 0..9
 --
--- Splits: train = the 60,000 training images, shuffled by seed (see split.lua),
--- drop remainder (468 batches at 128); train_eval = the first
--- train_eval_size // B batches of the same shuffled training order (TF's
--- `train.take(n)`); test = the 10,000 test images in file order, drop remainder.
+-- Splits (datasets/pipeline/split_rule.lua): train = the 60,000 training
+-- images, shuffled by seed, drop remainder (468 batches at 128); train_eval =
+-- the first train_eval_size // B batches of the same shuffled training order
+-- (TF's `train.take(n)`); test = the 10,000 test images in file order, drop
+-- remainder.
 -- TF used NHWC [B, 28, 28, 1]; with one channel that is the same memory as
 -- our NCHW [B, 1, 28, 28].
 --
@@ -22,8 +23,12 @@
 --
 -- Files: the four IDX files (gzipped as distributed, or plain) in
 -- <data_dir>/mnist, else $DEEPOBS_DATA_DIR/mnist, else ./data_deepobs/mnist.
+local ffi = require "ffi"
 local idx = require "datasets.formats.idx"
+local file = require "datasets.formats.file"
+local locate = require "datasets.pipeline.locate"
 local split = require "datasets.pipeline.split"
+local split_rule = require "datasets.pipeline.split_rule"
 
 local M = {}
 
@@ -33,20 +38,14 @@ M.FILES = {
 }
 local ORDER = { "train_images", "train_labels", "test_images", "test_labels" }
 
-local function exists(path)
-   local f = io.open(path, "rb")
-   if f then f:close(); return true end
-   return false
-end
-
 -- the first folder holding all four files (each gzipped or plain); a table
 -- key -> path, or nil
 local function find_in(dir)
    local paths = {}
    for _, k in ipairs(ORDER) do
       local base = dir .. "/" .. M.FILES[k]
-      if exists(base .. ".gz") then paths[k] = base .. ".gz"
-      elseif exists(base) then paths[k] = base
+      if file.exists(base .. ".gz") then paths[k] = base .. ".gz"
+      elseif file.exists(base) then paths[k] = base
       else return nil end
    end
    return paths
@@ -62,6 +61,7 @@ local function check_images(t, path, n_expected)
    if n_expected and s[1] ~= n_expected then
       error(("%s: expected %d images, the file holds %d"):format(path, n_expected, s[1]), 0)
    end
+   if s[1] == 0 then error(("%s: the file holds no images; download it again"):format(path), 0) end
 end
 
 local function check_labels(t, path, n_images, ipath)
@@ -72,8 +72,13 @@ local function check_labels(t, path, n_images, ipath)
    if s[1] ~= n_images then
       error(("%s holds %d labels but %s holds %d images"):format(path, s[1], ipath, n_images), 0)
    end
-   local maxv = t:float():max():item()
-   if maxv > 9 then error(("%s: label %d out of range 0..9; the file may be corrupt"):format(path, maxv), 0) end
+   local p = ffi.cast("const uint8_t *", t:data())
+   for i = 0, s[1] - 1 do
+      if p[i] > 9 then
+         error(("%s: label %d out of range 0..9 (label %d); the file may be corrupt, download it again")
+            :format(path, p[i], i), 0)
+      end
+   end
 end
 
 local function read_pair(ipath, lpath, n_expected)
@@ -91,7 +96,7 @@ end
 --          train_size = 60000, test_size = 10000 }
 function M.load_idx_dataset(spec, opts)
    opts = opts or {}
-   local dirs = split.search_dirs(opts.data_dir, spec.name, spec.extra_dirs)
+   local dirs = locate.search_dirs(opts.data_dir, spec.name, spec.extra_dirs)
    local paths
    for _, d in ipairs(dirs) do
       paths = find_in(d)
@@ -107,21 +112,12 @@ function M.load_idx_dataset(spec, opts)
    if opts.any_size then n_train, n_test = nil, nil end
    local train_x, train_y = read_pair(paths.train_images, paths.train_labels, n_train)
    local test_x, test_y = read_pair(paths.test_images, paths.test_labels, n_test)
-   local bs = opts.batch_size or 128
-   local te = opts.train_eval_size or 10000
-   local seed = opts.seed
-   local train_t, test_t = { x = train_x, y = train_y }, { x = test_x, y = test_y }
-   local valid_t
-   if opts.validation then valid_t, train_t = split.hold_out(train_t, te, spec.title .. "'s training set") end
-   return {
-      name = spec.name,
-      dir = paths.train_images:match("^(.*)/[^/]*$"),
-      train = split.new { name = "train", tensors = train_t, batch_size = bs, shuffle = true, default_seed = seed },
-      train_eval = split.new { name = "train_eval", tensors = train_t, batch_size = bs, shuffle = true,
-         default_seed = seed, num_batches = math.floor(te / bs) },
-      valid = valid_t and split.new { name = "valid", tensors = valid_t, batch_size = bs, shuffle = false },
-      test = split.new { name = "test", tensors = test_t, batch_size = bs, shuffle = false },
-   }
+   local ds = split_rule.splits { kind = split.tensors, train = { x = train_x, y = train_y },
+      test = { x = test_x, y = test_y }, batch_size = opts.batch_size or 128,
+      train_eval_size = opts.train_eval_size or 10000, seed = opts.seed, validation = opts.validation,
+      what = spec.title .. "'s training set (" .. paths.train_images .. ")" }
+   ds.name, ds.dir = spec.name, paths.train_images:match("^(.*)/[^/]*$")
+   return ds
 end
 
 local SPEC = {

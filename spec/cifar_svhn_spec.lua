@@ -3,7 +3,8 @@
 -- DeepOBS 1.1's splits with augmentation.
 local ffi = require "ffi"
 local dob = require "deepobs"
-local records = require "datasets.pipeline.record_images"
+local record_images = require "datasets.pipeline.record_images"
+local records = require "datasets.formats.records"
 local tar = require "datasets.formats.tar"
 local cifar10 = require "datasets.cifar10"
 local cifar100 = require "datasets.cifar100"
@@ -139,8 +140,8 @@ describe("CIFAR-10 reader", function()
       local perm = ds.train:order(7)
       local idx = perm:narrow(1, 5, 4)
       local x = expected_images(0, 30):index_select(1, idx):float()
-      dob.manual_seed(records.batch_seed(7, 1))
-      local want = records.augment(x, true)
+      dob.manual_seed(record_images.batch_seed(7, 1))
+      local want = record_images.augment(x, true)
       dob.manual_seed(123)
       assert.are.equal(0, (batches[2].x - want):abs():max():item())
       for k = 1, 4 do assert.are.equal(c10_label(idx:get(k)), batches[2].y:get(k)) end
@@ -186,12 +187,12 @@ describe("CIFAR-10 reader", function()
          if ds.valid then resume.check(ds.valid) end
          resume.check_bad_starts(ds.train, 7)
       end
-      -- the resumed augmentation is the one batch i of batches(seed) draws: records.batch_seed(seed, i)
+      -- the resumed augmentation is the one batch i of batches(seed) draws: record_images.batch_seed(seed, i)
       local ds = cifar10.load { data_dir = TMP .. "/c10", batch_size = 4, any_size = true }
       local b = ds.train:batches(9, 5)()
       local x = expected_images(0, 30):index_select(1, ds.train:order(9):narrow(1, 21, 4)):float()
-      dob.manual_seed(records.batch_seed(9, 5))
-      assert.are.equal(0, (b.x - records.augment(x, true)):abs():max():item())
+      dob.manual_seed(record_images.batch_seed(9, 5))
+      assert.are.equal(0, (b.x - record_images.augment(x, true)):abs():max():item())
    end)
 
    it("reads cifar-10-binary.tar.gz straight from the data dir, giving the same data", function()
@@ -324,7 +325,7 @@ describe("CIFAR-100 reader", function()
 
    it("deepobs_compat reproduces 1.1's offset-1 image bytes", function()
       local ds = cifar100.load { data_dir = TMP .. "/c100", batch_size = 4, any_size = true, deepobs_compat = true }
-      local recs = records.read_file(TMP .. "/c100/cifar-100/train.bin"):view(12, 3074)
+      local recs = records.read(TMP .. "/c100/cifar-100/train.bin", 3074, "")
       local want = recs:narrow(2, 2, 3072):contiguous():view(12, 3, 32, 32)
       assert.is_true(same(ds.train.tensors.x, want))
       -- the first red byte is the fine label; every plane is shifted by one byte
@@ -396,8 +397,8 @@ describe("SVHN reader", function()
       local b = ds.train:batches(3)()
       local idx = ds.train:order(3):narrow(1, 1, 5)
       local x = expected_images(0, 25):index_select(1, idx):float()
-      dob.manual_seed(records.batch_seed(3, 0))
-      local want = records.augment(x, false)
+      dob.manual_seed(record_images.batch_seed(3, 0))
+      local want = record_images.augment(x, false)
       assert.are.equal(0, (b.x - want):abs():max():item())
       local e = load_err(svhn.load, { data_dir = TMP .. "/svhn" })
       assert.matches("expected 26032 test images, the files hold 9", e)

@@ -2,7 +2,6 @@
 -- (gzipped and plain, good and broken), batching, and the synthetic sets.
 local ffi = require "ffi"
 local dob = require "deepobs"
-local idx = require "datasets.formats.idx"   -- declares zlib's gzFile, gzopen, gzclose
 local RandomState = require "datasets.formats.mt19937"
 local mnist = require "datasets.mnist"
 local fmnist = require "datasets.fmnist"
@@ -11,7 +10,12 @@ local two_d = require "datasets.two_d"
 local split = require "datasets.pipeline.split"
 local resume = require "fixtures.resume"
 
-ffi.cdef [[ int gzwrite(gzFile file, const void *buf, unsigned int len); ]]
+ffi.cdef [[
+typedef struct dob_spec_gzFile *dob_spec_gzFile;
+dob_spec_gzFile gzopen(const char *path, const char *mode);
+int gzwrite(dob_spec_gzFile file, const void *buf, unsigned int len);
+int gzclose(dob_spec_gzFile file);
+]]
 local z = ffi.load("z")
 
 local TMP = "spec/tmp_datasets"

@@ -13,6 +13,7 @@
 -- then the raw little-endian elements in C order.
 local ffi = require "ffi"
 local dob = require "deepobs"
+local file = require "datasets.formats.file"
 
 local M = {}
 
@@ -21,83 +22,163 @@ local MAGIC = "\147NUMPY"
 local DTYPE_OF = { ["<i8"] = "int64", ["<f4"] = "float32", ["|u1"] = "uint8", ["<u1"] = "uint8" }
 local DESCR_OF = { int64 = "<i8", float32 = "<f4", uint8 = "|u1" }
 local ITEMSIZE = { int64 = 8, float32 = 4, uint8 = 1 }
+local KEYS = { descr = true, fortran_order = true, shape = true }
 
 assert(ffi.abi("le"), "datasets.formats.npy assumes a little-endian machine")
+
+local FIX = "delete it and run scripts/prepare_data.sh again"
+local CORRUPT = "the file is not a valid .npy file (corrupt or truncated); " .. FIX
 
 local function fail(path, msg)
    error(("%s: %s"):format(path, msg), 0)
 end
 
-local CORRUPT_HINT = "the file is not a valid .npy file (corrupt or truncated); delete it and run scripts/prepare_data.sh again"
-
--- parses the header dict; returns dtype, shape (a table)
+-- A parser for the header numpy writes: a Python dict literal with the keys
+-- descr (a string), fortran_order (True / False) and shape (a tuple of
+-- non-negative ints), in any order, each once, then white space. numpy reads
+-- it with ast.literal_eval (numpy/lib/format.py, _read_array_header); what
+-- that would refuse is refused here, so a damaged header is never guessed at.
 local function parse_header(path, h)
-   local descr = h:match("['\"]descr['\"]%s*:%s*['\"]([^'\"]*)['\"]")
-   local fortran = h:match("['\"]fortran_order['\"]%s*:%s*(%a+)")
-   local shape_s = h:match("['\"]shape['\"]%s*:%s*(%b())")
-   if not descr or not fortran or not shape_s or not h:match("^%s*{") then
-      fail(path, ("malformed header %q; %s"):format(h:sub(1, 120), CORRUPT_HINT))
+   local pos = 1
+   local function bad(what)
+      fail(path, ("malformed header %q: %s at byte %d of the header; %s"):format(h:sub(1, 120), what, pos, CORRUPT))
    end
-   local dtype = DTYPE_OF[descr]
+   local function skip() pos = h:match("^[ \t\n]*()", pos) end
+   local function take(lit)
+      skip()
+      if h:sub(pos, pos + #lit - 1) ~= lit then return false end
+      pos = pos + #lit
+      return true
+   end
+   local function expect(lit, what) if not take(lit) then bad("expected " .. what) end end
+   local function string_lit()
+      skip()
+      local q = h:sub(pos, pos)
+      if q ~= "'" and q ~= '"' then bad("expected a quoted string") end
+      local body, after = h:match("^([^'\"\\\n]*)" .. q .. "()", pos + 1)
+      if not body then bad("an unterminated string") end
+      pos = after
+      return body
+   end
+   local function int_lit()
+      skip()
+      local tok = h:match("^[^,%s)]*", pos)
+      local digits = tok:match("^(%d+)L?$")
+      if not digits or (#digits > 1 and digits:sub(1, 1) == "0") then
+         fail(path, ("bad size '%s' in the header's shape; %s"):format(tok, CORRUPT))
+      end
+      if #digits > 16 then
+         fail(path, ("the header's shape holds a size of %d digits, more than any file holds; %s"):format(#digits, CORRUPT))
+      end
+      pos = pos + #tok
+      return tonumber(digits)
+   end
+   local function tuple_lit()
+      expect("(", "a shape tuple '(...)'")
+      local shape = {}
+      if take(")") then return shape end
+      while true do
+         shape[#shape + 1] = int_lit()
+         if take(")") then
+            if #shape == 1 then bad("a one-element shape without its comma, '(n,)'") end
+            return shape
+         end
+         expect(",", "',' or ')' in the shape")
+         if take(")") then return shape end
+      end
+   end
+   local fields = {}
+   expect("{", "'{'")
+   while not take("}") do
+      local key = string_lit()
+      if not KEYS[key] then bad(("an unknown key '%s' (only descr, fortran_order and shape)"):format(key)) end
+      if fields[key] ~= nil then bad(("the key '%s' twice"):format(key)) end
+      expect(":", "':'")
+      if key == "descr" then fields.descr = string_lit()
+      elseif key == "shape" then fields.shape = tuple_lit()
+      elseif take("True") then fields.fortran_order = true
+      elseif take("False") then fields.fortran_order = false
+      else bad("fortran_order must be True or False") end
+      if not take(",") then expect("}", "',' or '}'"); break end
+   end
+   skip()
+   if pos <= #h then bad("something other than white space after the dict") end
+   for key in pairs(KEYS) do
+      if fields[key] == nil then bad(("no '%s' key"):format(key)) end
+   end
+   local dtype = DTYPE_OF[fields.descr]
    if not dtype then
-      fail(path, ("element type '%s' is not supported (int64 '<i8', float32 '<f4' and uint8 '|u1' are)"):format(descr))
-   end
-   local shape = {}
-   for tok in shape_s:sub(2, -2):gmatch("[^,%s]+") do
-      local n = tonumber(tok:match("^(%d+)L?$"))
-      if not n then fail(path, ("bad size '%s' in the header's shape %s; %s"):format(tok, shape_s, CORRUPT_HINT)) end
-      shape[#shape + 1] = n
-   end
-   if fortran ~= "False" and fortran ~= "True" then
-      fail(path, ("bad fortran_order '%s'; %s"):format(fortran, CORRUPT_HINT))
+      fail(path, ("element type '%s' is not supported (int64 '<i8', float32 '<f4' and uint8 '|u1' are)"):format(fields.descr))
    end
    local multi = 0
-   for _, s in ipairs(shape) do if s > 1 then multi = multi + 1 end end
-   if fortran == "True" and multi > 1 then
+   for _, n in ipairs(fields.shape) do if n > 1 then multi = multi + 1 end end
+   if fields.fortran_order and multi > 1 then
       fail(path, "Fortran-order arrays are not supported; save it with np.save(path, np.ascontiguousarray(a))")
    end
-   return dtype, shape
+   return dtype, fields.shape
 end
 
---- read(path) -> tensor (int64, float32 or uint8) of the file's shape. Errors
--- name the file and say what is wrong: missing, not .npy, truncated, too long,
--- unsupported element type.
-function M.read(path)
-   local f, err = io.open(path, "rb")
-   if not f then fail(path, "cannot open (" .. tostring(err) .. ")") end
+-- reads n bytes from f into ptr, in pieces (no Lua string of the whole); returns the count
+local function read_into(f, ptr, n)
+   local got = 0
+   while got < n do
+      local s = f:read(math.min(n - got, 2 ^ 20))
+      if not s then break end
+      ffi.copy(ptr + got, s, #s)
+      got = got + #s
+   end
+   return got
+end
+
+-- the array of an open .npy file of `size` bytes
+local function read_open(path, f, size)
    local pre = f:read(8) or ""
    if #pre < 8 or pre:sub(1, 6) ~= MAGIC then
-      f:close()
-      fail(path, "not a .npy file (no \\x93NUMPY magic at the start); " .. CORRUPT_HINT)
+      fail(path, "not a .npy file (no \\x93NUMPY magic at the start); " .. CORRUPT)
    end
    local major = pre:byte(7)
    local lenbytes = (major == 1) and 2 or ((major == 2 or major == 3) and 4 or nil)
-   if not lenbytes then f:close(); fail(path, ("unsupported .npy format version %d.%d"):format(major, pre:byte(8))) end
+   if not lenbytes then fail(path, ("unsupported .npy format version %d.%d; %s"):format(major, pre:byte(8), CORRUPT)) end
    local lb = f:read(lenbytes) or ""
-   if #lb < lenbytes then f:close(); fail(path, "truncated header; " .. CORRUPT_HINT) end
+   if #lb < lenbytes then fail(path, "truncated header; " .. CORRUPT) end
    local hlen = 0
    for i = lenbytes, 1, -1 do hlen = hlen * 256 + lb:byte(i) end
-   local h = f:read(hlen) or ""
-   if #h < hlen then f:close(); fail(path, ("truncated header (%d of %d bytes); %s"):format(#h, hlen, CORRUPT_HINT)) end
-   local ok, dtype, shape = pcall(parse_header, path, h)
-   if not ok then f:close(); error(dtype, 0) end
+   local start = 8 + lenbytes + hlen
+   if start > size then
+      fail(path, ("truncated header: it claims %d bytes, the file has %d after the length field; %s")
+         :format(hlen, size - 8 - lenbytes, CORRUPT))
+   end
+   local dtype, shape = parse_header(path, f:read(hlen) or "")
    local n = 1
    for _, s in ipairs(shape) do n = n * s end
    local nbytes = n * ITEMSIZE[dtype]
+   local claim = ("%s of %s (%.0f bytes)"):format(#shape > 0 and table.concat(shape, "x") or "a scalar", dtype, nbytes)
+   if start + nbytes > size then
+      fail(path, ("truncated: the header says %s, only %d bytes follow; %s"):format(claim, size - start, CORRUPT))
+   end
+   if start + nbytes < size then
+      fail(path, ("longer than its header says (%s): %d more bytes follow; %s"):format(claim, size - start - nbytes, CORRUPT))
+   end
    local t = dob.empty(#shape > 0 and shape or { 1 }, dtype)
    if #shape == 0 then t = t:view({}) end
-   local data = ""
-   if nbytes > 0 then data = f:read(nbytes) or "" end
-   local extra = f:read(1)
+   if read_into(f, ffi.cast("uint8_t *", t:data()), nbytes) ~= nbytes or f:read(1) then
+      fail(path, "changed while being read; read it again when nothing writes it")
+   end
+   return t
+end
+
+--- read(path) -> tensor (int64, float32 or uint8) of the file's shape. Errors
+-- name the file and say what is wrong: missing, not a regular file, not
+-- .npy, a malformed header, truncated, too long, unsupported element type.
+-- The header's shape is checked against the file's size before anything is
+-- allocated.
+function M.read(path)
+   local size = file.check(path, FIX)
+   local f, err = io.open(path, "rb")
+   if not f then fail(path, "cannot open (" .. tostring(err) .. ")") end
+   local ok, t = pcall(read_open, path, f, size)
    f:close()
-   if #data < nbytes then
-      fail(path, ("truncated: the header says %s elements of %s (%d bytes), only %d bytes follow; %s")
-         :format(table.concat(shape, "x"), dtype, nbytes, #data, CORRUPT_HINT))
-   end
-   if extra then
-      fail(path, ("longer than its header says (%s of %s); %s"):format(table.concat(shape, "x"), dtype, CORRUPT_HINT))
-   end
-   if nbytes > 0 then ffi.copy(t:data(), data, nbytes) end
+   if not ok then error(t, 0) end
    return t
 end
 
