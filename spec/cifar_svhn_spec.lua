@@ -411,6 +411,7 @@ end)
 
 describe("SVHN .mat converter (scripts/svhn_convert.lua)", function()
    local conv = require "scripts.svhn_convert"
+   local mat = require "datasets.formats.mat"
    ffi.cdef [[
    int compress2(uint8_t *dest, unsigned long *destLen, const uint8_t *source, unsigned long sourceLen, int level);
    unsigned long compressBound(unsigned long sourceLen);
@@ -481,7 +482,7 @@ describe("SVHN .mat converter (scripts/svhn_convert.lua)", function()
    end)
 
    it("reads v5 variables, compressed or not, and converts to 1.1's HWC records the loader reads back", function()
-      local vars = conv.read_mat(dir .. "/train_32x32.mat")
+      local vars = mat.read(dir .. "/train_32x32.mat")
       assert.are.same({ 32, 32, 3, 12 }, vars.X.dims)
       assert.are.equal("uint8", vars.X.class)
       assert.are.equal("double", vars.y.class)
@@ -531,7 +532,7 @@ describe("SVHN .mat converter (scripts/svhn_convert.lua)", function()
          :format(dir, dir, out))
       text = p:read("*a")
       p:close()
-      assert.matches("svhn_convert: .*missing%.mat: file not found", text)
+      assert.matches("svhn_convert: .*missing%.mat: cannot open %(No such file or directory%); download it again %(scripts/prepare_data%.sh svhn%)", text)
       assert.matches("rc=1", text)
    end)
 
