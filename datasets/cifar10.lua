@@ -1,4 +1,5 @@
---- CIFAR-10 (DeepOBS 1.1 `datasets/cifar10.py`, spec §B.1, §B.3, §B.9).
+--- CIFAR-10 (DeepOBS 1.1: deepobs/tensorflow/datasets/cifar10.py, files as
+-- deepobs/scripts/deepobs_prepare_data.sh lays them out).
 --
 --    local ds = require("datasets.cifar10").load { data_dir = nil, batch_size = 128 }
 --    batch.x: float32 [B, 3, 32, 32], per-image standardised (train: augmented first)

@@ -1,5 +1,7 @@
---- SVHN (DeepOBS 1.1 `datasets/svhn.py`, `scripts/_svhn_preprocess.py`,
--- spec §B.1, §B.4, §B.9).
+--- SVHN (DeepOBS 1.1: deepobs/tensorflow/datasets/svhn.py, converted by
+-- deepobs/scripts/_svhn_preprocess.py, called from
+-- deepobs/scripts/deepobs_prepare_data.sh; sizes: Netzer et al., "Reading
+-- Digits in Natural Images with Unsupervised Feature Learning", 2011).
 --
 --    local ds = require("datasets.svhn").load { batch_size = 128, deepobs_compat = false }
 --    batch.x: float32 [B, 3, 32, 32], per-image standardised (train: augmented first, no flip)

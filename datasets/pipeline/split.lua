@@ -15,7 +15,8 @@
 -- saved and restored around the draw: the data order never consumes or
 -- shifts the random numbers of the model (initialisation, dropout, VAE noise).
 -- DeepOBS TF 1.1 re-ran the same seeded shuffle every epoch (same order each
--- epoch, spec §B.9); pass seed + epoch for a fresh order per epoch.
+-- epoch: the datasets in deepobs/tensorflow/datasets/ shuffle with a
+-- fixed seed); pass seed + epoch for a fresh order per epoch.
 -- shuffle = false: file order, seed ignored.
 -- num_batches (optional) truncates to the first num_batches batches of that
 -- order: train_eval is TF's `train.take(n)`, i.e. the first n batches of the
