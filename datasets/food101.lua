@@ -59,13 +59,14 @@ end
 local function read_split(root, which, class_index, check_files)
    local list = root .. "/meta/" .. which .. ".txt"
    local lines = folder.read_lines(list, FETCH_SHORT)
+   if #lines == 0 then error(("%s lists no images; the file may be truncated: %s"):format(list, FETCH_SHORT), 0) end
    local paths, labels = {}, {}
    local missing, first_missing = 0, nil
    for i, line in ipairs(lines) do
       local cls = line:match("^([^/]+)/[^/]+$")
       if not cls or not class_index[cls] then
-         error(("%s line %d: '%s' is not '<class>/<id>' with a class of meta/classes.txt; the file may be corrupt")
-            :format(list, i, line), 0)
+         error(("%s line %d: '%s' is not '<class>/<id>' with a class of meta/classes.txt; the file may be corrupt: %s")
+            :format(list, i, line, FETCH_SHORT), 0)
       end
       local path = root .. "/images/" .. line .. ".jpg"
       if check_files then
@@ -74,7 +75,7 @@ local function read_split(root, which, class_index, check_files)
             missing = missing + 1
             first_missing = first_missing or path
          elseif kind ~= "file" then
-            file.check(path, "remove it and extract the data set again")
+            file.check(path, "remove it and " .. FETCH_SHORT)
          end
       end
       paths[i] = path
@@ -122,7 +123,7 @@ function M.load(opts)
    end
    local T = opts.image_size or 224
    local R = math.floor(T * 256 / 224)
-   local ds = split_rule.splits { kind = imf.kind { unbiased_std = true }, train = { paths = train_p, labels = train_l },
+   local ds = split_rule.splits { kind = imf.kind { unbiased_std = true, fix = FETCH_SHORT }, train = { paths = train_p, labels = train_l },
       test = { paths = test_p, labels = test_l }, batch_size = opts.batch_size or 128,
       train_eval_size = opts.train_eval_size or M.TEST_SIZE, seed = opts.seed, validation = opts.validation,
       hold_out = "seeded", train_eval = "first_examples", what = root .. "/meta/train.txt",

@@ -46,6 +46,8 @@ local FETCH = "ImageNet cannot be downloaded automatically (it needs an image-ne
    .. "scripts/prepare_data.sh imagenet  to lay them out as train/<wnid>/ and val/<wnid>/;\n"
    .. "or pass --data_dir DIR (the folder holding imagenet/)."
 
+local FIX = "extract the data set again with scripts/prepare_data.sh imagenet"
+
 local function is_jpeg_name(name)
    local ext = name:match("%.([^.]+)$")
    return ext and (ext:lower() == "jpeg" or ext:lower() == "jpg")
@@ -82,7 +84,7 @@ local function scan(dir, class_index)
          if is_jpeg_name(f) then
             local path = dir .. "/" .. w .. "/" .. f
             if kinds[f] ~= "file" then
-               file.check(path, "remove it or replace it with the image; the extraction may be damaged")
+               file.check(path, "remove it or replace it with the image; the extraction may be damaged: " .. FIX)
             end
             paths[#paths + 1] = path
             labels[#labels + 1] = label
@@ -115,7 +117,7 @@ function M.load(opts)
    if #train_p == 0 or #test_p == 0 then
       error(("ImageNet: no JPEG files under %s/train or %s/val.\n%s"):format(root, root, FETCH), 0)
    end
-   local ds = split_rule.splits { kind = imf.kind {}, train = { paths = train_p, labels = train_l },
+   local ds = split_rule.splits { kind = imf.kind { fix = FIX }, train = { paths = train_p, labels = train_l },
       test = { paths = test_p, labels = test_l }, batch_size = opts.batch_size or 128,
       train_eval_size = opts.train_eval_size or 50000, seed = opts.seed, validation = opts.validation,
       hold_out = "seeded", what = root .. "/train",

@@ -51,41 +51,40 @@ local function find_in(dir)
    return paths
 end
 
--- checks the IDX header contents of one MNIST-style file
-local function check_images(t, path, n_expected)
+-- checks the IDX header contents of one MNIST-style file; fix: how to get good files
+local function check_images(t, path, n_expected, fix)
    local s = t:size()
    if #s ~= 3 or s[2] ~= 28 or s[3] ~= 28 then
-      error(("%s: expected an IDX image file of 28x28 images (magic 2051), got a %d-dim array %s")
-         :format(path, #s, table.concat(s, "x")), 0)
+      error(("%s: expected an IDX image file of 28x28 images (magic 2051), got a %d-dim array %s; %s")
+         :format(path, #s, table.concat(s, "x"), fix), 0)
    end
    if n_expected and s[1] ~= n_expected then
-      error(("%s: expected %d images, the file holds %d"):format(path, n_expected, s[1]), 0)
+      error(("%s: expected %d images, the file holds %d; %s"):format(path, n_expected, s[1], fix), 0)
    end
-   if s[1] == 0 then error(("%s: the file holds no images; download it again"):format(path), 0) end
+   if s[1] == 0 then error(("%s: the file holds no images; %s"):format(path, fix), 0) end
 end
 
-local function check_labels(t, path, n_images, ipath)
+local function check_labels(t, path, n_images, ipath, fix)
    local s = t:size()
    if #s ~= 1 then
-      error(("%s: expected an IDX label file (magic 2049, one dim), got a %d-dim array"):format(path, #s), 0)
+      error(("%s: expected an IDX label file (magic 2049, one dim), got a %d-dim array; %s"):format(path, #s, fix), 0)
    end
    if s[1] ~= n_images then
-      error(("%s holds %d labels but %s holds %d images"):format(path, s[1], ipath, n_images), 0)
+      error(("%s holds %d labels but %s holds %d images; %s"):format(path, s[1], ipath, n_images, fix), 0)
    end
    local p = ffi.cast("const uint8_t *", t:data())
    for i = 0, s[1] - 1 do
       if p[i] > 9 then
-         error(("%s: label %d out of range 0..9 (label %d); the file may be corrupt, download it again")
-            :format(path, p[i], i), 0)
+         error(("%s: label %d out of range 0..9 (label %d); the file may be corrupt, %s"):format(path, p[i], i, fix), 0)
       end
    end
 end
 
-local function read_pair(ipath, lpath, n_expected)
+local function read_pair(ipath, lpath, n_expected, fix)
    local images = idx.read(ipath)
-   check_images(images, ipath, n_expected)
+   check_images(images, ipath, n_expected, fix)
    local labels = idx.read(lpath)
-   check_labels(labels, lpath, images:size(1), ipath)
+   check_labels(labels, lpath, images:size(1), ipath, fix)
    -- TF: X.astype(float32) / 255.0 (a float32 division)
    local x = images:float():view(images:size(1), 1, 28, 28) / 255
    return x, labels:long()
@@ -110,8 +109,9 @@ function M.load_idx_dataset(spec, opts)
    end
    local n_train, n_test = spec.train_size, spec.test_size
    if opts.any_size then n_train, n_test = nil, nil end
-   local train_x, train_y = read_pair(paths.train_images, paths.train_labels, n_train)
-   local test_x, test_y = read_pair(paths.test_images, paths.test_labels, n_test)
+   local fix = ("download it again with scripts/prepare_data.sh %s"):format(spec.name)
+   local train_x, train_y = read_pair(paths.train_images, paths.train_labels, n_train, fix)
+   local test_x, test_y = read_pair(paths.test_images, paths.test_labels, n_test, fix)
    local ds = split_rule.splits { kind = split.tensors, train = { x = train_x, y = train_y },
       test = { x = test_x, y = test_y }, batch_size = opts.batch_size or 128,
       train_eval_size = opts.train_eval_size or 10000, seed = opts.seed, validation = opts.validation,

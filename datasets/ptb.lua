@@ -55,13 +55,13 @@ function M.load(opts)
    end
    local tpath, epath = dir .. "/" .. M.FILES.train, dir .. "/" .. M.FILES.test
    local fix = "download it again with scripts/prepare_data.sh ptb"
-   local train_cps = utf8.codepoints(file.read_all(tpath, fix), tpath)
-   local test_cps = utf8.codepoints(file.read_all(epath, fix), epath)
+   local train_cps = utf8.codepoints(file.read_all(tpath, fix), tpath, fix)
+   local test_cps = utf8.codepoints(file.read_all(epath, fix), epath, fix)
    local all = {}
    for i = 1, #train_cps do all[i] = train_cps[i] end
    for i = 1, #test_cps do all[#train_cps + i] = test_cps[i] end
    local vocab = vocab_of.sorted(all)
-   local ds = split_rule.splits { kind = stream.kind(opts.seq_length or 50),
+   local ds = split_rule.splits { kind = stream.kind(opts.seq_length or 50, fix),
       train = { ids = vocab_of.encode(train_cps, vocab, tpath), path = tpath },
       test = { ids = vocab_of.encode(test_cps, vocab, epath), path = epath },
       batch_size = opts.batch_size or 64, train_eval_size = opts.train_eval_size or #test_cps,

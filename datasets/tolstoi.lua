@@ -52,7 +52,8 @@ local HINT = "Prepare it with: scripts/prepare_data.sh tolstoi  (downloads War a
 function M.prepare(dir, opts)
    opts = opts or {}
    local input = dir .. "/input.txt"
-   local cps = utf8.codepoints(file.read_all(input, "run scripts/prepare_data.sh tolstoi again"), input)
+   local again = "run scripts/prepare_data.sh tolstoi again"
+   local cps = utf8.codepoints(file.read_all(input, again), input, again)
    if #cps < 2 then error(input .. ": the text is empty; run scripts/prepare_data.sh tolstoi again", 0) end
    local vocab = vocab_of.by_frequency(cps)
    local expect = opts.expect_vocab
@@ -72,24 +73,27 @@ function M.prepare(dir, opts)
 end
 
 -- checks that every id lies in [0, vocab)
-local function check_ids(t, path, vocab)
+local function check_ids(t, path, vocab, fix)
    local p = ffi.cast("const int64_t *", t:data())
    for i = 0, t:numel() - 1 do
       local v = p[i]
       if v < 0 or v >= vocab then
-         error(("%s: id %d at position %d is outside the vocabulary 0..%d; the file may be corrupt"):format(path,
-            tonumber(v), i, vocab - 1), 0)
+         error(("%s: id %d at position %d is outside the vocabulary 0..%d; the file may be corrupt: %s"):format(path,
+            tonumber(v), i, vocab - 1, fix), 0)
       end
    end
 end
 
---- reads one .npy id file: 1-D int64 ids below `vocab`
-function M.read_ids(path, vocab)
+--- reads one .npy id file: 1-D int64 ids below `vocab`; fix (what to do
+-- about a bad file) ends the errors
+function M.read_ids(path, vocab, fix)
+   fix = fix or "delete the folder and run scripts/prepare_data.sh tolstoi again"
    local t = npy.read(path)
    if t:dtype() ~= "int64" or t:dim() ~= 1 then
-      error(("%s: expected a 1-D int64 array of character ids, got a %d-D %s array"):format(path, t:dim(), t:dtype()), 0)
+      error(("%s: expected a 1-D int64 array of character ids, got a %d-D %s array; %s")
+         :format(path, t:dim(), t:dtype(), fix), 0)
    end
-   check_ids(t, path, vocab)
+   check_ids(t, path, vocab, fix)
    return t
 end
 
@@ -107,9 +111,10 @@ function M.load_stream_dataset(spec, opts)
    end
    local vocab = opts.vocab_size or spec.vocab_size
    local train_path, test_path = dir .. "/train.npy", dir .. "/test.npy"
-   local ds = split_rule.splits { kind = stream.kind(opts.seq_length or spec.seq_length),
-      train = { ids = M.read_ids(train_path, vocab), path = train_path },
-      test = { ids = M.read_ids(test_path, vocab), path = test_path },
+   local fix = ("delete the folder and run scripts/prepare_data.sh %s again"):format(spec.name)
+   local ds = split_rule.splits { kind = stream.kind(opts.seq_length or spec.seq_length, fix),
+      train = { ids = M.read_ids(train_path, vocab, fix), path = train_path },
+      test = { ids = M.read_ids(test_path, vocab, fix), path = test_path },
       batch_size = opts.batch_size or 50, train_eval_size = opts.train_eval_size or spec.train_eval_size,
       validation = opts.validation, what = train_path }
    ds.name, ds.dir, ds.vocab_size = spec.name, dir, vocab

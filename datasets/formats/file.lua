@@ -7,7 +7,7 @@
 --    local file = require "datasets.formats.file"
 --    local bytes = file.check(path, "download it again with scripts/prepare_data.sh")
 --    file.kind(path)              -- "file", "directory", "fifo", ... or nil, reason
---    file.exists(path)            -- something (of any kind) is there
+--    file.exists(path)            -- something (of any kind, a broken link too) is there
 --    local s = file.read_all(path, "the fix")     -- a regular file's bytes, as a Lua string
 --    file.write_atomic(path, s)   -- through path .. ".part" and a rename
 --
@@ -30,7 +30,7 @@ char *strerror(int errnum);
 
 local M = {}
 
-local AT_FDCWD, STATX_TYPE, STATX_SIZE = -100, 0x1, 0x200
+local AT_FDCWD, AT_SYMLINK_NOFOLLOW, STATX_TYPE, STATX_SIZE = -100, 0x100, 0x1, 0x200
 local ENOSYS = 38
 
 -- S_IFMT's values (sys/stat.h) -> the words errors use
@@ -62,14 +62,23 @@ function M.kind(path)
    return KIND[bit.band(st.mode, 0xF000)] or "special file", tonumber(st.size)
 end
 
---- Whether anything is at path (a FIFO or a directory too: the reader that
--- then checks it names what is wrong, where "not found" would mislead).
+--- Whether anything is at path (a FIFO, a directory, a broken or looping
+-- symbolic link too: the reader that then checks it names what is wrong,
+-- where "not found" would mislead, or a loader would silently move on to
+-- another folder's copy of the data).
 function M.exists(path)
-   return M.kind(path) ~= nil
+   if M.kind(path) ~= nil then return true end
+   if type(path) ~= "string" or path == "" then return false end
+   return ffi.C.statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, ffi.new("struct dob_statx")) == 0
 end
 
 function M.is_dir(path)
    return M.kind(path) == "directory"
+end
+
+--- The words errors use for a kind: "a named pipe (FIFO)", "a directory", ...
+function M.describe(kind)
+   return DESCRIBE[kind] or (kind == "file" and "a regular file") or "a special file"
 end
 
 --- The size of the regular file at path; raises an error naming the path,
@@ -80,7 +89,7 @@ function M.check(path, fix)
    if not kind then error(("%s: cannot open (%s)%s"):format(tostring(path), size, tail), 0) end
    if kind ~= "file" then
       error(("%s: is %s, not a regular file; a data file must be a regular file%s")
-         :format(path, DESCRIBE[kind] or "a special file", tail), 0)
+         :format(path, M.describe(kind), tail), 0)
    end
    return size
 end

@@ -31,7 +31,7 @@ local DT_KIND = { [8] = "file", [4] = "directory", [1] = "fifo", [12] = "socket"
 -- kinds; nil and the reason when path is not a readable folder.
 function M.list(path)
    local kind, why = file.kind(path)
-   if kind ~= "directory" then return nil, kind and ("is a " .. kind) or why end
+   if kind ~= "directory" then return nil, kind and ("is %s, not a folder"):format(file.describe(kind)) or why end
    local d = ffi.C.opendir(path)
    if d == nil then return nil, "cannot be read" end
    local names, kinds = {}, {}

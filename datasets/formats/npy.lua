@@ -108,7 +108,8 @@ local function parse_header(path, h)
    end
    local dtype = DTYPE_OF[fields.descr]
    if not dtype then
-      fail(path, ("element type '%s' is not supported (int64 '<i8', float32 '<f4' and uint8 '|u1' are)"):format(fields.descr))
+      fail(path, ("element type '%s' is not supported (int64 '<i8', float32 '<f4' and uint8 '|u1' are); %s")
+         :format(fields.descr, CORRUPT))
    end
    local multi = 0
    for _, n in ipairs(fields.shape) do if n > 1 then multi = multi + 1 end end
@@ -152,7 +153,9 @@ local function read_open(path, f, size)
    local n = 1
    for _, s in ipairs(shape) do n = n * s end
    local nbytes = n * ITEMSIZE[dtype]
-   local claim = ("%s of %s (%.0f bytes)"):format(#shape > 0 and table.concat(shape, "x") or "a scalar", dtype, nbytes)
+   local dims = {}
+   for i, s in ipairs(shape) do dims[i] = ("%.0f"):format(s) end
+   local claim = ("%s of %s (%.0f bytes)"):format(#shape > 0 and table.concat(dims, "x") or "a scalar", dtype, nbytes)
    if start + nbytes > size then
       fail(path, ("truncated: the header says %s, only %d bytes follow; %s"):format(claim, size - start, CORRUPT))
    end

@@ -5,7 +5,7 @@
 -- sequences are errors naming the file and the byte offset, never characters.
 --
 --    local utf8 = require "datasets.formats.utf8"
---    local cps = utf8.codepoints(s, "input.txt")   -- Lua array of code points
+--    local cps = utf8.codepoints(s, "input.txt", "the fix")   -- Lua array of code points
 --    utf8.char(0x00E9)                             -- "é"
 local ffi = require "ffi"
 
@@ -24,9 +24,11 @@ local function lead(b)
 end
 
 --- The code points of a UTF-8 string (what Python 3 iterates over after
--- reading the file as utf-8); `what` names the text in errors.
-function M.codepoints(s, what)
+-- reading the file as utf-8); `what` names the text in errors and `fix`
+-- (default: save the text as UTF-8) ends them.
+function M.codepoints(s, what, fix)
    what = what or "text"
+   fix = fix or "save the text as UTF-8"
    local out, n = {}, 0
    local p = ffi.cast("const uint8_t *", s)
    local len, i = #s, 0
@@ -36,10 +38,11 @@ function M.codepoints(s, what)
       if b >= 0x80 then
          extra, lo, hi = lead(b)
          if not extra then
-            error(("%s: not valid UTF-8 (byte 0x%02x at offset %d); save the text as UTF-8"):format(what, b, i), 0)
+            error(("%s: not valid UTF-8 (byte 0x%02x at offset %d); %s"):format(what, b, i, fix), 0)
          end
          if i + extra > len - 1 then
-            error(("%s: not valid UTF-8 (a truncated sequence at offset %d); the file may be cut short"):format(what, i), 0)
+            error(("%s: not valid UTF-8 (a truncated sequence at offset %d); the file may be cut short: %s")
+               :format(what, i, fix), 0)
          end
          cp = b % (2 ^ (6 - extra))
          for k = 1, extra do
@@ -47,7 +50,7 @@ function M.codepoints(s, what)
             local min, max = 0x80, 0xBF
             if k == 1 then min, max = lo, hi end
             if c < min or c > max then
-               error(("%s: not valid UTF-8 (byte 0x%02x at offset %d); save the text as UTF-8"):format(what, c, i + k), 0)
+               error(("%s: not valid UTF-8 (byte 0x%02x at offset %d); %s"):format(what, c, i + k, fix), 0)
             end
             cp = cp * 64 + (c - 0x80)
          end

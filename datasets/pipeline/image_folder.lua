@@ -5,7 +5,7 @@
 --    local s = imf.new_split { name = "train", paths = {...}, labels = {...}, batch_size = 128,
 --       shuffle = true, default_seed = 42, num_batches = nil,
 --       transform = function(img_u8, u1, u2, u3) return float_chw end,   -- uniforms in [0,1)
---       unbiased_std = false }
+--       unbiased_std = false, fix = "extract it again with scripts/prepare_data.sh imagenet" }
 --    for batch in s:batches(seed) do batch.x [B,3,h,w] float32, batch.y [B] int64 end
 --    for batch in s:batches(seed, 10) do ... end   -- batches 10, 11, ... of batches(seed)
 --
@@ -21,6 +21,7 @@
 -- decodes only the batches from `start` on.
 local ffi = require "ffi"
 local dob = require "deepobs"
+local errors = require "deepobs.errors"
 local file = require "datasets.formats.file"
 local split = require "datasets.pipeline.split"
 
@@ -38,6 +39,7 @@ function M.new_split(o)
       name = o.name, paths = o.paths, labels = o.labels, size = n, batch_size = bs, num_batches = nb,
       shuffle = o.shuffle and true or false, default_seed = o.default_seed or 42,
       transform = o.transform, unbiased_std = o.unbiased_std and true or false,
+      fix = o.fix or "extract the data set again",
    }, Split)
 end
 
@@ -91,8 +93,9 @@ function Split:batches(seed, start)
          paths[j] = self.paths[k]
          py[j - 1] = self.labels[k]
       end
-      for j = 1, bs do file.check(paths[j], "the image folder is damaged: extract the data set again") end
-      local imgs = dob.read_jpegs(paths)   -- decoded in parallel
+      for j = 1, bs do file.check(paths[j], "the image folder is damaged: " .. self.fix) end
+      local ok, imgs = pcall(dob.read_jpegs, paths)   -- decoded in parallel
+      if not ok then error(("%s; %s"):format(errors.clean(imgs), self.fix), 0) end
       for j = 1, bs do
          local q = 3 * (i * bs + j - 1)
          xs[j] = self.transform(imgs[j], pu[q], pu[q + 1], pu[q + 2])
@@ -105,7 +108,7 @@ function Split:batches(seed, start)
 end
 
 --- The kind of image lists for datasets/pipeline/split_rule.lua: examples
--- are { paths = {...}, labels = {...} }; o.unbiased_std as for new_split.
+-- are { paths = {...}, labels = {...} }; o.unbiased_std and o.fix as for new_split.
 function M.kind(o)
    local function subset(ex, keep)
       local out = { paths = {}, labels = {} }
@@ -128,7 +131,7 @@ function M.kind(o)
       split = function(name, ex, so)
          return M.new_split { name = name, paths = ex.paths, labels = ex.labels, batch_size = so.batch_size,
             shuffle = so.shuffle, default_seed = so.default_seed, num_batches = so.num_batches,
-            transform = so.transform, unbiased_std = o.unbiased_std }
+            transform = so.transform, unbiased_std = o.unbiased_std, fix = o.fix }
       end,
    }
 end

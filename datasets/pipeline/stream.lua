@@ -5,7 +5,7 @@
 --    local s = stream.new { name = "train", ids = ids, batch_size = 50, seq_length = 50 }
 --    for batch in s:batches() do ... batch.x, batch.y: int64 [B, L] ... end
 --    for batch in s:batches(nil, 7) do ... end       -- from batch 7 on (resuming)
---    stream.kind(50)     -- the split kind of datasets/pipeline/split_rule.lua
+--    stream.kind(50, fix) -- the split kind of datasets/pipeline/split_rule.lua; fix ends its errors
 local split = require "datasets.pipeline.split"
 
 local M = {}
@@ -61,7 +61,8 @@ end
 -- batch_size batches as DeepOBS 1.1 did (deepobs/tensorflow/datasets/
 -- tolstoi.py: the size meant as characters, read as sequences), and with
 -- validation train_eval_size // (batch_size seq_length), DeepOBS 1.2's count.
-function M.kind(seq_length)
+-- fix (optional) says how to get the file again, for a split too short.
+function M.kind(seq_length, fix)
    return {
       unit = "characters",
       count = function(ex) return ex.ids:size(1) end,
@@ -73,7 +74,10 @@ function M.kind(seq_length)
       split = function(name, ex, o)
          local ok, s = pcall(M.new, { name = name, ids = ex.ids, batch_size = o.batch_size, seq_length = seq_length,
             num_batches = o.num_batches })
-         if not ok then error(("%s: %s"):format(ex.path, s), 0) end
+         if not ok then
+            local hint = fix and ("; the file may be truncated (%s), or ask for smaller batches"):format(fix) or ""
+            error(("%s: %s%s"):format(ex.path, s, hint), 0)
+         end
          return s
       end,
    }
