@@ -14,8 +14,9 @@ local fs = require "helpers.fs"
 local targets = require "fixtures.corrupt_targets"
 
 local ROOT = "spec/tmp_corrupt"
--- a whole target's cases take a few seconds; a FIFO that blocks makes a child wait for this
-local TIMEOUT = 60
+-- a whole target's cases take a few seconds (more under AddressSanitizer, `make test-asan`);
+-- a FIFO that blocks makes a child wait for this
+local TIMEOUT = os.getenv("DEEPOBS_ASAN") and 300 or 90
 
 local function shq(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
