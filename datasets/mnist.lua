@@ -38,17 +38,19 @@ M.FILES = {
 }
 local ORDER = { "train_images", "train_labels", "test_images", "test_labels" }
 
--- the first folder holding all four files (each gzipped or plain); a table
--- key -> path, or nil
+-- the four files in dir (each gzipped or plain): a table key -> path; nil
+-- and the names of the missing files when some are there but not all, nil
+-- when none is
 local function find_in(dir)
-   local paths = {}
+   local paths, missing = {}, {}
    for _, k in ipairs(ORDER) do
       local base = dir .. "/" .. M.FILES[k]
       if file.exists(base .. ".gz") then paths[k] = base .. ".gz"
       elseif file.exists(base) then paths[k] = base
-      else return nil end
+      else missing[#missing + 1] = M.FILES[k] .. ".gz" end
    end
-   return paths
+   if #missing == 0 then return paths end
+   if #missing < #ORDER then return nil, missing end
 end
 
 -- checks the IDX header contents of one MNIST-style file; fix: how to get good files
@@ -98,8 +100,14 @@ function M.load_idx_dataset(spec, opts)
    local dirs = locate.search_dirs(opts.data_dir, spec.name, spec.extra_dirs)
    local paths
    for _, d in ipairs(dirs) do
-      paths = find_in(d)
+      local missing
+      paths, missing = find_in(d)
       if paths then break end
+      -- a folder with some of the files is a damaged download, not a reason to use another folder's copy
+      if missing then
+         error(("%s: %s's files are incomplete, %s missing (gzipped or not); download them again with "
+            .. "scripts/prepare_data.sh %s"):format(d, spec.title, table.concat(missing, ", "), spec.name), 0)
+      end
    end
    if not paths then
       local names = {}

@@ -283,6 +283,10 @@ describe("CIFAR-10 reader", function()
       write_cifar10(TMP .. "/part/cifar-10", { ["data_batch_3.bin"] = false })
       e = load_err(cifar10.load, { data_dir = TMP .. "/part" })
       assert.matches("lacks data_batch_3%.bin", e)
+      -- also when the next folder searched (data_dir itself) holds every file: no silent switch of copies
+      write_cifar10(TMP .. "/part")
+      e = load_err(cifar10.load, { data_dir = TMP .. "/part", any_size = true })
+      assert.matches(TMP .. "/part/cifar%-10 lacks data_batch_3%.bin", e)
    end)
 
    it("truncated, oversized or corrupt record files: errors naming the file", function()

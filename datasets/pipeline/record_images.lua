@@ -62,7 +62,8 @@ local function all_files(spec)
 end
 
 -- where the data is: { kind = "files", dir = ... } or { kind = "archive", path = ... }, or nil + the
--- folders that held some files but not all
+-- folder that held some files but not all (the search stops there: a damaged
+-- download is not a reason to use another folder's copy)
 local function locate_data(spec, dirs)
    local files, partial = all_files(spec), {}
    for _, d in ipairs(dirs) do
@@ -74,7 +75,10 @@ local function locate_data(spec, dirs)
       if spec.archive and file.exists(d .. "/" .. spec.archive) then
          return { kind = "archive", path = d .. "/" .. spec.archive, dir = d }
       end
-      if #missing < #files then partial[#partial + 1] = ("%s lacks %s"):format(d, table.concat(missing, ", ")) end
+      if #missing < #files then
+         partial[#partial + 1] = ("%s lacks %s"):format(d, table.concat(missing, ", "))
+         return nil, partial
+      end
    end
    return nil, partial
 end
