@@ -46,9 +46,8 @@ local HINT = "Download them with: scripts/prepare_data.sh ptb\nor pass --data_di
 function M.load(opts)
    opts = opts or {}
    local dirs = locate.search_dirs(opts.data_dir, M.FOLDER)
-   local dir = locate.first(dirs, function(d)
-      return file.exists(d .. "/" .. M.FILES.train) and file.exists(d .. "/" .. M.FILES.test)
-   end)
+   local dir = locate.with_files(dirs, { M.FILES.train, M.FILES.test }, "Penn Treebank",
+      "download them again with scripts/prepare_data.sh ptb")
    if not dir then
       error(("Penn Treebank not found: expected %s and %s in one of these folders:\n  %s\n%s"):format(M.FILES.train,
          M.FILES.test, table.concat(dirs, "\n  "), HINT), 0)

@@ -102,9 +102,8 @@ end
 function M.load_stream_dataset(spec, opts)
    opts = opts or {}
    local dirs = locate.search_dirs(opts.data_dir, spec.name)
-   local dir = locate.first(dirs, function(d)
-      return file.exists(d .. "/train.npy") and file.exists(d .. "/test.npy")
-   end)
+   local dir = locate.with_files(dirs, { "train.npy", "test.npy" }, spec.title,
+      ("delete the folder and run scripts/prepare_data.sh %s again"):format(spec.name))
    if not dir then
       error(("%s not found: expected train.npy and test.npy in one of these folders:\n  %s\n%s")
          :format(spec.title, table.concat(dirs, "\n  "), spec.hint), 0)

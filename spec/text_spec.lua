@@ -179,6 +179,30 @@ describe("contiguous-stream batching", function()
    setup(function() os.execute("rm -rf '" .. TMP .. "'; mkdir -p '" .. TMP .. "'") end)
    teardown(function() os.execute("rm -rf '" .. TMP .. "'") end)
 
+   it("a folder with one of the two files is an error naming the other, even when the next folder has both", function()
+      local files = require "fixtures.data_files"
+      local cases = {
+         { require "datasets.tolstoi", "tolstoi", { "train.npy", "test.npy" }, "tolstoi",
+            function(d) files.tolstoi(d, 41, 21) end },
+         { require "datasets.ptb", "penn_treebank", { "ptb.train.txt", "ptb.test.txt" }, "ptb",
+            function(d) files.ptb(d, 200, 120) end },
+      }
+      for _, c in ipairs(cases) do
+         local mod, folder, names, cmd, make = c[1], c[2], c[3], c[4], c[5]
+         for _, gone in ipairs(names) do
+            local base = TMP .. "/partial_" .. folder
+            fs.rmrf(base)
+            make(base)                       -- every file in data_dir itself, searched second
+            make(base .. "/" .. folder)
+            os.remove(base .. "/" .. folder .. "/" .. gone)
+            local e = err_of(mod.load, { data_dir = base, vocab_size = 41, seq_length = 5, batch_size = 2 })
+            assert.matches(base .. "/" .. folder .. ": .* files are incomplete, " .. gone:gsub("%.", "%%.") .. " missing",
+               e)
+            assert.matches("scripts/prepare_data%.sh " .. cmd, e)
+         end
+      end
+   end)
+
    it("cuts (B, nb L) rows into nb batches; row b of batch i+1 continues row b of batch i", function()
       local B, L = 3, 4
       local n = B * L * 5 + 3                        -- nb = floor((n - 1) / (B L)) = 5
