@@ -12,7 +12,7 @@ local dob = require "deepobs"
 local checkpoint = require "deepobs.checkpoint"
 local progress = require "deepobs.progress"
 local resolve = require "deepobs.resolve"
-local split = require "datasets.split"
+local split = require "datasets.pipeline.split"
 local train = require "deepobs.train"
 
 local USAGE = "usage: luajit bench/checkpoint.lua [--threads N] [--steps K] [--dir DIR]\n"

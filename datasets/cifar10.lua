@@ -1,4 +1,5 @@
---- CIFAR-10 (DeepOBS 1.1 `datasets/cifar10.py`, spec §B.1, §B.3, §B.9).
+--- CIFAR-10 (DeepOBS 1.1: deepobs/tensorflow/datasets/cifar10.py, files as
+-- deepobs/scripts/deepobs_prepare_data.sh lays them out).
 --
 --    local ds = require("datasets.cifar10").load { data_dir = nil, batch_size = 128 }
 --    batch.x: float32 [B, 3, 32, 32], per-image standardised (train: augmented first)
@@ -9,12 +10,12 @@
 -- <data_dir>/cifar-10, else $DEEPOBS_DATA_DIR/cifar-10, else
 -- ./data_deepobs/cifar-10 (each folder's parent is searched too); or the
 -- official cifar-10-binary.tar.gz in one of those folders, read directly.
--- Splits as 1.1 (datasets/records.lua): 50,000 training images (390 batches
+-- Splits as 1.1 (datasets/pipeline/record_images.lua): 50,000 training images (390 batches
 -- at 128), train_eval the first 10,000 // B augmented training batches, test
 -- the 10,000 test images in file order. validation = true holds out the
 -- first 10,000 training images (data_batch_1.bin) as ds.valid, as DeepOBS 1.2
--- does (datasets/records.lua), leaving 40,000 to train on.
-local records = require "datasets.records"
+-- does (datasets/pipeline/record_images.lua), leaving 40,000 to train on.
+local records = require "datasets.pipeline.record_images"
 
 local M = {}
 

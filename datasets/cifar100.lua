@@ -1,4 +1,5 @@
---- CIFAR-100 (DeepOBS 1.1 `datasets/cifar100.py`, spec §B.1, §B.3, §B.9).
+--- CIFAR-100 (DeepOBS 1.1: deepobs/tensorflow/datasets/cifar100.py, files as
+-- deepobs/scripts/deepobs_prepare_data.sh lays them out).
 --
 --    local ds = require("datasets.cifar100").load { batch_size = 256, deepobs_compat = false }
 --    batch.x: float32 [B, 3, 32, 32], per-image standardised (train: augmented first)
@@ -11,12 +12,13 @@
 --
 -- DeepOBS 1.1 sliced the image bytes from offset 1 instead of 2, so its
 -- images start with the fine-label byte, drop the last blue byte and shift
--- every plane by one byte (spec §B.3). We read offset 2 (the real images) by
+-- every plane by one byte (deepobs/tensorflow/datasets/cifar100.py
+-- slices the image bytes from the fine label's offset). We read offset 2 (the real images) by
 -- default; deepobs_compat = true reproduces 1.1's offset 1, as its baselines
 -- were trained on it.
 -- validation = true holds out the first 10,000 training images as ds.valid,
--- as DeepOBS 1.2 does (datasets/records.lua), leaving 40,000 to train on.
-local records = require "datasets.records"
+-- as DeepOBS 1.2 does (datasets/pipeline/record_images.lua), leaving 40,000 to train on.
+local records = require "datasets.pipeline.record_images"
 
 local M = {}
 

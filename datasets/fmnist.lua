@@ -1,4 +1,4 @@
---- Fashion-MNIST (DeepOBS 1.1 `datasets/fmnist.py`): the MNIST format and
+--- Fashion-MNIST (DeepOBS 1.1, deepobs/tensorflow/datasets/fmnist.py): the MNIST format and
 -- pipeline (see datasets/mnist.lua) over Zalando's clothing images.
 --
 --    local ds = require("datasets.fmnist").load { data_dir = nil, batch_size = 128, train_eval_size = 10000 }

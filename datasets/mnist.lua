@@ -1,14 +1,15 @@
---- MNIST (DeepOBS 1.1 `datasets/mnist.py`, spec §B.2, §B.9).
+--- MNIST (DeepOBS 1.1, deepobs/tensorflow/datasets/mnist.py).
 --
 --    local ds = require("datasets.mnist").load { data_dir = nil, batch_size = 128, train_eval_size = 10000 }
---    ds.train, ds.train_eval, ds.test   -- splits (datasets/split.lua)
+--    ds.train, ds.train_eval, ds.test   -- splits (datasets/pipeline/split.lua)
 --    batch.x: float32 [B, 1, 28, 28] in [0, 1] (pixels / 255, no normalisation)
 --    batch.y: int64 [B], class indices 0..9
 --
--- Splits: train = the 60,000 training images, shuffled by seed (see split.lua),
--- drop remainder (468 batches at 128); train_eval = the first
--- train_eval_size // B batches of the same shuffled training order (TF's
--- `train.take(n)`); test = the 10,000 test images in file order, drop remainder.
+-- Splits (datasets/pipeline/split_rule.lua): train = the 60,000 training
+-- images, shuffled by seed, drop remainder (468 batches at 128); train_eval =
+-- the first train_eval_size // B batches of the same shuffled training order
+-- (TF's `train.take(n)`); test = the 10,000 test images in file order, drop
+-- remainder.
 -- TF used NHWC [B, 28, 28, 1]; with one channel that is the same memory as
 -- our NCHW [B, 1, 28, 28].
 --
@@ -22,8 +23,12 @@
 --
 -- Files: the four IDX files (gzipped as distributed, or plain) in
 -- <data_dir>/mnist, else $DEEPOBS_DATA_DIR/mnist, else ./data_deepobs/mnist.
-local idx = require "datasets.idx"
-local split = require "datasets.split"
+local ffi = require "ffi"
+local idx = require "datasets.formats.idx"
+local file = require "datasets.formats.file"
+local locate = require "datasets.pipeline.locate"
+local split = require "datasets.pipeline.split"
+local split_rule = require "datasets.pipeline.split_rule"
 
 local M = {}
 
@@ -33,54 +38,55 @@ M.FILES = {
 }
 local ORDER = { "train_images", "train_labels", "test_images", "test_labels" }
 
-local function exists(path)
-   local f = io.open(path, "rb")
-   if f then f:close(); return true end
-   return false
-end
-
--- the first folder holding all four files (each gzipped or plain); a table
--- key -> path, or nil
+-- the four files in dir (each gzipped or plain): a table key -> path; nil
+-- and the names of the missing files when some are there but not all, nil
+-- when none is
 local function find_in(dir)
-   local paths = {}
+   local paths, missing = {}, {}
    for _, k in ipairs(ORDER) do
       local base = dir .. "/" .. M.FILES[k]
-      if exists(base .. ".gz") then paths[k] = base .. ".gz"
-      elseif exists(base) then paths[k] = base
-      else return nil end
+      if file.exists(base .. ".gz") then paths[k] = base .. ".gz"
+      elseif file.exists(base) then paths[k] = base
+      else missing[#missing + 1] = M.FILES[k] .. ".gz" end
    end
-   return paths
+   if #missing == 0 then return paths end
+   if #missing < #ORDER then return nil, missing end
 end
 
--- checks the IDX header contents of one MNIST-style file
-local function check_images(t, path, n_expected)
+-- checks the IDX header contents of one MNIST-style file; fix: how to get good files
+local function check_images(t, path, n_expected, fix)
    local s = t:size()
    if #s ~= 3 or s[2] ~= 28 or s[3] ~= 28 then
-      error(("%s: expected an IDX image file of 28x28 images (magic 2051), got a %d-dim array %s")
-         :format(path, #s, table.concat(s, "x")), 0)
+      error(("%s: expected an IDX image file of 28x28 images (magic 2051), got a %d-dim array %s; %s")
+         :format(path, #s, table.concat(s, "x"), fix), 0)
    end
    if n_expected and s[1] ~= n_expected then
-      error(("%s: expected %d images, the file holds %d"):format(path, n_expected, s[1]), 0)
+      error(("%s: expected %d images, the file holds %d; %s"):format(path, n_expected, s[1], fix), 0)
    end
+   if s[1] == 0 then error(("%s: the file holds no images; %s"):format(path, fix), 0) end
 end
 
-local function check_labels(t, path, n_images, ipath)
+local function check_labels(t, path, n_images, ipath, fix)
    local s = t:size()
    if #s ~= 1 then
-      error(("%s: expected an IDX label file (magic 2049, one dim), got a %d-dim array"):format(path, #s), 0)
+      error(("%s: expected an IDX label file (magic 2049, one dim), got a %d-dim array; %s"):format(path, #s, fix), 0)
    end
    if s[1] ~= n_images then
-      error(("%s holds %d labels but %s holds %d images"):format(path, s[1], ipath, n_images), 0)
+      error(("%s holds %d labels but %s holds %d images; %s"):format(path, s[1], ipath, n_images, fix), 0)
    end
-   local maxv = t:float():max():item()
-   if maxv > 9 then error(("%s: label %d out of range 0..9; the file may be corrupt"):format(path, maxv), 0) end
+   local p = ffi.cast("const uint8_t *", t:data())
+   for i = 0, s[1] - 1 do
+      if p[i] > 9 then
+         error(("%s: label %d out of range 0..9 (label %d); the file may be corrupt, %s"):format(path, p[i], i, fix), 0)
+      end
+   end
 end
 
-local function read_pair(ipath, lpath, n_expected)
+local function read_pair(ipath, lpath, n_expected, fix)
    local images = idx.read(ipath)
-   check_images(images, ipath, n_expected)
+   check_images(images, ipath, n_expected, fix)
    local labels = idx.read(lpath)
-   check_labels(labels, lpath, images:size(1), ipath)
+   check_labels(labels, lpath, images:size(1), ipath, fix)
    -- TF: X.astype(float32) / 255.0 (a float32 division)
    local x = images:float():view(images:size(1), 1, 28, 28) / 255
    return x, labels:long()
@@ -91,11 +97,17 @@ end
 --          train_size = 60000, test_size = 10000 }
 function M.load_idx_dataset(spec, opts)
    opts = opts or {}
-   local dirs = split.search_dirs(opts.data_dir, spec.name, spec.extra_dirs)
+   local dirs = locate.search_dirs(opts.data_dir, spec.name, spec.extra_dirs)
    local paths
    for _, d in ipairs(dirs) do
-      paths = find_in(d)
+      local missing
+      paths, missing = find_in(d)
       if paths then break end
+      -- a folder with some of the files is a damaged download, not a reason to use another folder's copy
+      if missing then
+         error(("%s: %s's files are incomplete, %s missing (gzipped or not); download them again with "
+            .. "scripts/prepare_data.sh %s"):format(d, spec.title, table.concat(missing, ", "), spec.name), 0)
+      end
    end
    if not paths then
       local names = {}
@@ -105,23 +117,15 @@ function M.load_idx_dataset(spec, opts)
    end
    local n_train, n_test = spec.train_size, spec.test_size
    if opts.any_size then n_train, n_test = nil, nil end
-   local train_x, train_y = read_pair(paths.train_images, paths.train_labels, n_train)
-   local test_x, test_y = read_pair(paths.test_images, paths.test_labels, n_test)
-   local bs = opts.batch_size or 128
-   local te = opts.train_eval_size or 10000
-   local seed = opts.seed
-   local train_t, test_t = { x = train_x, y = train_y }, { x = test_x, y = test_y }
-   local valid_t
-   if opts.validation then valid_t, train_t = split.hold_out(train_t, te, spec.title .. "'s training set") end
-   return {
-      name = spec.name,
-      dir = paths.train_images:match("^(.*)/[^/]*$"),
-      train = split.new { name = "train", tensors = train_t, batch_size = bs, shuffle = true, default_seed = seed },
-      train_eval = split.new { name = "train_eval", tensors = train_t, batch_size = bs, shuffle = true,
-         default_seed = seed, num_batches = math.floor(te / bs) },
-      valid = valid_t and split.new { name = "valid", tensors = valid_t, batch_size = bs, shuffle = false },
-      test = split.new { name = "test", tensors = test_t, batch_size = bs, shuffle = false },
-   }
+   local fix = ("download it again with scripts/prepare_data.sh %s"):format(spec.name)
+   local train_x, train_y = read_pair(paths.train_images, paths.train_labels, n_train, fix)
+   local test_x, test_y = read_pair(paths.test_images, paths.test_labels, n_test, fix)
+   local ds = split_rule.splits { kind = split.tensors, train = { x = train_x, y = train_y },
+      test = { x = test_x, y = test_y }, batch_size = opts.batch_size or 128,
+      train_eval_size = opts.train_eval_size or 10000, seed = opts.seed, validation = opts.validation,
+      what = spec.title .. "'s training set (" .. paths.train_images .. ")" }
+   ds.name, ds.dir = spec.name, paths.train_images:match("^(.*)/[^/]*$")
+   return ds
 end
 
 local SPEC = {

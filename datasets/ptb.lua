@@ -1,5 +1,7 @@
---- Penn Treebank as characters (the DeepOBS fork's `penn_treebank` dataset,
--- spec §B.10), batched as contiguous streams like Tolstoi (spec §B.6).
+--- Penn Treebank as characters (Marcus et al., "Building a Large Annotated
+-- Corpus of English: The Penn Treebank", 1993; the DeepOBS PyTorch fork's
+-- `penn_treebank` dataset), batched as contiguous streams like Tolstoi
+-- (datasets/tolstoi.lua).
 --
 --    local ds = require("datasets.ptb").load { data_dir = nil, batch_size = 64, seq_length = 50 }
 --    ds.train, ds.train_eval, ds.test, ds.vocab_size, ds.vocab (code points, id order)
@@ -22,12 +24,16 @@
 -- length in characters, which covers all training batches.
 --
 -- validation = true: the fork has none, so we follow DeepOBS 1.2's Tolstoi
--- (deepobs/tensorflow/datasets/tolstoi.py, datasets/text.lua stream_splits):
+-- (deepobs/tensorflow/datasets/tolstoi.py, datasets/pipeline/split_rule.lua):
 -- valid = a stream over the first train_eval_size characters of ptb.train.txt
 -- (the test text's length, as above), train = a stream over the rest,
 -- train_eval = the first train_eval_size // (B L) batches of that train.
-local text = require "datasets.text"
-local split = require "datasets.split"
+local file = require "datasets.formats.file"
+local utf8 = require "datasets.formats.utf8"
+local locate = require "datasets.pipeline.locate"
+local split_rule = require "datasets.pipeline.split_rule"
+local stream = require "datasets.pipeline.stream"
+local vocab_of = require "datasets.pipeline.vocab"
 
 local M = {}
 
@@ -35,41 +41,32 @@ M.FOLDER = "penn_treebank"
 M.FILES = { train = "ptb.train.txt", test = "ptb.test.txt" }
 local HINT = "Download them with: scripts/prepare_data.sh ptb\nor pass --data_dir DIR (the folder holding penn_treebank/)."
 
-local function exists(path)
-   local f = io.open(path, "rb")
-   if f then f:close(); return true end
-   return false
-end
-
 --- opts: data_dir, batch_size (64), seq_length (50), train_eval_size (the test
 -- text's length), validation (hold out ds.valid, see above).
 function M.load(opts)
    opts = opts or {}
-   local dirs = split.search_dirs(opts.data_dir, M.FOLDER)
-   local dir
-   for _, d in ipairs(dirs) do
-      if exists(d .. "/" .. M.FILES.train) and exists(d .. "/" .. M.FILES.test) then dir = d; break end
-   end
+   local dirs = locate.search_dirs(opts.data_dir, M.FOLDER)
+   local dir = locate.with_files(dirs, { M.FILES.train, M.FILES.test }, "Penn Treebank",
+      "download them again with scripts/prepare_data.sh ptb")
    if not dir then
       error(("Penn Treebank not found: expected %s and %s in one of these folders:\n  %s\n%s"):format(M.FILES.train,
          M.FILES.test, table.concat(dirs, "\n  "), HINT), 0)
    end
    local tpath, epath = dir .. "/" .. M.FILES.train, dir .. "/" .. M.FILES.test
-   local train_cps = text.codepoints(text.read_file(tpath), tpath)
-   local test_cps = text.codepoints(text.read_file(epath), epath)
+   local fix = "download it again with scripts/prepare_data.sh ptb"
+   local train_cps = utf8.codepoints(file.read_all(tpath, fix), tpath, fix)
+   local test_cps = utf8.codepoints(file.read_all(epath, fix), epath, fix)
    local all = {}
    for i = 1, #train_cps do all[i] = train_cps[i] end
    for i = 1, #test_cps do all[#train_cps + i] = test_cps[i] end
-   local vocab = text.vocab_sorted(all)
-   local bs = opts.batch_size or 64
-   local L = opts.seq_length or 50
-   local te = opts.train_eval_size or #test_cps
-   local train = text.encode(train_cps, vocab, tpath)
-   local test = text.encode(test_cps, vocab, epath)
-   local splits = text.stream_splits { train = train, test = test, batch_size = bs, seq_length = L,
-      train_eval_size = te, validation = opts.validation, train_path = tpath, test_path = epath }
-   splits.name, splits.dir, splits.vocab, splits.vocab_size = "ptb", dir, vocab, #vocab
-   return splits
+   local vocab = vocab_of.sorted(all)
+   local ds = split_rule.splits { kind = stream.kind(opts.seq_length or 50, fix),
+      train = { ids = vocab_of.encode(train_cps, vocab, tpath), path = tpath },
+      test = { ids = vocab_of.encode(test_cps, vocab, epath), path = epath },
+      batch_size = opts.batch_size or 64, train_eval_size = opts.train_eval_size or #test_cps,
+      validation = opts.validation, what = tpath }
+   ds.name, ds.dir, ds.vocab, ds.vocab_size = "ptb", dir, vocab, #vocab
+   return ds
 end
 
 return M

@@ -1,5 +1,7 @@
---- SVHN (DeepOBS 1.1 `datasets/svhn.py`, `scripts/_svhn_preprocess.py`,
--- spec §B.1, §B.4, §B.9).
+--- SVHN (DeepOBS 1.1: deepobs/tensorflow/datasets/svhn.py, converted by
+-- deepobs/scripts/_svhn_preprocess.py, called from
+-- deepobs/scripts/deepobs_prepare_data.sh; sizes: Netzer et al., "Reading
+-- Digits in Natural Images with Unsupervised Feature Learning", 2011).
 --
 --    local ds = require("datasets.svhn").load { batch_size = 128, deepobs_compat = false }
 --    batch.x: float32 [B, 3, 32, 32], per-image standardised (train: augmented first, no flip)
@@ -19,9 +21,9 @@
 -- train_eval: the first 26,032 // B augmented training batches; test: 26,032
 -- images in file order. Augmentation as CIFAR without the flip.
 -- validation = true holds out the first 26,032 training images as ds.valid,
--- as DeepOBS 1.2 does (datasets/records.lua), leaving 47,225 (deepobs_compat:
+-- as DeepOBS 1.2 does (datasets/pipeline/record_images.lua), leaving 47,225 (deepobs_compat:
 -- 37,968) to train on.
-local records = require "datasets.records"
+local records = require "datasets.pipeline.record_images"
 
 local M = {}
 

@@ -1,8 +1,8 @@
---- Tolstoi: War and Peace as characters (DeepOBS 1.1 `datasets/tolstoi.py`,
--- `scripts/_tolstoi_preprocess.py`; spec §B.1, §B.6, §B.9).
+--- Tolstoi: War and Peace as characters (DeepOBS 1.1,
+-- deepobs/tensorflow/datasets/tolstoi.py and deepobs/scripts/_tolstoi_preprocess.py).
 --
 --    local ds = require("datasets.tolstoi").load { data_dir = nil, batch_size = 50 }
---    ds.train, ds.train_eval, ds.test     -- stream splits (datasets/text.lua)
+--    ds.train, ds.train_eval, ds.test     -- stream splits (datasets/pipeline/stream.lua)
 --    batch.x, batch.y: int64 [B, 50], y = x shifted by one character
 --
 -- Files in <data_dir>/tolstoi (else $DEEPOBS_DATA_DIR/tolstoi, else
@@ -30,9 +30,13 @@
 -- train_eval_size // (B L) batches (261 at B = 50), 1.2's count, which reads
 -- the size as characters as its docstring meant.
 local ffi = require "ffi"
-local npy = require "datasets.npy"
-local text = require "datasets.text"
-local split = require "datasets.split"
+local file = require "datasets.formats.file"
+local npy = require "datasets.formats.npy"
+local utf8 = require "datasets.formats.utf8"
+local locate = require "datasets.pipeline.locate"
+local split_rule = require "datasets.pipeline.split_rule"
+local stream = require "datasets.pipeline.stream"
+local vocab_of = require "datasets.pipeline.vocab"
 
 local M = {}
 
@@ -48,9 +52,10 @@ local HINT = "Prepare it with: scripts/prepare_data.sh tolstoi  (downloads War a
 function M.prepare(dir, opts)
    opts = opts or {}
    local input = dir .. "/input.txt"
-   local cps = text.codepoints(text.read_file(input), input)
-   if #cps < 2 then error(input .. ": the text is empty", 0) end
-   local vocab = text.vocab_by_frequency(cps)
+   local again = "run scripts/prepare_data.sh tolstoi again"
+   local cps = utf8.codepoints(file.read_all(input, again), input, again)
+   if #cps < 2 then error(input .. ": the text is empty; run scripts/prepare_data.sh tolstoi again", 0) end
+   local vocab = vocab_of.by_frequency(cps)
    local expect = opts.expect_vocab
    if expect == nil then expect = M.VOCAB_SIZE end
    if expect and #vocab ~= expect then
@@ -58,40 +63,37 @@ function M.prepare(dir, opts)
          .. "differ from DeepOBS's (delete the folder and run scripts/prepare_data.sh tolstoi again)")
          :format(input, #vocab, expect), 0)
    end
-   local ids = text.encode(cps, vocab, input)
+   local ids = vocab_of.encode(cps, vocab, input)
    local n = #cps
    local n_train = math.ceil(0.8 * n)
    npy.write(dir .. "/train.npy", ids:narrow(1, 1, n_train))
    npy.write(dir .. "/test.npy", ids:narrow(1, n_train + 1, n - n_train))
-   text.write_file(dir .. "/vocab.txt", text.vocab_string(vocab))
+   file.write_atomic(dir .. "/vocab.txt", vocab_of.to_string(vocab))
    return { chars = n, train = n_train, test = n - n_train, vocab = vocab }
 end
 
-local function exists(path)
-   local f = io.open(path, "rb")
-   if f then f:close(); return true end
-   return false
-end
-
 -- checks that every id lies in [0, vocab)
-local function check_ids(t, path, vocab)
+local function check_ids(t, path, vocab, fix)
    local p = ffi.cast("const int64_t *", t:data())
    for i = 0, t:numel() - 1 do
       local v = p[i]
       if v < 0 or v >= vocab then
-         error(("%s: id %d at position %d is outside the vocabulary 0..%d; the file may be corrupt"):format(path,
-            tonumber(v), i, vocab - 1), 0)
+         error(("%s: id %d at position %d is outside the vocabulary 0..%d; the file may be corrupt: %s"):format(path,
+            tonumber(v), i, vocab - 1, fix), 0)
       end
    end
 end
 
---- reads one .npy id file: 1-D int64 ids below `vocab`
-function M.read_ids(path, vocab)
+--- reads one .npy id file: 1-D int64 ids below `vocab`; fix (what to do
+-- about a bad file) ends the errors
+function M.read_ids(path, vocab, fix)
+   fix = fix or "delete the folder and run scripts/prepare_data.sh tolstoi again"
    local t = npy.read(path)
    if t:dtype() ~= "int64" or t:dim() ~= 1 then
-      error(("%s: expected a 1-D int64 array of character ids, got a %d-D %s array"):format(path, t:dim(), t:dtype()), 0)
+      error(("%s: expected a 1-D int64 array of character ids, got a %d-D %s array; %s")
+         :format(path, t:dim(), t:dtype(), fix), 0)
    end
-   check_ids(t, path, vocab)
+   check_ids(t, path, vocab, fix)
    return t
 end
 
@@ -99,26 +101,23 @@ end
 -- spec = { name, title, vocab_size, seq_length, train_eval_size, hint }
 function M.load_stream_dataset(spec, opts)
    opts = opts or {}
-   local dirs = split.search_dirs(opts.data_dir, spec.name)
-   local dir
-   for _, d in ipairs(dirs) do
-      if exists(d .. "/train.npy") and exists(d .. "/test.npy") then dir = d; break end
-   end
+   local dirs = locate.search_dirs(opts.data_dir, spec.name)
+   local dir = locate.with_files(dirs, { "train.npy", "test.npy" }, spec.title,
+      ("delete the folder and run scripts/prepare_data.sh %s again"):format(spec.name))
    if not dir then
       error(("%s not found: expected train.npy and test.npy in one of these folders:\n  %s\n%s")
          :format(spec.title, table.concat(dirs, "\n  "), spec.hint), 0)
    end
    local vocab = opts.vocab_size or spec.vocab_size
-   local train = M.read_ids(dir .. "/train.npy", vocab)
-   local test = M.read_ids(dir .. "/test.npy", vocab)
-   local bs = opts.batch_size or 50
-   local L = opts.seq_length or spec.seq_length
-   local te = opts.train_eval_size or spec.train_eval_size
-   local splits = text.stream_splits { train = train, test = test, batch_size = bs, seq_length = L,
-      train_eval_size = te, validation = opts.validation, train_path = dir .. "/train.npy",
-      test_path = dir .. "/test.npy" }
-   splits.name, splits.dir, splits.vocab_size = spec.name, dir, vocab
-   return splits
+   local train_path, test_path = dir .. "/train.npy", dir .. "/test.npy"
+   local fix = ("delete the folder and run scripts/prepare_data.sh %s again"):format(spec.name)
+   local ds = split_rule.splits { kind = stream.kind(opts.seq_length or spec.seq_length, fix),
+      train = { ids = M.read_ids(train_path, vocab, fix), path = train_path },
+      test = { ids = M.read_ids(test_path, vocab, fix), path = test_path },
+      batch_size = opts.batch_size or 50, train_eval_size = opts.train_eval_size or spec.train_eval_size,
+      validation = opts.validation, what = train_path }
+   ds.name, ds.dir, ds.vocab_size = spec.name, dir, vocab
+   return ds
 end
 
 --- opts: data_dir, batch_size (50), train_eval_size (653,237), seq_length (50),

@@ -1,4 +1,4 @@
---- The 2-D noise dataset (DeepOBS 1.1 `datasets/two_d.py`, spec §B.8) for the
+--- The 2-D noise dataset (DeepOBS 1.1, deepobs/tensorflow/datasets/two_d.py) for the
 -- two_d_* problems: 10,000 pairs (x, y) of N(0, 1) noise.
 --
 --    local ds = require("datasets.two_d").load { batch_size = 128 }
@@ -6,15 +6,16 @@
 --
 -- train: numpy RandomState(42): x = normal(0, 1, 10000), then y =
 --        normal(0, 1, 10000) from the same generator, cast to float32;
---        shuffled by seed (split.lua), drop remainder;
+--        shuffled by seed, drop remainder (datasets/pipeline/split_rule.lua);
 -- train_eval: the first 10000 // B batches of the training order (all of them);
 -- test: x = y = 0 (the deterministic function), file order.
 -- validation = true (DeepOBS 1.2, deepobs/tensorflow/datasets/two_d.py):
 -- valid = 10,000 fresh pairs drawn as train from RandomState(44), file order;
 -- train and train_eval stay as above (1.2 does not shrink this training set).
 local dob = require "deepobs"
-local RandomState = require "datasets.mt19937"
-local split = require "datasets.split"
+local RandomState = require "datasets.formats.mt19937"
+local split = require "datasets.pipeline.split"
+local split_rule = require "datasets.pipeline.split_rule"
 
 local M = {}
 
@@ -39,18 +40,12 @@ end
 -- ds.valid, see above). data_dir is ignored.
 function M.load(opts)
    opts = opts or {}
-   local bs = opts.batch_size or 128
-   local train = draw_pairs(42)
-   local test = { x = dob.zeros(M.SIZE), y = dob.zeros(M.SIZE) }
-   return {
-      name = "two_d",
-      train = split.new { name = "train", tensors = train, batch_size = bs, shuffle = true, default_seed = opts.seed },
-      train_eval = split.new { name = "train_eval", tensors = train, batch_size = bs, shuffle = true,
-         default_seed = opts.seed, num_batches = math.floor(M.SIZE / bs) },
-      valid = opts.validation and split.new { name = "valid", tensors = draw_pairs(44), batch_size = bs,
-         shuffle = false } or nil,
-      test = split.new { name = "test", tensors = test, batch_size = bs, shuffle = false },
-   }
+   local ds = split_rule.splits { kind = split.tensors, train = draw_pairs(42),
+      test = { x = dob.zeros(M.SIZE), y = dob.zeros(M.SIZE) }, batch_size = opts.batch_size or 128,
+      train_eval_size = M.SIZE, seed = opts.seed, validation = opts.validation,
+      valid = opts.validation and draw_pairs(44) or nil, what = "the 2-D dataset" }
+   ds.name = "two_d"
+   return ds
 end
 
 return M

@@ -3,8 +3,9 @@
 -- DeepOBS 1.1's splits with augmentation.
 local ffi = require "ffi"
 local dob = require "deepobs"
-local records = require "datasets.records"
-local tar = require "datasets.tar"
+local record_images = require "datasets.pipeline.record_images"
+local records = require "datasets.formats.records"
+local tar = require "datasets.formats.tar"
 local cifar10 = require "datasets.cifar10"
 local cifar100 = require "datasets.cifar100"
 local svhn = require "datasets.svhn"
@@ -139,8 +140,8 @@ describe("CIFAR-10 reader", function()
       local perm = ds.train:order(7)
       local idx = perm:narrow(1, 5, 4)
       local x = expected_images(0, 30):index_select(1, idx):float()
-      dob.manual_seed(records.batch_seed(7, 1))
-      local want = records.augment(x, true)
+      dob.manual_seed(record_images.batch_seed(7, 1))
+      local want = record_images.augment(x, true)
       dob.manual_seed(123)
       assert.are.equal(0, (batches[2].x - want):abs():max():item())
       for k = 1, 4 do assert.are.equal(c10_label(idx:get(k)), batches[2].y:get(k)) end
@@ -186,12 +187,12 @@ describe("CIFAR-10 reader", function()
          if ds.valid then resume.check(ds.valid) end
          resume.check_bad_starts(ds.train, 7)
       end
-      -- the resumed augmentation is the one batch i of batches(seed) draws: records.batch_seed(seed, i)
+      -- the resumed augmentation is the one batch i of batches(seed) draws: record_images.batch_seed(seed, i)
       local ds = cifar10.load { data_dir = TMP .. "/c10", batch_size = 4, any_size = true }
       local b = ds.train:batches(9, 5)()
       local x = expected_images(0, 30):index_select(1, ds.train:order(9):narrow(1, 21, 4)):float()
-      dob.manual_seed(records.batch_seed(9, 5))
-      assert.are.equal(0, (b.x - records.augment(x, true)):abs():max():item())
+      dob.manual_seed(record_images.batch_seed(9, 5))
+      assert.are.equal(0, (b.x - record_images.augment(x, true)):abs():max():item())
    end)
 
    it("reads cifar-10-binary.tar.gz straight from the data dir, giving the same data", function()
@@ -282,6 +283,10 @@ describe("CIFAR-10 reader", function()
       write_cifar10(TMP .. "/part/cifar-10", { ["data_batch_3.bin"] = false })
       e = load_err(cifar10.load, { data_dir = TMP .. "/part" })
       assert.matches("lacks data_batch_3%.bin", e)
+      -- also when the next folder searched (data_dir itself) holds every file: no silent switch of copies
+      write_cifar10(TMP .. "/part")
+      e = load_err(cifar10.load, { data_dir = TMP .. "/part", any_size = true })
+      assert.matches(TMP .. "/part/cifar%-10 lacks data_batch_3%.bin", e)
    end)
 
    it("truncated, oversized or corrupt record files: errors naming the file", function()
@@ -324,7 +329,7 @@ describe("CIFAR-100 reader", function()
 
    it("deepobs_compat reproduces 1.1's offset-1 image bytes", function()
       local ds = cifar100.load { data_dir = TMP .. "/c100", batch_size = 4, any_size = true, deepobs_compat = true }
-      local recs = records.read_file(TMP .. "/c100/cifar-100/train.bin"):view(12, 3074)
+      local recs = records.read(TMP .. "/c100/cifar-100/train.bin", 3074, "")
       local want = recs:narrow(2, 2, 3072):contiguous():view(12, 3, 32, 32)
       assert.is_true(same(ds.train.tensors.x, want))
       -- the first red byte is the fine label; every plane is shifted by one byte
@@ -396,8 +401,8 @@ describe("SVHN reader", function()
       local b = ds.train:batches(3)()
       local idx = ds.train:order(3):narrow(1, 1, 5)
       local x = expected_images(0, 25):index_select(1, idx):float()
-      dob.manual_seed(records.batch_seed(3, 0))
-      local want = records.augment(x, false)
+      dob.manual_seed(record_images.batch_seed(3, 0))
+      local want = record_images.augment(x, false)
       assert.are.equal(0, (b.x - want):abs():max():item())
       local e = load_err(svhn.load, { data_dir = TMP .. "/svhn" })
       assert.matches("expected 26032 test images, the files hold 9", e)
@@ -410,6 +415,7 @@ end)
 
 describe("SVHN .mat converter (scripts/svhn_convert.lua)", function()
    local conv = require "scripts.svhn_convert"
+   local mat = require "datasets.formats.mat"
    ffi.cdef [[
    int compress2(uint8_t *dest, unsigned long *destLen, const uint8_t *source, unsigned long sourceLen, int level);
    unsigned long compressBound(unsigned long sourceLen);
@@ -480,7 +486,7 @@ describe("SVHN .mat converter (scripts/svhn_convert.lua)", function()
    end)
 
    it("reads v5 variables, compressed or not, and converts to 1.1's HWC records the loader reads back", function()
-      local vars = conv.read_mat(dir .. "/train_32x32.mat")
+      local vars = mat.read(dir .. "/train_32x32.mat")
       assert.are.same({ 32, 32, 3, 12 }, vars.X.dims)
       assert.are.equal("uint8", vars.X.class)
       assert.are.equal("double", vars.y.class)
@@ -530,7 +536,7 @@ describe("SVHN .mat converter (scripts/svhn_convert.lua)", function()
          :format(dir, dir, out))
       text = p:read("*a")
       p:close()
-      assert.matches("svhn_convert: .*missing%.mat: file not found", text)
+      assert.matches("svhn_convert: .*missing%.mat: cannot open %(No such file or directory%); download it again %(scripts/prepare_data%.sh svhn%)", text)
       assert.matches("rc=1", text)
    end)
 

@@ -2,16 +2,20 @@
 -- (gzipped and plain, good and broken), batching, and the synthetic sets.
 local ffi = require "ffi"
 local dob = require "deepobs"
-local idx = require "datasets.idx"   -- declares zlib's gzFile, gzopen, gzclose
-local RandomState = require "datasets.mt19937"
+local RandomState = require "datasets.formats.mt19937"
 local mnist = require "datasets.mnist"
 local fmnist = require "datasets.fmnist"
 local quadratic = require "datasets.quadratic"
 local two_d = require "datasets.two_d"
-local split = require "datasets.split"
+local split = require "datasets.pipeline.split"
 local resume = require "fixtures.resume"
 
-ffi.cdef [[ int gzwrite(gzFile file, const void *buf, unsigned int len); ]]
+ffi.cdef [[
+typedef struct dob_spec_gzFile *dob_spec_gzFile;
+dob_spec_gzFile gzopen(const char *path, const char *mode);
+int gzwrite(dob_spec_gzFile file, const void *buf, unsigned int len);
+int gzclose(dob_spec_gzFile file);
+]]
 local z = ffi.load("z")
 
 local TMP = "spec/tmp_datasets"
@@ -187,11 +191,23 @@ describe("MNIST / Fashion-MNIST readers", function()
       assert.truthy(err:find(TMP .. "/no-debian", 1, true))
       assert.truthy(err:find("apt-get install dataset-fashion-mnist", 1, true))
       assert.truthy(err:find("scripts/prepare_data.sh fmnist", 1, true))
-      -- one file of the four missing counts as missing
-      make_set(TMP .. "/three/mnist", true)
-      os.remove(TMP .. "/three/mnist/t10k-images-idx3-ubyte.gz")
-      err = load_err(mnist.load, { data_dir = TMP .. "/three", any_size = true })
-      assert.truthy(err:find("MNIST not found", 1, true))
+      -- a folder with some of the four files is an error naming the missing ones, for each one
+      -- missing, also when a later folder (Debian's) holds all four: no silent switch of copies
+      make_set(TMP .. "/complete", true)
+      for _, gone in ipairs { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+         "t10k-labels-idx1-ubyte" } do
+         make_set(TMP .. "/three/fmnist", true)
+         os.remove(TMP .. "/three/fmnist/" .. gone .. ".gz")
+         spec.extra_dirs = { TMP .. "/complete" }
+         err = load_err(mnist.load_idx_dataset, spec, { data_dir = TMP .. "/three", any_size = true })
+         assert.truthy(err:find(TMP .. "/three/fmnist: Fashion-MNIST's files are incomplete, " .. gone
+            .. ".gz missing", 1, true), err)
+         assert.truthy(err:find("scripts/prepare_data.sh fmnist", 1, true))
+      end
+      -- all four there: loads
+      spec.extra_dirs = { TMP .. "/no-debian" }
+      assert.are.equal(TMP .. "/complete", mnist.load_idx_dataset(spec, { data_dir = TMP .. "/complete",
+         any_size = true, batch_size = 1, train_eval_size = 1 }).dir)
    end)
 
    it("truncated and corrupt files are clear errors", function()

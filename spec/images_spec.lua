@@ -5,7 +5,7 @@
 local ffi = require "ffi"
 local dob = require "deepobs"
 local nn = dob.nn
-local imf = require "datasets.image_folder"
+local imf = require "datasets.pipeline.image_folder"
 local food101 = require "datasets.food101"
 local imagenet = require "datasets.imagenet"
 local problems = require "problems.init"

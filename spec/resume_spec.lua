@@ -11,7 +11,7 @@ local cjson = require "cjson"
 local fs = require "helpers.fs"
 local proc = require "helpers.proc"
 local files = require "fixtures.data_files"
-local npy = require "datasets.npy"
+local npy = require "datasets.formats.npy"
 
 local ROOT = fs.sh("pwd"):match("[^\n]+")
 local RUN = "luajit " .. ROOT .. "/run.lua"

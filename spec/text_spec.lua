@@ -5,8 +5,10 @@
 -- initialisers, a training step and a run through the runner).
 local ffi = require "ffi"
 local dob = require "deepobs"
-local npy = require "datasets.npy"
-local text = require "datasets.text"
+local npy = require "datasets.formats.npy"
+local stream = require "datasets.pipeline.stream"
+local utf8 = require "datasets.formats.utf8"
+local vocab = require "datasets.pipeline.vocab"
 local tolstoi = require "datasets.tolstoi"
 local runner = require "deepobs.runner"
 local problems = require "problems.init"
@@ -121,16 +123,16 @@ describe("Tolstoi preprocessing", function()
    teardown(function() os.execute("rm -rf '" .. TMP .. "'") end)
 
    it("ranks characters by descending count, ties in order of first occurrence, on code points", function()
-      local cps = text.codepoints("abracadabra\né!", "t")
+      local cps = utf8.codepoints("abracadabra\né!", "t")
       assert.are.equal(14, #cps)   -- é is one character (two UTF-8 bytes)
-      local v = text.vocab_by_frequency(cps)
+      local v = vocab.by_frequency(cps)
       -- a:5, b:2, r:2, then c, d, \n, é, ! once each in order of appearance
-      assert.are.equal("abrcd\né!", text.vocab_string(v))
-      local ids = text.encode(cps, v)
+      assert.are.equal("abrcd\né!", vocab.to_string(v))
+      local ids = vocab.encode(cps, v)
       assert.are.same({ 0, 1, 2, 0, 3, 0, 4, 0, 1, 2, 0, 5, 6, 7 }, ids:totable())
-      assert.truthy(err_of(text.codepoints, "ab\255", "f.txt"):find("f.txt: not valid UTF-8", 1, true))
-      assert.truthy(err_of(text.codepoints, "ab\195", "f.txt"):find("truncated", 1, true))
-      local e = err_of(text.encode, { 97, 122 }, { 97 }, "g.txt")
+      assert.truthy(err_of(utf8.codepoints, "ab\255", "f.txt"):find("f.txt: not valid UTF-8", 1, true))
+      assert.truthy(err_of(utf8.codepoints, "ab\195", "f.txt"):find("truncated", 1, true))
+      local e = err_of(vocab.encode, { 97, 122 }, { 97 }, "g.txt")
       assert.truthy(e:find("g.txt: character \"z\" (U+007A) at position 2", 1, true), e)
    end)
 
@@ -177,10 +179,34 @@ describe("contiguous-stream batching", function()
    setup(function() os.execute("rm -rf '" .. TMP .. "'; mkdir -p '" .. TMP .. "'") end)
    teardown(function() os.execute("rm -rf '" .. TMP .. "'") end)
 
+   it("a folder with one of the two files is an error naming the other, even when the next folder has both", function()
+      local files = require "fixtures.data_files"
+      local cases = {
+         { require "datasets.tolstoi", "tolstoi", { "train.npy", "test.npy" }, "tolstoi",
+            function(d) files.tolstoi(d, 41, 21) end },
+         { require "datasets.ptb", "penn_treebank", { "ptb.train.txt", "ptb.test.txt" }, "ptb",
+            function(d) files.ptb(d, 200, 120) end },
+      }
+      for _, c in ipairs(cases) do
+         local mod, folder, names, cmd, make = c[1], c[2], c[3], c[4], c[5]
+         for _, gone in ipairs(names) do
+            local base = TMP .. "/partial_" .. folder
+            fs.rmrf(base)
+            make(base)                       -- every file in data_dir itself, searched second
+            make(base .. "/" .. folder)
+            os.remove(base .. "/" .. folder .. "/" .. gone)
+            local e = err_of(mod.load, { data_dir = base, vocab_size = 41, seq_length = 5, batch_size = 2 })
+            assert.matches(base .. "/" .. folder .. ": .* files are incomplete, " .. gone:gsub("%.", "%%.") .. " missing",
+               e)
+            assert.matches("scripts/prepare_data%.sh " .. cmd, e)
+         end
+      end
+   end)
+
    it("cuts (B, nb L) rows into nb batches; row b of batch i+1 continues row b of batch i", function()
       local B, L = 3, 4
       local n = B * L * 5 + 3                        -- nb = floor((n - 1) / (B L)) = 5
-      local s = text.stream_split { name = "train", ids = arange(n), batch_size = B, seq_length = L }
+      local s = stream.new { name = "train", ids = arange(n), batch_size = B, seq_length = L }
       assert.are.equal(5, s.num_batches)
       local nb, prev = 0, nil
       for batch in s:batches(123) do
@@ -199,20 +225,20 @@ describe("contiguous-stream batching", function()
       end
       assert.are.equal(5, nb)
       -- exactly one batch needs B L + 1 ids
-      assert.are.equal(1, text.stream_split { ids = arange(13), batch_size = 3, seq_length = 4 }.num_batches)
-      assert.truthy(err_of(text.stream_split, { name = "test", ids = arange(12), batch_size = 3, seq_length = 4 })
+      assert.are.equal(1, stream.new { ids = arange(13), batch_size = 3, seq_length = 4 }.num_batches)
+      assert.truthy(err_of(stream.new, { name = "test", ids = arange(12), batch_size = 3, seq_length = 4 })
          :find("too short"))
-      local capped = text.stream_split { ids = arange(n), batch_size = B, seq_length = L, num_batches = 2 }
+      local capped = stream.new { ids = arange(n), batch_size = B, seq_length = L, num_batches = 2 }
       local c = 0
       for _ in capped:batches() do c = c + 1 end
       assert.are.equal(2, c)
    end)
 
    it("batches(seed, start) resumes a stream at any batch, the seed changing nothing", function()
-      local s = text.stream_split { name = "train", ids = arange(61), batch_size = 2, seq_length = 5 }   -- 6 batches
+      local s = stream.new { name = "train", ids = arange(61), batch_size = 2, seq_length = 5 }   -- 6 batches
       resume.check(s)
       resume.check(s, 99)
-      resume.check(text.stream_split { ids = arange(61), batch_size = 2, seq_length = 5, num_batches = 4 })
+      resume.check(stream.new { ids = arange(61), batch_size = 2, seq_length = 5, num_batches = 4 })
       resume.check_bad_starts(s)
       -- batch 3 of the rows [0, 30) and [30, 60): columns 15..19
       assert.are.same({ { 15, 16, 17, 18, 19 }, { 45, 46, 47, 48, 49 } }, s:batches(nil, 3)().x:totable())

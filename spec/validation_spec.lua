@@ -7,8 +7,10 @@
 local dob = require "deepobs"
 local files = require "fixtures.data_files"
 local fs = require "helpers.fs"
-local split = require "datasets.split"
-local imf = require "datasets.image_folder"
+local split = require "datasets.pipeline.split"
+local split_rule = require "datasets.pipeline.split_rule"
+local stream = require "datasets.pipeline.stream"
+local imf = require "datasets.pipeline.image_folder"
 local mnist = require "datasets.mnist"
 local fmnist = require "datasets.fmnist"
 local cifar10 = require "datasets.cifar10"
@@ -401,9 +403,9 @@ describe("quadratic / 2-D validation (1.2: fresh RandomState(44) draws, the trai
 
    it("2-D: 10,000 pairs from RandomState(44), x then y; train and train_eval as without validation", function()
       local ds = two_d.load { validation = true }
-      local rng = require("datasets.mt19937")(44)
+      local rng = require("datasets.formats.mt19937")(44)
       for i = 1, 3 do assert.are.equal(ds.valid.tensors.x:get(i), dob.tensor({ rng:normal(0, 1) }):get(1)) end
-      local rng2 = require("datasets.mt19937")(44)
+      local rng2 = require("datasets.formats.mt19937")(44)
       for _ = 1, 10000 do rng2:normal(0, 1) end
       assert.are.equal(ds.valid.tensors.y:get(1), dob.tensor({ rng2:normal(0, 1) }):get(1))
       assert.are.equal(78, ds.valid.num_batches)
@@ -417,15 +419,92 @@ describe("quadratic / 2-D validation (1.2: fresh RandomState(44) draws, the trai
    end)
 end)
 
-describe("split.hold_out", function()
-   it("returns views of the first k examples and the rest; k must leave both sides non-empty", function()
-      local x = dob.tensor(range(0, 9))
-      local first, rest = split.hold_out({ x = x }, 3, "the set")
-      assert.are.same({ 0, 1, 2 }, first.x:totable())
-      assert.are.same(range(3, 9), rest.x:totable())
-      for _, k in ipairs { 0, 10, 11, -1, 1.5, "3" } do
-         local e = err_of(split.hold_out, { x = x }, k, "the set")
-         assert.truthy(e:find("the 10 examples of the set", 1, true) and e:find("from 1 to 9", 1, true), e)
+describe("the split rule (datasets/pipeline/split_rule.lua), for every kind of examples", function()
+   -- ten examples of each kind whose ids are their positions 0..9
+   local function tensors(first, n) return { x = dob.tensor(range(first, first + n - 1)) } end
+   local function paths(first, n)
+      local ex = { paths = {}, labels = {} }
+      for i = first, first + n - 1 do ex.paths[#ex.paths + 1], ex.labels[#ex.labels + 1] = ("img%d"):format(i), i end
+      return ex
+   end
+   local function chars(first, n) return { ids = dob.tensor(range(first, first + n - 1)):long(), path = "t.npy" } end
+   local kinds = {
+      { "tensors", split.tensors, tensors, function(ex) return ex.x:totable() end },
+      { "image lists", imf.kind {}, paths, function(ex) return ex.labels end },
+      { "character streams", stream.kind(2), chars, function(ex) return ex.ids:totable() end },
+   }
+   local function rule(kind, make, o)
+      local base = { kind = kind, train = make(0, 10), test = make(100, 5), batch_size = 1, train_eval_size = 3,
+         what = "the set" }
+      for k, v in pairs(o or {}) do base[k] = v end
+      return base
+   end
+
+   it("hold_out: the first k in file order, or a seeded pick fixed by VALID_SEED, or a separate set", function()
+      for _, c in ipairs(kinds) do
+         local name, kind, make, ids = c[1], c[2], c[3], c[4]
+         local valid, train = split_rule.hold_out(rule(kind, make))
+         assert.are.same({ 0, 1, 2 }, ids(valid), name)
+         assert.are.same(range(3, 9), ids(train), name)
+         local given = make(50, 4)
+         valid, train = split_rule.hold_out(rule(kind, make, { valid = given }))
+         assert.are.same(range(50, 53), ids(valid), name)
+         assert.are.same(range(0, 9), ids(train), name)
+         for _, k in ipairs { 0, 10, 11, -1, 1.5, "3" } do
+            local e = err_of(split_rule.hold_out, rule(kind, make, { train_eval_size = k }))
+            assert.truthy(e:find("the set: cannot hold out", 1, true) and e:find("from 1 to 9", 1, true), e)
+         end
+      end
+      -- the seeded pick: k of n, in file order, the same whatever the engine RNG's state, disjoint and complete
+      local held = split_rule.seeded_selection(10, 4, split_rule.VALID_SEED)
+      local want = {}
+      for i = 1, 10 do if held[i] then want[#want + 1] = i - 1 end end
+      assert.are.equal(4, #want)
+      dob.manual_seed(123)
+      local before = dob.rand(3):totable()
+      dob.manual_seed(123)
+      local valid, train = split_rule.hold_out(rule(imf.kind {}, paths, { train_eval_size = 4, hold_out = "seeded" }))
+      assert.are.same(before, dob.rand(3):totable())   -- the model's random numbers are left alone
+      assert.are.same(want, valid.labels)
+      local all = {}
+      for _, v in ipairs(valid.labels) do all[v] = "valid" end
+      for _, v in ipairs(train.labels) do assert.is_nil(all[v]); all[v] = "train" end
+      for i = 0, 9 do assert.truthy(all[i]) end
+      for k = 2, #train.labels do assert.is_true(train.labels[k] > train.labels[k - 1]) end
+   end)
+
+   it("splits: train_eval = the first batches of train's order, test in file order, valid only with validation", function()
+      for _, bs in ipairs { 1, 2, 3 } do
+         for _, validation in ipairs { false, true } do
+            local s = split_rule.splits(rule(split.tensors, tensors, { batch_size = bs, validation = validation,
+               train_eval_size = 3, seed = 5 }))
+            local n_train = validation and 7 or 10
+            assert.are.equal(n_train, s.train.size)
+            assert.are.equal(math.floor(n_train / bs), s.train.num_batches)
+            assert.are.equal(math.floor(3 / bs), s.train_eval.num_batches)
+            assert.are.equal(validation, s.valid ~= nil)
+            local tr, te = {}, {}
+            for b in s.train:batches() do for _, v in ipairs(b.x:totable()) do tr[#tr + 1] = v end end
+            for b in s.train_eval:batches() do for _, v in ipairs(b.x:totable()) do te[#te + 1] = v end end
+            for k, v in ipairs(te) do assert.are.equal(tr[k], v) end
+            local test = {}
+            for b in s.test:batches(99) do for _, v in ipairs(b.x:totable()) do test[#test + 1] = v end end
+            assert.are.same(range(100, 100 + math.floor(5 / bs) * bs - 1), test)
+         end
+      end
+      -- train_eval = "first_examples": the first train_eval_size training examples, unshuffled
+      local s = split_rule.splits(rule(imf.kind {}, paths, { batch_size = 2, train_eval = "first_examples",
+         train_eval_size = 5, transforms = { train = function() end, eval = function() end } }))
+      assert.are.same({ 0, 1, 2, 3, 4 }, s.train_eval.labels)
+      assert.are.equal(2, s.train_eval.num_batches)
+      -- streams count train_eval in sequences of 1.1 (te // B), in characters with validation (te // (B L))
+      s = split_rule.splits(rule(stream.kind(2), chars, { batch_size = 1, train_eval_size = 4 }))
+      assert.are.equal(4, s.train_eval.num_batches)
+      s = split_rule.splits(rule(stream.kind(2), chars, { batch_size = 1, train_eval_size = 4, validation = true }))
+      assert.are.equal(2, s.train_eval.num_batches)
+      for _, te in ipairs { -1, 1.5, "3" } do
+         local e = err_of(split_rule.splits, rule(split.tensors, tensors, { train_eval_size = te }))
+         assert.truthy(e:find("the set: train_eval_size must be a non-negative integer", 1, true), e)
       end
    end)
 end)

@@ -1,5 +1,6 @@
-# Penn Treebank characters (the DeepOBS fork's penn_treebank data set, spec
-# §B.10): ptb.train.txt and ptb.test.txt from Zaremba's lstm repository, used
+# Penn Treebank characters (the penn_treebank data set of the DeepOBS
+# PyTorch fork, see datasets/ptb.lua): ptb.train.txt and ptb.test.txt from
+# Zaremba's lstm repository, used
 # as they are (datasets/ptb.lua builds the character vocabulary when loading).
 # The fork checks no checksum and none is published with the files, so the
 # downloads are not checksummed; the loader refuses files that are not UTF-8.

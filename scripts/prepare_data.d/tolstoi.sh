@@ -1,5 +1,6 @@
 # Tolstoi (War and Peace), as DeepOBS 1.1's deepobs_prepare_data.sh makes it
-# (spec §B.1): download war-and-peace.txt as input.txt, delete lines 1-29,
+# (deepobs/scripts/deepobs_prepare_data.sh in the DeepOBS repository):
+# download war-and-peace.txt as input.txt, delete lines 1-29,
 # then 5-775, then 63850-64207 (each on the already edited file), then
 # scripts/tolstoi_prepare.lua builds train.npy, test.npy and vocab.txt.
 # No SHA-256 of war-and-peace.txt is published, so the download is not

@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jpeglib.h>
@@ -53,12 +54,17 @@ static void on_error_exit(j_common_ptr cinfo)
     longjmp(e->jump, 1);
 }
 
-/* warnings: a premature end of data is an error for us; the rest are ignored */
+/* warnings: those that mean the pixels are not the file's (data cut short, a marker or a
+   Huffman code where image data should be, data that has to be resynchronised) are errors,
+   since libjpeg would fill the rest with grey; the others (e.g. extraneous bytes before a
+   marker, common in real photo collections) are counted and ignored */
 static void on_emit_message(j_common_ptr cinfo, int level)
 {
     jerr_ctx *e = (jerr_ctx *)cinfo->err;
     if (level < 0) {
-        if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
+        int code = cinfo->err->msg_code;
+        if (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_HUFF_BAD_CODE ||
+            code == JWRN_MUST_RESYNC) {
             (*cinfo->err->format_message)(cinfo, e->msg);
             longjmp(e->jump, 1);
         }
@@ -110,10 +116,18 @@ static uint8_t *decode_raw(const unsigned char *b, size_t nbytes, char *msg, int
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, b, (unsigned long)nbytes);
     jpeg_read_header(&cinfo, TRUE);
-    /* the header's claim, checked before anything of that size is allocated */
-    if ((int64_t)cinfo.image_width * cinfo.image_height > DOB_IMAGE_MAX_PIXELS) {
+    /* the header's claim, checked before anything of that size is allocated: against the
+       reader's limit, and against the file's size (even a progressive scan of one flat colour
+       spends over a bit per 8x8 block, i.e. fewer than 1024 pixels per byte) */
+    int64_t claimed = (int64_t)cinfo.image_width * cinfo.image_height;
+    if (claimed > DOB_IMAGE_MAX_PIXELS) {
         snprintf(err.msg, sizeof err.msg, "the header claims %ux%u pixels, more than the %d (2^26) this reader "
                  "accepts", (unsigned)cinfo.image_width, (unsigned)cinfo.image_height, DOB_IMAGE_MAX_PIXELS);
+        longjmp(err.jump, 1);
+    }
+    if (claimed > (int64_t)nbytes * 1024) {
+        snprintf(err.msg, sizeof err.msg, "the header claims %ux%u pixels, more than a file of %zu bytes can hold",
+                 (unsigned)cinfo.image_width, (unsigned)cinfo.image_height, nbytes);
         longjmp(err.jump, 1);
     }
     int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
@@ -171,11 +185,13 @@ static uint8_t *decode_raw(const unsigned char *b, size_t nbytes, char *msg, int
 static unsigned char *read_file(const char *path, size_t *n_out, char *msg)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) { snprintf(msg, JMSG_LENGTH_MAX, "cannot open (missing file or no permission)"); return NULL; }
+    if (fd < 0) { snprintf(msg, JMSG_LENGTH_MAX, "cannot open (%s)", strerror(errno)); return NULL; }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        snprintf(msg, JMSG_LENGTH_MAX, "not a regular file (a directory, FIFO or device)");
+        const char *kind = S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a named pipe (FIFO)"
+                           : S_ISSOCK(st.st_mode) ? "a socket" : "a device";
+        snprintf(msg, JMSG_LENGTH_MAX, "is %s, not an image file", kind);
         return NULL;
     }
     if (st.st_size > (off_t)0xFFFFFFFF) {

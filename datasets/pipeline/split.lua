@@ -1,7 +1,7 @@
 --- Batching shared by every dataset: a split over in-memory tensors whose
 -- first dim indexes the examples.
 --
---    local split = require "datasets.split"
+--    local split = require "datasets.pipeline.split"
 --    local train = split.new { name = "train", tensors = { x = X, y = Y }, batch_size = 128, shuffle = true }
 --    for batch in train:batches(seed) do ... batch.x, batch.y ... end
 --    for batch in train:batches(seed, 100) do ... end   -- batches 100, 101, ... of batches(seed)
@@ -15,7 +15,8 @@
 -- saved and restored around the draw: the data order never consumes or
 -- shifts the random numbers of the model (initialisation, dropout, VAE noise).
 -- DeepOBS TF 1.1 re-ran the same seeded shuffle every epoch (same order each
--- epoch, spec §B.9); pass seed + epoch for a fresh order per epoch.
+-- epoch: the datasets in deepobs/tensorflow/datasets/ shuffle with a
+-- fixed seed); pass seed + epoch for a fresh order per epoch.
 -- shuffle = false: file order, seed ignored.
 -- num_batches (optional) truncates to the first num_batches batches of that
 -- order: train_eval is TF's `train.take(n)`, i.e. the first n batches of the
@@ -31,8 +32,8 @@
 -- Resuming: batches(seed, start) yields exactly the batches start, start + 1,
 -- ... of batches(seed), bit for bit (same examples, same transform draws),
 -- producing only those; a run restarted at step s of an epoch continues with
--- batches(epoch_seed, s). Every split kind (datasets/text.lua,
--- datasets/image_folder.lua) takes the same `start`, checked by check_start.
+-- batches(epoch_seed, s). Every split kind (datasets/pipeline/stream.lua,
+-- datasets/pipeline/image_folder.lua) takes the same `start`, checked by check_start.
 local dob = require "deepobs"
 
 local M = {}
@@ -41,14 +42,14 @@ local Split = {}
 Split.__index = Split
 
 --- The number of whole batches of size bs among n examples (drop remainder), at
--- most num_batches; raises, at the caller's caller, for a bad or too large bs.
+-- most num_batches; raises for a bad or too large bs.
 function M.batch_count(name, n, bs, num_batches, what)
    if type(bs) ~= "number" or bs < 1 or bs % 1 ~= 0 then
-      error(("batch size must be a positive integer, got %s"):format(tostring(bs)), 3)
+      error(("batch size must be a positive integer, got %s"):format(tostring(bs)), 0)
    end
    local full = math.floor(n / bs)
    if full < 1 then
-      error(("batch size %d is larger than the %s set (%d %s)"):format(bs, name or "?", n, what), 3)
+      error(("batch size %d is larger than the %s set (%d %s)"):format(bs, name or "?", n, what), 0)
    end
    return num_batches and math.min(num_batches, full) or full
 end
@@ -62,23 +63,6 @@ function M.check_start(name, start, nb)
          :format(name or "split", nb, nb, tostring(start)), 3)
    end
    return start
-end
-
---- Holds out the first k examples of a set of tensors (equal first dims):
--- returns the held-out views and the rest, in file order (DeepOBS 1.2's
--- data.take(k) / data.skip(k) before shuffling, deepobs/tensorflow/datasets/mnist.py).
--- `what` names the set in the error for a k that leaves nothing to train on.
-function M.hold_out(tensors, k, what)
-   local first, rest = {}, {}
-   for name, t in pairs(tensors) do
-      local n = t:size(1)
-      if type(k) ~= "number" or k < 1 or k % 1 ~= 0 or k >= n then
-         error(("cannot hold out %s of the %d examples of %s for validation; give a train_eval_size "
-            .. "from 1 to %d"):format(tostring(k), n, what, n - 1), 0)
-      end
-      first[name], rest[name] = t:narrow(1, 1, k), t:narrow(1, k + 1, n - k)
-   end
-   return first, rest
 end
 
 function M.new(o)
@@ -139,20 +123,25 @@ function Split:batches(seed, start)
    end
 end
 
---- Where data lives: the `data_dir` argument, else $DEEPOBS_DATA_DIR, else
--- ./data_deepobs; the dataset's folder inside it is `name`. Returns the list
--- of folders to search, in order (extra folders appended).
-function M.search_dirs(data_dir, name, extra)
-   local dirs = {}
-   local base = data_dir or os.getenv("DEEPOBS_DATA_DIR")
-   if base and base ~= "" then
-      dirs[#dirs + 1] = base .. "/" .. name
-      dirs[#dirs + 1] = base
-   else
-      dirs[#dirs + 1] = "./data_deepobs/" .. name
-   end
-   for _, d in ipairs(extra or {}) do dirs[#dirs + 1] = d end
-   return dirs
-end
+--- The kind of in-memory examples for datasets/pipeline/split_rule.lua:
+-- a table name -> tensor, the first dims indexing the examples.
+M.tensors = {
+   unit = "examples",
+   count = function(t)
+      local names = {}
+      for name in pairs(t) do names[#names + 1] = name end
+      table.sort(names)
+      return t[names[1]]:size(1)
+   end,
+   slice = function(t, first, n)
+      local out = {}
+      for name, v in pairs(t) do out[name] = v:narrow(1, first, n) end
+      return out
+   end,
+   split = function(name, t, o)
+      return M.new { name = name, tensors = t, batch_size = o.batch_size, shuffle = o.shuffle,
+         default_seed = o.default_seed, num_batches = o.num_batches, transform = o.transform }
+   end,
+}
 
 return M

@@ -1,7 +1,8 @@
 --- Shared by CIFAR-10, CIFAR-100 and SVHN: fixed-length binary records of
--- 32x32x3 images (DeepOBS 1.1's FixedLengthRecordDataset), found as plain
--- files or inside the official tar.gz, and DeepOBS 1.1's input pipeline on
--- top (spec §B.3, §B.4, §B.9).
+-- 32x32x3 images (datasets/formats/records.lua), found as plain files or
+-- inside the official tar.gz (datasets/formats/tar.lua), and DeepOBS 1.1's
+-- input pipeline on top (deepobs/tensorflow/datasets/cifar10.py, cifar100.py,
+-- svhn.py).
 --
 -- A data set is described by a table (see datasets/cifar10.lua):
 --   name, title, folder          "cifar10", "CIFAR-10", "cifar-10"
@@ -16,7 +17,7 @@
 --   flip                          random left-right flip in training
 --   train_eval_size               TF's train_eval_size
 --
--- Splits (1.1): train = shuffled, augmented (pad 2 + random crop 32, flip,
+-- Splits (1.1, datasets/pipeline/split_rule.lua): train = shuffled, augmented (pad 2 + random crop 32, flip,
 -- brightness +-63/255, saturation 0.5..1.5, contrast 0.2..1.8, per-image
 -- standardisation; SVHN without the flip); train_eval = the first
 -- train_eval_size // B batches of that same shuffled *augmented* pipeline;
@@ -43,41 +44,15 @@
 -- state saved and restored around the draw (as the shuffle does), so
 -- train_eval's batches are exactly the first batches of train:batches(seed)
 -- and the model's random numbers are never shifted by the data pipeline.
-local ffi = require "ffi"
 local dob = require "deepobs"
-local tar = require "datasets.tar"
-local split = require "datasets.split"
+local file = require "datasets.formats.file"
+local records = require "datasets.formats.records"
+local tar = require "datasets.formats.tar"
+local locate = require "datasets.pipeline.locate"
+local split = require "datasets.pipeline.split"
+local split_rule = require "datasets.pipeline.split_rule"
 
 local M = {}
-
-local function exists(path)
-   local f = io.open(path, "rb")
-   if f then f:close(); return true end
-   return false
-end
-
-local function file_size(path)
-   local f = io.open(path, "rb")
-   if not f then return nil end
-   local n = f:seek("end")
-   f:close()
-   return n
-end
-
--- reads the whole (plain) file into a uint8 tensor
-local function read_file(path)
-   local n = file_size(path)
-   if not n then error(("%s: file not found"):format(path), 0) end
-   local t = dob.empty({ math.max(n, 1) }, "uint8")
-   if n == 0 then return t:narrow(1, 1, 0) end
-   local f = assert(io.open(path, "rb"))
-   local s = f:read(n)
-   f:close()
-   if not s or #s ~= n then error(("%s: could not read %d bytes"):format(path, n), 0) end
-   ffi.copy(t:data(), s, n)
-   return t
-end
-M.read_file = read_file
 
 local function all_files(spec)
    local files = {}
@@ -87,19 +62,23 @@ local function all_files(spec)
 end
 
 -- where the data is: { kind = "files", dir = ... } or { kind = "archive", path = ... }, or nil + the
--- folders that held some files but not all
-local function locate(spec, dirs)
+-- folder that held some files but not all (the search stops there: a damaged
+-- download is not a reason to use another folder's copy)
+local function locate_data(spec, dirs)
    local files, partial = all_files(spec), {}
    for _, d in ipairs(dirs) do
       local missing = {}
       for _, f in ipairs(files) do
-         if not exists(d .. "/" .. f) then missing[#missing + 1] = f end
+         if not file.exists(d .. "/" .. f) then missing[#missing + 1] = f end
       end
       if #missing == 0 then return { kind = "files", dir = d } end
-      if spec.archive and exists(d .. "/" .. spec.archive) then
+      if spec.archive and file.exists(d .. "/" .. spec.archive) then
          return { kind = "archive", path = d .. "/" .. spec.archive, dir = d }
       end
-      if #missing < #files then partial[#partial + 1] = ("%s lacks %s"):format(d, table.concat(missing, ", ")) end
+      if #missing < #files then
+         partial[#partial + 1] = ("%s lacks %s"):format(d, table.concat(missing, ", "))
+         return nil, partial
+      end
    end
    return nil, partial
 end
@@ -114,68 +93,58 @@ local function not_found(spec, dirs, partial)
    error(msg, 0)
 end
 
--- file name -> uint8 tensor of its bytes
-local function read_raw(spec, where)
-   local raw = {}
-   if where.kind == "files" then
-      for _, f in ipairs(all_files(spec)) do raw[f] = { bytes = read_file(where.dir .. "/" .. f), path = where.dir .. "/" .. f } end
-   else
-      local got = tar.read_members(where.path, all_files(spec))
+-- file name -> { recs = uint8 [n, record], path = where it came from }, every
+-- file checked: whole records, the expected count, labels in range
+local function read_records(spec, where, opts)
+   local fix = ("the file is truncated or not %s's, download it again with scripts/prepare_data.sh %s")
+      :format(spec.title, spec.name)
+   local out, members = {}, nil
+   if where.kind == "archive" then
+      members = tar.read_members(where.path, all_files(spec))
       local missing = {}
       for _, f in ipairs(all_files(spec)) do
-         if got[f] then raw[f] = { bytes = got[f], path = where.path .. ":" .. f }
-         else missing[#missing + 1] = f end
+         if not members[f] then missing[#missing + 1] = f end
       end
       if #missing > 0 then
          error(("%s: the archive lacks %s; it is not the official %s, download it again with "
             .. "scripts/prepare_data.sh %s"):format(where.path, table.concat(missing, ", "), spec.archive, spec.name), 0)
       end
    end
-   return raw
-end
-
--- concatenates the records of several files into one uint8 [N, record] tensor, checking sizes
-local function records_of(spec, raw, files, opts)
-   local rec, total, counts = spec.record, 0, {}
-   for i, f in ipairs(files) do
-      local n = raw[f].bytes:numel()
-      if n % rec ~= 0 then
-         error(("%s: %d bytes is not a whole number of %d-byte records; the file is truncated or corrupt, "
-            .. "download it again with scripts/prepare_data.sh %s"):format(raw[f].path, n, rec, spec.name), 0)
+   for _, f in ipairs(all_files(spec)) do
+      local path, recs
+      if members then
+         path = where.path .. ":" .. f
+         recs = records.of_bytes(members[f], spec.record, path, fix)
+         members[f] = nil
+      else
+         path = where.dir .. "/" .. f
+         recs = records.read(path, spec.record, fix)
       end
-      counts[i] = n / rec
-      if counts[i] == 0 then error(("%s: the file holds no records"):format(raw[f].path), 0) end
-      if spec.records_per_file and not opts.any_size and counts[i] ~= spec.records_per_file then
+      local n = recs:size(1)
+      if spec.records_per_file and not opts.any_size and n ~= spec.records_per_file then
          error(("%s: expected %d records of %d bytes, the file holds %d; it is truncated or not the official "
             .. "file, download it again with scripts/prepare_data.sh %s")
-            :format(raw[f].path, spec.records_per_file, rec, counts[i], spec.name), 0)
+            :format(path, spec.records_per_file, spec.record, n, spec.name), 0)
       end
-      total = total + counts[i]
-   end
-   local out = dob.empty({ total, rec }, "uint8")
-   local p, off = ffi.cast("uint8_t*", out:data()), 0
-   for i, f in ipairs(files) do
-      ffi.copy(p + off, raw[f].bytes:data(), counts[i] * rec)
-      off = off + counts[i] * rec
+      for _, e in ipairs(spec.extra_labels or {}) do records.check_byte(recs, e[1], e[2], path, e[3], fix) end
+      records.check_byte(recs, spec.label_offset, spec.classes, path, "label", fix)
+      out[f] = { recs = recs, path = path }
    end
    return out
 end
 
+-- the records of several files, concatenated: uint8 [N, record]
+local function concat(raw, files)
+   if #files == 1 then return raw[files[1]].recs end
+   local parts = {}
+   for i, f in ipairs(files) do parts[i] = raw[f].recs end
+   return dob.cat(parts, 1)
+end
+
 -- uint8 records [N, record] -> images uint8 [N,3,32,32] and labels int64 [N]
-local function decode(spec, recs, path, image_offset)
+local function decode(spec, recs, image_offset)
    local n = recs:size(1)
-   local function label_at(offset, limit, what)
-      local col = recs:select(2, offset + 1):long()
-      local mx = col:float():max():item()
-      if mx >= limit then
-         local bad = col:float():argmax():item()
-         error(("%s: record %d has %s %d, outside 0..%d; the file is corrupt or not %s's, download it again "
-            .. "with scripts/prepare_data.sh %s"):format(path, bad, what, mx, limit - 1, spec.title, spec.name), 0)
-      end
-      return col
-   end
-   for _, e in ipairs(spec.extra_labels or {}) do label_at(e[1], e[2], e[3]) end
-   local y = label_at(spec.label_offset, spec.classes, "label")
+   local y = recs:select(2, spec.label_offset + 1):long()
    local x = recs:narrow(2, image_offset + 1, 3072):contiguous()
    if spec.layout == "hwc" then
       x = x:view(n, 32, 32, 3):permute(1, 4, 2, 3):contiguous()
@@ -225,24 +194,19 @@ end
 
 --- Loads a record data set. opts: data_dir, batch_size (128), train_eval_size,
 -- seed (default shuffle seed, 42), any_size (accept other record counts: for
--- tests), deepobs_compat (spec.compat(opts, ...) decides what it changes),
--- augment (default true), validation (hold out ds.valid, see above).
+-- tests), deepobs_compat (spec.compat_image_offset and spec.limit_train say
+-- what it changes), augment (default true), validation (hold out ds.valid, see above).
 function M.load(spec, opts)
    opts = opts or {}
-   local dirs = split.search_dirs(opts.data_dir, spec.folder, spec.extra_dirs)
-   local where, partial = locate(spec, dirs)
+   local dirs = locate.search_dirs(opts.data_dir, spec.folder, spec.extra_dirs)
+   local where, partial = locate_data(spec, dirs)
    if not where then not_found(spec, dirs, partial) end
-   local raw = read_raw(spec, where)
+   local raw = read_records(spec, where, opts)
    local image_offset = spec.image_offset
    if opts.deepobs_compat and spec.compat_image_offset then image_offset = spec.compat_image_offset end
-   local train_recs = records_of(spec, raw, spec.train_files, opts)
-   local test_recs = records_of(spec, raw, spec.test_files, opts)
+   local train_x, train_y = decode(spec, concat(raw, spec.train_files), image_offset)
+   local test_x, test_y = decode(spec, concat(raw, spec.test_files), image_offset)
    raw = nil
-   local train_where = where.kind == "archive" and where.path or (where.dir .. "/" .. spec.train_files[1])
-   local test_where = where.kind == "archive" and where.path or (where.dir .. "/" .. spec.test_files[1])
-   local train_x, train_y = decode(spec, train_recs, train_where, image_offset)
-   local test_x, test_y = decode(spec, test_recs, test_where, image_offset)
-   train_recs, test_recs = nil, nil
    if not opts.any_size then
       if spec.test_size and test_x:size(1) ~= spec.test_size then
          error(("%s: expected %d test images, the files hold %d; download them again with scripts/prepare_data.sh %s")
@@ -259,27 +223,15 @@ function M.load(spec, opts)
          train_x, train_y = train_x:narrow(1, 1, n):contiguous(), train_y:narrow(1, 1, n):contiguous()
       end
    end
-   local bs = opts.batch_size or 128
-   local te = opts.train_eval_size or spec.train_eval_size
-   local seed = opts.seed
-   local augment = opts.augment ~= false
-   local tf = augment and train_transform(spec.flip) or test_transform
-   local train_t, test_t = { x = train_x, y = train_y }, { x = test_x, y = test_y }
-   local valid_t
-   if opts.validation then valid_t, train_t = split.hold_out(train_t, te, spec.title .. "'s training set") end
+   local train_tf = opts.augment ~= false and train_transform(spec.flip) or test_transform
+   local ds = split_rule.splits { kind = split.tensors, train = { x = train_x, y = train_y },
+      test = { x = test_x, y = test_y }, batch_size = opts.batch_size or 128,
+      train_eval_size = opts.train_eval_size or spec.train_eval_size, seed = opts.seed,
+      validation = opts.validation, what = ("%s's training set (%s)"):format(spec.title, where.path or where.dir),
+      transforms = { train = train_tf, eval = test_transform } }
    collectgarbage("collect")
-   return {
-      name = spec.name,
-      dir = where.dir,
-      source = where.kind,
-      train = split.new { name = "train", tensors = train_t, batch_size = bs, shuffle = true, default_seed = seed,
-         transform = tf },
-      train_eval = split.new { name = "train_eval", tensors = train_t, batch_size = bs, shuffle = true,
-         default_seed = seed, num_batches = math.floor(te / bs), transform = tf },
-      valid = valid_t and split.new { name = "valid", tensors = valid_t, batch_size = bs, shuffle = false,
-         transform = test_transform },
-      test = split.new { name = "test", tensors = test_t, batch_size = bs, shuffle = false, transform = test_transform },
-   }
+   ds.name, ds.dir, ds.source = spec.name, where.dir, where.kind
+   return ds
 end
 
 return M

@@ -1,15 +1,15 @@
 --- Splits over folders of JPEG files (ImageNet, Food-101): the images are
 -- decoded batch by batch, never held in memory as a whole.
 --
---    local imf = require "datasets.image_folder"
+--    local imf = require "datasets.pipeline.image_folder"
 --    local s = imf.new_split { name = "train", paths = {...}, labels = {...}, batch_size = 128,
 --       shuffle = true, default_seed = 42, num_batches = nil,
 --       transform = function(img_u8, u1, u2, u3) return float_chw end,   -- uniforms in [0,1)
---       unbiased_std = false }
+--       unbiased_std = false, fix = "extract it again with scripts/prepare_data.sh imagenet" }
 --    for batch in s:batches(seed) do batch.x [B,3,h,w] float32, batch.y [B] int64 end
 --    for batch in s:batches(seed, 10) do ... end   -- batches 10, 11, ... of batches(seed)
 --
--- The same interface as datasets/split.lua (num_batches, batch_size, size,
+-- The same interface as datasets/pipeline/split.lua (num_batches, batch_size, size,
 -- batches(seed, start), order(seed)), and the same randomness rules: the shuffle and
 -- the augmentation draws (three uniforms per visited example: crop row, crop
 -- column, flip) come from the engine RNG seeded with the batches() seed, with
@@ -21,101 +21,11 @@
 -- decodes only the batches from `start` on.
 local ffi = require "ffi"
 local dob = require "deepobs"
-local split = require "datasets.split"
+local errors = require "deepobs.errors"
+local file = require "datasets.formats.file"
+local split = require "datasets.pipeline.split"
 
 local M = {}
-
-pcall(ffi.cdef, [[
-typedef struct __dirstream DIR;
-struct dob_dirent_linux { uint64_t d_ino; int64_t d_off; unsigned short d_reclen; unsigned char d_type; char d_name[256]; };
-DIR *opendir(const char *name);
-struct dob_dirent_linux *readdir(DIR *dirp);
-int closedir(DIR *dirp);
-]])
-
-local DT_DIR, DT_UNKNOWN, DT_LNK = 4, 0, 10
-
-local function is_dir(path)
-   local d = ffi.C.opendir(path)
-   if d == nil then return false end
-   ffi.C.closedir(d)
-   return true
-end
-M.is_dir = is_dir
-
---- Sorted names in folder `path` (nil if it is not a readable folder).
--- want = "dir" / "file" / nil (all entries but . and ..).
-function M.list_dir(path, want)
-   local d = ffi.C.opendir(path)
-   if d == nil then return nil end
-   local names = {}
-   while true do
-      local e = ffi.C.readdir(d)
-      if e == nil then break end
-      local name = ffi.string(e.d_name)
-      if name ~= "." and name ~= ".." then
-         local keep = true
-         if want then
-            local isdir
-            if e.d_type == DT_UNKNOWN or e.d_type == DT_LNK then isdir = is_dir(path .. "/" .. name)
-            else isdir = e.d_type == DT_DIR end
-            keep = (want == "dir") == isdir
-         end
-         if keep then names[#names + 1] = name end
-      end
-   end
-   ffi.C.closedir(d)
-   table.sort(names)
-   return names
-end
-
-function M.exists(path)
-   local f = io.open(path, "rb")
-   if f then f:close(); return true end
-   return false
-end
-
---- Reads a text file's non-empty lines (trailing \r and spaces removed).
-function M.read_lines(path)
-   local f, err = io.open(path, "rb")
-   if not f then error(("%s: cannot open (%s)"):format(path, tostring(err)), 0) end
-   local lines = {}
-   for line in f:lines() do
-      line = line:gsub("[%s\r]+$", "")
-      if line ~= "" then lines[#lines + 1] = line end
-   end
-   f:close()
-   return lines
-end
-
---- The seed of the held-out validation images (hold_out): the one DeepOBS 1.2
--- gives its own validation draws (deepobs/tensorflow/datasets/quadratic.py, two_d.py).
-M.VALID_SEED = 44
-
---- Holds out k of the images for validation: a selection drawn from the
--- engine RNG seeded with `seed` (state saved and restored), fixed by the seed
--- alone, so every run sees the same validation images. Returns train_paths,
--- train_labels, valid_paths, valid_labels, each in the original order.
-function M.hold_out(paths, labels, k, seed, what)
-   local n = #paths
-   if type(k) ~= "number" or k < 1 or k % 1 ~= 0 or k >= n then
-      error(("cannot hold out %s of the %d images of %s for validation; give a train_eval_size from 1 to %d")
-         :format(tostring(k), n, what, n - 1), 0)
-   end
-   local saved = dob.get_rng_state()
-   dob.manual_seed(seed)
-   local ok, perm = pcall(dob.randperm, n)
-   dob.set_rng_state(saved)
-   if not ok then error(perm, 0) end
-   local held, pp = {}, ffi.cast("int64_t*", perm:data())
-   for j = 0, k - 1 do held[tonumber(pp[j]) + 1] = true end
-   local tp, tl, vp, vl = {}, {}, {}, {}
-   for j = 1, n do
-      if held[j] then vp[#vp + 1], vl[#vl + 1] = paths[j], labels[j]
-      else tp[#tp + 1], tl[#tl + 1] = paths[j], labels[j] end
-   end
-   return tp, tl, vp, vl
-end
 
 local Split = {}
 Split.__index = Split
@@ -129,6 +39,7 @@ function M.new_split(o)
       name = o.name, paths = o.paths, labels = o.labels, size = n, batch_size = bs, num_batches = nb,
       shuffle = o.shuffle and true or false, default_seed = o.default_seed or 42,
       transform = o.transform, unbiased_std = o.unbiased_std and true or false,
+      fix = o.fix or "extract the data set again",
    }, Split)
 end
 
@@ -182,7 +93,9 @@ function Split:batches(seed, start)
          paths[j] = self.paths[k]
          py[j - 1] = self.labels[k]
       end
-      local imgs = dob.read_jpegs(paths)   -- decoded in parallel
+      for j = 1, bs do file.check(paths[j], "the image folder is damaged: " .. self.fix) end
+      local ok, imgs = pcall(dob.read_jpegs, paths)   -- decoded in parallel
+      if not ok then error(("%s; %s"):format(errors.clean(imgs), self.fix), 0) end
       for j = 1, bs do
          local q = 3 * (i * bs + j - 1)
          xs[j] = self.transform(imgs[j], pu[q], pu[q + 1], pu[q + 2])
@@ -192,6 +105,35 @@ function Split:batches(seed, start)
       local x = dob.standardize_images(dob.stack(xs, 1), self.unbiased_std)
       return { x = x, y = ys }
    end
+end
+
+--- The kind of image lists for datasets/pipeline/split_rule.lua: examples
+-- are { paths = {...}, labels = {...} }; o.unbiased_std and o.fix as for new_split.
+function M.kind(o)
+   local function subset(ex, keep)
+      local out = { paths = {}, labels = {} }
+      for i = 1, #ex.paths do
+         if keep(i) then
+            out.paths[#out.paths + 1], out.labels[#out.labels + 1] = ex.paths[i], ex.labels[i]
+         end
+      end
+      return out
+   end
+   return {
+      unit = "images",
+      count = function(ex) return #ex.paths end,
+      slice = function(ex, first, n)
+         return subset(ex, function(i) return i >= first and i < first + n end)
+      end,
+      pick = function(ex, held)
+         return subset(ex, function(i) return held[i] end), subset(ex, function(i) return not held[i] end)
+      end,
+      split = function(name, ex, so)
+         return M.new_split { name = name, paths = ex.paths, labels = ex.labels, batch_size = so.batch_size,
+            shuffle = so.shuffle, default_seed = so.default_seed, num_batches = so.num_batches,
+            transform = so.transform, unbiased_std = o.unbiased_std, fix = o.fix }
+      end,
+   }
 end
 
 ---------------------------------------------------------------------------------------
