@@ -9,13 +9,13 @@
 -- train_eval: every batch of the training order (train_eval_size = the
 -- training set's 1,000; datasets/pipeline/split_rule.lua);
 -- test: RandomState(43), same shape, file order.
--- The draws are numpy's own (datasets/formats/mt19937.lua), so the data are the
+-- The draws are numpy's own (lua/deepobs/mt19937.lua), so the data are the
 -- numbers TensorFlow DeepOBS trained on.
 -- validation = true (DeepOBS 1.2, deepobs/tensorflow/datasets/quadratic.py):
 -- valid = 1,000 fresh points from RandomState(44), file order; train and
 -- train_eval stay as above (1.2 does not shrink this training set).
 local dob = require "deepobs"
-local RandomState = require "datasets.formats.mt19937"
+local RandomState = require "deepobs.mt19937"
 local split = require "datasets.pipeline.split"
 local split_rule = require "datasets.pipeline.split_rule"
 

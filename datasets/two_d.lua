@@ -13,7 +13,7 @@
 -- valid = 10,000 fresh pairs drawn as train from RandomState(44), file order;
 -- train and train_eval stay as above (1.2 does not shrink this training set).
 local dob = require "deepobs"
-local RandomState = require "datasets.formats.mt19937"
+local RandomState = require "deepobs.mt19937"
 local split = require "datasets.pipeline.split"
 local split_rule = require "datasets.pipeline.split_rule"
 

@@ -2,7 +2,7 @@
 -- _quadratic.py; the data rows x are datasets/quadratic.lua's.
 --
 -- The Hessian Q is built exactly as TF DeepOBS built it, with numpy's
--- RandomState(42) (datasets/formats/mt19937.lua reproduces its draws):
+-- RandomState(42) (lua/deepobs/mt19937.lua reproduces its draws):
 --   1. eigenvalues: 90 draws U(0, 1), then 10 draws U(30, 60);
 --   2. R: a random rotation by the Diaconis-Shahshahani subgroup algorithm,
 --      continuing the same generator: t = 2 pi U(), R = [[cos t, sin t],
@@ -14,7 +14,7 @@
 -- it to float32 too). In TF the generator was a module-level global, so only
 -- the first instance in a process got this Q; every instance here gets it.
 local dob = require "deepobs"
-local RandomState = require "datasets.formats.mt19937"
+local RandomState = require "deepobs.mt19937"
 local A = require "problems._arch"
 local define = require "problems._define"
 

@@ -2,7 +2,7 @@
 -- (gzipped and plain, good and broken), batching, and the synthetic sets.
 local ffi = require "ffi"
 local dob = require "deepobs"
-local RandomState = require "datasets.formats.mt19937"
+local RandomState = require "deepobs.mt19937"
 local mnist = require "datasets.mnist"
 local fmnist = require "datasets.fmnist"
 local quadratic = require "datasets.quadratic"

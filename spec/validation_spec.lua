@@ -403,9 +403,9 @@ describe("quadratic / 2-D validation (1.2: fresh RandomState(44) draws, the trai
 
    it("2-D: 10,000 pairs from RandomState(44), x then y; train and train_eval as without validation", function()
       local ds = two_d.load { validation = true }
-      local rng = require("datasets.formats.mt19937")(44)
+      local rng = require("deepobs.mt19937")(44)
       for i = 1, 3 do assert.are.equal(ds.valid.tensors.x:get(i), dob.tensor({ rng:normal(0, 1) }):get(1)) end
-      local rng2 = require("datasets.formats.mt19937")(44)
+      local rng2 = require("deepobs.mt19937")(44)
       for _ = 1, 10000 do rng2:normal(0, 1) end
       assert.are.equal(ds.valid.tensors.y:get(1), dob.tensor({ rng2:normal(0, 1) }):get(1))
       assert.are.equal(78, ds.valid.num_batches)

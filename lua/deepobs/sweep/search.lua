@@ -29,7 +29,7 @@
 -- and maps it to the name's domain, as AlgoPerf's algoperf/halton.py maps Halton points:
 -- log_uniform a * exp(u * log(b / a)); uniform a + u * (b - a); int a + floor(u * (b - a + 1));
 -- choice the value in bucket floor(u * k) + 1 of k. random's numbers are MT19937's
--- (datasets/formats/mt19937.lua, seeded with `seed`).
+-- (lua/deepobs/mt19937.lua, seeded with `seed`).
 --
 -- quasirandom: the randomised Halton sequence of Bousquet et al., "Critical
 -- Hyper-Parameters: No Random, No Cry" (arXiv:1706.03200), in the form AlgoPerf's external
@@ -68,7 +68,7 @@
 -- name with another value) belongs to another search and is left out; one missing a
 -- searched name, or whose value is not a number, is a usage error.
 local errors = require "deepobs.errors"
-local RandomState = require "datasets.formats.mt19937"
+local RandomState = require "deepobs.mt19937"
 
 local M = {}
 

@@ -2,7 +2,7 @@
 -- datasets (quadratic, two_d) and the quadratic_deep Hessian reproduce the
 -- numbers TensorFlow DeepOBS built with `np.random.RandomState(seed)`.
 --
---    local RandomState = require "datasets.formats.mt19937"
+--    local RandomState = require "deepobs.mt19937"
 --    local rng = RandomState(42)
 --    rng:random_sample()     -- 0.3745401188473625, as numpy
 --    rng:uniform(30, 60)     -- low + (high - low) * random_sample()
