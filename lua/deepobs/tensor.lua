@@ -99,18 +99,18 @@ local function cindex(i, op, name)
    return i > 0 and i - 1 or i
 end
 
--- sizes from either varargs numbers or one table; returns n, int64_t[n]
-local function sizes_of(...)
+-- sizes from either varargs numbers or one table; returns n, int64_t[n] (op: for messages)
+local function sizes_of(op, ...)
    local first = ...
    local list
    if type(first) == "table" and not is_tensor(first) then list = first else list = { ... } end
    local n = #list
-   if n > 64 then A.fail(nil, "at most 64 sizes, got %d", n) end
+   if n > 64 then A.fail(op, "at most 64 sizes, got %d", n) end
    local arr = sizes_t(math.max(n, 1))
    for i = 1, n do
       local v = list[i]
       if type(v) ~= "number" or v % 1 ~= 0 or v > A.EXACT or v < -A.EXACT then
-         A.fail(nil, "sizes must be integers, got %s at position %d", A.describe(v), i)
+         A.fail(op, "sizes must be integers, got %s at position %d", A.describe(v), i)
       end
       arr[i - 1] = v
    end
@@ -120,8 +120,8 @@ end
 -- trailing dtype string among varargs: zeros(2, 3, "int64")
 local function split_dtype(...)
    local n = select("#", ...)
-   local last = select(n, ...)
-   if n > 0 and type(last) == "string" then
+   local last = n > 0 and select(n, ...) or nil
+   if type(last) == "string" then
       local args = { ... }
       args[n] = nil
       return DTYPES[last] or dtype_code(last), unpack(args, 1, n - 1)
@@ -138,23 +138,23 @@ local M = { Tensor = Tensor, wrap = wrap, check = check, H = H, is_tensor = is_t
 
 function M.empty(...)
    local dt = split_dtype(...)
-   return wrap(C.dob_empty(dt, sizes_of(select(2, split_dtype(...)))))
+   return wrap(C.dob_empty(dt, sizes_of("empty", select(2, split_dtype(...)))))
 end
 
 function M.zeros(...)
    local dt = split_dtype(...)
-   return wrap(C.dob_zeros(dt, sizes_of(select(2, split_dtype(...)))))
+   return wrap(C.dob_zeros(dt, sizes_of("zeros", select(2, split_dtype(...)))))
 end
 
 function M.ones(...)
    local dt = split_dtype(...)
-   local n, s = sizes_of(select(2, split_dtype(...)))
+   local n, s = sizes_of("ones", select(2, split_dtype(...)))
    return wrap(C.dob_full(dt, n, s, 1))
 end
 
 function M.full(sizes, value, dtype)
    if type(sizes) ~= "table" or is_tensor(sizes) then A.wrong("full", "sizes", "a table of sizes", sizes) end
-   local n, s = sizes_of(sizes)
+   local n, s = sizes_of("full", sizes)
    return wrap(C.dob_full(dtype_code(dtype), n, s, A.number("full", "value", value)))
 end
 
@@ -176,7 +176,9 @@ end
 function M.tensor(data, dtype)
    if type(data) == "number" then return M.scalar(data, dtype) end
    if is_tensor(data) then return data:clone() end
-   if type(data) ~= "table" then A.wrong("tensor", "data", "a (nested) table of numbers", data) end
+   if type(data) ~= "table" or getmetatable(data) ~= nil then
+      A.wrong("tensor", "data", "a number, a tensor or a (nested) table of numbers", data)
+   end
    local shape, probe = {}, data
    while type(probe) == "table" and getmetatable(probe) == nil do
       if #shape == 64 then A.fail("tensor", "the table nests deeper than 64 levels") end
@@ -203,7 +205,7 @@ function M.tensor(data, dtype)
    -- converted in C, which refuses values the dtype cannot hold exactly
    local values = ffi.new("double[?]", math.max(k, 1))
    for i = 1, k do values[i - 1] = flat[i] end
-   local n, sizes = sizes_of(shape)
+   local n, sizes = sizes_of("tensor", shape)
    return wrap(C.dob_from_doubles(dt, n, sizes, values))
 end
 
@@ -359,7 +361,8 @@ end
 -- Frees the tensor now rather than at the next collection. Any later use of
 -- this Lua object is an error.
 function Tensor:free()
-   local h = self.h
+   if getmetatable(self) == Freed then return end
+   local h = H(self)
    if h then
       ffi.gc(h, nil)
       C.dob_release(h)
@@ -383,14 +386,15 @@ end
 ---------------------------------------------------------------------------------------
 -- views and copies
 
-function Tensor:view(...) return wrap(C.dob_view(H(self), sizes_of(...))) end
-function Tensor:reshape(...) return wrap(C.dob_reshape(H(self), sizes_of(...))) end
+function Tensor:view(...) return wrap(C.dob_view(H(self), sizes_of("view", ...))) end
+function Tensor:reshape(...) return wrap(C.dob_reshape(H(self), sizes_of("reshape", ...))) end
 function Tensor:view_as(o)
    H(o, "other")
    return self:view(o:size())
 end
 -- flatten(first): dims first..last merged into one (first 1: a 1-D tensor)
 function Tensor:flatten(first)
+   H(self)
    local sz = self:size()
    if #sz == 0 and (first == nil or first == 1) then return self:reshape({ 1 }) end
    first = A.dim("flatten", "first", first == nil and 1 or first, #sz) + 1
@@ -403,11 +407,13 @@ function Tensor:transpose(d0, d1)
    return wrap(C.dob_transpose(H(self), cdim(d0, "transpose"), cdim(d1, "transpose")))
 end
 function Tensor:t()
+   H(self)
    if self:dim() ~= 2 then error("t: expects a 2-D tensor, got " .. self:dim() .. "-D", 2) end
    return self:transpose(1, 2)
 end
 function Tensor:permute(...)
-   local dims = type(...) == "table" and ... or { ... }
+   H(self)
+   local dims = select("#", ...) > 0 and type(...) == "table" and ... or { ... }
    if #dims > 64 then A.fail("permute", "at most 64 dims, got %d", #dims) end
    local arr = ints_t(math.max(#dims, 1))
    for i = 1, #dims do arr[i - 1] = cdim(dims[i], "permute") end
@@ -440,7 +446,7 @@ function Tensor:select(d, i)
    local h = H(self)
    return wrap(C.dob_select(h, cdim(d, "select"), cindex(i, "select")))
 end
-function Tensor:expand(...) return wrap(C.dob_expand(H(self), sizes_of(...))) end
+function Tensor:expand(...) return wrap(C.dob_expand(H(self), sizes_of("expand", ...))) end
 function Tensor:expand_as(o)
    H(o, "other")
    return self:expand(o:size())
@@ -462,8 +468,8 @@ function Tensor:as_strided(sizes, strides, offset)
    if type(sizes) ~= "table" or type(strides) ~= "table" or #sizes ~= #strides then
       A.fail("as_strided", "expected two lists of the same length (sizes, strides)")
    end
-   local n, sz = sizes_of(sizes)
-   local _, st = sizes_of(strides)
+   local n, sz = sizes_of("as_strided", sizes)
+   local _, st = sizes_of("as_strided", strides)
    offset = A.int("as_strided", "offset", offset, 1, nil, self:storage_offset())
    return wrap(C.dob_as_strided(h, n, sz, st, offset - 1))
 end
@@ -471,11 +477,12 @@ function Tensor:contiguous() return wrap(C.dob_contiguous(H(self))) end
 function Tensor:clone() return wrap(C.dob_clone(H(self))) end
 function Tensor:detach() return wrap(C.dob_detach(H(self))) end
 function Tensor:to(dtype) return wrap(C.dob_to_dtype(H(self), dtype_code(dtype))) end
-function Tensor:float() return self:to("float32") end
-function Tensor:long() return self:to("int64") end
-function Tensor:byte() return self:to("uint8") end
+function Tensor:float() return wrap(C.dob_to_dtype(H(self), 0)) end
+function Tensor:long() return wrap(C.dob_to_dtype(H(self), 1)) end
+function Tensor:byte() return wrap(C.dob_to_dtype(H(self), 2)) end
 -- split into pieces of `size` along dim (the last may be smaller)
 function Tensor:split(size, d)
+   H(self)
    d = d or 1
    local n = self:size(d)
    size = A.int("split", "size", size, 1)
@@ -489,6 +496,7 @@ function Tensor:split(size, d)
 end
 -- chunk(k, d): k pieces of equal size along d (fewer when the size is too small)
 function Tensor:chunk(k, d)
+   H(self)
    d = d or 1
    local n = self:size(d)
    k = A.int("chunk", "count", k, 1)
@@ -524,7 +532,10 @@ function Tensor:fill_(v)
    check(C.dob_fill_(h, v))
    return self
 end
-function Tensor:zero_() return self:fill_(0) end
+function Tensor:zero_()
+   check(C.dob_fill_(H(self), 0))
+   return self
+end
 function Tensor:copy_(src) check(C.dob_copy_(H(self), H(src, "source"))); return self end
 
 ---------------------------------------------------------------------------------------
@@ -670,6 +681,9 @@ mt.__lt = function() A.fail("<", "tensors cannot be compared with < (Lua makes t
 mt.__le = function() A.fail("<=", "tensors cannot be compared with <= (Lua makes the result a boolean); use x:le(y)") end
 mt.__concat = function() A.fail("..", "tensors cannot be concatenated with ..; use tostring(x), or dob.cat for tensors") end
 mt.__call = function() A.fail("call", "a tensor is not callable; use x:get(i, j) or x[i] for elements") end
+-- a freed tensor compared with a live one: Lua calls the metamethod only when both
+-- operands share it
+Freed.__lt, Freed.__le = mt.__lt, mt.__le
 
 --- v, checked to be an integer: an error naming op and argument `what` at the user's code
 function M.int_arg(v, what, op)

@@ -149,11 +149,20 @@ function M.entries(dob)
       local mt = type(cls) == "table" and getmetatable(cls)
       if mt and mt.__call and type(mt.__index) == "table" then
          list[#list + 1] = { name = "nn." .. cname, fn = cls, kind = "constructor" }
-         for _, k in ipairs(sorted_keys(mt.__index)) do
-            if k:sub(1, 2) ~= "__" and type(mt.__index[k]) == "function" then
-               list[#list + 1] = { name = ("nn.%s:%s"):format(cname, k), fn = mt.__index[k], kind = "module_method",
-                  class = cname }
+         -- the class's own methods and those it inherits (each function once, under the
+         -- first class that has it)
+         local c = mt.__index
+         while type(c) == "table" do
+            for _, k in ipairs(sorted_keys(c)) do
+               local fn = rawget(c, k)
+               if k:sub(1, 2) ~= "__" and type(fn) == "function" and not seen[fn] then
+                  seen[fn] = true
+                  list[#list + 1] = { name = ("nn.%s:%s"):format(cname, k), fn = fn, kind = "module_method",
+                     class = cname }
+               end
             end
+            local parent = getmetatable(c)
+            c = parent and parent.__index
          end
       end
    end
@@ -201,6 +210,7 @@ function M.plan(dob, per_entry)
       for _ = 1, per_entry do
          local c = { e.name }
          local n = rnd(5) - 1
+         if COMPARISONS[e.name] then n = 1 end
          if self_first then
             -- mostly a valid tensor
             c[2] = rnd(6) == 1 and operand_pool[rnd(#operand_pool)] or PLAUSIBLE[8 + rnd(7)]

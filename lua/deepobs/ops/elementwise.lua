@@ -134,7 +134,7 @@ end
 function Tensor.where(cond, a, b) return dob.where(cond, a, b) end
 
 function Tensor.sum_to_size(g, ...)
-   local n, s = T.sizes_of(...)
+   local n, s = T.sizes_of("sum_to_size", ...)
    return wrap(C.dob_sum_to_shape(H(g), n, s))
 end
 

@@ -12,6 +12,7 @@
 -- layer_norm: normalises over the last normalized_ndims dims (default 1);
 -- weight/bias of that shape or nil; eps default 1e-5.
 local T = require "deepobs.tensor"
+local A = require "deepobs.argcheck"
 local C = require("deepobs.C").lib
 local Tensor, wrap, H = T.Tensor, T.wrap, T.H
 
@@ -24,7 +25,7 @@ end
 
 local function num(v, dflt, what, op)
    if v == nil then return dflt end
-   if type(v) ~= "number" then error(("%s: %s must be a number, got %s"):format(op, what, type(v)), 3) end
+   if type(v) ~= "number" then A.raise(("%s: %s must be a number, got %s"):format(op, what, type(v))) end
    return v
 end
 
@@ -38,7 +39,7 @@ end
 function Tensor.layer_norm(x, ndims, weight, bias, eps)
    local h = H(x, "layer_norm input")
    ndims = num(ndims, 1, "normalized_ndims", "layer_norm")
-   if ndims % 1 ~= 0 then error("layer_norm: normalized_ndims must be an integer", 2) end
+   if ndims % 1 ~= 0 then A.raise("layer_norm: normalized_ndims must be an integer") end
    return wrap(C.dob_layer_norm(h, ndims, opt(weight, "layer_norm weight"), opt(bias, "layer_norm bias"),
       num(eps, 1e-5, "eps", "layer_norm")))
 end

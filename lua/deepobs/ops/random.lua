@@ -39,7 +39,7 @@ function Tensor:truncated_normal_(mean, std)
 end
 function Tensor:bernoulli_(p)
    local h = H(self)
-   check(C.dob_bernoulli_(h, A.range("bernoulli_", "p", p, 0, 1, 0.5)))
+   check(C.dob_bernoulli_(h, A.number("bernoulli_", "p", p, 0.5)))
    return self
 end
 -- random_(lo, hi): integers in [lo, hi)
