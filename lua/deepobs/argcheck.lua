@@ -50,11 +50,29 @@ function M.raise(msg)
    error(msg, l or 0)
 end
 
---- The name under which the user's code called into the package ("narrow" for
+-- public function -> its name in messages (see name_functions)
+local names = setmetatable({}, { __mode = "k" })
+
+--- Registers the functions in table t under prefix .. key ("" for plain names), so that
+-- messages of shared helpers name them even when called through an alias or a tail call.
+function M.name_functions(t, prefix)
+   for k, v in pairs(t) do
+      if type(k) == "string" and type(v) == "function" and names[v] == nil then names[v] = (prefix or "") .. k end
+   end
+end
+
+--- Registers one function under name.
+function M.name_function(fn, name) names[fn] = name end
+
+--- The name of the public function the user's code called into ("narrow" for
 -- x:narrow(...), "zeros" for dob.zeros(...)), for messages of helpers shared by many
--- functions; "deepobs" when it cannot be told.
+-- functions: the registered name, else the name the call used; "deepobs" when neither
+-- can be told.
 function M.entry()
    local l = user_level()
+   local fn = l and debug.getinfo(l - 1, "f")
+   local known = fn and names[fn.func]
+   if known then return known end
    local info = l and debug.getinfo(l - 1, "n")
    local name = info and info.name
    if type(name) ~= "string" or name == "?" then return "deepobs" end

@@ -92,4 +92,12 @@ dob.save, dob.load, dob.check_saveable = serialize.save, serialize.load, seriali
 dob.nn = require "deepobs.nn"
 dob.optim = require "deepobs.optim"
 
+-- names for messages from helpers that many functions share
+A.name_functions(T.Tensor)
+A.name_functions(dob)
+for _, op in ipairs { "__add", "__sub", "__mul", "__div", "__pow", "__unm", "__mod", "__lt", "__le", "__concat",
+   "__call", "__index", "__newindex" } do
+   if T.mt[op] then A.name_function(T.mt[op], (op == "__index" or op == "__newindex") and "index" or op:sub(3)) end
+end
+
 return dob

@@ -51,6 +51,7 @@
 local ffi = require "ffi"
 local C = require("deepobs.C").lib
 local T = require "deepobs.tensor"
+local A = require "deepobs.argcheck"
 
 for _, decl in ipairs {
    "void *fopen(const char *path, const char *mode);",
@@ -815,6 +816,17 @@ function M.load(path, opts)
    libc.fclose(f)
    if not ok then error(res, 0) end
    return res
+end
+
+-- options must be a table (nil: none)
+for _, name in ipairs { "save", "load" } do
+   local impl = M[name]
+   local opts_at = name == "save" and 3 or 2
+   M[name] = function(...)
+      local opts = select(opts_at, ...)
+      if opts ~= nil and (type(opts) ~= "table" or getmetatable(opts) ~= nil) then A.wrong(name, "opts", "a table", opts) end
+      return impl(...)
+   end
 end
 
 return M

@@ -49,16 +49,24 @@ local function pace_gc()
    end
 end
 
--- Takes ownership of a new reference returned by C (NULL: raise its error at the user's
--- code).
-local function wrap(p)
-   if p == nil then A.raise(last_error()) end
+-- The C error as an error at the user's code, named after op (default: the function the
+-- user called) when the message does not name one ("out of memory allocating ...")
+local function raise_c_error(op)
+   local msg = last_error()
+   if not msg:match("^[%w_]+: ") then msg = (op or A.entry()) .. ": " .. msg end
+   A.raise(msg)
+end
+
+-- Takes ownership of a new reference returned by C (NULL: raise its error; op names the
+-- function in messages that do not name one).
+local function wrap(p, op)
+   if p == nil then raise_c_error(op) end
    pace_gc()
    return setmetatable({ h = ffi.gc(p, C.dob_release) }, mt)
 end
 
 local function check(rc)
-   if rc ~= 0 then A.raise(last_error()) end
+   if rc ~= 0 then raise_c_error() end
 end
 
 -- The handle of tensor argument `what` (nil: self), with an error naming the function the
@@ -138,24 +146,24 @@ local M = { Tensor = Tensor, wrap = wrap, check = check, H = H, is_tensor = is_t
 
 function M.empty(...)
    local dt = split_dtype(...)
-   return wrap(C.dob_empty(dt, sizes_of("empty", select(2, split_dtype(...)))))
+   return wrap(C.dob_empty(dt, sizes_of("empty", select(2, split_dtype(...)))), "empty")
 end
 
 function M.zeros(...)
    local dt = split_dtype(...)
-   return wrap(C.dob_zeros(dt, sizes_of("zeros", select(2, split_dtype(...)))))
+   return wrap(C.dob_zeros(dt, sizes_of("zeros", select(2, split_dtype(...)))), "zeros")
 end
 
 function M.ones(...)
    local dt = split_dtype(...)
    local n, s = sizes_of("ones", select(2, split_dtype(...)))
-   return wrap(C.dob_full(dt, n, s, 1))
+   return wrap(C.dob_full(dt, n, s, 1), "ones")
 end
 
 function M.full(sizes, value, dtype)
    if type(sizes) ~= "table" or is_tensor(sizes) then A.wrong("full", "sizes", "a table of sizes", sizes) end
    local n, s = sizes_of("full", sizes)
-   return wrap(C.dob_full(dtype_code(dtype), n, s, A.number("full", "value", value)))
+   return wrap(C.dob_full(dtype_code(dtype), n, s, A.number("full", "value", value)), "full")
 end
 
 -- arange(stop) or arange(start, stop[, step[, dtype]]): start, start + step, ... < stop
@@ -165,7 +173,7 @@ function M.arange(a, b, step, dtype)
    b = A.finite("arange", "stop", b)
    step = A.finite("arange", "step", step, 1)
    if step == 0 then A.wrong("arange", "step", "a nonzero number", step) end
-   return wrap(C.dob_arange(dtype_code(dtype), a, b, step))
+   return wrap(C.dob_arange(dtype_code(dtype), a, b, step), "arange")
 end
 
 function M.scalar(v, dtype)
@@ -206,7 +214,7 @@ function M.tensor(data, dtype)
    local values = ffi.new("double[?]", math.max(k, 1))
    for i = 1, k do values[i - 1] = flat[i] end
    local n, sizes = sizes_of("tensor", shape)
-   return wrap(C.dob_from_doubles(dt, n, sizes, values))
+   return wrap(C.dob_from_doubles(dt, n, sizes, values), "tensor")
 end
 
 ---------------------------------------------------------------------------------------
@@ -371,16 +379,17 @@ function Tensor:free()
    setmetatable(self, Freed)
 end
 
-local function use_of_freed() A.fail(nil, "use of a freed tensor (:free() was called on it)") end
+local FREED = "use of a freed tensor (:free() was called on it)"
 local function nothing() end
 Freed.__index = function(_, k)
    if k == "free" then return nothing end
-   use_of_freed()
+   A.fail(type(k) == "string" and k or "index", FREED)
 end
 Freed.__tostring = function() return "[freed deepobs.Tensor]" end
 for _, op in ipairs { "__add", "__sub", "__mul", "__div", "__mod", "__unm", "__pow", "__call", "__concat", "__lt", "__le",
    "__newindex" } do
-   Freed[op] = use_of_freed
+   local name = op == "__newindex" and "index" or op:sub(3)
+   Freed[op] = function() A.fail(name, FREED) end
 end
 
 ---------------------------------------------------------------------------------------

@@ -26,14 +26,13 @@ local function class(name, parent)
    c.__call = function(self, ...) return self:forward(...) end
    c.__tostring = function(self) return self:describe() end
    if parent then setmetatable(c, { __index = parent }) end
-   nn[name] = setmetatable({}, {
-      __index = c,
-      __call = function(_, ...)
-         local self = setmetatable({ _params = {}, _buffers = {}, _children = {}, training = true }, c)
-         self:__init(...)
-         return self
-      end,
-   })
+   local function construct(_, ...)
+      local self = setmetatable({ _params = {}, _buffers = {}, _children = {}, training = true }, c)
+      self:__init(...)
+      return self
+   end
+   A.name_function(construct, name)
+   nn[name] = setmetatable({}, { __index = c, __call = construct })
    return c
 end
 nn.class = class

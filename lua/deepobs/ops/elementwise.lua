@@ -17,8 +17,12 @@ local function binary(op, a, b)
    return wrap(C.dob_binary(op, H(a, "left operand"), H(b, "right operand")))
 end
 
+-- (the wrappers keep their frames, not tail calls, so that messages can name them)
 for name, op in pairs(BIN) do
-   Tensor[name] = function(a, b) return binary(op, a, b) end
+   Tensor[name] = function(a, b)
+      local r = binary(op, a, b)
+      return r
+   end
    dob[name] = Tensor[name]
    -- in place: a = a OP b (b a tensor broadcast to a, or a number)
    Tensor[name .. "_"] = function(a, b)
@@ -31,23 +35,27 @@ end
 -- add(b, alpha) / add_(b, alpha): a + alpha * b, as in torch
 local plain_add, plain_add_, plain_sub_ = Tensor.add, Tensor.add_, Tensor.sub_
 function Tensor.add(a, b, alpha)
-   if alpha == nil or alpha == 1 then return plain_add(a, b) end
-   return plain_add(a, binary(C.DOB_MUL, b, A.number("add", "alpha", alpha)))
+   local r
+   if alpha == nil or alpha == 1 then r = plain_add(a, b)
+   else r = plain_add(a, binary(C.DOB_MUL, b, A.number("add", "alpha", alpha))) end
+   return r
 end
 dob.add = Tensor.add
 function Tensor.add_(a, b, alpha)
-   if alpha == nil then return plain_add_(a, b) end
+   if alpha == nil then plain_add_(a, b); return a end
    if type(alpha) ~= "number" then A.wrong("add_", "alpha", "a number", alpha) end
    if is_tensor(b) then check(C.dob_add_scaled_(H(a), b.h, alpha)); return a end
    if type(b) ~= "number" then A.wrong("add_", "other", "a tensor or a number", b) end
-   return plain_add_(a, b * alpha)
+   plain_add_(a, b * alpha)
+   return a
 end
 function Tensor.sub_(a, b, alpha)
-   if alpha == nil then return plain_sub_(a, b) end
+   if alpha == nil then plain_sub_(a, b); return a end
    if type(alpha) ~= "number" then A.wrong("sub_", "alpha", "a number", alpha) end
    if is_tensor(b) then check(C.dob_add_scaled_(H(a), b.h, -alpha)); return a end
    if type(b) ~= "number" then A.wrong("sub_", "other", "a tensor or a number", b) end
-   return plain_sub_(a, b * alpha)
+   plain_sub_(a, b * alpha)
+   return a
 end
 function Tensor.addcmul_(a, value, b, c)
    if c == nil then value, b, c = 1, value, b end
@@ -72,11 +80,11 @@ function Tensor.lerp_(a, b, w)
 end
 
 local mt = T.mt
-mt.__add = function(a, b) return binary(C.DOB_ADD, a, b) end
-mt.__sub = function(a, b) return binary(C.DOB_SUB, a, b) end
-mt.__mul = function(a, b) return binary(C.DOB_MUL, a, b) end
-mt.__div = function(a, b) return binary(C.DOB_DIV, a, b) end
-mt.__pow = function(a, b) return binary(C.DOB_POW, a, b) end
+mt.__add = function(a, b) local r = binary(C.DOB_ADD, a, b); return r end
+mt.__sub = function(a, b) local r = binary(C.DOB_SUB, a, b); return r end
+mt.__mul = function(a, b) local r = binary(C.DOB_MUL, a, b); return r end
+mt.__div = function(a, b) local r = binary(C.DOB_DIV, a, b); return r end
+mt.__pow = function(a, b) local r = binary(C.DOB_POW, a, b); return r end
 mt.__unm = function(a) return wrap(C.dob_unary(C.DOB_NEG, H(a))) end
 mt.__mod = function() A.fail("%", "tensors have no % operator; use x - y * (x / y):floor() style ops explicitly") end
 

@@ -53,6 +53,6 @@ function dob.rand(...) return T.empty(...):uniform_(0, 1) end
 function dob.randn(...) return T.empty(...):normal_(0, 1) end
 -- a random permutation of 0..n-1 (int64; index tensors hold 0-based
 -- values, like labels in the data files)
-function dob.randperm(n) return wrap(C.dob_randperm(A.int("randperm", "n", n, 0))) end
+function dob.randperm(n) return wrap(C.dob_randperm(A.int("randperm", "n", n, 0)), "randperm") end
 
 return dob
