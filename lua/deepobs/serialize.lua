@@ -301,6 +301,7 @@ end
 --- Raises the error save would raise for value (naming the key path under
 -- root_name, default "value"), without writing anything.
 function M.check_saveable(value, root_name)
+   if root_name ~= nil and type(root_name) ~= "string" then A.wrong("check_saveable", "name", "a string", root_name) end
    plan(value, root_name or "value", nil)
    return true
 end
@@ -825,6 +826,9 @@ for _, name in ipairs { "save", "load" } do
    M[name] = function(...)
       local opts = select(opts_at, ...)
       if opts ~= nil and (type(opts) ~= "table" or getmetatable(opts) ~= nil) then A.wrong(name, "opts", "a table", opts) end
+      if opts ~= nil and opts.name ~= nil and type(opts.name) ~= "string" then
+         A.wrong(name, "opts.name", "a string", opts.name)
+      end
       return impl(...)
    end
 end

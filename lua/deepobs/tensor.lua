@@ -264,6 +264,7 @@ function Tensor:is_leaf() return C.dob_is_leaf(H(self)) ~= 0 end
 function Tensor:grad_fn() return ffi.string(C.dob_grad_fn_name(H(self))) end
 
 function Tensor:same_size(o)
+   H(self)
    H(o, "other")
    local a, b = self:size(), o:size()
    if #a ~= #b then return false end
@@ -398,6 +399,7 @@ end
 function Tensor:view(...) return wrap(C.dob_view(H(self), sizes_of("view", ...))) end
 function Tensor:reshape(...) return wrap(C.dob_reshape(H(self), sizes_of("reshape", ...))) end
 function Tensor:view_as(o)
+   H(self)
    H(o, "other")
    return self:view(o:size())
 end
@@ -457,6 +459,7 @@ function Tensor:select(d, i)
 end
 function Tensor:expand(...) return wrap(C.dob_expand(H(self), sizes_of("expand", ...))) end
 function Tensor:expand_as(o)
+   H(self)
    H(o, "other")
    return self:expand(o:size())
 end

@@ -119,9 +119,18 @@ local OPERATORS = {
 -- the instance whose methods are called)
 local CONSTRUCT = { {}, { 3 }, { 3, 4 }, { 3, 4, 2 }, { 0.5 }, { function(x) return x end } }
 
+-- Test-only entries that misbehave on purpose, to show that the classification can fail:
+-- a raw Lua error, a segfault (a NULL read through the FFI) and an endless loop.
+local FAKES = {
+   ["fake.raw"] = function(x) return x + nil end,
+   ["fake.crash"] = function() return ffi.cast("int *", 0)[0] end,
+   ["fake.hang"] = function() local n = 0; while true do n = n + 1 end end,
+}
+
 --- Every entry: { name = "dob.narrow", fn = f, method = bool, kind = ... }, sorted by name,
--- one entry per distinct function (dob.add and Tensor.add are the same function).
-function M.entries(dob)
+-- one entry per distinct function (dob.add and Tensor.add are the same function); with
+-- fakes, the FAKES too.
+function M.entries(dob, fakes)
    local T = require "deepobs.tensor"
    -- the gradient checker is public where it exists (it is walked like the rest)
    local has_gradcheck, gradcheck = pcall(require, "deepobs.gradcheck")
@@ -172,6 +181,9 @@ function M.entries(dob)
    end
    -- optim.object's step, with user closures (nil, a number, a tensor, an error)
    list[#list + 1] = { name = "optim.object:step", kind = "optim_step" }
+   if fakes then
+      for name, fn in pairs(FAKES) do list[#list + 1] = { name = name, fn = fn, kind = "function" } end
+   end
    table.sort(list, function(a, b) return a.name < b.name end)
    return list
 end
@@ -291,12 +303,12 @@ end
 
 --- Runs cases[first..] of the plan in file `path` (one case a line: entry and tokens,
 -- tab-separated), printing "S i" before and "R i class message" after each.
-function M.child(path, first)
+function M.child(path, first, fakes)
    local dob = require "deepobs"
    jit.off()   -- so that the count hook sees every loop
    io.stdout:setvbuf("line")
    local by_name = {}
-   for _, e in ipairs(M.entries(dob)) do by_name[e.name] = e end
+   for _, e in ipairs(M.entries(dob, fakes)) do by_name[e.name] = e end
    local makers = tensors(dob)
    for k, v in pairs(SCALARS) do makers[k] = v end
    local function value(tok) return assert(makers[tok], tok)() end
@@ -353,8 +365,8 @@ function M.run(plan, dir, opts)
    local limit = os.getenv("DEEPOBS_ASAN") and "" or "ulimit -v 6000000; "
    local first = 1
    while first <= #plan do
-      local code = ("package.path=%q..package.path; require('helpers.api_contract').child(%q, %d)")
-         :format(lpath, "plan.txt", first)
+      local code = ("package.path=%q..package.path; require('helpers.api_contract').child(%q, %d, %s)")
+         :format(lpath, "plan.txt", first, tostring(opts.fakes == true))
       local cmd = ("cd %s && %stimeout -s KILL %d luajit -e %s 2>&1; echo \"EXIT $?\"")
          :format(shell_quote(dir), limit, opts.batch_seconds or 120, shell_quote(code))
       local p = io.popen(cmd)

@@ -20,6 +20,7 @@ local int = T.int_arg
 --- Decodes JPEG bytes (a Lua string or a 1-dim uint8 tensor) to uint8 [3,H,W].
 -- name labels error messages.
 function dob.decode_jpeg(bytes, name)
+   if name ~= nil and type(name) ~= "string" then A.wrong("decode_jpeg", "name", "a string", name) end
    if type(bytes) == "string" then
       return wrap(C.dob_image_decode_jpeg(bytes, #bytes, name))
    end

@@ -28,7 +28,8 @@ Tensor.bmm = dob.bmm
 
 --- beta * c + alpha * a @ b (c broadcast to [n, m]); beta and alpha default to 1.
 function dob.addmm(c, a, b, beta, alpha)
-   return wrap(C.dob_addmm(H(c, "c"), H(a, "a"), H(b, "b"), beta or 1, alpha or 1))
+   return wrap(C.dob_addmm(H(c, "c"), H(a, "a"), H(b, "b"), A.number("addmm", "beta", beta, 1),
+      A.number("addmm", "alpha", alpha, 1)))
 end
 Tensor.addmm = dob.addmm
 
