@@ -93,6 +93,7 @@ function M.describe(v)
       if v ~= v then return "nan" end
       if v == math.huge then return "inf" end
       if v == -math.huge then return "-inf" end
+      if v % 1 == 0 and math.abs(v) < 2 ^ 63 then return ("%.0f"):format(v) end
       local s = ("%.14g"):format(v)
       if tonumber(s) ~= v then s = ("%.17g"):format(v) end
       return s

@@ -389,7 +389,7 @@ end
 Freed.__tostring = function() return "[freed deepobs.Tensor]" end
 for _, op in ipairs { "__add", "__sub", "__mul", "__div", "__mod", "__unm", "__pow", "__call", "__concat", "__lt", "__le",
    "__newindex" } do
-   local name = op == "__newindex" and "index" or op:sub(3)
+   local name = ({ __newindex = "index", __concat = "..", __lt = "<", __le = "<=" })[op] or op:sub(3)
    Freed[op] = function() A.fail(name, FREED) end
 end
 
@@ -494,9 +494,11 @@ function Tensor:long() return wrap(C.dob_to_dtype(H(self), 1)) end
 function Tensor:byte() return wrap(C.dob_to_dtype(H(self), 2)) end
 -- split into pieces of `size` along dim (the last may be smaller)
 function Tensor:split(size, d)
-   H(self)
+   local h = H(self)
    d = d or 1
-   local n = self:size(d)
+   local n = C.dob_size(h, cdim(d, "split"))
+   if n < 0 then A.fail("split", "dim %s out of range for a %d-dim tensor", A.describe(d), C.dob_ndim(h)) end
+   n = tonumber(n)
    size = A.int("split", "size", size, 1)
    local out = {}
    local first = 1
@@ -508,9 +510,11 @@ function Tensor:split(size, d)
 end
 -- chunk(k, d): k pieces of equal size along d (fewer when the size is too small)
 function Tensor:chunk(k, d)
-   H(self)
+   local h = H(self)
    d = d or 1
-   local n = self:size(d)
+   local n = C.dob_size(h, cdim(d, "chunk"))
+   if n < 0 then A.fail("chunk", "dim %s out of range for a %d-dim tensor", A.describe(d), C.dob_ndim(h)) end
+   n = tonumber(n)
    k = A.int("chunk", "count", k, 1)
    return self:split(math.max(1, math.ceil(n / k)), d)
 end
@@ -661,6 +665,10 @@ local special = {
 local function element_or_row(t, i)
    local nd = C.dob_ndim(t.h)
    if nd == 0 then A.fail("index", "a 0-dim tensor cannot be indexed; use x:item()") end
+   if i ~= i or i % 1 ~= 0 or i < 1 or i > C.dob_size(t.h, 0) then
+      A.fail("index", "x[%s] is out of range: indices are 1-based integers in 1..%d", A.describe(i),
+         tonumber(C.dob_size(t.h, 0)))
+   end
    if nd == 1 then return t:get(i) end
    return t:select(1, i)
 end
@@ -668,7 +676,10 @@ end
 mt.__index = function(t, k)
    local m = Tensor[k]
    if m ~= nil then return m end
-   if type(k) == "number" then return element_or_row(t, k) end
+   if type(k) == "number" then
+      local v = element_or_row(t, k)
+      return v
+   end
    local s = special[k]
    if s then return s(t) end
    A.fail("index", "a Tensor has no method or field %s", type(k) == "string" and ("'" .. k .. "'") or A.describe(k))
@@ -680,6 +691,10 @@ mt.__newindex = function(t, k, v)
    end
    local nd = C.dob_ndim(t.h)
    if nd == 0 then A.fail("index", "a 0-dim tensor cannot be indexed; use x:fill_(v)") end
+   if k ~= k or k % 1 ~= 0 or k < 1 or k > C.dob_size(t.h, 0) then
+      A.fail("index", "x[%s] is out of range: indices are 1-based integers in 1..%d", A.describe(k),
+         tonumber(C.dob_size(t.h, 0)))
+   end
    if nd == 1 then t:set(v, k); return end
    local row = t:select(1, k)
    if is_tensor(v) then row:copy_(v) else row:fill_(v) end

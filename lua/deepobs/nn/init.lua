@@ -177,10 +177,10 @@ end
 -- a kernel size: an integer >= 1 or a pair { kh, kw } of them
 local function kernel_of(op, k)
    if type(k) == "table" and getmetatable(k) == nil and #k == 2 then
-      return A.int(op, "kernel[1]", k[1], 1), A.int(op, "kernel[2]", k[2], 1)
+      return A.int(op, "kernel[1]", k[1], 1, A.INT_MAX), A.int(op, "kernel[2]", k[2], 1, A.INT_MAX)
    end
    if type(k) ~= "number" then A.wrong(op, "kernel", "an integer >= 1 or a pair {kh, kw}", k) end
-   k = A.int(op, "kernel", k, 1)
+   k = A.int(op, "kernel", k, 1, A.INT_MAX)
    return k, k
 end
 

@@ -7,7 +7,7 @@ local Tensor, wrap, H = T.Tensor, T.wrap, T.H
 
 local dob = {}
 
-local function int_arg(v, what, op) return A.int(op, what, v) end
+local function int_arg(v, what, op) return A.cint(op, what, v) end
 
 --- TensorFlow's SAME padding for one spatial dim: returns (before, after)
 -- such that the output has ceil(in / s) elements.
@@ -59,7 +59,7 @@ local function pads_of(opts, op, h, w, kh, kw, sh, sw)
 end
 
 local function dims4(t, what, op)
-   local h = H(t, op .. ": " .. what)
+   local h = H(t, what)
    if C.dob_ndim(h) ~= 4 then
       A.raise(("%s: %s must be 4-D, got %d-D"):format(op, what, C.dob_ndim(h)))
    end
@@ -74,7 +74,7 @@ function dob.conv2d(x, w, b, opts)
    local sh, sw = strides_of(opts, "conv2d")
    local pt, pb, pl, pr = pads_of(opts, "conv2d", tonumber(C.dob_size(hx, 2)), tonumber(C.dob_size(hx, 3)),
       tonumber(C.dob_size(hw, 2)), tonumber(C.dob_size(hw, 3)), sh, sw)
-   return wrap(C.dob_conv2d(hx, hw, b and H(b, "bias") or nil, sh, sw, pt, pb, pl, pr))
+   return wrap(C.dob_conv2d(hx, hw, b ~= nil and H(b, "bias") or nil, sh, sw, pt, pb, pl, pr))
 end
 Tensor.conv2d = dob.conv2d
 
@@ -93,7 +93,7 @@ function dob.conv_transpose2d(x, w, b, opts)
       A.raise(("%s: 'SAME' needs the kernel (%dx%d) to be at least the stride (%dx%d)"):format(op, kh, kw, sh, sw))
    end
    local pt, pb, pl, pr = pads_of(opts, op, h * sh, wd * sw, kh, kw, sh, sw)
-   return wrap(C.dob_conv_transpose2d(hx, hw, b and H(b, op .. ": bias") or nil, sh, sw, pt, pb, pl, pr))
+   return wrap(C.dob_conv_transpose2d(hx, hw, b ~= nil and H(b, "bias") or nil, sh, sw, pt, pb, pl, pr))
 end
 Tensor.conv_transpose2d = dob.conv_transpose2d
 

@@ -30,17 +30,16 @@ local function num(v, dflt, what, op)
 end
 
 function Tensor.batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)
-   local h = H(x, "batch_norm input")
-   return wrap(C.dob_batch_norm(h, opt(weight, "batch_norm weight"), opt(bias, "batch_norm bias"),
-      opt(running_mean, "batch_norm running_mean"), opt(running_var, "batch_norm running_var"),
+   local h = H(x, "input")
+   return wrap(C.dob_batch_norm(h, opt(weight, "weight"), opt(bias, "bias"),
+      opt(running_mean, "running_mean"), opt(running_var, "running_var"),
       training and 1 or 0, num(momentum, 0.1, "momentum", "batch_norm"), num(eps, 1e-5, "eps", "batch_norm")))
 end
 
 function Tensor.layer_norm(x, ndims, weight, bias, eps)
-   local h = H(x, "layer_norm input")
-   ndims = num(ndims, 1, "normalized_ndims", "layer_norm")
-   if ndims % 1 ~= 0 then A.raise("layer_norm: normalized_ndims must be an integer") end
-   return wrap(C.dob_layer_norm(h, ndims, opt(weight, "layer_norm weight"), opt(bias, "layer_norm bias"),
+   local h = H(x, "input")
+   ndims = A.cint("layer_norm", "normalized_ndims", ndims, nil, 1)
+   return wrap(C.dob_layer_norm(h, ndims, opt(weight, "weight"), opt(bias, "bias"),
       num(eps, 1e-5, "eps", "layer_norm")))
 end
 

@@ -349,7 +349,7 @@ function Object:step(closure)
       if loss_only then params.grad_flat:copy_(self.saved_grad) end
       if not res[1] then error(res[2], 0) end
       local loss = res[2]
-      if dob.is_tensor(loss) then loss = loss:item() end
+      if dob.is_tensor(loss) and loss:numel() == 1 then loss = loss:item() end
       if type(loss) ~= "number" then
          fail(("step: the closure must return the loss (a number or a one-element tensor), got %s")
             :format(A.describe(res[2])))
