@@ -6,8 +6,6 @@
 --    local mb = env.number("DEEPOBS_GC_MIN_MB", 64, 1, 2 ^ 20, "a size in megabytes from 1 to 1048576")
 --    local n = env.integer("DEEPOBS_THREADS", nil, 1, 256)   -- nil when unset
 --    if env.flag("DEEPOBS_DEBUG") then ... end
-local errors = require "deepobs.errors"
-
 local M = {}
 
 -- the value of name, nil when unset or empty
@@ -19,7 +17,8 @@ end
 M.get = get
 
 local function refuse(name, v, expected, default)
-   errors.usage(("%s=%s: expected %s (%s)"):format(name, v, expected,
+   -- (loaded here: the library needs the errors module only for this)
+   require("deepobs.errors").usage(("%s=%s: expected %s (%s)"):format(name, v, expected,
       default ~= nil and ("unset it for the default, " .. tostring(default)) or "or unset it"))
 end
 M.refuse = refuse

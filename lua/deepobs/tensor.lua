@@ -433,8 +433,13 @@ end
 -- narrow(dim, first, length): elements first .. first+length-1 (1-based)
 function Tensor:narrow(d, first, len)
    local h = H(self)
-   first = A.int("narrow", "first", first, 1)
-   len = A.int("narrow", "length", len, 0)
+   -- inline checks: data loaders narrow once per batch
+   if type(first) ~= "number" or first % 1 ~= 0 or first < 1 or first > A.EXACT then
+      A.wrong("narrow", "first", "a positive integer", first)
+   end
+   if type(len) ~= "number" or len % 1 ~= 0 or len < 0 or len > A.EXACT then
+      A.wrong("narrow", "length", "a non-negative integer", len)
+   end
    return wrap(C.dob_narrow(h, cdim(d, "narrow"), first - 1, len))
 end
 -- slice(dim, first, last, step): first..last inclusive (1-based; negative
