@@ -41,7 +41,6 @@ describe("argcheck", function()
          { function() A.table("f", "o", setmetatable({}, {})) end, "f: argument 'o' must be a table, got a table" },
          { function() A.callable("f", "fn", 3) end, "f: argument 'fn' must be a function, got 3" },
          { function() A.dim("f", "d", 0, 2) end, "f: argument 'd' must be a dim in 1%.%.2 or %-2%.%.%-1 %(1%-based%), got 0" },
-         { function() A.index("f", "i", 4, 3) end, "f: argument 'i' must be a position in 1%.%.3 or %-3%.%.%-1 %(1%-based%), got 4" },
          { function() A.wrong("f", "x", "a tensor", dob.zeros(2, 3)) end,
             "f: argument 'x' must be a tensor, got a float32 tensor of size %[2x3%]" },
       }

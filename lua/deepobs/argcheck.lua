@@ -1,14 +1,23 @@
 --- Argument checks for the engine's public functions. Each check raises an error that
 -- names the function, the argument and what was expected, positioned at the first
 -- caller outside this package (so a message points at the user's line, never into
--- deepobs), and returns the value converted for C where that applies:
+-- deepobs), and returns the value (or a default for nil) converted for C where that
+-- applies:
 --
 --    local A = require "deepobs.argcheck"
---    local len = A.int("narrow", "length", len, 0)   -- narrow: argument 'length' must be an
---                                                     -- integer >= 0, got -1
---    local v = A.number("fill_", "value", v)         -- any number (NaN and inf included)
---    local s = A.finite("uniform_", "lo", lo, 0)     -- a finite number, 0 when nil
---    A.fail("split", "size must divide ...")         -- any other message, same position
+--    local len = A.int("narrow", "length", len, 0)   -- narrow: argument 'length' must be a
+--                                                     -- non-negative integer, got -1
+--    A.cint(op, name, v, lo, default)      -- an integer that fits C's int
+--    A.number(op, name, v, default)        -- any number (NaN and inf included)
+--    A.finite(op, name, v, default)        -- not NaN, not +-inf
+--    A.range(op, name, v, lo, hi, default) -- a number in [lo, hi]
+--    A.flag / A.string(op, name, v, choices) / A.table / A.callable
+--    A.dim(op, name, d, ndim, extra)       -- a 1-based dim (negative from the end) -> 0-based
+--    A.wrong(op, name, expected, v)        -- "op: argument 'name' must be <expected>, got <v>"
+--    A.fail(op, fmt, ...)                  -- "op: <message>"; op nil: the function the user called
+--    A.raise(msg)                          -- error(msg) at the user's line
+--    A.describe(v)                         -- "nan", "the string \"x\"", "a float32 tensor of size [2x3]"
+--    A.name_functions(t, prefix)           -- names public functions for messages (see entry)
 --
 -- Numbers bound for C `int` parameters are checked against its range, and those bound for
 -- int64 against +-2^53 (the integers a Lua number holds exactly), so nothing is converted
@@ -37,14 +46,7 @@ local function user_level()
    end
 end
 
---- The error level of the first frame (counted from the caller of level()) that is not
--- this package's code: error(msg, M.level()) puts the user's file and line in front.
-function M.level()
-   local l = user_level()
-   return l and l - 1 or 0
-end
-
---- error(msg) at the user's code (see level).
+--- error(msg) at the user's code: the first frame outside this package.
 function M.raise(msg)
    local l = user_level()
    error(msg, l or 0)
@@ -134,7 +136,6 @@ local function int_text(lo, hi)
    if hi then return "an integer <= " .. M.describe(hi) end
    return "an integer"
 end
-M.int_text = int_text
 
 --- v as an integer in [lo, hi] (either bound may be nil: +-2^53); `default` when v is nil
 -- and a default is given.
@@ -222,16 +223,6 @@ function M.dim(op, name, d, ndim, extra)
       M.wrong(op, name, expected, d)
    end
    return d > 0 and d - 1 or d + n
-end
-
---- A 1-based position among n (negative counts from the end) as a 0-based offset.
-function M.index(op, name, i, n)
-   if not is_int(i) or i == 0 or i > n or i < -n then
-      local expected = n == 0 and "a position, but the dim is empty" or
-         ("a position in 1..%d or -%d..-1 (1-based)"):format(n, n)
-      M.wrong(op, name, expected, i)
-   end
-   return i > 0 and i - 1 or i + n
 end
 
 return M

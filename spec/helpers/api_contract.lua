@@ -1,8 +1,10 @@
 --- Invalid calls to every public Lua function of the engine, generated, and classified.
 --
 --    local contract = require "helpers.api_contract"
---    local plan = contract.plan(120)            -- { {entry, tok1, tok2, ...}, ... } for every entry
---    local results = contract.run(plan, dir)    -- child processes; { class = count }, details
+--    local plan = contract.plan(dob, 20)        -- { {entry, tok1, tok2, ...}, ... } for every entry
+--    local counts, bad = contract.run(plan, dir) -- child processes; { class = count }, bad outcomes
+--    contract.run({ { "fake.crash" } }, dir, { fakes = true })   -- test-only misbehaving entries
+--    contract.classify(msg)                      -- "ok", "raw" or "hang" for an error message
 --
 -- The API is found by walking the package (dob.*, the Tensor methods, the Tensor
 -- metatable's operators, dob.nn's classes, their methods, dob.nn.init, ParamSet,
