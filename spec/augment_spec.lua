@@ -1,4 +1,4 @@
--- The augmentation ops (src/augment.c) against naive Lua references in
+-- The augmentation ops (src/data/augment.c) against naive Lua references in
 -- double precision, the CIFAR pipeline's parameter ranges, and bad arguments.
 local ffi = require "ffi"
 local dob = require "deepobs"

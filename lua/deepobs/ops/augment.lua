@@ -1,4 +1,4 @@
--- Image augmentation of DeepOBS 1.1's CIFAR/SVHN pipelines (src/augment.c) on
+-- Image augmentation of DeepOBS 1.1's CIFAR/SVHN pipelines (src/data/augment.c) on
 -- float32 batches [N,C,H,W]; data pipeline only (no autograd). Each takes the
 -- per-image random parameters as tensors, so they come from the engine RNG:
 --

@@ -1,4 +1,4 @@
--- Convolutions (src/conv.c): conv2d and conv_transpose2d in NCHW with
+-- Convolutions (src/ops/conv.c): conv2d and conv_transpose2d in NCHW with
 -- explicit four-sided padding, so TensorFlow's asymmetric "SAME" is exact.
 local T = require "deepobs.tensor"
 local A = require "deepobs.argcheck"

@@ -1,4 +1,4 @@
--- Images (src/image.c): JPEG decode / encode and the pieces of the image
+-- Images (src/data/image.c): JPEG decode / encode and the pieces of the image
 -- input pipelines (ImageNet, Food-101). Data preparation only: no autograd.
 --
 --    local img = dob.read_jpeg(path)                 -- uint8 [3,H,W], RGB

@@ -1,4 +1,4 @@
--- Losses (src/loss.c): per-example values of shape [N]; reduce them with
+-- Losses (src/ops/loss.c): per-example values of shape [N]; reduce them with
 -- mean/sum. Labels are int64 class indices (0-based) or float32 targets.
 local T = require "deepobs.tensor"
 local A = require "deepobs.argcheck"

@@ -1,4 +1,4 @@
--- Matrix products (src/matmul.c): matmul with numpy broadcasting, bmm,
+-- Matrix products (src/ops/matmul.c): matmul with numpy broadcasting, bmm,
 -- addmm and the dense layer linear(x, W, b) = x W^T + b.
 local T = require "deepobs.tensor"
 local A = require "deepobs.argcheck"

@@ -1,4 +1,4 @@
--- Neural-network building blocks (src/nnops.c, src/lstm.c, src/attention.c):
+-- Neural-network building blocks (src/ops/nnops.c, src/ops/lstm.c, src/ops/attention.c):
 -- dropout, softmax / log_softmax, embedding, one_hot, index_select, a fused
 -- LSTM layer and scaled dot-product attention. Dims are 1-based; the CONTENTS
 -- of index tensors are 0-based.

@@ -1,4 +1,4 @@
--- Normalisation (src/norm.c).
+-- Normalisation (src/ops/norm.c).
 --
 --    dob.batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)
 --    dob.layer_norm(x, normalized_ndims, weight, bias, eps)

@@ -1,4 +1,4 @@
--- Pooling and resizing (src/pool.c), NCHW.
+-- Pooling and resizing (src/ops/pool.c), NCHW.
 --
 --    x:max_pool2d { kernel = 3, stride = 2, padding = "SAME" }
 --    x:avg_pool2d { kernel = {2, 2}, stride = 2, padding = 0, count_include_pad = false }

@@ -1,4 +1,4 @@
--- Random numbers (src/random.c): seeding and in-place fills, plus the
+-- Random numbers (src/ops/random.c): seeding and in-place fills, plus the
 -- constructors rand/randn/randperm.
 local T = require "deepobs.tensor"
 local C = require("deepobs.C").lib

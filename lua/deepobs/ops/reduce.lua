@@ -1,4 +1,4 @@
--- Reductions (src/reduce.c): sum, mean, var/std, p-norm, max/min (values
+-- Reductions (src/ops/reduce.c): sum, mean, var/std, p-norm, max/min (values
 -- and indices), argmax, and plain-number sums and dots.
 --
 -- Dims are 1-based (negative from the end): a number, a table of numbers, or
