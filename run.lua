@@ -7,6 +7,14 @@
 -- the checkout's own modules first, wherever run.lua is started from
 local root = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = ("%s/lua/?.lua;%s/lua/?/init.lua;%s/?.lua;%s/?/init.lua;"):format(root, root, root, root) .. package.path
-local code = require("deepobs.cli").main(arg)
+-- loading reads the DEEPOBS_* environment variables and the C library: a mistake there is
+-- one line on stderr (exit 2 for a variable's value, 1 otherwise), as any other error
+local loaded, cli = pcall(require, "deepobs.cli")
+if not loaded then
+   local errors = require "deepobs.errors"
+   io.stderr:write("run.lua: error: ", errors.clean(errors.describe(cli)), "\n")
+   os.exit(errors.is_usage(cli) and 2 or 1)
+end
+local code = cli.main(arg)
 io.stdout:flush()
 os.exit(code)

@@ -1,4 +1,4 @@
--- The augmentation ops (src/augment.c) against naive Lua references in
+-- The augmentation ops (src/data/augment.c) against naive Lua references in
 -- double precision, the CIFAR pipeline's parameter ranges, and bad arguments.
 local ffi = require "ffi"
 local dob = require "deepobs"
@@ -278,7 +278,7 @@ describe("augment ops", function()
          return x:pad_crop(1, 4, 4, dob.tensor({ { 0, -1 }, { 0, 0 } }, "int64")) end))
       assert.matches("crop 7x4 must", err(function() return x:pad_crop(1, 7, 4, off) end))
       assert.matches("padding must be >= 0", err(function() return x:pad_crop(-1, 4, 4, off) end))
-      assert.matches("pad must be an integer", err(function() return x:pad_crop(1.5, 4, 4, off) end))
+      assert.matches("pad_crop: argument 'pad' must be an integer, got 1.5", err(function() return x:pad_crop(1.5, 4, 4, off) end))
       assert.matches("must be uint8", err(function() return x:flip_lr(dob.zeros(2)) end))
       assert.matches("1 value%(s%) per image for 2 images", err(function() return x:flip_lr(dob.zeros({ 3 }, "uint8")) end))
       assert.matches("must be float32", err(function() return x:adjust_brightness(dob.zeros({ 2 }, "int64")) end))

@@ -183,7 +183,7 @@ describe("conv2d", function()
       err(function() return dob.conv2d(x, w, nil, { stride = 0 }) end, "strides must be >= 1")
       err(function() return dob.conv2d(x, w, nil, { padding = -1 }) end, "padding must be >= 0")
       err(function() return dob.conv2d(x, w, nil, { padding = "FULL" }) end, "padding must be a number")
-      err(function() return dob.conv2d(x, w, nil, { padding = 1.5 }) end, "padding must be an integer")
+      err(function() return dob.conv2d(x, w, nil, { padding = 1.5 }) end, "conv2d: argument 'padding' must be an integer.*, got 1.5")
       err(function() return dob.conv_transpose2d(x, dob.zeros(4, 2, 3, 3)) end,
          "conv_transpose2d: input %[1x3x5x5%] has 3 channels but weight %[4x2x3x3%] expects 4")
       err(function() return dob.conv_transpose2d(dob.zeros(1, 3, 1, 1), dob.zeros(3, 2, 2, 2), nil, { padding = 1 }) end,

@@ -9,14 +9,19 @@ int unsetenv(const char *name);
 void *dlopen(const char *filename, int flags);
 ]]
 
+local env = require "deepobs.env"
+
 local M = {}
 
 -- OpenBLAS picks its kernels when it is loaded. This environment may export
 -- OPENBLAS_CORETYPE=Haswell, which halves GEMM speed on AVX-512 machines, so
 -- by default we let OpenBLAS detect the CPU; DEEPOBS_BLAS_CORETYPE chooses.
 M.inherited_coretype = os.getenv("OPENBLAS_CORETYPE")
-local chosen = os.getenv("DEEPOBS_BLAS_CORETYPE")
-if chosen and chosen ~= "" and chosen ~= "auto" then
+local chosen = env.get("DEEPOBS_BLAS_CORETYPE")
+if chosen and not chosen:match("^%w+$") then
+   env.refuse("DEEPOBS_BLAS_CORETYPE", chosen, "an OpenBLAS core name such as Haswell or SkylakeX, or auto", "auto")
+end
+if chosen and chosen ~= "auto" then
    ffi.C.setenv("OPENBLAS_CORETYPE", chosen, 1)
 else
    ffi.C.unsetenv("OPENBLAS_CORETYPE")
@@ -35,8 +40,13 @@ end
 --- The path of build/<name>.so: env_var if set, else package.cpath, else the checkout's
 -- build folder, else beside this file. Raises a clear error when there is none.
 function M.find_library(name, env_var)
-   local explicit = env_var and os.getenv(env_var)
-   if explicit and explicit ~= "" then return explicit end
+   local explicit = env_var and env.get(env_var)
+   if explicit then
+      local f = io.open(explicit, "rb")
+      if not f then env.refuse(env_var, explicit, "the path of an existing " .. name .. ".so") end
+      f:close()
+      return explicit
+   end
    local candidates = {}
    local found = package.searchpath(name, package.cpath)
    if found then candidates[#candidates + 1] = found end
@@ -52,7 +62,12 @@ function M.find_library(name, env_var)
 end
 
 M.path = M.find_library("libdeepobs", "DEEPOBS_LIB")
-M.lib = ffi.load(M.path)
+local loaded, lib = pcall(ffi.load, M.path)
+if not loaded then
+   error(("deepobs: cannot load %s (%s); rebuild it with `make`, or point DEEPOBS_LIB at a working copy")
+      :format(M.path, tostring(lib)), 0)
+end
+M.lib = lib
 -- At exit LuaJIT runs finalizers in no fixed order: the library must not be
 -- unloaded while tensors' finalizers (dob_release) are still to run, so it is
 -- pinned with RTLD_NODELETE.

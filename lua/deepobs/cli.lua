@@ -5,6 +5,8 @@
 --    os.exit(cli.main(arg))
 --    local opts = cli.parse_args{ "fmnist_2c2d", "--lr", "1e-3" }   -- runner.run's options
 local errors = require "deepobs.errors"
+-- DEEPOBS_DEBUG=1: errors keep their whole traceback
+local DEBUG = require("deepobs.env").flag("DEEPOBS_DEBUG")
 local interrupt = require "deepobs.interrupt"
 local optim = require "deepobs.optim"
 local problem_info = require "deepobs.problem_info"
@@ -405,7 +407,7 @@ function M.main(argv)
       return 0
    end, function(e)
       if errors.is_usage(e) or errors.is_interrupted(e) then return e end
-      if os.getenv("DEEPOBS_DEBUG") then return debug.traceback(errors.describe(e), 2) end
+      if DEBUG then return debug.traceback(errors.describe(e), 2) end
       return e
    end)
    out:flush()

@@ -10,6 +10,7 @@ local ffi = require "ffi"
 local Cmod = require "deepobs.C"
 local C = Cmod.lib
 local T = require "deepobs.tensor"
+local A = require "deepobs.argcheck"
 
 local dob = {
    Tensor = T.Tensor,
@@ -35,6 +36,7 @@ end
 --- Runs fn(...) with gradient recording off and returns its results; the
 -- previous mode is restored even if fn raises.
 function dob.no_grad(fn, ...)
+   A.callable("no_grad", "fn", fn)
    local old = C.dob_set_grad_enabled(0)
    local res = { pcall(fn, ...) }
    C.dob_set_grad_enabled(old)
@@ -42,13 +44,16 @@ function dob.no_grad(fn, ...)
    return unpack(res, 2, table.maxn(res))
 end
 
-function dob.set_grad_enabled(flag) return C.dob_set_grad_enabled(flag and 1 or 0) ~= 0 end
+function dob.set_grad_enabled(flag)
+   if type(flag) ~= "boolean" then A.wrong("set_grad_enabled", "flag", "true or false", flag) end
+   return C.dob_set_grad_enabled(flag and 1 or 0) ~= 0
+end
 function dob.is_grad_enabled() return C.dob_grad_enabled() ~= 0 end
 
 ---------------------------------------------------------------------------------------
 -- threads, BLAS, memory
 
-function dob.set_threads(n) T.check(C.dob_set_threads(n)) end
+function dob.set_threads(n) T.check(C.dob_set_threads(A.int("set_threads", "n", n, 1, C.dob_max_threads()))) end
 function dob.get_threads() return C.dob_get_threads() end
 
 --- Which OpenBLAS kernels are in use, and what the environment asked for.
@@ -78,7 +83,8 @@ function dob.collect()
    C.dob_mem_trim()
 end
 
-local threads = tonumber(os.getenv("DEEPOBS_THREADS") or "")
+local threads = require("deepobs.env").integer("DEEPOBS_THREADS", nil, 1, C.dob_max_threads(),
+   ("an integer from 1 to %d (the number of threads)"):format(C.dob_max_threads()))
 if threads then dob.set_threads(threads) end
 
 local serialize = require "deepobs.serialize"
@@ -86,5 +92,13 @@ dob.save, dob.load, dob.check_saveable = serialize.save, serialize.load, seriali
 
 dob.nn = require "deepobs.nn"
 dob.optim = require "deepobs.optim"
+
+-- names for messages from helpers that many functions share
+A.name_functions(T.Tensor)
+A.name_functions(dob)
+for _, op in ipairs { "__add", "__sub", "__mul", "__div", "__pow", "__unm", "__mod", "__lt", "__le", "__concat",
+   "__call", "__index", "__newindex" } do
+   if T.mt[op] then A.name_function(T.mt[op], (op == "__index" or op == "__newindex") and "index" or op:sub(3)) end
+end
 
 return dob

@@ -28,6 +28,7 @@
 -- directly (e.g. a fused LSTM weight [4H, in + H] stored torch-style is just
 -- 2-D "torch": fan_in = in + H, fan_out = 4H, which matches TF's [in + H, 4H]).
 local T = require "deepobs.tensor"
+local A = require "deepobs.argcheck"
 local C = require("deepobs.C").lib
 require "deepobs.ops.random"   -- installs Tensor:uniform_/normal_/truncated_normal_
 
@@ -46,12 +47,12 @@ end
 local function shape_of(shape, what)
    if T.is_tensor(shape) then return shape:size() end
    if type(shape) ~= "table" then
-      error(("%s: expected a tensor or a table of sizes, got %s"):format(what, type(shape)), 4)
+      A.wrong(what, "shape", "a tensor or a table of sizes", shape)
    end
    for i = 1, #shape do
       local v = shape[i]
       if type(v) ~= "number" or v < 0 or v % 1 ~= 0 then
-         error(("%s: sizes must be non-negative integers, got %s at position %d"):format(what, tostring(v), i), 4)
+         A.fail(what, "sizes must be non-negative integers, got %s at position %d", A.describe(v), i)
       end
    end
    return shape
@@ -61,13 +62,13 @@ local function compute_fans(shape, layout, what)
    if type(layout) == "table" then
       local fi, fo = layout.fan_in, layout.fan_out
       if type(fi) ~= "number" or type(fo) ~= "number" or fi <= 0 or fo <= 0 then
-         error(what .. ": layout table needs positive numbers fan_in and fan_out", 4)
+         A.fail(what, "layout table needs positive numbers fan_in and fan_out")
       end
       return fi, fo
    end
    layout = layout or "torch"
    if layout ~= "torch" and layout ~= "tf" then
-      error(("%s: layout must be 'torch', 'tf' or {fan_in=, fan_out=}, got %s"):format(what, tostring(layout)), 4)
+      A.fail(what, "layout must be 'torch', 'tf' or {fan_in=, fan_out=}, got %s", A.describe(layout))
    end
    local s = shape_of(shape, what)
    local n = #s
@@ -86,23 +87,18 @@ end
 --- fan_in, fan_out of a shape (a table of sizes or a tensor); see the top.
 function M.fans(shape, layout) return compute_fans(shape, layout, "fans") end
 
-local function tensor(t, what)
-   T.H(t, what .. ": argument")
+local function tensor(t, op)
+   if getmetatable(t) == T.Freed then A.fail(op, "argument 'tensor' is a tensor that was freed") end
+   if not T.is_tensor(t) then A.wrong(op, "tensor", "a deepobs Tensor", t) end
    return t
 end
 
-local function number(v, default, what, name)
-   if v == nil then return default end
-   if type(v) ~= "number" or v ~= v then
-      error(("%s: %s must be a number, got %s"):format(what, name, tostring(v)), 3)
-   end
-   return v
-end
+local function number(v, default, op, name) return A.finite(op, name, v, default) end
 
 function M.constant_(t, v)
    tensor(t, "constant_")
    v = number(v, nil, "constant_", "value")
-   if v == nil then error("constant_: a value is required", 2) end
+   if v == nil then A.wrong("constant_", "value", "a finite number", v) end
    no_grad(t.fill_, t, v)
    return t
 end
@@ -146,15 +142,12 @@ local DISTS = { truncated_normal = true, untruncated_normal = true, uniform = tr
 function M.variance_scaling_(t, scale, mode, distribution, layout)
    tensor(t, "variance_scaling_")
    scale = number(scale, 1, "variance_scaling_", "scale")
-   if not (scale > 0) then error(("variance_scaling_: scale must be positive, got %s"):format(tostring(scale)), 2) end
+   if not (scale > 0) then A.wrong("variance_scaling_", "scale", "a positive number", scale) end
    mode = mode or "fan_in"
    distribution = distribution or "truncated_normal"
-   if not MODES[mode] then
-      error(("variance_scaling_: mode must be 'fan_in', 'fan_out' or 'fan_avg', got %s"):format(tostring(mode)), 2)
-   end
+   if not MODES[mode] then A.wrong("variance_scaling_", "mode", "'fan_in', 'fan_out' or 'fan_avg'", mode) end
    if not DISTS[distribution] then
-      error(("variance_scaling_: distribution must be 'truncated_normal', 'untruncated_normal' or 'uniform', got %s")
-         :format(tostring(distribution)), 2)
+      A.wrong("variance_scaling_", "distribution", "'truncated_normal', 'untruncated_normal' or 'uniform'", distribution)
    end
    local fi, fo = compute_fans(t, layout, "variance_scaling_")
    local n = mode == "fan_in" and fi or mode == "fan_out" and fo or (fi + fo) / 2

@@ -12,31 +12,71 @@
 -- work per tensor (p.value, p.grad) or on the flat vectors in one call each.
 -- Update parameters under dob.no_grad (the views require grad).
 local T = require "deepobs.tensor"
+local A = require "deepobs.argcheck"
 
 local ParamSet = {}
 ParamSet.__index = ParamSet
 
+-- the storage elements [first, last] a tensor's view may touch (0-based offsets)
+local function extent(t)
+   local first, last = t:storage_offset() - 1, t:storage_offset() - 1
+   local sz, st = t:size(), t:stride()
+   for d = 1, #sz do
+      if sz[d] == 0 then return nil end
+      local reach = (sz[d] - 1) * st[d]
+      if reach < 0 then first = first + reach else last = last + reach end
+   end
+   return first, last
+end
+
+-- Two entries over the same memory would be copied into flat twice and updated as two
+-- parameters: refuse the same tensor twice and views whose elements overlap.
+local function check_distinct(named)
+   for i = 1, #named do
+      local a = named[i].tensor
+      local a1, a2 = extent(a)
+      for j = i + 1, #named do
+         local b = named[j].tensor
+         if rawequal(a, b) then
+            A.fail("ParamSet", "parameters %s and %s are the same tensor (list each tensor once)",
+               tostring(named[i].name), tostring(named[j].name))
+         end
+         local b1, b2 = extent(b)
+         if a1 and b1 and a:is_same_storage(b) and a1 <= b2 and b1 <= a2 then
+            A.fail("ParamSet", "parameters %s and %s are views of the same memory that overlap",
+               tostring(named[i].name), tostring(named[j].name))
+         end
+      end
+   end
+end
+
 local function new(model_or_list)
    local named
-   if type(model_or_list) == "table" and model_or_list.named_parameters then
+   if type(model_or_list) ~= "table" or T.is_tensor(model_or_list) then
+      A.wrong("ParamSet", "model", "a module or a list of tensors", model_or_list)
+   end
+   if type(model_or_list.named_parameters) == "function" then
       named = model_or_list:named_parameters()
-   elseif type(model_or_list) == "table" then
+   else
       -- a list of tensors, or of { name =, tensor = }
       named = {}
       for i, p in ipairs(model_or_list) do
          if T.is_tensor(p) then named[i] = { name = "param" .. i, tensor = p }
-         else named[i] = { name = p.name or ("param" .. i), tensor = p.tensor, module = p.module, key = p.key } end
+         elseif type(p) == "table" and getmetatable(p) == nil then
+            named[i] = { name = p.name or ("param" .. i), tensor = p.tensor, module = p.module, key = p.key }
+         else
+            A.fail("ParamSet", "entry %d must be a tensor or a table { name =, tensor = }, got %s", i, A.describe(p))
+         end
       end
-   else
-      error("ParamSet: expected a module or a list of tensors", 2)
    end
    local total = 0
    for _, p in ipairs(named) do
       if not T.is_tensor(p.tensor) or p.tensor:dtype() ~= "float32" then
-         error("ParamSet: parameter " .. tostring(p.name) .. " is not a float32 tensor", 2)
+         A.fail("ParamSet", "parameter %s is not a float32 tensor (got %s)", tostring(p.name), A.describe(p.tensor))
       end
       total = total + p.tensor:numel()
    end
+   check_distinct(named)
    local self = setmetatable({ params = {}, by_name = {}, n = total }, ParamSet)
    self.flat = T.zeros(math.max(total, 0))
    self.grad_flat = T.zeros(math.max(total, 0))
@@ -59,12 +99,14 @@ local function new(model_or_list)
 end
 
 function ParamSet:zero_grad()
+   if getmetatable(self) ~= ParamSet then A.fail("zero_grad", "call it as ps:zero_grad() on a ParamSet") end
    self.grad_flat:zero_()
    return self
 end
 
 --- The tensors to pass to ops (the views into flat).
 function ParamSet:tensors()
+   if getmetatable(self) ~= ParamSet then A.fail("tensors", "call it as ps:tensors() on a ParamSet") end
    local list = {}
    for i, p in ipairs(self.params) do list[i] = p.value end
    return list

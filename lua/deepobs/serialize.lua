@@ -51,6 +51,7 @@
 local ffi = require "ffi"
 local C = require("deepobs.C").lib
 local T = require "deepobs.tensor"
+local A = require "deepobs.argcheck"
 
 for _, decl in ipairs {
    "void *fopen(const char *path, const char *mode);",
@@ -300,6 +301,7 @@ end
 --- Raises the error save would raise for value (naming the key path under
 -- root_name, default "value"), without writing anything.
 function M.check_saveable(value, root_name)
+   if root_name ~= nil and type(root_name) ~= "string" then A.wrong("check_saveable", "name", "a string", root_name) end
    plan(value, root_name or "value", nil)
    return true
 end
@@ -815,6 +817,20 @@ function M.load(path, opts)
    libc.fclose(f)
    if not ok then error(res, 0) end
    return res
+end
+
+-- options must be a table (nil: none)
+for _, name in ipairs { "save", "load" } do
+   local impl = M[name]
+   local opts_at = name == "save" and 3 or 2
+   M[name] = function(...)
+      local opts = select(opts_at, ...)
+      if opts ~= nil and (type(opts) ~= "table" or getmetatable(opts) ~= nil) then A.wrong(name, "opts", "a table", opts) end
+      if opts ~= nil and opts.name ~= nil and type(opts.name) ~= "string" then
+         A.wrong(name, "opts.name", "a string", opts.name)
+      end
+      return impl(...)
+   end
 end
 
 return M

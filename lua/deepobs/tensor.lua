@@ -1,6 +1,11 @@
 -- The Tensor class: a Lua table { h = <dob_tensor* cdata> } whose metatable
 -- carries the methods and operators. Dims and indices are 1-based, as in
--- Torch7; negative dims count from the end (-1 is the last).
+-- Torch7; negative dims count from the end (-1 is the last); 0 is an error.
+--
+-- `#x` is not a tensor's length: LuaJIT (without its Lua 5.2 mode) never calls `__len` for
+-- tables, so `#x` is always 0. Use x:size(1) for the length of the first dim and
+-- x:numel() for the element count. Likewise x == y compares identity (Lua turns `__eq`'s
+-- result into a boolean); use x:eq(y) for elementwise comparison.
 --
 -- Memory: the garbage collector sees only the small Lua table, never the
 -- tensor bytes, so every new tensor checks how many bytes C holds and runs a
@@ -10,6 +15,7 @@
 -- reused, so resident memory stays flat.
 local ffi = require "ffi"
 local Cmod = require "deepobs.C"
+local A = require "deepobs.argcheck"
 local tensor_format = require "deepobs.tensor_format"
 local C = Cmod.lib
 
@@ -33,7 +39,8 @@ local function last_error()
 end
 
 -- at least this much garbage may build up between collections (DEEPOBS_GC_MIN_MB)
-local MIN_GC_BYTES = (tonumber(os.getenv("DEEPOBS_GC_MIN_MB") or "") or 64) * 2 ^ 20
+local MIN_GC_BYTES = require("deepobs.env").number("DEEPOBS_GC_MIN_MB", 64, 1, 2 ^ 20,
+   "a size in megabytes from 1 to 1048576") * 2 ^ 20
 local gc_threshold = MIN_GC_BYTES
 
 local function pace_gc()
@@ -43,22 +50,35 @@ local function pace_gc()
    end
 end
 
--- Takes ownership of a new reference returned by C (NULL: raise its error).
-local function wrap(p, level)
-   if p == nil then error(last_error(), (level or 2) + 1) end
+-- The C error as an error at the user's code, named after op (default: the function the
+-- user called) when the message does not name one ("out of memory allocating ...")
+local function raise_c_error(op)
+   local msg = last_error()
+   if not msg:match("^[%w_]+: ") then msg = (op or A.entry()) .. ": " .. msg end
+   A.raise(msg)
+end
+
+-- Takes ownership of a new reference returned by C (NULL: raise its error; op names the
+-- function in messages that do not name one).
+local function wrap(p, op)
+   if p == nil then raise_c_error(op) end
    pace_gc()
    return setmetatable({ h = ffi.gc(p, C.dob_release) }, mt)
 end
 
-local function check(rc, level)
-   if rc ~= 0 then error(last_error(), (level or 2) + 1) end
+local function check(rc)
+   if rc ~= 0 then raise_c_error() end
 end
 
--- The handle of a tensor argument, with a clear error for anything else.
+-- The handle of tensor argument `what` (nil: self), with an error naming the function the
+-- user called for anything else.
 local function H(t, what)
-   if getmetatable(t) == mt then return t.h end
-   if getmetatable(t) == Freed then error((what or "argument") .. " is a tensor that was freed", 3) end
-   error(("%s must be a deepobs Tensor, got %s"):format(what or "argument", type(t)), 3)
+   local m = getmetatable(t)
+   if m == mt then return t.h end
+   if m == Freed then
+      A.fail(nil, "argument '%s' is a tensor that was freed (:free() was called on it)", what or "self")
+   end
+   A.wrong(nil, what or "self", "a deepobs Tensor", t)
 end
 
 local function is_tensor(x) return getmetatable(x) == mt end
@@ -67,30 +87,39 @@ local function dtype_code(d)
    if d == nil then return 0 end
    if type(d) == "number" and DTYPE_NAMES[d] then return d end
    local c = DTYPES[d]
-   if not c then error(("unknown dtype %s (use 'float32', 'int64' or 'uint8')"):format(tostring(d)), 3) end
+   if not c then A.wrong(nil, "dtype", "'float32', 'int64' or 'uint8'", d) end
    return c
 end
 
 -- Lua dim (1-based, negative from the end) -> C dim (0-based, negative kept)
-local function cdim(d, what)
-   if type(d) ~= "number" or d == 0 or d % 1 ~= 0 then
-      error(("%s: dim must be a nonzero integer (1-based; -1 is the last), got %s")
-         :format(what or "dim", tostring(d)), 3)
+local function cdim(d, op)
+   if type(d) ~= "number" or d == 0 or d % 1 ~= 0 or d > A.INT_MAX or d < -A.INT_MAX then
+      A.fail(op, "dim must be a nonzero integer (1-based; -1 is the last), got %s", A.describe(d))
    end
    return d > 0 and d - 1 or d
 end
 
--- sizes from either varargs numbers or one table; returns n, int64_t[n]
-local function sizes_of(...)
+-- Lua index (1-based, negative from the end) -> C index (0-based, negative kept)
+local function cindex(i, op, name)
+   if type(i) ~= "number" or i == 0 or i % 1 ~= 0 or i > A.EXACT or i < -A.EXACT then
+      A.fail(op, "argument '%s' must be a nonzero integer (1-based; -1 is the last), got %s", name or "index",
+         A.describe(i))
+   end
+   return i > 0 and i - 1 or i
+end
+
+-- sizes from either varargs numbers or one table; returns n, int64_t[n] (op: for messages)
+local function sizes_of(op, ...)
    local first = ...
    local list
    if type(first) == "table" and not is_tensor(first) then list = first else list = { ... } end
    local n = #list
+   if n > 64 then A.fail(op, "at most 64 sizes, got %d", n) end
    local arr = sizes_t(math.max(n, 1))
    for i = 1, n do
       local v = list[i]
-      if type(v) ~= "number" or v % 1 ~= 0 then
-         error(("sizes must be integers, got %s at position %d"):format(tostring(v), i), 3)
+      if type(v) ~= "number" or v % 1 ~= 0 or v > A.EXACT or v < -A.EXACT then
+         A.fail(op, "sizes must be integers, got %s at position %d", A.describe(v), i)
       end
       arr[i - 1] = v
    end
@@ -100,8 +129,8 @@ end
 -- trailing dtype string among varargs: zeros(2, 3, "int64")
 local function split_dtype(...)
    local n = select("#", ...)
-   local last = select(n, ...)
-   if n > 0 and type(last) == "string" then
+   local last = n > 0 and select(n, ...) or nil
+   if type(last) == "string" then
       local args = { ... }
       args[n] = nil
       return DTYPES[last] or dtype_code(last), unpack(args, 1, n - 1)
@@ -113,59 +142,68 @@ end
 -- construction
 
 local M = { Tensor = Tensor, wrap = wrap, check = check, H = H, is_tensor = is_tensor,
-   cdim = cdim, sizes_of = sizes_of, dtype_code = dtype_code, last_error = last_error,
+   cdim = cdim, cindex = cindex, sizes_of = sizes_of, dtype_code = dtype_code, last_error = last_error,
    sizes_t = sizes_t, ints_t = ints_t, tensors_t = tensors_t, mt = mt }
 
 function M.empty(...)
    local dt = split_dtype(...)
-   return wrap(C.dob_empty(dt, sizes_of(select(2, split_dtype(...)))))
+   return wrap(C.dob_empty(dt, sizes_of("empty", select(2, split_dtype(...)))), "empty")
 end
 
 function M.zeros(...)
    local dt = split_dtype(...)
-   return wrap(C.dob_zeros(dt, sizes_of(select(2, split_dtype(...)))))
+   return wrap(C.dob_zeros(dt, sizes_of("zeros", select(2, split_dtype(...)))), "zeros")
 end
 
 function M.ones(...)
    local dt = split_dtype(...)
-   local n, s = sizes_of(select(2, split_dtype(...)))
-   return wrap(C.dob_full(dt, n, s, 1))
+   local n, s = sizes_of("ones", select(2, split_dtype(...)))
+   return wrap(C.dob_full(dt, n, s, 1), "ones")
 end
 
 function M.full(sizes, value, dtype)
-   local n, s = sizes_of(sizes)
-   return wrap(C.dob_full(dtype_code(dtype), n, s, value))
+   if type(sizes) ~= "table" or is_tensor(sizes) then A.wrong("full", "sizes", "a table of sizes", sizes) end
+   local n, s = sizes_of("full", sizes)
+   return wrap(C.dob_full(dtype_code(dtype), n, s, A.number("full", "value", value)), "full")
 end
 
+-- arange(stop) or arange(start, stop[, step[, dtype]]): start, start + step, ... < stop
 function M.arange(a, b, step, dtype)
    if b == nil then a, b = 0, a end
-   return wrap(C.dob_arange(dtype_code(dtype), a, b, step or 1))
+   a = A.finite("arange", "start", a)
+   b = A.finite("arange", "stop", b)
+   step = A.finite("arange", "step", step, 1)
+   if step == 0 then A.wrong("arange", "step", "a nonzero number", step) end
+   return wrap(C.dob_arange(dtype_code(dtype), a, b, step), "arange")
 end
 
 function M.scalar(v, dtype)
-   return wrap(C.dob_full(dtype_code(dtype), 0, nil, v))
+   return wrap(C.dob_full(dtype_code(dtype), 0, nil, A.number("scalar", "value", v)))
 end
 
 -- nested Lua table (or a number) -> tensor
 function M.tensor(data, dtype)
    if type(data) == "number" then return M.scalar(data, dtype) end
    if is_tensor(data) then return data:clone() end
-   if type(data) ~= "table" then error("tensor: expected a (nested) table of numbers, got " .. type(data), 2) end
+   if type(data) ~= "table" or getmetatable(data) ~= nil then
+      A.wrong("tensor", "data", "a number, a tensor or a (nested) table of numbers", data)
+   end
    local shape, probe = {}, data
-   while type(probe) == "table" do
+   while type(probe) == "table" and getmetatable(probe) == nil do
+      if #shape == 64 then A.fail("tensor", "the table nests deeper than 64 levels") end
       shape[#shape + 1] = #probe
       probe = probe[1]
    end
    local flat, k = {}, 0
    local function walk(t, d)
-      if #t ~= shape[d] then error(("tensor: ragged table (dim %d has %d and %d entries)"):format(d, shape[d], #t), 4) end
+      if #t ~= shape[d] then A.fail("tensor", "ragged table (dim %d has %d and %d entries)", d, shape[d], #t) end
       for i = 1, #t do
          local v = t[i]
          if d < #shape then
-            if type(v) ~= "table" then error("tensor: ragged table", 4) end
+            if type(v) ~= "table" then A.fail("tensor", "ragged table (a %s where dim %d needs a table)", type(v), d + 1) end
             walk(v, d + 1)
          else
-            if type(v) ~= "number" then error("tensor: non-number entry " .. tostring(v), 4) end
+            if type(v) ~= "number" then A.fail("tensor", "entries must be numbers, got %s", A.describe(v)) end
             k = k + 1
             flat[k] = v
          end
@@ -176,8 +214,8 @@ function M.tensor(data, dtype)
    -- converted in C, which refuses values the dtype cannot hold exactly
    local values = ffi.new("double[?]", math.max(k, 1))
    for i = 1, k do values[i - 1] = flat[i] end
-   local n, sizes = sizes_of(shape)
-   return wrap(C.dob_from_doubles(dt, n, sizes, values))
+   local n, sizes = sizes_of("tensor", shape)
+   return wrap(C.dob_from_doubles(dt, n, sizes, values), "tensor")
 end
 
 ---------------------------------------------------------------------------------------
@@ -194,7 +232,7 @@ function Tensor:size(d)
    if d then
       local c = cdim(d, "size")
       local s = C.dob_size(h, c)
-      if s < 0 then error(("size: dim %d out of range for a %d-dim tensor"):format(d, n), 2) end
+      if s < 0 then A.fail("size", "dim %d out of range for a %d-dim tensor", d, n) end
       return tonumber(s)
    end
    local t = {}
@@ -204,7 +242,13 @@ end
 
 function Tensor:stride(d)
    local h = H(self)
-   if d then return tonumber(C.dob_stride(h, cdim(d, "stride"))) end
+   if d then
+      local c = cdim(d, "stride")
+      if c >= C.dob_ndim(h) or c < -C.dob_ndim(h) then
+         A.fail("stride", "dim %d out of range for a %d-dim tensor", d, C.dob_ndim(h))
+      end
+      return tonumber(C.dob_stride(h, c))
+   end
    local t = {}
    for i = 1, C.dob_ndim(h) do t[i] = tonumber(C.dob_stride(h, i - 1)) end
    return t
@@ -221,6 +265,8 @@ function Tensor:is_leaf() return C.dob_is_leaf(H(self)) ~= 0 end
 function Tensor:grad_fn() return ffi.string(C.dob_grad_fn_name(H(self))) end
 
 function Tensor:same_size(o)
+   H(self)
+   H(o, "other")
    local a, b = self:size(), o:size()
    if #a ~= #b then return false end
    for i = 1, #a do if a[i] ~= b[i] then return false end end
@@ -240,24 +286,29 @@ function Tensor:mark_modified() C.dob_mark_modified(H(self)); return self end
 -- value of a one-element tensor
 function Tensor:item()
    local h = H(self)
-   if C.dob_numel(h) ~= 1 then
-      error(("item: the tensor has %d elements, not 1"):format(tonumber(C.dob_numel(h))), 2)
-   end
+   if C.dob_numel(h) ~= 1 then A.fail("item", "the tensor has %d elements, not 1", tonumber(C.dob_numel(h))) end
    return C.dob_get(h, 0)
 end
 
 -- flat 1-based element access in row-major order
-function Tensor:get_flat(i)
-   local v = C.dob_get(H(self), i - 1)
-   if v ~= v and C.dob_last_error()[0] ~= 0 then
-      local msg = last_error()
-      if msg:find("^get:") then C.dob_clear_error(); error(msg, 2) end
+-- the 1-based flat position i as a 0-based offset, checked against the element count
+local function flat_offset(h, i, op)
+   local n = tonumber(C.dob_numel(h))
+   if type(i) ~= "number" or i % 1 ~= 0 or i < 1 or i > n then
+      A.wrong(op, "index", n == 0 and "a position, but the tensor is empty" or
+         ("an integer in [1, %d]"):format(n), i)
    end
-   return v
+   return i - 1
+end
+
+function Tensor:get_flat(i)
+   local h = H(self)
+   return C.dob_get(h, flat_offset(h, i, "get_flat"))
 end
 
 function Tensor:set_flat(i, v)
-   check(C.dob_set(H(self), i - 1, v))
+   local h = H(self)
+   check(C.dob_set(h, flat_offset(h, i, "set_flat"), A.number("set_flat", "value", v)))
    return self
 end
 
@@ -266,13 +317,13 @@ local function flat_index(self, ...)
    local h = self.h
    local n = select("#", ...)
    local nd = C.dob_ndim(h)
-   if n ~= nd then error(("expected %d indices for a %d-dim tensor, got %d"):format(nd, nd, n), 3) end
+   if n ~= nd then A.fail(nil, "expected %d indices for a %d-dim tensor, got %d", nd, nd, n) end
    local idx = 0
    for d = 1, n do
       local i = select(d, ...)
       local s = tonumber(C.dob_size(h, d - 1))
       if type(i) ~= "number" or i < 1 or i > s or i % 1 ~= 0 then
-         error(("index %s out of range 1..%d in dim %d"):format(tostring(i), s, d), 3)
+         A.fail(nil, "index %s out of range 1..%d in dim %d (indices are 1-based)", A.describe(i), s, d)
       end
       idx = idx * s + (i - 1)
    end
@@ -286,7 +337,7 @@ end
 
 function Tensor:set(v, ...)
    H(self)
-   check(C.dob_set(self.h, flat_index(self, ...), v))
+   check(C.dob_set(self.h, flat_index(self, ...), A.number("set", "value", v)))
    return self
 end
 
@@ -294,7 +345,7 @@ end
 function Tensor:totable()
    local h = H(self)
    local c = C.dob_contiguous(h)
-   if c == nil then error(last_error(), 2) end
+   if c == nil then A.raise(last_error()) end
    local sz = self:size()
    local n = tonumber(C.dob_numel(c))
    local dt = C.dob_dtype(c)
@@ -320,7 +371,8 @@ end
 -- Frees the tensor now rather than at the next collection. Any later use of
 -- this Lua object is an error.
 function Tensor:free()
-   local h = self.h
+   if getmetatable(self) == Freed then return end
+   local h = H(self)
    if h then
       ffi.gc(h, nil)
       C.dob_release(h)
@@ -329,26 +381,35 @@ function Tensor:free()
    setmetatable(self, Freed)
 end
 
+local FREED = "use of a freed tensor (:free() was called on it)"
+local function nothing() end
 Freed.__index = function(_, k)
-   if k == "free" then return function() end end
-   error("use of a freed tensor (:free() was called on it)", 2)
+   if k == "free" then return nothing end
+   A.fail(type(k) == "string" and k or "index", FREED)
 end
 Freed.__tostring = function() return "[freed deepobs.Tensor]" end
-for _, op in ipairs { "__add", "__sub", "__mul", "__div", "__unm", "__pow", "__len", "__call", "__concat", "__eq", "__lt", "__le" } do
-   Freed[op] = function() error("use of a freed tensor (:free() was called on it)", 2) end
+for _, op in ipairs { "__add", "__sub", "__mul", "__div", "__mod", "__unm", "__pow", "__call", "__concat", "__lt", "__le",
+   "__newindex" } do
+   local name = ({ __newindex = "index", __concat = "..", __lt = "<", __le = "<=" })[op] or op:sub(3)
+   Freed[op] = function() A.fail(name, FREED) end
 end
-Freed.__newindex = Freed[ "__add" ]
 
 ---------------------------------------------------------------------------------------
 -- views and copies
 
-function Tensor:view(...) return wrap(C.dob_view(H(self), sizes_of(...))) end
-function Tensor:reshape(...) return wrap(C.dob_reshape(H(self), sizes_of(...))) end
-function Tensor:view_as(o) return self:view(o:size()) end
+function Tensor:view(...) return wrap(C.dob_view(H(self), sizes_of("view", ...))) end
+function Tensor:reshape(...) return wrap(C.dob_reshape(H(self), sizes_of("reshape", ...))) end
+function Tensor:view_as(o)
+   H(self)
+   H(o, "other")
+   return self:view(o:size())
+end
+-- flatten(first): dims first..last merged into one (first 1: a 1-D tensor)
 function Tensor:flatten(first)
-   first = first or 1
+   H(self)
    local sz = self:size()
-   if #sz == 0 then return self:reshape({ 1 }) end
+   if #sz == 0 and (first == nil or first == 1) then return self:reshape({ 1 }) end
+   first = A.dim("flatten", "first", first == nil and 1 or first, #sz) + 1
    local shape = {}
    for i = 1, first - 1 do shape[i] = sz[i] end
    shape[first] = -1
@@ -358,18 +419,29 @@ function Tensor:transpose(d0, d1)
    return wrap(C.dob_transpose(H(self), cdim(d0, "transpose"), cdim(d1, "transpose")))
 end
 function Tensor:t()
+   H(self)
    if self:dim() ~= 2 then error("t: expects a 2-D tensor, got " .. self:dim() .. "-D", 2) end
    return self:transpose(1, 2)
 end
 function Tensor:permute(...)
-   local dims = type(...) == "table" and ... or { ... }
+   H(self)
+   local dims = select("#", ...) > 0 and type(...) == "table" and ... or { ... }
+   if #dims > 64 then A.fail("permute", "at most 64 dims, got %d", #dims) end
    local arr = ints_t(math.max(#dims, 1))
    for i = 1, #dims do arr[i - 1] = cdim(dims[i], "permute") end
    return wrap(C.dob_permute(H(self), #dims, arr))
 end
 -- narrow(dim, first, length): elements first .. first+length-1 (1-based)
 function Tensor:narrow(d, first, len)
-   return wrap(C.dob_narrow(H(self), cdim(d, "narrow"), first - 1, len))
+   local h = H(self)
+   -- inline checks: data loaders narrow once per batch
+   if type(first) ~= "number" or first % 1 ~= 0 or first < 1 or first > A.EXACT then
+      A.wrong("narrow", "first", "a positive integer", first)
+   end
+   if type(len) ~= "number" or len % 1 ~= 0 or len < 0 or len > A.EXACT then
+      A.wrong("narrow", "length", "a non-negative integer", len)
+   end
+   return wrap(C.dob_narrow(h, cdim(d, "narrow"), first - 1, len))
 end
 -- slice(dim, first, last, step): first..last inclusive (1-based; negative
 -- counts from the end, -1 the last)
@@ -377,27 +449,34 @@ function Tensor:slice(d, first, last, step)
    local h = H(self)
    local c = cdim(d, "slice")
    local n = C.dob_size(h, c)
-   if n < 0 then error(("slice: dim %d out of range"):format(d), 2) end
+   if n < 0 then A.fail("slice", "dim %d out of range for a %d-dim tensor", d, C.dob_ndim(h)) end
    n = tonumber(n)
-   first = first or 1
-   last = last or n
-   if first < 0 then first = n + first + 1 end
-   if last < 0 then last = n + last + 1 end
-   return wrap(C.dob_slice(h, c, first - 1, math.max(last, first - 1), step or 1))
+   first = first == nil and 1 or cindex(first, "slice", "first")
+   last = last == nil and n or cindex(last, "slice", "last")
+   step = A.int("slice", "step", step, 1, nil, 1)
+   -- cindex made both 0-based (negative still from the end): now 1-based positions
+   first = first < 0 and n + first + 1 or first + 1
+   last = last < 0 and n + last + 1 or last + 1
+   return wrap(C.dob_slice(h, c, first - 1, math.max(last, first - 1), step))
 end
 function Tensor:select(d, i)
-   return wrap(C.dob_select(H(self), cdim(d, "select"), i > 0 and i - 1 or i))
+   local h = H(self)
+   return wrap(C.dob_select(h, cdim(d, "select"), cindex(i, "select")))
 end
-function Tensor:expand(...) return wrap(C.dob_expand(H(self), sizes_of(...))) end
-function Tensor:expand_as(o) return self:expand(o:size()) end
+function Tensor:expand(...) return wrap(C.dob_expand(H(self), sizes_of("expand", ...))) end
+function Tensor:expand_as(o)
+   H(self)
+   H(o, "other")
+   return self:expand(o:size())
+end
 function Tensor:squeeze(d)
    if d == nil then return wrap(C.dob_squeeze_all(H(self))) end
    return wrap(C.dob_squeeze(H(self), cdim(d, "squeeze")))
 end
 function Tensor:unsqueeze(d)
    -- unsqueeze(-1) appends a new last dim, as in torch
-   local c = d > 0 and d - 1 or d
-   return wrap(C.dob_unsqueeze(H(self), c))
+   local h = H(self)
+   return wrap(C.dob_unsqueeze(h, cdim(d, "unsqueeze")))
 end
 -- as_strided(sizes, strides[, offset]): any geometry on this tensor's storage,
 -- strides in elements, offset 1-based like storage_offset() (default: this
@@ -405,25 +484,28 @@ end
 function Tensor:as_strided(sizes, strides, offset)
    local h = H(self)
    if type(sizes) ~= "table" or type(strides) ~= "table" or #sizes ~= #strides then
-      error("as_strided: expected two lists of the same length (sizes, strides)", 2)
+      A.fail("as_strided", "expected two lists of the same length (sizes, strides)")
    end
-   local n, sz = sizes_of(sizes)
-   local _, st = sizes_of(strides)
-   offset = offset or self:storage_offset()
-   M.int_arg(offset, "offset", "as_strided")
+   local n, sz = sizes_of("as_strided", sizes)
+   local _, st = sizes_of("as_strided", strides)
+   offset = A.int("as_strided", "offset", offset, 1, nil, self:storage_offset())
    return wrap(C.dob_as_strided(h, n, sz, st, offset - 1))
 end
 function Tensor:contiguous() return wrap(C.dob_contiguous(H(self))) end
 function Tensor:clone() return wrap(C.dob_clone(H(self))) end
 function Tensor:detach() return wrap(C.dob_detach(H(self))) end
 function Tensor:to(dtype) return wrap(C.dob_to_dtype(H(self), dtype_code(dtype))) end
-function Tensor:float() return self:to("float32") end
-function Tensor:long() return self:to("int64") end
-function Tensor:byte() return self:to("uint8") end
+function Tensor:float() return wrap(C.dob_to_dtype(H(self), 0)) end
+function Tensor:long() return wrap(C.dob_to_dtype(H(self), 1)) end
+function Tensor:byte() return wrap(C.dob_to_dtype(H(self), 2)) end
 -- split into pieces of `size` along dim (the last may be smaller)
 function Tensor:split(size, d)
+   local h = H(self)
    d = d or 1
-   local n = self:size(d)
+   local n = C.dob_size(h, cdim(d, "split"))
+   if n < 0 then A.fail("split", "dim %s out of range for a %d-dim tensor", A.describe(d), C.dob_ndim(h)) end
+   n = tonumber(n)
+   size = A.int("split", "size", size, 1)
    local out = {}
    local first = 1
    while first <= n do
@@ -432,15 +514,23 @@ function Tensor:split(size, d)
    end
    return out
 end
+-- chunk(k, d): k pieces of equal size along d (fewer when the size is too small)
 function Tensor:chunk(k, d)
+   local h = H(self)
    d = d or 1
-   return self:split(math.ceil(self:size(d) / k), d)
+   local n = C.dob_size(h, cdim(d, "chunk"))
+   if n < 0 then A.fail("chunk", "dim %s out of range for a %d-dim tensor", A.describe(d), C.dob_ndim(h)) end
+   n = tonumber(n)
+   k = A.int("chunk", "count", k, 1)
+   return self:split(math.max(1, math.ceil(n / k)), d)
 end
 
-local function tensor_list(list, what)
-   if type(list) ~= "table" or #list == 0 then error(what .. ": expected a non-empty list of tensors", 3) end
+local function tensor_list(list, op)
+   if type(list) ~= "table" or is_tensor(list) or #list == 0 then
+      A.wrong(op, "tensors", "a non-empty list of tensors", list)
+   end
    local arr = tensors_t(#list)
-   for i = 1, #list do arr[i - 1] = H(list[i], what .. " tensor " .. i) end
+   for i = 1, #list do arr[i - 1] = H(list[i], "tensors[" .. i .. "]") end
    return #list, arr
 end
 
@@ -452,23 +542,31 @@ end
 function M.stack(list, d)
    local n, arr = tensor_list(list, "stack")
    -- stack(.., -1) appends a new last dim
-   d = d or 1
-   return wrap(C.dob_stack(n, arr, d > 0 and d - 1 or d))
+   return wrap(C.dob_stack(n, arr, cdim(d or 1, "stack")))
 end
 
 ---------------------------------------------------------------------------------------
 -- in-place fills and copies
 
-function Tensor:fill_(v) check(C.dob_fill_(H(self), v)); return self end
-function Tensor:zero_() return self:fill_(0) end
+function Tensor:fill_(v)
+   local h = H(self)
+   if type(v) ~= "number" then A.wrong("fill_", "value", "a number", v) end
+   check(C.dob_fill_(h, v))
+   return self
+end
+function Tensor:zero_()
+   check(C.dob_fill_(H(self), 0))
+   return self
+end
 function Tensor:copy_(src) check(C.dob_copy_(H(self), H(src, "source"))); return self end
 
 ---------------------------------------------------------------------------------------
 -- autograd
 
 function Tensor:requires_grad_(flag)
-   if flag == nil then flag = true end
-   check(C.dob_set_requires_grad(H(self), flag and 1 or 0))
+   local h = H(self)
+   flag = A.flag("requires_grad_", "flag", flag, true)
+   check(C.dob_set_requires_grad(h, flag and 1 or 0))
    return self
 end
 
@@ -482,12 +580,14 @@ function Tensor:grad()
 end
 
 function Tensor:set_grad(g)
-   check(C.dob_set_grad(H(self), g and H(g, "grad") or nil))
+   local h = H(self)
+   check(C.dob_set_grad(h, g ~= nil and H(g, "grad") or nil))
    return self
 end
 
 function Tensor:backward(grad, retain_graph)
-   check(C.dob_backward(H(self), grad and H(grad, "gradient") or nil, retain_graph and 1 or 0))
+   local h = H(self)
+   check(C.dob_backward(h, grad ~= nil and H(grad, "gradient") or nil, retain_graph and 1 or 0))
 end
 
 ---------------------------------------------------------------------------------------
@@ -502,42 +602,68 @@ local special = {
    shape = function(t) return t:size() end,
 }
 
+-- t[i] with a 1-based i: the element of a 1-D tensor, else select(1, i)
+local function element_or_row(t, i)
+   local nd = C.dob_ndim(t.h)
+   if nd == 0 then A.fail("index", "a 0-dim tensor cannot be indexed; use x:item()") end
+   if i ~= i or i % 1 ~= 0 or i < 1 or i > C.dob_size(t.h, 0) then
+      A.fail("index", "x[%s] is out of range: indices are 1-based integers in 1..%d", A.describe(i),
+         tonumber(C.dob_size(t.h, 0)))
+   end
+   if nd == 1 then return t:get(i) end
+   return t:select(1, i)
+end
+
 mt.__index = function(t, k)
    local m = Tensor[k]
    if m ~= nil then return m end
    if type(k) == "number" then
-      -- t[i]: select along dim 1 (a number for a 1-D tensor)
-      if C.dob_ndim(t.h) == 1 then return t:get(k) end
-      return t:select(1, k)
+      local v = element_or_row(t, k)
+      return v
    end
    local s = special[k]
    if s then return s(t) end
-   return nil
+   A.fail("index", "a Tensor has no method or field %s", type(k) == "string" and ("'" .. k .. "'") or A.describe(k))
 end
 
 mt.__newindex = function(t, k, v)
-   if type(k) == "number" then
-      if C.dob_ndim(t.h) == 1 then t:set(v, k); return end
-      local row = t:select(1, k)
-      if is_tensor(v) then row:copy_(v) else row:fill_(v) end
-      return
+   if type(k) ~= "number" then
+      A.fail("index", "a Tensor's fields cannot be set (x[%s] = ...); only x[i] = value or tensor", A.describe(k))
    end
-   rawset(t, k, v)
+   local nd = C.dob_ndim(t.h)
+   if nd == 0 then A.fail("index", "a 0-dim tensor cannot be indexed; use x:fill_(v)") end
+   if k ~= k or k % 1 ~= 0 or k < 1 or k > C.dob_size(t.h, 0) then
+      A.fail("index", "x[%s] is out of range: indices are 1-based integers in 1..%d", A.describe(k),
+         tonumber(C.dob_size(t.h, 0)))
+   end
+   if nd == 1 then t:set(v, k); return end
+   local row = t:select(1, k)
+   if is_tensor(v) then row:copy_(v) else row:fill_(v) end
 end
 
 mt.__tostring = tensor_format.format
 -- the methods a tensor offers, for tab completion (__index is a function)
 mt.__class = Tensor
-mt.__len = function(t) return C.dob_ndim(t.h) > 0 and tonumber(C.dob_size(t.h, 0)) or 0 end
 
---- v, checked to be an integer: an error naming the op and the argument, raised
--- `level` frames up (default 3: the caller of the op that called this)
-function M.int_arg(v, what, op, level)
-   if type(v) ~= "number" or v % 1 ~= 0 then
-      error(("%s: %s must be an integer, got %s"):format(op, what, tostring(v)), level or 3)
-   end
-   return v
+-- operators that Lua cannot give a tensor meaning (their results become booleans or
+-- strings) raise an error that names the method to use
+mt.__lt = function() A.fail("<", "tensors cannot be compared with < (Lua makes the result a boolean); use x:lt(y)") end
+mt.__le = function() A.fail("<=", "tensors cannot be compared with <= (Lua makes the result a boolean); use x:le(y)") end
+mt.__concat = function() A.fail("..", "tensors cannot be concatenated with ..; use tostring(x), or dob.cat for tensors") end
+mt.__call = function() A.fail("call", "a tensor is not callable; use x:get(i, j) or x[i] for elements") end
+-- a freed tensor compared with a live one: Lua calls the metamethod only when both
+-- operands share it
+Freed.__lt, Freed.__le = mt.__lt, mt.__le
+
+--- v, checked to be an integer: an error naming op and argument `what` at the user's code
+function M.int_arg(v, what, op)
+   return A.int(op, what, v)
 end
+
+A.describe_type(mt, function(t)
+   return ("a %s tensor of size [%s]"):format(DTYPE_NAMES[C.dob_dtype(t.h)], table.concat(t:size(), "x"))
+end)
+A.describe_type(Freed, function() return "a freed tensor" end)
 
 M.mt = mt
 M.Freed = Freed

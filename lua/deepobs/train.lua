@@ -16,6 +16,8 @@
 -- seed * 1000 + n and batch augmentation from (that seed, batch index), so a resumed
 -- epoch continues with ds.train:batches(seed * 1000 + n, step).
 local dob = require "deepobs"
+-- DEEPOBS_DEBUG=1: errors keep their whole traceback
+local DEBUG = require("deepobs.env").flag("DEEPOBS_DEBUG")
 local errors = require "deepobs.errors"
 local progress = require "deepobs.progress"
 
@@ -257,7 +259,7 @@ local function step_error_handler(optimizer, source)
       local msg = errors.describe(e)
       local tb = debug.traceback("", 2)
       local lines = {}
-      if os.getenv("DEEPOBS_DEBUG") then
+      if DEBUG then
          lines[1] = tb:gsub("^\n", "")
       else
          for line in tb:gmatch("[^\n]+") do

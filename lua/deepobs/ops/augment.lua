@@ -1,4 +1,4 @@
--- Image augmentation of DeepOBS 1.1's CIFAR/SVHN pipelines (src/augment.c) on
+-- Image augmentation of DeepOBS 1.1's CIFAR/SVHN pipelines (src/data/augment.c) on
 -- float32 batches [N,C,H,W]; data pipeline only (no autograd). Each takes the
 -- per-image random parameters as tensors, so they come from the engine RNG:
 --
@@ -17,29 +17,29 @@ local dob = {}
 local int = T.int_arg
 
 function Tensor.pad_crop(x, pad, out_h, out_w, offsets)
-   local h = H(x, "pad_crop input")
+   local h = H(x, "input")
    pad, out_h, out_w = int(pad, "pad", "pad_crop"), int(out_h, "out_h", "pad_crop"), int(out_w, "out_w", "pad_crop")
-   return wrap(C.dob_pad_crop(h, pad, out_h, out_w, H(offsets, "pad_crop offsets")))
+   return wrap(C.dob_pad_crop(h, pad, out_h, out_w, H(offsets, "offsets")))
 end
 
 function Tensor.flip_lr(x, mask)
-   return wrap(C.dob_flip_lr(H(x, "flip_lr input"), H(mask, "flip_lr mask")))
+   return wrap(C.dob_flip_lr(H(x, "input"), H(mask, "mask")))
 end
 
 function Tensor.adjust_brightness(x, delta)
-   return wrap(C.dob_adjust_brightness(H(x, "adjust_brightness input"), H(delta, "adjust_brightness delta")))
+   return wrap(C.dob_adjust_brightness(H(x, "input"), H(delta, "delta")))
 end
 
 function Tensor.adjust_saturation(x, factor)
-   return wrap(C.dob_adjust_saturation(H(x, "adjust_saturation input"), H(factor, "adjust_saturation factor")))
+   return wrap(C.dob_adjust_saturation(H(x, "input"), H(factor, "factor")))
 end
 
 function Tensor.adjust_contrast(x, factor)
-   return wrap(C.dob_adjust_contrast(H(x, "adjust_contrast input"), H(factor, "adjust_contrast factor")))
+   return wrap(C.dob_adjust_contrast(H(x, "input"), H(factor, "factor")))
 end
 
 function Tensor.per_image_standardize(x)
-   return wrap(C.dob_per_image_standardize(H(x, "per_image_standardize input")))
+   return wrap(C.dob_per_image_standardize(H(x, "input")))
 end
 
 for _, k in ipairs { "pad_crop", "flip_lr", "adjust_brightness", "adjust_saturation", "adjust_contrast",

@@ -1,20 +1,20 @@
--- Convolutions (src/conv.c): conv2d and conv_transpose2d in NCHW with
+-- Convolutions (src/ops/conv.c): conv2d and conv_transpose2d in NCHW with
 -- explicit four-sided padding, so TensorFlow's asymmetric "SAME" is exact.
 local T = require "deepobs.tensor"
+local A = require "deepobs.argcheck"
 local C = require("deepobs.C").lib
 local Tensor, wrap, H = T.Tensor, T.wrap, T.H
 
 local dob = {}
 
-local function int_arg(v, what, op)
-   local n = T.int_arg(v, what, op, 5)   -- not a tail call: this frame counts, so 5 is conv2d's caller
-   return n
-end
+local function int_arg(v, what, op) return A.cint(op, what, v) end
 
 --- TensorFlow's SAME padding for one spatial dim: returns (before, after)
 -- such that the output has ceil(in / s) elements.
 function dob.tf_same_padding(n, k, s)
-   s = s or 1
+   n = A.int("tf_same_padding", "n", n, 0)
+   k = A.int("tf_same_padding", "k", k, 1)
+   s = A.int("tf_same_padding", "s", s, 1, nil, 1)
    local out = math.ceil(n / s)
    local total = math.max((out - 1) * s + k - n, 0)
    local before = math.floor(total / 2)
@@ -43,25 +43,25 @@ local function pads_of(opts, op, h, w, kh, kw, sh, sw)
          local l, r = dob.tf_same_padding(w, kw, sw)
          return t, b, l, r
       end
-      error(("%s: padding must be a number, a {top, bottom, left, right} table, 'SAME' or 'VALID', got '%s'")
-         :format(op, p), 3)
+      A.raise(("%s: padding must be a number, a {top, bottom, left, right} table, 'SAME' or 'VALID', got '%s'")
+         :format(op, p))
    end
    if type(p) == "table" then
       if #p == 2 then
          local a, b = int_arg(p[1], "padding", op), int_arg(p[2], "padding", op)
          return a, a, b, b
       end
-      if #p ~= 4 then error(op .. ": a padding table needs {top, bottom, left, right} (or {h, w})", 3) end
+      if #p ~= 4 then A.raise(op .. ": a padding table needs {top, bottom, left, right} (or {h, w})") end
       return int_arg(p[1], "padding", op), int_arg(p[2], "padding", op), int_arg(p[3], "padding", op),
          int_arg(p[4], "padding", op)
    end
-   error(op .. ": bad padding option of type " .. type(p), 3)
+   A.raise(op .. ": bad padding option of type " .. type(p))
 end
 
 local function dims4(t, what, op)
-   local h = H(t, op .. ": " .. what)
+   local h = H(t, what)
    if C.dob_ndim(h) ~= 4 then
-      error(("%s: %s must be 4-D, got %d-D"):format(op, what, C.dob_ndim(h)), 3)
+      A.raise(("%s: %s must be 4-D, got %d-D"):format(op, what, C.dob_ndim(h)))
    end
    return h
 end
@@ -74,7 +74,7 @@ function dob.conv2d(x, w, b, opts)
    local sh, sw = strides_of(opts, "conv2d")
    local pt, pb, pl, pr = pads_of(opts, "conv2d", tonumber(C.dob_size(hx, 2)), tonumber(C.dob_size(hx, 3)),
       tonumber(C.dob_size(hw, 2)), tonumber(C.dob_size(hw, 3)), sh, sw)
-   return wrap(C.dob_conv2d(hx, hw, b and H(b, "conv2d: bias") or nil, sh, sw, pt, pb, pl, pr))
+   return wrap(C.dob_conv2d(hx, hw, b ~= nil and H(b, "bias") or nil, sh, sw, pt, pb, pl, pr))
 end
 Tensor.conv2d = dob.conv2d
 
@@ -90,10 +90,10 @@ function dob.conv_transpose2d(x, w, b, opts)
    local kh, kw = tonumber(C.dob_size(hw, 2)), tonumber(C.dob_size(hw, 3))
    local h, wd = tonumber(C.dob_size(hx, 2)), tonumber(C.dob_size(hx, 3))
    if type(opts.padding) == "string" and opts.padding:upper() == "SAME" and (kh < sh or kw < sw) then
-      error(("%s: 'SAME' needs the kernel (%dx%d) to be at least the stride (%dx%d)"):format(op, kh, kw, sh, sw), 2)
+      A.raise(("%s: 'SAME' needs the kernel (%dx%d) to be at least the stride (%dx%d)"):format(op, kh, kw, sh, sw))
    end
    local pt, pb, pl, pr = pads_of(opts, op, h * sh, wd * sw, kh, kw, sh, sw)
-   return wrap(C.dob_conv_transpose2d(hx, hw, b and H(b, op .. ": bias") or nil, sh, sw, pt, pb, pl, pr))
+   return wrap(C.dob_conv_transpose2d(hx, hw, b ~= nil and H(b, "bias") or nil, sh, sw, pt, pb, pl, pr))
 end
 Tensor.conv_transpose2d = dob.conv_transpose2d
 

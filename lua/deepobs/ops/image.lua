@@ -1,4 +1,4 @@
--- Images (src/image.c): JPEG decode / encode and the pieces of the image
+-- Images (src/data/image.c): JPEG decode / encode and the pieces of the image
 -- input pipelines (ImageNet, Food-101). Data preparation only: no autograd.
 --
 --    local img = dob.read_jpeg(path)                 -- uint8 [3,H,W], RGB
@@ -9,6 +9,7 @@
 --    x = dob.standardize_images(batch, false)        -- per image: (x - mean) / max(std, 1/sqrt(n))
 local ffi = require "ffi"
 local T = require "deepobs.tensor"
+local A = require "deepobs.argcheck"
 local C = require("deepobs.C").lib
 local Tensor, wrap, H = T.Tensor, T.wrap, T.H
 
@@ -19,12 +20,13 @@ local int = T.int_arg
 --- Decodes JPEG bytes (a Lua string or a 1-dim uint8 tensor) to uint8 [3,H,W].
 -- name labels error messages.
 function dob.decode_jpeg(bytes, name)
+   if name ~= nil and type(name) ~= "string" then A.wrong("decode_jpeg", "name", "a string", name) end
    if type(bytes) == "string" then
       return wrap(C.dob_image_decode_jpeg(bytes, #bytes, name))
    end
-   local h = H(bytes, "decode_jpeg: bytes")
+   local h = H(bytes, "bytes")
    if bytes:dtype() ~= "uint8" or bytes:dim() ~= 1 then
-      error("decode_jpeg: bytes must be a Lua string or a 1-dim uint8 tensor", 2)
+      A.raise("decode_jpeg: bytes must be a Lua string or a 1-dim uint8 tensor")
    end
    local b = bytes:contiguous()
    return wrap(C.dob_image_decode_jpeg(b:data(), b:nElement(), name))
@@ -33,7 +35,7 @@ end
 --- Reads and decodes a JPEG file to uint8 [3,H,W]; a missing or corrupt file
 -- is an error naming it.
 function dob.read_jpeg(path)
-   if type(path) ~= "string" then error("read_jpeg: path must be a string", 2) end
+   if type(path) ~= "string" then A.raise("read_jpeg: path must be a string") end
    return wrap(C.dob_image_decode_jpeg_file(path))
 end
 
@@ -41,10 +43,10 @@ end
 -- returns a Lua array of uint8 [3,H,W] tensors. Any failure is an error
 -- naming the first failing file.
 function dob.read_jpegs(paths)
-   if type(paths) ~= "table" then error("read_jpegs: expected a table of paths", 2) end
+   if type(paths) ~= "table" then A.raise("read_jpegs: expected a table of paths") end
    local n = #paths
    for i = 1, n do
-      if type(paths[i]) ~= "string" then error(("read_jpegs: path %d is not a string"):format(i), 2) end
+      if type(paths[i]) ~= "string" then A.raise(("read_jpegs: path %d is not a string"):format(i)) end
    end
    local cpaths = ffi.new("const char *[?]", math.max(n, 1))
    for i = 1, n do cpaths[i - 1] = paths[i] end   -- `paths` keeps the strings alive
@@ -59,22 +61,24 @@ end
 -- baseline 4:4:4 JPEG; returns
 -- the bytes as a Lua string.
 function dob.encode_jpeg(img, quality)
-   quality = int(quality or 95, "quality", "encode_jpeg")
-   local t = wrap(C.dob_image_encode_jpeg(H(img, "encode_jpeg: img"), quality))
+   quality = A.int("encode_jpeg", "quality", quality, 1, 100, 95)
+   local t = wrap(C.dob_image_encode_jpeg(H(img, "img"), quality))
    return ffi.string(t:data(), t:nElement())
 end
 
 --- Writes img as a JPEG file (encode_jpeg).
 function dob.write_jpeg(path, img, quality)
+   if type(path) ~= "string" then A.wrong("write_jpeg", "path", "a string", path) end
    local s = dob.encode_jpeg(img, quality)
    local f, err = io.open(path, "wb")
-   if not f then error(("write_jpeg: %s"):format(err), 2) end
+   if not f then A.raise(("write_jpeg: %s"):format(err)) end
    f:write(s)
    f:close()
 end
 
 --- uint8 image -> float32 x / 255 (TF's convert_image_dtype, torchvision's ToTensor).
 function dob.image_to_float(img)
+   H(img, "img")
    return img:float():mul_(1 / 255)
 end
 
@@ -82,13 +86,14 @@ end
 -- windows are zero-padded) of x [..,H,W]; flip mirrors it left-right.
 function Tensor.image_crop(x, top, left, h, w, flip)
    local op = "image_crop"
-   return wrap(C.dob_image_crop(H(x, "image_crop: x"), int(top, "top", op), int(left, "left", op),
-      int(h, "h", op), int(w, "w", op), flip and 1 or 0))
+   return wrap(C.dob_image_crop(H(x, "x"), int(top, "top", op), int(left, "left", op),
+      int(h, "h", op), int(w, "w", op), A.flag("image_crop", "flip", flip) and 1 or 0))
 end
 dob.image_crop = Tensor.image_crop
 
 -- round half to even, as tf.rint and Python 3's round
 local function rint(v)
+   if type(v) ~= "number" then A.wrong("rint", "v", "a number", v) end
    local f = math.floor(v)
    local d = v - f
    if d > 0.5 then return f + 1 end
@@ -100,7 +105,13 @@ dob.rint = rint
 --- The size (h, w) that makes the smaller side S, keeping the aspect ratio.
 -- mode "tf": TF DeepOBS imagenet (scale = S / min side in float32 arithmetic,
 -- then rint); "torch": torchvision Resize(S) (long side int(S * long / short)).
+local MODES = { tf = true, torch = true }
+
 function dob.smaller_side_size(h, w, S, mode)
+   h = A.int("smaller_side_size", "h", h, 1)
+   w = A.int("smaller_side_size", "w", w, 1)
+   S = A.int("smaller_side_size", "S", S, 1)
+   mode = A.string("smaller_side_size", "mode", mode or "tf", MODES)
    if mode == "torch" then
       if h <= w then return S, math.floor(S * w / h) end
       return math.floor(S * h / w), S
@@ -118,7 +129,9 @@ end
 --- Bilinear resize (TF1 semantics, dob.resize_bilinear) of x [C,H,W] or
 -- [N,C,H,W] so that its smaller side is S.
 function dob.resize_smaller_side(x, S, mode)
+   H(x, "x")
    local d = x:dim()
+   if d ~= 3 and d ~= 4 then A.fail("resize_smaller_side", "x must be [C,H,W] or [N,C,H,W], got %d dims", d) end
    local h, w = x:size(d - 1), x:size(d)
    local nh, nw = dob.smaller_side_size(h, w, S, mode)
    if nh == h and nw == w then return x end
@@ -131,7 +144,12 @@ end
 -- -((h - H) // 2)); "torch": torchvision CenterCrop (round((H - h) / 2),
 -- half to even, likewise for padding).
 function dob.center_offsets(x, h, w, mode)
+   H(x, "x")
+   h = A.int("center_offsets", "h", h, 1)
+   w = A.int("center_offsets", "w", w, 1)
+   mode = A.string("center_offsets", "mode", mode or "tf", MODES)
    local d = x:dim()
+   if d < 2 then A.fail("center_offsets", "x must have at least 2 dims [..,H,W], got %d", d) end
    local H_, W_ = x:size(d - 1), x:size(d)
    local function off(n, k)
       if mode == "torch" then
@@ -149,6 +167,11 @@ end
 -- tf.image.per_image_standardization (population std); true: the PyTorch
 -- fork's version (unbiased std, same floor).
 function dob.standardize_images(x, unbiased)
+   H(x, "x")
+   unbiased = A.flag("standardize_images", "unbiased", unbiased)
+   if x:dim() < 2 or x:numel() == 0 then
+      A.fail("standardize_images", "x must be a non-empty batch [N,...] with at least 2 dims, got %s", A.describe(x))
+   end
    local n = x:nElement() / x:size(1)
    local dims = {}
    for i = 2, x:dim() do dims[#dims + 1] = i end

@@ -1,6 +1,7 @@
--- Losses (src/loss.c): per-example values of shape [N]; reduce them with
+-- Losses (src/ops/loss.c): per-example values of shape [N]; reduce them with
 -- mean/sum. Labels are int64 class indices (0-based) or float32 targets.
 local T = require "deepobs.tensor"
+local A = require "deepobs.argcheck"
 local C = require("deepobs.C").lib
 local Tensor, wrap, H = T.Tensor, T.wrap, T.H
 
@@ -12,26 +13,26 @@ function dob.softmax_cross_entropy(logits, labels, opts)
    local s = 0
    if type(opts) == "number" then s = opts
    elseif type(opts) == "table" then s = opts.label_smoothing or 0
-   elseif opts ~= nil then error("softmax_cross_entropy: options must be a table", 2) end
-   return wrap(C.dob_softmax_cross_entropy(H(logits, "softmax_cross_entropy: logits"),
-      H(labels, "softmax_cross_entropy: labels"), s))
+   elseif opts ~= nil then A.raise("softmax_cross_entropy: options must be a table") end
+   return wrap(C.dob_softmax_cross_entropy(H(logits, "logits"),
+      H(labels, "labels"), s))
 end
 
 --- sigmoid_cross_entropy(logits, targets [N,...]) -> [N] (summed over non-batch dims)
 function dob.sigmoid_cross_entropy(logits, targets)
-   return wrap(C.dob_sigmoid_cross_entropy(H(logits, "sigmoid_cross_entropy: logits"),
-      H(targets, "sigmoid_cross_entropy: targets")))
+   return wrap(C.dob_sigmoid_cross_entropy(H(logits, "logits"),
+      H(targets, "targets")))
 end
 
 --- squared_error(pred, target [N,...]) -> [N] (summed over non-batch dims)
 function dob.squared_error(pred, target)
-   return wrap(C.dob_squared_error(H(pred, "squared_error: pred"), H(target, "squared_error: target")))
+   return wrap(C.dob_squared_error(H(pred, "pred"), H(target, "target")))
 end
 
 --- accuracy(logits [N,C], labels int64 [N] or one-hot float32 [N,C]) -> number
 function dob.accuracy(logits, labels)
-   local a = C.dob_accuracy(H(logits, "accuracy: logits"), H(labels, "accuracy: labels"))
-   if a ~= a then error(T.last_error(), 2) end
+   local a = C.dob_accuracy(H(logits, "logits"), H(labels, "labels"))
+   if a ~= a then A.raise(T.last_error()) end
    return a
 end
 

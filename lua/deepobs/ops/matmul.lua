@@ -1,6 +1,7 @@
--- Matrix products (src/matmul.c): matmul with numpy broadcasting, bmm,
+-- Matrix products (src/ops/matmul.c): matmul with numpy broadcasting, bmm,
 -- addmm and the dense layer linear(x, W, b) = x W^T + b.
 local T = require "deepobs.tensor"
+local A = require "deepobs.argcheck"
 local C = require("deepobs.C").lib
 local Tensor, wrap, H = T.Tensor, T.wrap, T.H
 
@@ -8,32 +9,33 @@ local dob = {}
 
 --- a @ b: 2-D x 2-D, batched [..., n, k] x [..., k, m] with broadcasting
 -- batch dims, 1-D operands as in numpy.
-function dob.matmul(a, b) return wrap(C.dob_matmul(H(a, "matmul: a"), H(b, "matmul: b"))) end
+function dob.matmul(a, b) return wrap(C.dob_matmul(H(a, "a"), H(b, "b"))) end
 Tensor.matmul = dob.matmul
 
 --- 2-D matrix product (errors on other ranks).
 function Tensor.mm(a, b)
-   local ha, hb = H(a, "mm: a"), H(b, "mm: b")
+   local ha, hb = H(a, "a"), H(b, "b")
    if C.dob_ndim(ha) ~= 2 or C.dob_ndim(hb) ~= 2 then
-      error(("mm: expects two 2-D tensors, got %d-D and %d-D"):format(C.dob_ndim(ha), C.dob_ndim(hb)), 2)
+      A.raise(("mm: expects two 2-D tensors, got %d-D and %d-D"):format(C.dob_ndim(ha), C.dob_ndim(hb)))
    end
    return wrap(C.dob_matmul(ha, hb))
 end
 dob.mm = Tensor.mm
 
 --- [B, n, k] x [B, k, m] -> [B, n, m]
-function dob.bmm(a, b) return wrap(C.dob_bmm(H(a, "bmm: a"), H(b, "bmm: b"))) end
+function dob.bmm(a, b) return wrap(C.dob_bmm(H(a, "a"), H(b, "b"))) end
 Tensor.bmm = dob.bmm
 
 --- beta * c + alpha * a @ b (c broadcast to [n, m]); beta and alpha default to 1.
 function dob.addmm(c, a, b, beta, alpha)
-   return wrap(C.dob_addmm(H(c, "addmm: c"), H(a, "addmm: a"), H(b, "addmm: b"), beta or 1, alpha or 1))
+   return wrap(C.dob_addmm(H(c, "c"), H(a, "a"), H(b, "b"), A.number("addmm", "beta", beta, 1),
+      A.number("addmm", "alpha", alpha, 1)))
 end
 Tensor.addmm = dob.addmm
 
 --- x [..., in], w [out, in], b [out] or nil -> x w^T + b, [..., out]
 function dob.linear(x, w, b)
-   return wrap(C.dob_linear(H(x, "linear: input"), H(w, "linear: weight"), b and H(b, "linear: bias") or nil))
+   return wrap(C.dob_linear(H(x, "input"), H(w, "weight"), b and H(b, "bias") or nil))
 end
 
 return dob

@@ -1,9 +1,10 @@
--- Neural-network building blocks (src/nnops.c, src/lstm.c, src/attention.c):
+-- Neural-network building blocks (src/ops/nnops.c, src/ops/lstm.c, src/ops/attention.c):
 -- dropout, softmax / log_softmax, embedding, one_hot, index_select, a fused
 -- LSTM layer and scaled dot-product attention. Dims are 1-based; the CONTENTS
 -- of index tensors are 0-based.
 local ffi = require "ffi"
 local T = require "deepobs.tensor"
+local A = require "deepobs.argcheck"
 local C = require("deepobs.C").lib
 local Tensor, wrap, H, cdim, is_tensor = T.Tensor, T.wrap, T.H, T.cdim, T.is_tensor
 
@@ -13,7 +14,7 @@ local out_t = ffi.typeof("dob_tensor *[1]")
 
 local function num(v, what, default)
    if v == nil then return default end
-   if type(v) ~= "number" then error(("%s must be a number, got %s"):format(what, type(v)), 3) end
+   if type(v) ~= "number" then A.raise(("%s must be a number, got %s"):format(what, A.describe(v))) end
    return v
 end
 
@@ -27,7 +28,7 @@ end
 -- rest by 1/(1-p); training == false (or p == 0) returns x unchanged.
 function dob.dropout(x, p, training)
    if training == nil then training = true end
-   return wrap(C.dob_dropout(H(x, "dropout: x"), num(p, "dropout: p", 0.5), training and 1 or 0))
+   return wrap(C.dob_dropout(H(x, "x"), num(p, "dropout: p", 0.5), training and 1 or 0))
 end
 function Tensor:dropout(p, training) return dob.dropout(self, p, training) end
 
@@ -37,18 +38,18 @@ dob.softmax, dob.log_softmax = Tensor.softmax, Tensor.log_softmax
 
 --- embedding(weight [V,D], idx int64 [...]) -> [..., D]
 function dob.embedding(weight, idx)
-   return wrap(C.dob_embedding(H(weight, "embedding: weight"), H(idx, "embedding: indices")))
+   return wrap(C.dob_embedding(H(weight, "weight"), H(idx, "indices")))
 end
 
 --- one_hot(idx int64 [...], depth) -> float32 [..., depth]
 function dob.one_hot(idx, depth)
-   return wrap(C.dob_one_hot(H(idx, "one_hot: indices"), num(depth, "one_hot: depth")))
+   return wrap(C.dob_one_hot(H(idx, "indices"), A.int("one_hot", "depth", depth)))
 end
 function Tensor:one_hot(depth) return dob.one_hot(self, depth) end
 
 --- t:index_select(dim, idx int64 [K])
 function Tensor:index_select(d, idx)
-   return wrap(C.dob_index_select(H(self), cdim(d, "index_select"), H(idx, "index_select: indices")))
+   return wrap(C.dob_index_select(H(self), cdim(d, "index_select"), H(idx, "indices")))
 end
 dob.index_select = Tensor.index_select
 
@@ -56,7 +57,7 @@ dob.index_select = Tensor.index_select
 -- nil, forget_bias) -> outputs [T,B,H], hn [B,H], cn [B,H]. Gates [i, f, g, o].
 function dob.lstm(x, w_ih, w_hh, bias, h0, c0, forget_bias)
    local hn, cn = out_t(), out_t()
-   local out = C.dob_lstm(H(x, "lstm: x"), H(w_ih, "lstm: w_ih"), H(w_hh, "lstm: w_hh"),
+   local out = C.dob_lstm(H(x, "x"), H(w_ih, "w_ih"), H(w_hh, "w_hh"),
       opt(bias, "lstm: bias"), opt(h0, "lstm: h0"), opt(c0, "lstm: c0"),
       num(forget_bias, "lstm: forget_bias", 0), hn, cn)
    local o = wrap(out)
@@ -66,10 +67,10 @@ end
 --- attention(q, k, v [B,H,T,D], {causal=, scale=, dropout=, training=})
 function dob.attention(q, k, v, opts)
    opts = opts or {}
-   if type(opts) ~= "table" then error("attention: options must be a table", 2) end
+   if type(opts) ~= "table" then A.raise("attention: options must be a table") end
    local training = opts.training
    if training == nil then training = true end
-   return wrap(C.dob_attention(H(q, "attention: q"), H(k, "attention: k"), H(v, "attention: v"),
+   return wrap(C.dob_attention(H(q, "q"), H(k, "k"), H(v, "v"),
       opts.causal and 1 or 0, num(opts.scale, "attention: scale", 0),
       num(opts.dropout, "attention: dropout", 0), training and 1 or 0))
 end

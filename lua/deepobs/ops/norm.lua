@@ -1,4 +1,4 @@
--- Normalisation (src/norm.c).
+-- Normalisation (src/ops/norm.c).
 --
 --    dob.batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)
 --    dob.layer_norm(x, normalized_ndims, weight, bias, eps)
@@ -12,6 +12,7 @@
 -- layer_norm: normalises over the last normalized_ndims dims (default 1);
 -- weight/bias of that shape or nil; eps default 1e-5.
 local T = require "deepobs.tensor"
+local A = require "deepobs.argcheck"
 local C = require("deepobs.C").lib
 local Tensor, wrap, H = T.Tensor, T.wrap, T.H
 
@@ -24,22 +25,21 @@ end
 
 local function num(v, dflt, what, op)
    if v == nil then return dflt end
-   if type(v) ~= "number" then error(("%s: %s must be a number, got %s"):format(op, what, type(v)), 3) end
+   if type(v) ~= "number" then A.raise(("%s: %s must be a number, got %s"):format(op, what, type(v))) end
    return v
 end
 
 function Tensor.batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)
-   local h = H(x, "batch_norm input")
-   return wrap(C.dob_batch_norm(h, opt(weight, "batch_norm weight"), opt(bias, "batch_norm bias"),
-      opt(running_mean, "batch_norm running_mean"), opt(running_var, "batch_norm running_var"),
+   local h = H(x, "input")
+   return wrap(C.dob_batch_norm(h, opt(weight, "weight"), opt(bias, "bias"),
+      opt(running_mean, "running_mean"), opt(running_var, "running_var"),
       training and 1 or 0, num(momentum, 0.1, "momentum", "batch_norm"), num(eps, 1e-5, "eps", "batch_norm")))
 end
 
 function Tensor.layer_norm(x, ndims, weight, bias, eps)
-   local h = H(x, "layer_norm input")
-   ndims = num(ndims, 1, "normalized_ndims", "layer_norm")
-   if ndims % 1 ~= 0 then error("layer_norm: normalized_ndims must be an integer", 2) end
-   return wrap(C.dob_layer_norm(h, ndims, opt(weight, "layer_norm weight"), opt(bias, "layer_norm bias"),
+   local h = H(x, "input")
+   ndims = A.cint("layer_norm", "normalized_ndims", ndims, nil, 1)
+   return wrap(C.dob_layer_norm(h, ndims, opt(weight, "weight"), opt(bias, "bias"),
       num(eps, 1e-5, "eps", "layer_norm")))
 end
 

@@ -1,10 +1,11 @@
--- Reductions (src/reduce.c): sum, mean, var/std, p-norm, max/min (values
+-- Reductions (src/ops/reduce.c): sum, mean, var/std, p-norm, max/min (values
 -- and indices), argmax, and plain-number sums and dots.
 --
 -- Dims are 1-based (negative from the end): a number, a table of numbers, or
 -- nil for all dims (the result is then a 0-dim tensor unless keepdim).
 -- Index results are int64 tensors holding 0-based positions, like labels.
 local T = require "deepobs.tensor"
+local A = require "deepobs.argcheck"
 local C = require("deepobs.C").lib
 local Tensor, wrap, H, cdim, ints_t = T.Tensor, T.wrap, T.H, T.cdim, T.ints_t
 local ffi = require "ffi"
@@ -21,11 +22,11 @@ local function dims_of(dims, what)
       return 1, dims_buf
    end
    if type(dims) ~= "table" then
-      error(("%s: dims must be a number, a table of numbers or nil, got %s"):format(what, type(dims)), 3)
+      A.raise(("%s: dims must be a number, a table of numbers or nil, got %s"):format(what, type(dims)))
    end
    local n = #dims
-   if n == 0 then error(what .. ": empty table of dims (pass nil to reduce over all dims)", 3) end
-   if n > 8 then error(what .. ": at most 8 dims", 3) end
+   if n == 0 then A.raise(what .. ": empty table of dims (pass nil to reduce over all dims)") end
+   if n > 8 then A.raise(what .. ": at most 8 dims") end
    for i = 1, n do dims_buf[i - 1] = cdim(dims[i], what) end
    return n, dims_buf
 end
@@ -47,7 +48,7 @@ end
 local function correction_of(opts, what)
    if opts == nil then return 1 end
    if type(opts) == "number" then
-      if opts < 0 or opts % 1 ~= 0 then error(what .. ": correction must be a non-negative integer", 3) end
+      if opts < 0 or opts % 1 ~= 0 then A.raise(what .. ": correction must be a non-negative integer") end
       return opts
    end
    if type(opts) == "boolean" then return opts and 1 or 0 end
@@ -56,7 +57,7 @@ local function correction_of(opts, what)
       if opts.unbiased == nil then return 1 end
       return opts.unbiased and 1 or 0
    end
-   error(what .. ": expected {unbiased = ...}, a correction number or nil, got " .. type(opts), 3)
+   A.raise(what .. ": expected {unbiased = ...}, a correction number or nil, got " .. type(opts))
 end
 
 function Tensor:var(dims, opts, keepdim)
@@ -72,7 +73,7 @@ end
 
 function Tensor:norm(p, dims, keepdim)
    local n, arr = dims_of(dims, "norm")
-   return wrap(C.dob_norm(H(self), p or 2, n, arr, flag(keepdim)))
+   return wrap(C.dob_norm(H(self), A.number("norm", "p", p, 2), n, arr, flag(keepdim)))
 end
 
 local out_t = ffi.typeof("dob_tensor *[1]")
@@ -106,7 +107,7 @@ end
 local function checked(fn, ...)
    C.dob_clear_error()
    local v = fn(...)
-   if v ~= v and C.dob_last_error()[0] ~= 0 then error(T.last_error(), 3) end
+   if v ~= v and C.dob_last_error()[0] ~= 0 then A.raise(T.last_error()) end
    return v
 end
 

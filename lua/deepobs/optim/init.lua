@@ -24,6 +24,7 @@
 local M = {}
 
 -- deepobs/init.lua requires this module while it loads, so "deepobs" is required lazily
+local A = require "deepobs.argcheck"
 local function get_dob() return require "deepobs" end
 
 -- the built-ins: file name -> loaded lazily from deepobs/optim/<name>.lua
@@ -84,6 +85,9 @@ end
 --- Checks that opt is a valid optimizer table; `where` names it in messages.
 -- Returns opt; raises a clear error (no traceback position) otherwise.
 function M.validate(opt, where)
+   if where ~= nil and type(where) ~= "string" then
+      fail("validate: argument 'where' must be a string (a name for messages), got " .. A.describe(where))
+   end
    where = where or "optimizer"
    if type(opt) ~= "table" then
       fail(("%s must return a table { name =, hyperparams =, step = }, got a %s"):format(where, type(opt)))
@@ -206,6 +210,9 @@ local function an(kind) return (kind == "integer" and "an " or "a ") .. kind end
 --- Converts a value (a command-line string, or a Lua value) to hyperparameter spec h's
 -- type and checks its domain; returns nil and a message when it does not fit.
 function M.coerce(h, v)
+   if type(h) ~= "table" or type(h.name) ~= "string" or not TYPES[h.type] then
+      fail("coerce: argument 'h' must be a hyperparameter declaration { name =, type =, ... }, got " .. A.describe(h))
+   end
    local flag = "--" .. h.name
    if type(v) == "string" and h.type ~= "string" then
       if h.type == "boolean" then
@@ -255,7 +262,13 @@ end
 -- not declare one is kept (the runner schedules it). Unknown names, missing required values,
 -- wrong types and values outside their domain are clear errors.
 function M.hyperparams(opt, given)
+   if type(opt) ~= "table" or type(opt.hyperparams) ~= "table" or type(opt.name) ~= "string" then
+      fail("hyperparams: argument 'opt' must be an optimizer table (from optim.load), got " .. A.describe(opt))
+   end
    given = given or {}
+   if type(given) ~= "table" then
+      fail("hyperparams: argument 'given' must be a table name -> value, got " .. A.describe(given))
+   end
    local known, out = {}, {}
    for _, h in ipairs(opt.hyperparams) do known[h.name] = h end
    for k in pairs(given) do
@@ -306,6 +319,7 @@ function M.object(opt, params, hp)
 end
 
 function Object:zero_grad()
+   if getmetatable(self) ~= Object then fail("zero_grad: call it as o:zero_grad() on an optim.object") end
    self.params:zero_grad()
    return self
 end
@@ -318,6 +332,8 @@ end
 -- the args table too, and may skip its backward when args.grad == false).
 -- Returns what opt.step returns (the loss as a number).
 function Object:step(closure)
+   if getmetatable(self) ~= Object then fail("step: call it as o:step(closure) on an optim.object") end
+   A.callable("step", "closure", closure)
    local params, dob = self.params, get_dob()
    local function wrapped(args)
       local loss_only = args and args.grad == false
@@ -333,7 +349,11 @@ function Object:step(closure)
       if loss_only then params.grad_flat:copy_(self.saved_grad) end
       if not res[1] then error(res[2], 0) end
       local loss = res[2]
-      if dob.is_tensor(loss) then loss = loss:item() end
+      if dob.is_tensor(loss) and loss:numel() == 1 then loss = loss:item() end
+      if type(loss) ~= "number" then
+         fail(("step: the closure must return the loss (a number or a one-element tensor), got %s")
+            :format(A.describe(res[2])))
+      end
       return loss, res[3]
    end
    return dob.no_grad(self.opt.step, wrapped, params, self.hp, self.state)
