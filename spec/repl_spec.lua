@@ -56,7 +56,7 @@ describe("the REPL on a terminal", function()
       assert.matches("^ *2 +2 +2\n *2 +2 +2\n%[deepobs.FloatTensor of size 2x3%]", output_after(t, "x"))
       assert.are.equal("{2, 3}\n", output_after(t, "x:size()"))
       assert.are.equal('1\n"two"\nnil\n3.5\n', output_after(t, "1, 'two', nil, 3.5"))
-      assert.matches("^error: attempt to call method 'no_such_method' %(a nil value%)\n$",
+      assert.matches("^error: index: a Tensor has no method or field 'no_such_method'\n$",
          output_after(t, "x:no_such_method()"))
       assert.matches("^syntax error: .*near 'then'", output_after(t, "if then"))
       assert.matches("line 1\nline 2\n", t, 1, true)

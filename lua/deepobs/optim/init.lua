@@ -85,8 +85,8 @@ end
 --- Checks that opt is a valid optimizer table; `where` names it in messages.
 -- Returns opt; raises a clear error (no traceback position) otherwise.
 function M.validate(opt, where)
-   if where ~= nil and type(where) ~= "string" then
-      fail("validate: argument 'where' must be a string (a name for messages), got " .. A.describe(where))
+   if where ~= nil and (type(where) ~= "string" or where == "") then
+      fail("validate: argument 'where' must be a non-empty string (a name for messages), got " .. A.describe(where))
    end
    where = where or "optimizer"
    if type(opt) ~= "table" then
