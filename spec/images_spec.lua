@@ -477,7 +477,7 @@ describe("food101_vit_micro", function()
       assert.are.equal(2844005, nn.ParamSet(m).n)
       local n_ln = 0
       for _, q in ipairs(m:named_parameters()) do
-         local t, name = q.tensor, q.name
+         local t, name = q.value, q.name
          if name:find("norm") then
             n_ln = n_ln + 1
             local want = name:find("weight") and 1 or 0

@@ -61,7 +61,7 @@ local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge en
 -- Never biases, never BatchNorm.
 local function covered(problem, p)
    if p.key ~= "weight" then return false end
-   local dims = p.tensor:dim()
+   local dims = p.value:dim()
    if problem:find("3c3d") or problem:find("allcnnc") then return dims == 4 or dims == 2 end
    if problem:find("wrn") then return dims == 4 or p.name == "fc.weight" end
    return dims == 4
@@ -102,7 +102,7 @@ describe("image-classification problems: every problem", function()
          -- the decayed kernels are exactly the ones `covered` names
          local want = {}
          for _, q in ipairs(model:named_parameters()) do
-            if covered(name, q) then want[#want + 1] = q.tensor end
+            if covered(name, q) then want[#want + 1] = q.value end
          end
          local got = convnets.decayed_kernels(model)
          assert.are.equal(t[6], #got)
@@ -192,10 +192,10 @@ describe("weight decay", function()
       local m = problems.get("svhn_wrn164").build {}
       local hand, bn = 0, 0
       for _, q in ipairs(m:named_parameters()) do
-         if q.key == "weight" and (q.tensor:dim() == 4 or q.name == "fc.weight") then
-            hand = hand + q.tensor:dot(q.tensor)
+         if q.key == "weight" and (q.value:dim() == 4 or q.name == "fc.weight") then
+            hand = hand + q.value:dot(q.value)
          elseif q.name:find("bn") then
-            bn = bn + q.tensor:dot(q.tensor)
+            bn = bn + q.value:dot(q.value)
          end
       end
       assert.is_true(bn > 0)

@@ -142,7 +142,7 @@ describe("initialisers and hand-computed values", function()
       dob.manual_seed(3)
       local m = problems.get("mnist_mlp").build {}
       for _, q in ipairs(m:named_parameters()) do
-         local t = q.tensor
+         local t = q.value
          if q.name:find("bias") then
             assert.are.equal(0, t:abs():sum():item())
          else
@@ -162,9 +162,9 @@ describe("initialisers and hand-computed values", function()
       for _, q in ipairs(m:named_parameters()) do
          if q.name:find("bias") then
             nb = nb + 1
-            assert.are.equal(0, (q.tensor - 0.05):abs():max():item())
+            assert.are.equal(0, (q.value - 0.05):abs():max():item())
          else
-            assert.is_true(q.tensor:abs():max():item() <= 0.1 + 1e-7)
+            assert.is_true(q.value:abs():max():item() <= 0.1 + 1e-7)
          end
       end
       assert.are.equal(4, nb)

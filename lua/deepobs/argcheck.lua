@@ -52,6 +52,13 @@ function M.raise(msg)
    error(msg, l or 0)
 end
 
+--- The debug info ("Sl": short_src, currentline) of the user's code that called into the
+-- package, or nil when every frame is the package's.
+function M.caller()
+   local l = user_level()
+   return l and debug.getinfo(l, "Sl")
+end
+
 -- public function -> its name in messages (see name_functions)
 local names = setmetatable({}, { __mode = "k" })
 

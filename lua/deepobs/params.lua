@@ -13,6 +13,7 @@
 -- Update parameters under dob.no_grad (the views require grad).
 local T = require "deepobs.tensor"
 local A = require "deepobs.argcheck"
+local deprecated = require "deepobs.deprecated"
 
 local ParamSet = {}
 ParamSet.__index = ParamSet
@@ -33,10 +34,10 @@ end
 -- parameters: refuse the same tensor twice and views whose elements overlap.
 local function check_distinct(named)
    for i = 1, #named do
-      local a = named[i].tensor
+      local a = named[i].value
       local a1, a2 = extent(a)
       for j = i + 1, #named do
-         local b = named[j].tensor
+         local b = named[j].value
          if rawequal(a, b) then
             A.fail("ParamSet", "parameters %s and %s are the same tensor (list each tensor once)",
                tostring(named[i].name), tostring(named[j].name))
@@ -58,23 +59,28 @@ local function new(model_or_list)
    if type(model_or_list.named_parameters) == "function" then
       named = model_or_list:named_parameters()
    else
-      -- a list of tensors, or of { name =, tensor = }
+      -- a list of tensors, or of { name =, value = } (`tensor =`, the old name, with a warning)
       named = {}
       for i, p in ipairs(model_or_list) do
-         if T.is_tensor(p) then named[i] = { name = "param" .. i, tensor = p }
+         if T.is_tensor(p) then named[i] = { name = "param" .. i, value = p }
          elseif type(p) == "table" and getmetatable(p) == nil then
-            named[i] = { name = p.name or ("param" .. i), tensor = p.tensor, module = p.module, key = p.key }
+            local value = p.value
+            if value == nil and p.tensor ~= nil then
+               deprecated.warn("ParamSet{ { tensor = t } }", "ParamSet{ { value = t } } (as named_parameters' entries)")
+               value = p.tensor
+            end
+            named[i] = { name = p.name or ("param" .. i), value = value, module = p.module, key = p.key }
          else
-            A.fail("ParamSet", "entry %d must be a tensor or a table { name =, tensor = }, got %s", i, A.describe(p))
+            A.fail("ParamSet", "entry %d must be a tensor or a table { name =, value = }, got %s", i, A.describe(p))
          end
       end
    end
    local total = 0
    for _, p in ipairs(named) do
-      if not T.is_tensor(p.tensor) or p.tensor:dtype() ~= "float32" then
-         A.fail("ParamSet", "parameter %s is not a float32 tensor (got %s)", tostring(p.name), A.describe(p.tensor))
+      if not T.is_tensor(p.value) or p.value:dtype() ~= "float32" then
+         A.fail("ParamSet", "parameter %s is not a float32 tensor (got %s)", tostring(p.name), A.describe(p.value))
       end
-      total = total + p.tensor:numel()
+      total = total + p.value:numel()
    end
    check_distinct(named)
    local self = setmetatable({ params = {}, by_name = {}, n = total }, ParamSet)
@@ -82,10 +88,10 @@ local function new(model_or_list)
    self.grad_flat = T.zeros(math.max(total, 0))
    local at = 1
    for i, p in ipairs(named) do
-      local shape = p.tensor:size()
-      local n = p.tensor:numel()
+      local shape = p.value:size()
+      local n = p.value:numel()
       local value = self.flat:narrow(1, at, n):view(shape)
-      value:copy_(p.tensor)
+      value:copy_(p.value)
       value:requires_grad_()
       local grad = self.grad_flat:narrow(1, at, n):view(shape)
       value:set_grad(grad)

@@ -97,9 +97,9 @@ function M.info(problem, opts, out)
    local total = 0
    out:write("parameters:\n")
    for _, p in ipairs(model:named_parameters()) do
-      local n = p.tensor:numel()
+      local n = p.value:numel()
       total = total + n
-      out:write(("  %-32s %-20s %d\n"):format(p.name, shape_str(p.tensor:size()), n))
+      out:write(("  %-32s %-20s %d\n"):format(p.name, shape_str(p.value:size()), n))
    end
    out:write(("total parameters: %d\n"):format(total))
    return total

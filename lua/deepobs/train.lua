@@ -120,7 +120,7 @@ end
 -- refs = self:live_tensors()). Its tensors are the live ones or copies: save it at once.
 function Trainer:snapshot()
    local buffers = {}
-   for _, b in ipairs(self.model:named_buffers()) do buffers[b.name] = b.tensor end
+   for _, b in ipairs(self.model:named_buffers()) do buffers[b.name] = b.value end
    local p = self.position
    return {
       position = { epoch = p.epoch, step = p.step, evaluated = p.evaluated, last_logged = p.last_logged,
@@ -149,7 +149,7 @@ function Trainer:restore(saved)
          dob.is_tensor(saved.params) and tostring(saved.params:numel()) or "no", flat:numel()), 0)
    end
    local live = {}
-   for _, b in ipairs(self.model:named_buffers()) do live[b.name] = b.tensor end
+   for _, b in ipairs(self.model:named_buffers()) do live[b.name] = b.value end
    for name, t in pairs(live) do
       local s = saved.buffers[name]
       if not dob.is_tensor(s) or s:numel() ~= t:numel() then

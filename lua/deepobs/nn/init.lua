@@ -9,6 +9,7 @@
 local dob_ops = require "deepobs.tensor"
 local A = require "deepobs.argcheck"
 local init = require "deepobs.init_schemes"
+local deprecated = require "deepobs.deprecated"
 
 -- the functional ops, straight from their families (deepobs itself is still
 -- loading when this module is)
@@ -74,36 +75,73 @@ function Module:child(name, m)
    return m
 end
 
---- Every parameter of this module and its children, in registration order:
--- a list of { name = "conv1.weight", module = m, key = "weight", tensor = t }.
-function Module:named_parameters(prefix, out)
-   out = A.table("named_parameters", "out", out, {})
-   prefix = prefix == nil and "" or A.string("named_parameters", "prefix", prefix)
-   for _, k in ipairs(self._params) do
-      out[#out + 1] = { name = prefix .. k, module = self, key = k, tensor = self[k] }
+-- An entry of named_parameters / named_buffers: { name =, value =, module =, key = }, the
+-- tensor under `value` as in ParamSet's entries; `tensor`, its name before deepobs 0.1, is
+-- still read with a warning.
+local Entry = {
+   __index = function(e, k)
+      if k == "tensor" then
+         deprecated.warn("entry.tensor of named_parameters()/named_buffers()", "entry.value (as ParamSet's)")
+         return rawget(e, "value")
+      end
+   end,
+}
+
+-- The list of entries, also an iterator of (name, tensor) pairs as PyTorch's:
+-- `for name, p in m:named_parameters() do ... end`, or `ipairs(...)` over the entries.
+local function entry_list(entries)
+   local i = 0
+   return setmetatable(entries, { __call = function()
+      i = i + 1
+      local e = entries[i]
+      if e then return e.name, e.value end
+   end })
+end
+
+local function collect(self, list_key, prefix, out)
+   for _, k in ipairs(self[list_key]) do
+      out[#out + 1] = setmetatable({ name = prefix .. k, module = self, key = k, value = self[k] }, Entry)
    end
-   for _, c in ipairs(self._children) do self[c]:named_parameters(prefix .. c .. ".", out) end
+   for _, c in ipairs(self._children) do collect(self[c], list_key, prefix .. c .. ".", out) end
    return out
 end
 
+--- Every parameter of this module and its children, in registration order: a list of
+-- { name = "conv1.weight", value = t, module = m, key = "weight" } that is also an iterator,
+-- `for name, p in m:named_parameters() do`. prefix (optional) goes before every name.
+function Module:named_parameters(prefix)
+   prefix = prefix == nil and "" or A.string("named_parameters", "prefix", prefix)
+   return entry_list(collect(self, "_params", prefix, {}))
+end
+
+--- The parameter tensors, in the order of named_parameters.
 function Module:parameters()
    local list = {}
-   for i, p in ipairs(self:named_parameters()) do list[i] = p.tensor end
+   for i, p in ipairs(self:named_parameters()) do list[i] = p.value end
    return list
 end
 
+--- The number of parameter elements.
 function Module:num_parameters()
    local n = 0
-   for _, p in ipairs(self:named_parameters()) do n = n + p.tensor:numel() end
+   for _, p in ipairs(self:named_parameters()) do n = n + p.value:numel() end
    return n
 end
 
-function Module:named_buffers(prefix, out)
-   out = A.table("named_buffers", "out", out, {})
+--- Sets the gradient of every parameter that has one to zero (as PyTorch 1.13's
+-- zero_grad(set_to_none=False)); returns the module.
+function Module:zero_grad()
+   for _, p in ipairs(self:named_parameters()) do
+      local g = p.value:grad()
+      if g then g:zero_() end
+   end
+   return self
+end
+
+--- Every buffer (running statistics) of this module and its children, as named_parameters.
+function Module:named_buffers(prefix)
    prefix = prefix == nil and "" or A.string("named_buffers", "prefix", prefix)
-   for _, k in ipairs(self._buffers) do out[#out + 1] = { name = prefix .. k, tensor = self[k] } end
-   for _, c in ipairs(self._children) do self[c]:named_buffers(prefix .. c .. ".", out) end
-   return out
+   return entry_list(collect(self, "_buffers", prefix, {}))
 end
 
 function Module:train(flag)

@@ -3,6 +3,7 @@
 local T = require "deepobs.tensor"
 local C = require("deepobs.C").lib
 local A = require "deepobs.argcheck"
+local deprecated = require "deepobs.deprecated"
 local Tensor, wrap, check, H, is_tensor = T.Tensor, T.wrap, T.check, T.H, T.is_tensor
 
 local dob = {}
@@ -32,9 +33,19 @@ for name, op in pairs(BIN) do
    end
 end
 
--- add(b, alpha) / add_(b, alpha): a + alpha * b, as in torch
+-- Torch7's add(value, tensor): PyTorch's add(tensor, alpha) with a warning (deepobs.deprecated)
+local function torch7_order(op, b, alpha)
+   if type(b) == "number" and is_tensor(alpha) then
+      deprecated.warn(op .. "(number, tensor) (Torch7's order)", op .. "(tensor, alpha) (PyTorch's)")
+      return alpha, b
+   end
+   return b, alpha
+end
+
+-- add(b, alpha) / add_(b, alpha): a + alpha * b, as in PyTorch
 local plain_add, plain_add_, plain_sub_ = Tensor.add, Tensor.add_, Tensor.sub_
 function Tensor.add(a, b, alpha)
+   b, alpha = torch7_order("add", b, alpha)
    local r
    if alpha == nil or alpha == 1 then r = plain_add(a, b)
    else r = plain_add(a, binary(C.DOB_MUL, b, A.number("add", "alpha", alpha))) end
@@ -42,6 +53,7 @@ function Tensor.add(a, b, alpha)
 end
 dob.add = Tensor.add
 function Tensor.add_(a, b, alpha)
+   b, alpha = torch7_order("add_", b, alpha)
    if alpha == nil then plain_add_(a, b); return a end
    if type(alpha) ~= "number" then A.wrong("add_", "alpha", "a number", alpha) end
    if is_tensor(b) then check(C.dob_add_scaled_(H(a), b.h, alpha)); return a end
@@ -50,6 +62,7 @@ function Tensor.add_(a, b, alpha)
    return a
 end
 function Tensor.sub_(a, b, alpha)
+   b, alpha = torch7_order("sub_", b, alpha)
    if alpha == nil then plain_sub_(a, b); return a end
    if type(alpha) ~= "number" then A.wrong("sub_", "alpha", "a number", alpha) end
    if is_tensor(b) then check(C.dob_add_scaled_(H(a), b.h, -alpha)); return a end
@@ -57,16 +70,23 @@ function Tensor.sub_(a, b, alpha)
    plain_sub_(a, b * alpha)
    return a
 end
-function Tensor.addcmul_(a, value, b, c)
-   if c == nil then value, b, c = 1, value, b end
-   if type(value) ~= "number" then A.wrong("addcmul_", "value", "a number", value) end
-   check(C.dob_addcmul_(H(a), value, H(b, "tensor1"), H(c, "tensor2")))
+-- addcmul_(t1, t2, value) / addcdiv_(t1, t2, value): a + value * t1 * t2 (or / t2), PyTorch's
+-- order; Torch7's addcmul_(value, t1, t2) works with a warning (deepobs.deprecated)
+local function fused_args(op, t1, t2, value)
+   if type(t1) == "number" then
+      deprecated.warn(op .. "(value, t1, t2) (Torch7's order)", op .. "(t1, t2, value) (PyTorch's)")
+      t1, t2, value = t2, value, t1
+   end
+   return H(t1, "tensor1"), H(t2, "tensor2"), A.number(op, "value", value, 1)
+end
+function Tensor.addcmul_(a, t1, t2, value)
+   local h1, h2, v = fused_args("addcmul_", t1, t2, value)
+   check(C.dob_addcmul_(H(a), v, h1, h2))
    return a
 end
-function Tensor.addcdiv_(a, value, b, c)
-   if c == nil then value, b, c = 1, value, b end
-   if type(value) ~= "number" then A.wrong("addcdiv_", "value", "a number", value) end
-   check(C.dob_addcdiv_(H(a), value, H(b, "tensor1"), H(c, "tensor2")))
+function Tensor.addcdiv_(a, t1, t2, value)
+   local h1, h2, v = fused_args("addcdiv_", t1, t2, value)
+   check(C.dob_addcdiv_(H(a), v, h1, h2))
    return a
 end
 -- a = a + w (b - a)

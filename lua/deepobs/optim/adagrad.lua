@@ -34,10 +34,10 @@ return {
       end
       local accum, denom = state.accum, state.denom
       -- (3) accum ← accum + g²
-      accum:addcmul_(1, g, g)
+      accum:addcmul_(g, g)
       -- (4) θ ← θ − lr·g/sqrt(accum)
       denom:copy_(accum):sqrt_()
-      theta:addcdiv_(-hp.lr, g, denom)
+      theta:addcdiv_(g, denom, -hp.lr)
       return loss
    end,
 }

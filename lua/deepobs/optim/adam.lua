@@ -50,10 +50,10 @@ return {
       local lr_t = hp.lr * math.sqrt(1 - b2 ^ state.t) / (1 - b1 ^ state.t)
       -- (4) moment estimates
       m:lerp_(g, 1 - b1)                   -- m ← β1·m + (1−β1)·g
-      v:mul_(b2):addcmul_(1 - b2, g, g)    -- v ← β2·v + (1−β2)·g²
+      v:mul_(b2):addcmul_(g, g, 1 - b2)    -- v ← β2·v + (1−β2)·g²
       -- (5) θ ← θ − lr_t · m / (sqrt(v) + ε)
       denom:copy_(v):sqrt_():add_(hp.epsilon)
-      theta:addcdiv_(-lr_t, m, denom)
+      theta:addcdiv_(m, denom, -lr_t)
       return loss
    end,
 }

@@ -41,10 +41,10 @@ return {
       end
       local ms, mom, denom = state.ms, state.mom, state.denom
       -- (3) ms ← ρ·ms + (1−ρ)·g²
-      ms:mul_(rho):addcmul_(1 - rho, g, g)
+      ms:mul_(rho):addcmul_(g, g, 1 - rho)
       -- (4) mom ← μ·mom + lr·g/sqrt(ms + ε)
       denom:copy_(ms):add_(hp.epsilon):sqrt_()
-      mom:mul_(hp.momentum):addcdiv_(hp.lr, g, denom)
+      mom:mul_(hp.momentum):addcdiv_(g, denom, hp.lr)
       -- (5) θ ← θ − mom
       theta:sub_(mom)
       return loss
