@@ -123,3 +123,41 @@ describe("luarocks make", function()
       end
    end)
 end)
+
+describe("a user's own problems (--problems_dir, DEEPOBS_PROBLEMS_PATH)", function()
+   local cjson = require "cjson"
+   setup(function() fs.rmrf(TMP); fs.mkdir(TMP) end)
+   teardown(function() fs.rmrf(TMP) end)
+
+   local function run(cmd)
+      local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
+      local out = p:read("*a")
+      p:close()
+      return tonumber(out:match("rc=(%d+)\n$")), out
+   end
+
+   it("examples/problems/noisy_regression.lua trains on its own data from a checkout", function()
+      local rc, out = run(("luajit run.lua noisy_regression --problems_dir examples/problems --optimizer adam "
+         .. "--lr 0.01 -N 2 --output_dir %s/res"):format(shq(TMP)))
+      assert.are.equal(0, rc, out)
+      local path = out:match("wrote (%S+%.json)")
+      local r = cjson.decode(fs.read(path))
+      assert.are.equal("noisy_regression", r.testproblem)
+      assert.are.equal(3, #r.test_losses)
+      assert.is_true(r.test_losses[3] < r.test_losses[1] / 10, out)
+   end)
+
+   it("lists them, refuses a name the suite has, and a folder that does not exist", function()
+      local rc, out = run("DEEPOBS_PROBLEMS_PATH=examples/problems luajit run.lua --list")
+      assert.are.equal(0, rc, out)
+      assert.matches("\nnoisy_regression ", out, 1, true)
+      fs.mkdir(TMP .. "/dup")
+      fs.write(TMP .. "/dup/fmnist_2c2d.lua", fs.read("problems/fmnist_2c2d.lua"))
+      rc, out = run(("luajit run.lua fmnist_2c2d --problems_dir %s/dup --lr 0.1"):format(shq(TMP)))
+      assert.are.equal(2, rc, out)
+      assert.matches("problem 'fmnist_2c2d' is defined twice, by problems/fmnist_2c2d.lua and .*dup/fmnist_2c2d.lua", out)
+      rc, out = run("luajit run.lua noisy_regression --problems_dir no/such/dir --lr 0.1")
+      assert.are.equal(2, rc, out)
+      assert.matches("--problems_dir no/such/dir: no such folder", out, 1, true)
+   end)
+end)
