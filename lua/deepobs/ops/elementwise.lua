@@ -150,7 +150,7 @@ local UN = { neg = C.DOB_NEG, exp = C.DOB_EXP, log = C.DOB_LOG, sqrt = C.DOB_SQR
 local UN_DOCS = {
    neg = "-x", exp = "e^x", log = "the natural logarithm of x", sqrt = "the square root of x", abs = "|x|",
    relu = "max(x, 0)", sigmoid = "1 / (1 + e^-x)", tanh = "tanh(x)", softplus = "log(1 + e^x)",
-   gelu = "x * Phi(x), the GELU (tanh approximation as in the C kernel)", square = "x * x",
+   gelu = "x * Phi(x), Phi the standard normal CDF (the exact GELU, with erf)", square = "x * x",
    rsqrt = "1 / sqrt(x)", sign = "-1, 0 or 1 as x is negative, zero or positive",
 }
 
