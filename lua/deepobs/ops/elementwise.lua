@@ -161,7 +161,7 @@ for name, op in pairs(UN) do
    doc.register(Tensor[name], ("x:%s(): %s, elementwise; a new tensor\n"
       .. "float32; differentiable (recorded by autograd when x requires grad)."):format(name, UN_DOCS[name]))
    doc.register(Tensor[name .. "_"], ("x:%s_(): x = %s, elementwise, in place; returns x\n"
-      .. "Not recorded by autograd (use x:%s() on tensors that need gradients)."):format(name, UN_DOCS[name]))
+      .. "Not recorded by autograd (use x:%s() on tensors that need gradients)."):format(name, UN_DOCS[name], name))
 end
 
 --- x:elu(alpha): x where x > 0, else alpha * (e^x - 1) (alpha default 1); a new tensor
