@@ -161,11 +161,23 @@ local function group_of(dob, e)
    if e.kind == "operator" then return "Tensor operators", n end
    if e.kind == "paramset_method" or n == "nn.ParamSet" then return "deepobs.nn.ParamSet", n end
    if n:match("^nn%.init%.") then return "deepobs.nn.init", n end
-   if e.kind == "constructor" then return "deepobs.nn", "nn." .. n:sub(4) .. " " end
-   if e.kind == "module_method" then return "deepobs.nn", ("nn.%s:%s"):format(owner_class(dob, e), short_name(n)) end
+   if e.kind == "constructor" then
+      local cname = (rawget(getmetatable(e.fn).__index, "__name") or n):match("([%w_]+)$")
+      return "deepobs.nn", "nn." .. cname .. " ", "nn." .. cname
+   end
+   if e.kind == "module_method" then
+      local owner = "nn." .. owner_class(dob, e)
+      return "deepobs.nn", owner .. ":" .. short_name(n), owner
+   end
    if n:match("^optim%.") then return "deepobs.optim", n end
    if n:match("^gradcheck%.") then return "deepobs.gradcheck", n end
    return "deepobs", n
+end
+
+-- whether items hold a class's own line under key (besides a placeholder)
+local function constructors_of(items, key)
+   for _, it in ipairs(items) do if it.key == key and not it.fallback then return true end end
+   return false
 end
 
 local CONVENTIONS = [[
@@ -186,17 +198,34 @@ below is the first line of each.]]
 -- summary, grouped by namespace. Raises an error naming the entries without a proper doc.
 function M.reference(dob)
    dob = dob or require "deepobs"
-   local groups, problems = {}, {}
+   local groups, problems, classes = {}, {}, {}
    for _, e in ipairs(M.entries(dob)) do
       local sig, summary = M.signature(e)
       if not sig then
          problems[#problems + 1] = summary
+      elseif e.kind == "constructor" and classes[e.fn] then
+         -- another name of a class already listed (nn.BatchNorm1d is nn.BatchNorm2d): its line names both
       else
-         local g, key = group_of(dob, e)
+         if e.kind == "constructor" then classes[e.fn] = true end
+         local g, key, class = group_of(dob, e)
          groups[g] = groups[g] or {}
          local also = ""
          if e.kind == "method" and dob[short_name(e.name)] == e.fn then also = (" (also `dob.%s`)"):format(short_name(e.name)) end
-         table.insert(groups[g], { key = key, line = ("- `%s`%s: %s"):format(sig, also, summary) })
+         -- an nn class's methods are listed under it
+         local indent = e.kind == "module_method" and "  " or ""
+         table.insert(groups[g], { key = key, line = ("%s- `%s`%s: %s"):format(indent, sig, also, summary) })
+         if class and e.kind == "module_method" and not classes[class] then
+            classes[class] = true
+            table.insert(groups[g], { key = class .. " ", line = ("- `%s`: its methods, which the classes built on it share:"):format(class),
+               fallback = true })
+         end
+         if e.kind == "constructor" then classes[class] = true end
+      end
+   end
+   -- a class's own line replaces the placeholder of a base class (nn.Module has no constructor entry)
+   for _, items in pairs(groups) do
+      for i = #items, 1, -1 do
+         if items[i].fallback and constructors_of(items, items[i].key) then table.remove(items, i) end
       end
    end
    if #problems > 0 then error("doc.reference: " .. #problems .. " entries lack a doc:\n" .. table.concat(problems, "\n"), 2) end

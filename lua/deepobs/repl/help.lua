@@ -100,10 +100,8 @@ function M.text(x)
       if type(x.step) == "function" and type(x.hyperparams) == "table" then return optimizer_doc(x) end
       local name, path = module_of(x)
       if not name and mt and type(mt.__index) == "table" then   -- an nn class or a layer
-         local ctor = rawget(mt.__index, "__init")
-         if type(ctor) == "function" then
-            return (mt.__index.__name or "layer") .. "\n" .. function_doc(ctor)
-         end
+         local text = doc.of(x)
+         if text then return (mt.__index.__name or "layer") .. "\n" .. text end
       end
       if name and path then
          local head = doc.header(path)
