@@ -159,7 +159,8 @@ local function group_of(dob, e)
    local n = e.name
    if e.kind == "method" then return "Tensor methods", n end
    if e.kind == "operator" then return "Tensor operators", n end
-   if e.kind == "paramset_method" or n == "nn.ParamSet" then return "deepobs.nn.ParamSet", n end
+   if n == "nn.ParamSet" then return "deepobs.nn.ParamSet", " " end   -- the constructor first
+   if e.kind == "paramset_method" then return "deepobs.nn.ParamSet", n end
    if n:match("^nn%.init%.") then return "deepobs.nn.init", n end
    if e.kind == "constructor" then
       local cname = (rawget(getmetatable(e.fn).__index, "__name") or n):match("([%w_]+)$")

@@ -24,7 +24,7 @@ local function opt(t, what)
    return H(t, what)
 end
 
---- x:dropout(p, training): x with each element zeroed with probability p (default 0.5), the rest scaled by 1/(1-p)
+--- dob.dropout(x, p, training): x with each element zeroed with probability p (default 0.5), the rest scaled by 1/(1-p)
 -- training == false (or p == 0) returns x unchanged; differentiable.
 function dob.dropout(x, p, training)
    if training == nil then training = true end

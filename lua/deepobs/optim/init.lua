@@ -187,7 +187,8 @@ local function load_path(path)
    return M.validate(opt, path), path
 end
 
---- load(name_or_path): a built-in short name ("adam"), a built-in's TF class name
+--- optim.load(name_or_path): the validated optimizer table and its source file's path
+-- A built-in short name ("adam"), a built-in's TF class name
 -- ("AdamOptimizer"), or a path to a user's .lua file (anything with a '/' or ending in .lua).
 -- Returns the validated optimizer table and the path of its source file (nil for a table).
 function M.load(what)
