@@ -31,7 +31,8 @@ describe("the API docs", function()
       local f = function() end
       local e = { name = "dob.narrowish", doc = f }
       assert.is_nil((doc.signature(e)))
-      for _, text in ipairs { "narrow(dim): a view", "x:narrowish(dim) a view", "summary only", "" } do
+      for _, text in ipairs { "narrow(dim): a view", "x:narrowish(dim) a view", "summary only", "",
+         "x:narrowish: no call", "narrowish is here(dim): prose", "x:narrowish(dim): ", "x:narrowish_(dim): other" } do
          doc.register(f, text)
          local sig, why = doc.signature(e)
          assert.is_nil(sig, text)
@@ -39,6 +40,12 @@ describe("the API docs", function()
       end
       doc.register(f, "x:narrowish(dim): a view\nmore")
       assert.are.equal("x:narrowish(dim)", (doc.signature(e)))
+      -- an operator names its metamethod after its form
+      local op = { name = "operator __add", kind = "operator", doc = f }
+      doc.register(f, "x + y (__add): the sum")
+      assert.are.equal("x + y (__add)", (doc.signature(op)))
+      doc.register(f, "x + y: the sum")
+      assert.is_nil((doc.signature(op)))
       assert.has_error(function() doc.register(f, 42) end)
       assert.has_error(function() doc.register(42, "x") end)
    end)

@@ -133,9 +133,14 @@ function M.signature(e)
    if first == "" then return nil, e.name .. " has no doc (a comment above its definition or doc.register)" end
    local sig, summary = first:match("^(.-): (.*)$")
    local short = short_name(e.name)
-   if not sig or not sig:find("%f[%w_]" .. short .. "%f[^%w_]") then
-      return nil, ("%s: its doc's first line must be `SIGNATURE: summary` with %s in the signature, got %q")
-         :format(e.name, short, first)
+   local ok
+   if not sig or summary == "" then ok = false
+   elseif e.kind == "operator" then ok = sig:sub(-#short - 2) == "(" .. short .. ")"     -- `x + y (__add)`
+   else ok = sig:match("^[%w_.:]+%b()") ~= nil and sig:find("%f[%w_]" .. short .. "%(") ~= nil end
+   if not ok then
+      local form = e.kind == "operator" and ("`x OP y (%s): summary`"):format(short)
+         or ("`PATH%s(ARGS): summary` (e.g. `x:narrow(dim, first, length): ...`)"):format(short)
+      return nil, ("%s: its doc's first line must read %s, got %q"):format(e.name, form, first)
    end
    return sig, summary
 end
