@@ -205,7 +205,7 @@ for name, op in pairs(CMP) do
       return wrap(C.dob_compare(op, H(a), H(b, "other")))
    end
    dob[name] = Tensor[name]
-   doc.register(Tensor[name], ("x:%s(y): 1 where %s, else 0, elementwise (a new tensor, x's dtype)\n"
+   doc.register(Tensor[name], ("x:%s(y): 1 where %s, else 0, elementwise (a new uint8 tensor)\n"
       .. "y is a tensor broadcast with x or a number; not differentiable. Lua's own comparison "
       .. "operators cannot give a tensor, so this is the elementwise form."):format(name, CMP_DOCS[name]))
 end
