@@ -18,17 +18,10 @@ local function sorted_keys(t)
    return keys
 end
 
--- the operators that reach the Tensor metatable, as calls
-M.OPERATORS = {
-   __add = function(a, b) return a + b end, __sub = function(a, b) return a - b end,
-   __mul = function(a, b) return a * b end, __div = function(a, b) return a / b end,
-   __pow = function(a, b) return a ^ b end, __mod = function(a, b) return a % b end,
-   __unm = function(a) return -a end, __len = function(a) return #a end,
-   __concat = function(a, b) return a .. b end, __call = function(a, ...) return a(...) end,
-   __eq = function(a, b) return a == b end, __lt = function(a, b) return a < b end,
-   __le = function(a, b) return a <= b end, __tostring = function(a) return tostring(a) end,
-   __index = function(a, k) return a[k] end, __newindex = function(a, k, v) a[k] = v end,
-}
+-- the metamethods of the Tensor metatable that operators reach (x + y, x[i], tostring(x), ...)
+M.OPERATORS = { __add = true, __sub = true, __mul = true, __div = true, __pow = true, __mod = true, __unm = true,
+   __len = true, __concat = true, __call = true, __eq = true, __lt = true, __le = true, __tostring = true,
+   __index = true, __newindex = true }
 
 -- the step method of optim.object's objects (its class is not a field of dob.optim)
 local function object_step(dob)
@@ -39,7 +32,8 @@ end
 --- Every entry, sorted by name, one per distinct function (dob.add and Tensor.add are the
 -- same function, listed as the method): { name = "Tensor:narrow", kind = ..., fn = what a
 -- call goes through, doc = what documents it }. kind is "method" (self is a tensor),
--- "function", "operator" (fn applies the operator), "constructor" (fn is an nn class),
+-- "function", "operator" (fn is the metamethod: call it through the operator, from outside
+-- the package, for messages to name it), "constructor" (fn is an nn class),
 -- "module_method" (class = the nn class's name), "paramset_method" or "optim_step" (no fn).
 -- doc is the function (or nn class) whose documentation deepobs.doc reads: the metamethod
 -- for an operator, the class for a constructor, ParamSet itself for nn.ParamSet.
@@ -61,7 +55,7 @@ function M.entries(dob)
    for _, k in ipairs(sorted_keys(dob)) do add("dob." .. k, dob[k], "function") end
    for _, k in ipairs(sorted_keys(T.mt)) do
       if M.OPERATORS[k] then
-         list[#list + 1] = { name = "operator " .. k, fn = M.OPERATORS[k], kind = "operator", doc = T.mt[k] }
+         list[#list + 1] = { name = "operator " .. k, fn = T.mt[k], kind = "operator", doc = T.mt[k] }
       end
    end
    for _, k in ipairs(sorted_keys(dob.nn.init)) do add("nn.init." .. k, dob.nn.init[k], "function") end

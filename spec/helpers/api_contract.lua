@@ -98,6 +98,19 @@ local PLAUSIBLE = { "n_1", "n_2", "n_3", "n_m1", "n_half", "s_same", "x_12", "x_
 ---------------------------------------------------------------------------------------
 -- the API surface
 
+-- the operators that reach the Tensor metatable, as calls (made here, in the caller's code,
+-- so that messages name the operator as they do for a user's line)
+local OPERATORS = {
+   __add = function(a, b) return a + b end, __sub = function(a, b) return a - b end,
+   __mul = function(a, b) return a * b end, __div = function(a, b) return a / b end,
+   __pow = function(a, b) return a ^ b end, __mod = function(a, b) return a % b end,
+   __unm = function(a) return -a end, __len = function(a) return #a end,
+   __concat = function(a, b) return a .. b end, __call = function(a, ...) return a(...) end,
+   __eq = function(a, b) return a == b end, __lt = function(a, b) return a < b end,
+   __le = function(a, b) return a <= b end, __tostring = function(a) return tostring(a) end,
+   __index = function(a, k) return a[k] end, __newindex = function(a, k, v) a[k] = v end,
+}
+
 -- argument tuples that construct a module, tried in order (the first that works is
 -- the instance whose methods are called)
 local CONSTRUCT = { {}, { 3 }, { 3, 4 }, { 3, 4, 2 }, { 0.5 }, { function(x) return x end } }
@@ -114,6 +127,9 @@ local FAKES = {
 -- with fakes, the FAKES too.
 function M.entries(dob, fakes)
    local list = require("deepobs.api").entries(dob)
+   for _, e in ipairs(list) do
+      if e.kind == "operator" then e.fn = assert(OPERATORS[e.name:match("__%w+$")], e.name) end
+   end
    if fakes then
       for name, fn in pairs(FAKES) do list[#list + 1] = { name = name, fn = fn, kind = "function" } end
       table.sort(list, function(a, b) return a.name < b.name end)
