@@ -33,7 +33,8 @@ end
 ---------------------------------------------------------------------------------------
 -- grad mode
 
---- Runs fn(...) with gradient recording off and returns its results; the
+--- dob.no_grad(fn, ...): fn(...) run with gradient recording off; returns fn's results
+-- Runs fn(...) with gradient recording off and returns its results; the
 -- previous mode is restored even if fn raises.
 function dob.no_grad(fn, ...)
    A.callable("no_grad", "fn", fn)
@@ -44,19 +45,25 @@ function dob.no_grad(fn, ...)
    return unpack(res, 2, table.maxn(res))
 end
 
+--- dob.set_grad_enabled(flag): turns gradient recording on (true) or off (false); returns the previous mode
 function dob.set_grad_enabled(flag)
    if type(flag) ~= "boolean" then A.wrong("set_grad_enabled", "flag", "true or false", flag) end
    return C.dob_set_grad_enabled(flag and 1 or 0) ~= 0
 end
+--- dob.is_grad_enabled(): true while ops are recorded for autograd
 function dob.is_grad_enabled() return C.dob_grad_enabled() ~= 0 end
 
 ---------------------------------------------------------------------------------------
 -- threads, BLAS, memory
 
+--- dob.set_threads(n): the number of threads of the engine's kernels and OpenBLAS together (1 to the maximum)
+-- Also set by DEEPOBS_THREADS at load. Same seed, same thread count: the same numbers.
 function dob.set_threads(n) T.check(C.dob_set_threads(A.int("set_threads", "n", n, 1, C.dob_max_threads()))) end
+--- dob.get_threads(): the number of threads in use
 function dob.get_threads() return C.dob_get_threads() end
 
---- Which OpenBLAS kernels are in use, and what the environment asked for.
+--- dob.blas_info(): the OpenBLAS in use: { corename, config, inherited_coretype, library }
+-- Which OpenBLAS kernels are in use, and what the environment asked for.
 function dob.blas_info()
    return {
       corename = ffi.string(C.dob_blas_corename()),
@@ -66,6 +73,8 @@ function dob.blas_info()
    }
 end
 
+--- dob.memory_stats(): the C allocator's counters
+-- { live_bytes, cached_bytes, peak_live_bytes, allocated_total, live_tensors, live_nodes }.
 function dob.memory_stats()
    local s = ffi.new("dob_mem_stats")
    C.dob_mem_get_stats(s)
@@ -76,7 +85,8 @@ function dob.memory_stats()
    }
 end
 
---- Frees unreachable tensors now and returns cached blocks to the OS.
+--- dob.collect(): two full Lua collections, then cached C memory returned to the OS
+-- Frees unreachable tensors now and returns cached blocks to the OS.
 function dob.collect()
    collectgarbage("collect")
    collectgarbage("collect")

@@ -84,7 +84,8 @@ local function compute_fans(shape, layout, what)
    return s[n - 1] * rf, s[n] * rf
 end
 
---- fan_in, fan_out of a shape (a table of sizes or a tensor); see the top.
+--- nn.init.fans(shape, layout): fan_in, fan_out of a shape (a table of sizes or a tensor); see the top
+-- fan_in, fan_out of a shape (a table of sizes or a tensor); see the top.
 function M.fans(shape, layout) return compute_fans(shape, layout, "fans") end
 
 local function tensor(t, op)
@@ -95,6 +96,7 @@ end
 
 local function number(v, default, op, name) return A.finite(op, name, v, default) end
 
+--- nn.init.constant_(t, value): fills t with value in place (grad recording off); returns t
 function M.constant_(t, v)
    tensor(t, "constant_")
    v = number(v, nil, "constant_", "value")
@@ -103,9 +105,12 @@ function M.constant_(t, v)
    return t
 end
 
+--- nn.init.zeros_(t): fills t with 0 in place; returns t
 function M.zeros_(t) tensor(t, "zeros_"); no_grad(t.fill_, t, 0); return t end
+--- nn.init.ones_(t): fills t with 1 in place; returns t
 function M.ones_(t) tensor(t, "ones_"); no_grad(t.fill_, t, 1); return t end
 
+--- nn.init.uniform_(t, lo, hi): fills t with U(lo, hi) in place (defaults 0, 1); returns t
 function M.uniform_(t, lo, hi)
    tensor(t, "uniform_")
    lo, hi = number(lo, 0, "uniform_", "lo"), number(hi, 1, "uniform_", "hi")
@@ -113,6 +118,7 @@ function M.uniform_(t, lo, hi)
    return t
 end
 
+--- nn.init.normal_(t, mean, std): fills t with N(mean, std^2) in place (defaults 0, 1); returns t
 function M.normal_(t, mean, std)
    tensor(t, "normal_")
    mean, std = number(mean, 0, "normal_", "mean"), number(std, 1, "normal_", "std")
@@ -120,7 +126,8 @@ function M.normal_(t, mean, std)
    return t
 end
 
---- TF1 truncated_normal_initializer(mean, stddev): N(mean, stddev^2) with
+--- nn.init.truncated_normal_(t, stddev, mean): N(mean, stddev^2) redrawn beyond 2 stddev, in place; returns t
+-- TF1 truncated_normal_initializer(mean, stddev): N(mean, stddev^2) with
 -- samples beyond mean +- 2 stddev redrawn (realised std ~ 0.88 stddev).
 function M.truncated_normal_(t, stddev, mean)
    tensor(t, "truncated_normal_")
@@ -132,7 +139,8 @@ end
 local MODES = { fan_in = true, fan_out = true, fan_avg = true }
 local DISTS = { truncated_normal = true, untruncated_normal = true, uniform = true, normal = true }
 
---- TF1 VarianceScaling(scale, mode, distribution): n = fan_in, fan_out or
+--- nn.init.variance_scaling_(t, scale, mode, distribution, layout): TF1 VarianceScaling, in place; returns t
+-- TF1 VarianceScaling(scale, mode, distribution): n = fan_in, fan_out or
 -- their mean (at least 1);
 --   "truncated_normal" (also "normal", TF1's old name): truncated at +-2 sd with
 --      sd = sqrt(scale / n) / 0.8796..., so the realised variance is scale / n;
@@ -163,21 +171,25 @@ function M.variance_scaling_(t, scale, mode, distribution, layout)
    return t
 end
 
---- Glorot/Xavier uniform, TF's default: U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
+--- nn.init.glorot_uniform_(t, layout): U(-a, a), a = sqrt(6 / (fan_in + fan_out)), in place (alias xavier_uniform_)
+-- Glorot/Xavier uniform, TF's default: U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
 function M.glorot_uniform_(t, layout)
    tensor(t, "glorot_uniform_")
    return M.variance_scaling_(t, 1, "fan_avg", "uniform", layout)
 end
 
---- TF1 glorot_normal: truncated normal at +-2 sd' with
+--- nn.init.glorot_normal_(t, layout): TF1 glorot_normal, in place (alias xavier_normal_)
+-- TF1 glorot_normal: truncated normal at +-2 sd' with
 -- sd' = sqrt(2 / (fan_in + fan_out)) / 0.8796..., realised std sqrt(2 / (fan_in + fan_out)).
 function M.glorot_normal_(t, layout)
    tensor(t, "glorot_normal_")
    return M.variance_scaling_(t, 1, "fan_avg", "truncated_normal", layout)
 end
 
---- He (TF1 he_normal / he_uniform): variance_scaling with scale 2, fan_in.
+--- nn.init.he_normal_(t, layout): TF1 he_normal, variance_scaling_(t, 2, "fan_in", "truncated_normal")
+-- He (TF1 he_normal / he_uniform): variance_scaling with scale 2, fan_in.
 function M.he_normal_(t, layout) return M.variance_scaling_(tensor(t, "he_normal_"), 2, "fan_in", "truncated_normal", layout) end
+--- nn.init.he_uniform_(t, layout): TF1 he_uniform, variance_scaling_(t, 2, "fan_in", "uniform"): U(-a, a), a = sqrt(6 / fan_in)
 function M.he_uniform_(t, layout) return M.variance_scaling_(tensor(t, "he_uniform_"), 2, "fan_in", "uniform", layout) end
 
 M.xavier_uniform_ = M.glorot_uniform_

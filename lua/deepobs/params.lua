@@ -104,13 +104,14 @@ local function new(model_or_list)
    return self
 end
 
+--- ps:zero_grad(): sets the flat gradient ps.grad_flat (every parameter's gradient) to zero; returns ps
 function ParamSet:zero_grad()
    if getmetatable(self) ~= ParamSet then A.fail("zero_grad", "call it as ps:zero_grad() on a ParamSet") end
    self.grad_flat:zero_()
    return self
 end
 
---- The tensors to pass to ops (the views into flat).
+--- ps:tensors(): the parameter tensors (views into ps.flat), a list, to pass to ops
 function ParamSet:tensors()
    if getmetatable(self) ~= ParamSet then A.fail("tensors", "call it as ps:tensors() on a ParamSet") end
    local list = {}
@@ -118,4 +119,10 @@ function ParamSet:tensors()
    return list
 end
 
+--- nn.ParamSet(model_or_list): a model's parameters as one flat buffer ps.flat and one flat gradient ps.grad_flat
+-- model_or_list: a module (its named_parameters) or a list of tensors or of { name =, value = }
+-- entries. Each parameter becomes a view into ps.flat (its values copied), its gradient the
+-- matching view of ps.grad_flat; ps.params[i] = { name, value, grad, shape, offset, numel },
+-- ps.by_name[name] the same entries, ps.n the element count. The same tensor twice, or
+-- overlapping views, is an error.
 return setmetatable(ParamSet, { __call = function(_, ...) return new(...) end })

@@ -51,6 +51,7 @@
 local ffi = require "ffi"
 local C = require("deepobs.C").lib
 local T = require "deepobs.tensor"
+local doc = require "deepobs.doc"
 local A = require "deepobs.argcheck"
 
 for _, decl in ipairs {
@@ -298,7 +299,8 @@ local function plan(value, root, refs)
    return p
 end
 
---- Raises the error save would raise for value (naming the key path under
+--- dob.check_saveable(value, name): raises the error dob.save would raise for value, writing nothing
+-- Raises the error save would raise for value (naming the key path under
 -- root_name, default "value"), without writing anything.
 function M.check_saveable(value, root_name)
    if root_name ~= nil and type(root_name) ~= "string" then A.wrong("check_saveable", "name", "a string", root_name) end
@@ -832,5 +834,12 @@ for _, name in ipairs { "save", "load" } do
       return impl(...)
    end
 end
+-- (the checked wrappers share one definition line, so each has its doc registered)
+doc.register(M.save, "dob.save(path, value, opts): writes value (tensors, tables, numbers, strings, booleans) to path atomically\n"
+   .. "opts.refs: name -> live tensor, saved as references (see the top of deepobs/serialize.lua);\n"
+   .. "opts.name: what error messages call the value (default \"value\"). Restore it with dob.load.")
+doc.register(M.load, "dob.load(path, opts): the value saved at path by dob.save\n"
+   .. "opts.refs: name -> live tensor, for the tensors saved as references. A missing, truncated or\n"
+   .. "corrupt file is an error naming it.")
 
 return M

@@ -81,6 +81,7 @@ local function H(t, what)
    A.wrong(nil, what or "self", "a deepobs Tensor", t)
 end
 
+--- dob.is_tensor(x): true when x is a deepobs Tensor (false for a freed one and for anything else)
 local function is_tensor(x) return getmetatable(x) == mt end
 
 local function dtype_code(d)
@@ -145,29 +146,38 @@ local M = { Tensor = Tensor, wrap = wrap, check = check, H = H, is_tensor = is_t
    cdim = cdim, cindex = cindex, sizes_of = sizes_of, dtype_code = dtype_code, last_error = last_error,
    sizes_t = sizes_t, ints_t = ints_t, tensors_t = tensors_t, mt = mt }
 
+--- dob.empty(size1, size2, ..., dtype): an uninitialised tensor of those sizes
+-- sizes as numbers or one table ({2, 3}); dtype "float32" (default), "int64" or "uint8".
 function M.empty(...)
    local dt = split_dtype(...)
    return wrap(C.dob_empty(dt, sizes_of("empty", select(2, split_dtype(...)))), "empty")
 end
 
+--- dob.zeros(size1, size2, ..., dtype): a tensor of zeros
+-- sizes as numbers or one table; dtype "float32" (default), "int64" or "uint8".
 function M.zeros(...)
    local dt = split_dtype(...)
    return wrap(C.dob_zeros(dt, sizes_of("zeros", select(2, split_dtype(...)))), "zeros")
 end
 
+--- dob.ones(size1, size2, ..., dtype): a tensor of ones
+-- sizes as numbers or one table; dtype "float32" (default), "int64" or "uint8".
 function M.ones(...)
    local dt = split_dtype(...)
    local n, s = sizes_of("ones", select(2, split_dtype(...)))
    return wrap(C.dob_full(dt, n, s, 1), "ones")
 end
 
+--- dob.full(sizes, value, dtype): a tensor of sizes (a table) filled with value
+-- dtype "float32" (default), "int64" or "uint8"; value must fit the dtype.
 function M.full(sizes, value, dtype)
    if type(sizes) ~= "table" or is_tensor(sizes) then A.wrong("full", "sizes", "a table of sizes", sizes) end
    local n, s = sizes_of("full", sizes)
    return wrap(C.dob_full(dtype_code(dtype), n, s, A.number("full", "value", value)), "full")
 end
 
--- arange(stop) or arange(start, stop[, step[, dtype]]): start, start + step, ... < stop
+--- dob.arange(start, stop, step, dtype): start, start + step, ... while < stop (> stop for step < 0), 1-D
+-- arange(stop) starts at 0; step default 1, nonzero; dtype default "float32".
 function M.arange(a, b, step, dtype)
    if b == nil then a, b = 0, a end
    a = A.finite("arange", "start", a)
@@ -177,11 +187,14 @@ function M.arange(a, b, step, dtype)
    return wrap(C.dob_arange(dtype_code(dtype), a, b, step), "arange")
 end
 
+--- dob.scalar(value, dtype): a 0-dim tensor holding value (dtype default "float32")
 function M.scalar(v, dtype)
    return wrap(C.dob_full(dtype_code(dtype), 0, nil, A.number("scalar", "value", v)))
 end
 
--- nested Lua table (or a number) -> tensor
+--- dob.tensor(data, dtype): a tensor from a nested Lua table of numbers (or a number, or a tensor: a copy)
+-- The table must not be ragged; dtype default "float32"; values the dtype cannot hold
+-- exactly are refused.
 function M.tensor(data, dtype)
    if type(data) == "number" then return M.scalar(data, dtype) end
    if is_tensor(data) then return data:clone() end
@@ -221,11 +234,15 @@ end
 ---------------------------------------------------------------------------------------
 -- metadata
 
+--- x:dim(), x:ndim(): the number of dims (0 for a scalar)
 function Tensor:dim() return C.dob_ndim(H(self)) end
 Tensor.ndim = Tensor.dim
+--- x:nElement(), x:numel(): the number of elements
 function Tensor:nElement() return tonumber(C.dob_numel(H(self))) end
 Tensor.numel = Tensor.nElement
 
+--- x:size(dim): the size of dim (1-based, negative from the end); with no dim, a table of all sizes
+-- x.shape is a read-only alias of x:size().
 function Tensor:size(d)
    local h = H(self)
    local n = C.dob_ndim(h)
@@ -240,6 +257,7 @@ function Tensor:size(d)
    return t
 end
 
+--- x:stride(dim): the stride of dim in elements; with no dim, a table of all strides
 function Tensor:stride(d)
    local h = H(self)
    if d then
@@ -254,16 +272,26 @@ function Tensor:stride(d)
    return t
 end
 
+--- x:dtype(): "float32", "int64" or "uint8"
 function Tensor:dtype() return DTYPE_NAMES[C.dob_dtype(H(self))] end
+--- x:type(): the Torch7-style type name: "deepobs.FloatTensor", "deepobs.LongTensor" or "deepobs.ByteTensor"
 function Tensor:type() return TYPE_NAMES[C.dob_dtype(H(self))] end
+--- x:isContiguous(), x:is_contiguous(): true when the elements lie in row-major order without gaps
 function Tensor:is_contiguous() return C.dob_is_contiguous(H(self)) ~= 0 end
 Tensor.isContiguous = Tensor.is_contiguous
+--- x:storage_offset(): the position of x's first element in its storage (1-based, as Torch7)
 function Tensor:storage_offset() return tonumber(C.dob_storage_offset(H(self))) + 1 end
+--- x:is_same_storage(other): true when x and other share their storage (views of one another)
 function Tensor:is_same_storage(o) return C.dob_same_storage(H(self), H(o, "other")) ~= 0 end
+--- x:version(): the storage's version counter, bumped by every in-place write
+-- (autograd uses it to refuse gradients of values changed after they were saved).
 function Tensor:version() return tonumber(C.dob_storage_version(H(self))) end
+--- x:is_leaf(): true when x was not made by a recorded op (a parameter or an input)
 function Tensor:is_leaf() return C.dob_is_leaf(H(self)) ~= 0 end
+--- x:grad_fn(): the name of the op that made x ("" for a leaf), for debugging autograd
 function Tensor:grad_fn() return ffi.string(C.dob_grad_fn_name(H(self))) end
 
+--- x:same_size(other): true when x and other have the same sizes
 function Tensor:same_size(o)
    H(self)
    H(o, "other")
@@ -273,17 +301,19 @@ function Tensor:same_size(o)
    return true
 end
 
--- raw pointer to element 1 (0-based indexing on the pointer!); valid while
--- the tensor lives. Call :mark_modified() after writing through it.
+--- x:data(): an FFI pointer to x's first element (0-based indexing on the pointer!)
+-- float*, int64_t* or uint8_t* by dtype; valid while x lives. Call x:mark_modified() after
+-- writing through it.
 function Tensor:data()
    local h = H(self)
    local dt = C.dob_dtype(h)
    return ffi.cast(dt == 0 and "float*" or dt == 1 and "int64_t*" or "uint8_t*", C.dob_data(h))
 end
 
+--- x:mark_modified(): bumps x's version after a write through x:data(); returns x
 function Tensor:mark_modified() C.dob_mark_modified(H(self)); return self end
 
--- value of a one-element tensor
+--- x:item(): the value of a one-element tensor, as a Lua number (an error for other sizes)
 function Tensor:item()
    local h = H(self)
    if C.dob_numel(h) ~= 1 then A.fail("item", "the tensor has %d elements, not 1", tonumber(C.dob_numel(h))) end
@@ -301,11 +331,13 @@ local function flat_offset(h, i, op)
    return i - 1
 end
 
+--- x:get_flat(i): the i-th element in row-major order (1-based), a Lua number
 function Tensor:get_flat(i)
    local h = H(self)
    return C.dob_get(h, flat_offset(h, i, "get_flat"))
 end
 
+--- x:set_flat(i, value): sets the i-th element in row-major order (1-based); returns x
 function Tensor:set_flat(i, v)
    local h = H(self)
    check(C.dob_set(h, flat_offset(h, i, "set_flat"), A.number("set_flat", "value", v)))
@@ -330,18 +362,20 @@ local function flat_index(self, ...)
    return idx
 end
 
+--- x:get(i, j, ...): the element at 1-based indices (one per dim), a Lua number
 function Tensor:get(...)
    H(self)
    return C.dob_get(self.h, flat_index(self, ...))
 end
 
+--- x:set(value, i, j, ...): sets the element at 1-based indices (one per dim); returns x
 function Tensor:set(v, ...)
    H(self)
    check(C.dob_set(self.h, flat_index(self, ...), A.number("set", "value", v)))
    return self
 end
 
--- nested Lua table (numbers for a 0-dim tensor)
+--- x:totable(): a nested Lua table of x's values (a number for a 0-dim tensor)
 function Tensor:totable()
    local h = H(self)
    local c = C.dob_contiguous(h)
@@ -368,8 +402,8 @@ end
 ---------------------------------------------------------------------------------------
 -- lifetime
 
--- Frees the tensor now rather than at the next collection. Any later use of
--- this Lua object is an error.
+--- x:free(): frees the tensor's memory now rather than at the next collection
+-- Any later use of x is an error naming :free(); freeing twice is allowed.
 function Tensor:free()
    if getmetatable(self) == Freed then return end
    local h = H(self)
@@ -397,14 +431,18 @@ end
 ---------------------------------------------------------------------------------------
 -- views and copies
 
+--- x:view(size1, size2, ...): a view of x with other sizes (one may be -1), sharing storage
+-- x's strides must allow it (a contiguous x always does); else use x:reshape(...).
 function Tensor:view(...) return wrap(C.dob_view(H(self), sizes_of("view", ...))) end
+--- x:reshape(size1, size2, ...): x with other sizes (one may be -1): a view when possible, else a copy
 function Tensor:reshape(...) return wrap(C.dob_reshape(H(self), sizes_of("reshape", ...))) end
+--- x:view_as(other): x:view(other:size())
 function Tensor:view_as(o)
    H(self)
    H(o, "other")
    return self:view(o:size())
 end
--- flatten(first): dims first..last merged into one (first 1: a 1-D tensor)
+--- x:flatten(first): dims first..last merged into one (first default 1: a 1-D tensor)
 function Tensor:flatten(first)
    H(self)
    local sz = self:size()
@@ -415,14 +453,17 @@ function Tensor:flatten(first)
    shape[first] = -1
    return self:reshape(shape)
 end
+--- x:transpose(dim1, dim2): a view with the two dims swapped
 function Tensor:transpose(d0, d1)
    return wrap(C.dob_transpose(H(self), cdim(d0, "transpose"), cdim(d1, "transpose")))
 end
+--- x:t(): the transpose of a 2-D tensor, a view
 function Tensor:t()
    H(self)
    if self:dim() ~= 2 then error("t: expects a 2-D tensor, got " .. self:dim() .. "-D", 2) end
    return self:transpose(1, 2)
 end
+--- x:permute(dim1, dim2, ...): a view with the dims reordered (numbers or one table)
 function Tensor:permute(...)
    H(self)
    local dims = select("#", ...) > 0 and type(...) == "table" and ... or { ... }
@@ -431,7 +472,7 @@ function Tensor:permute(...)
    for i = 1, #dims do arr[i - 1] = cdim(dims[i], "permute") end
    return wrap(C.dob_permute(H(self), #dims, arr))
 end
--- narrow(dim, first, length): elements first .. first+length-1 (1-based)
+--- x:narrow(dim, first, length): the elements first .. first+length-1 along dim (1-based), a view
 function Tensor:narrow(d, first, len)
    local h = H(self)
    -- inline checks: data loaders narrow once per batch
@@ -443,8 +484,8 @@ function Tensor:narrow(d, first, len)
    end
    return wrap(C.dob_narrow(h, cdim(d, "narrow"), first - 1, len))
 end
--- slice(dim, first, last, step): first..last inclusive (1-based; negative
--- counts from the end, -1 the last)
+--- x:slice(dim, first, last, step): elements first..last (inclusive) along dim every step, a view
+-- 1-based; negative first/last count from the end (-1 the last); defaults: the whole dim, step 1.
 function Tensor:slice(d, first, last, step)
    local h = H(self)
    local c = cdim(d, "slice")
@@ -459,28 +500,34 @@ function Tensor:slice(d, first, last, step)
    last = last < 0 and n + last + 1 or last + 1
    return wrap(C.dob_slice(h, c, first - 1, math.max(last, first - 1), step))
 end
+--- x:select(dim, index): the slice at index along dim (1-based, negative from the end), a view one dim smaller
+-- x[i] is x:select(1, i) for a tensor of 2 or more dims.
 function Tensor:select(d, i)
    local h = H(self)
    return wrap(C.dob_select(h, cdim(d, "select"), cindex(i, "select")))
 end
+--- x:expand(size1, size2, ...): a view broadcasting size-1 dims to the given sizes (stride 0, no copy)
 function Tensor:expand(...) return wrap(C.dob_expand(H(self), sizes_of("expand", ...))) end
+--- x:expand_as(other): x:expand(other:size())
 function Tensor:expand_as(o)
    H(self)
    H(o, "other")
    return self:expand(o:size())
 end
+--- x:squeeze(dim): a view without dim when its size is 1; with no dim, without every size-1 dim
 function Tensor:squeeze(d)
    if d == nil then return wrap(C.dob_squeeze_all(H(self))) end
    return wrap(C.dob_squeeze(H(self), cdim(d, "squeeze")))
 end
+--- x:unsqueeze(dim): a view with a new size-1 dim at dim (-1 appends a last dim, as in torch)
 function Tensor:unsqueeze(d)
    -- unsqueeze(-1) appends a new last dim, as in torch
    local h = H(self)
    return wrap(C.dob_unsqueeze(h, cdim(d, "unsqueeze")))
 end
--- as_strided(sizes, strides[, offset]): any geometry on this tensor's storage,
--- strides in elements, offset 1-based like storage_offset() (default: this
--- tensor's). Every element must lie inside the storage; not differentiable.
+--- x:as_strided(sizes, strides, offset): any geometry on x's storage, a view
+-- strides in elements, offset 1-based like storage_offset() (default: x's). Every element
+-- must lie inside the storage; not differentiable.
 function Tensor:as_strided(sizes, strides, offset)
    local h = H(self)
    if type(sizes) ~= "table" or type(strides) ~= "table" or #sizes ~= #strides then
@@ -491,14 +538,21 @@ function Tensor:as_strided(sizes, strides, offset)
    offset = A.int("as_strided", "offset", offset, 1, nil, self:storage_offset())
    return wrap(C.dob_as_strided(h, n, sz, st, offset - 1))
 end
+--- x:contiguous(): x in row-major order: a copy when x is not contiguous
 function Tensor:contiguous() return wrap(C.dob_contiguous(H(self))) end
+--- x:clone(): a contiguous copy of x (differentiable)
 function Tensor:clone() return wrap(C.dob_clone(H(self))) end
+--- x:detach(): x outside autograd: shares storage, does not require grad
 function Tensor:detach() return wrap(C.dob_detach(H(self))) end
+--- x:to(dtype): x converted to dtype ("float32", "int64", "uint8"), a new tensor
 function Tensor:to(dtype) return wrap(C.dob_to_dtype(H(self), dtype_code(dtype))) end
+--- x:float(): x:to("float32")
 function Tensor:float() return wrap(C.dob_to_dtype(H(self), 0)) end
+--- x:long(): x:to("int64")
 function Tensor:long() return wrap(C.dob_to_dtype(H(self), 1)) end
+--- x:byte(): x:to("uint8")
 function Tensor:byte() return wrap(C.dob_to_dtype(H(self), 2)) end
--- split into pieces of `size` along dim (the last may be smaller)
+--- x:split(size, dim): a list of views of size elements along dim (default 1); the last may be smaller
 function Tensor:split(size, d)
    local h = H(self)
    d = d or 1
@@ -514,7 +568,7 @@ function Tensor:split(size, d)
    end
    return out
 end
--- chunk(k, d): k pieces of equal size along d (fewer when the size is too small)
+--- x:chunk(count, dim): a list of count views of equal size along dim (fewer when the dim is too small)
 function Tensor:chunk(k, d)
    local h = H(self)
    d = d or 1
@@ -534,11 +588,14 @@ local function tensor_list(list, op)
    return #list, arr
 end
 
+--- dob.cat(tensors, dim): the tensors joined along dim (default 1), a new tensor
+-- All sizes but dim must match; differentiable.
 function M.cat(list, d)
    local n, arr = tensor_list(list, "cat")
    return wrap(C.dob_cat(n, arr, cdim(d or 1, "cat")))
 end
 
+--- dob.stack(tensors, dim): the same-sized tensors stacked along a new dim (default 1; -1 appends it)
 function M.stack(list, d)
    local n, arr = tensor_list(list, "stack")
    -- stack(.., -1) appends a new last dim
@@ -548,21 +605,25 @@ end
 ---------------------------------------------------------------------------------------
 -- in-place fills and copies
 
+--- x:fill_(value): sets every element to value in place; returns x
 function Tensor:fill_(v)
    local h = H(self)
    if type(v) ~= "number" then A.wrong("fill_", "value", "a number", v) end
    check(C.dob_fill_(h, v))
    return self
 end
+--- x:zero_(): sets every element to 0 in place; returns x
 function Tensor:zero_()
    check(C.dob_fill_(H(self), 0))
    return self
 end
+--- x:copy_(src): copies src's values into x in place (src broadcast to x's shape, converted to x's dtype); returns x
 function Tensor:copy_(src) check(C.dob_copy_(H(self), H(src, "source"))); return self end
 
 ---------------------------------------------------------------------------------------
 -- autograd
 
+--- x:requires_grad_(flag): marks x as needing gradients (flag default true); returns x
 function Tensor:requires_grad_(flag)
    local h = H(self)
    flag = A.flag("requires_grad_", "flag", flag, true)
@@ -570,21 +631,26 @@ function Tensor:requires_grad_(flag)
    return self
 end
 
+--- x:requires_grad(): true when autograd records ops on x
 function Tensor:requires_grad() return C.dob_requires_grad(H(self)) ~= 0 end
 
--- the accumulated gradient (a tensor), or nil
+--- x:grad(): the gradient accumulated by backward (a tensor), or nil before any
+-- A method, not a field (Torch7's convention).
 function Tensor:grad()
    local g = C.dob_grad(H(self))
    if g == nil then return nil end
    return wrap(g)
 end
 
+--- x:set_grad(g): sets x's gradient to tensor g (nil clears it); returns x
 function Tensor:set_grad(g)
    local h = H(self)
    check(C.dob_set_grad(h, g ~= nil and H(g, "grad") or nil))
    return self
 end
 
+--- x:backward(gradient, retain_graph): accumulates d x / d leaf into every leaf's :grad()
+-- gradient defaults to 1 for a one-element x; retain_graph keeps the graph for another backward.
 function Tensor:backward(grad, retain_graph)
    local h = H(self)
    check(C.dob_backward(h, grad ~= nil and H(grad, "gradient") or nil, retain_graph and 1 or 0))
@@ -614,6 +680,8 @@ local function element_or_row(t, i)
    return t:select(1, i)
 end
 
+--- x[i] (__index): x's methods by name; x[i] the element of a 1-D tensor or x:select(1, i)
+-- 1-based i; x.shape is x:size(); any other key is an error.
 mt.__index = function(t, k)
    local m = Tensor[k]
    if m ~= nil then return m end
@@ -626,6 +694,8 @@ mt.__index = function(t, k)
    A.fail("index", "a Tensor has no method or field %s", type(k) == "string" and ("'" .. k .. "'") or A.describe(k))
 end
 
+--- x[i] = v (__newindex): sets element i of a 1-D tensor, or fills (number) / copies (tensor) row i
+-- Other fields cannot be set.
 mt.__newindex = function(t, k, v)
    if type(k) ~= "number" then
       A.fail("index", "a Tensor's fields cannot be set (x[%s] = ...); only x[i] = value or tensor", A.describe(k))
@@ -647,9 +717,14 @@ mt.__class = Tensor
 
 -- operators that Lua cannot give a tensor meaning (their results become booleans or
 -- strings) raise an error that names the method to use
+
+--- x < y (__lt): an error; use x:lt(y) (Lua turns the result into a boolean)
 mt.__lt = function() A.fail("<", "tensors cannot be compared with < (Lua makes the result a boolean); use x:lt(y)") end
+--- x <= y (__le): an error; use x:le(y)
 mt.__le = function() A.fail("<=", "tensors cannot be compared with <= (Lua makes the result a boolean); use x:le(y)") end
+--- x .. y (__concat): an error; use tostring(x), or dob.cat for tensors
 mt.__concat = function() A.fail("..", "tensors cannot be concatenated with ..; use tostring(x), or dob.cat for tensors") end
+--- x(...) (__call): an error; a tensor is not callable (use x:get(i, j) or x[i])
 mt.__call = function() A.fail("call", "a tensor is not callable; use x:get(i, j) or x[i] for elements") end
 -- a freed tensor compared with a live one: Lua calls the metamethod only when both
 -- operands share it

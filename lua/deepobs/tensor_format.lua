@@ -26,8 +26,10 @@ local CHECKS = {
 local EXPECTED = { threshold = "an integer >= 0 or math.huge", edgeitems = "an integer >= 1",
    precision = "an integer from 0 to 17" }
 
---- Sets print options (any of threshold, edgeitems, precision, or profile = "default" |
--- "short" | "full" first). Returns the options now in force.
+--- dob.set_printoptions(opts): Sets print options for tensors; returns the options now in force
+-- opts has any of threshold (above this many elements a tensor prints summarised),
+-- edgeitems (elements shown at each end when summarised), precision, or profile =
+-- "default" | "short" | "full" (applied first).
 function M.set_printoptions(opts)
    if type(opts) ~= "table" then
       error(("set_printoptions: expected a table such as { threshold = 1000 }, got %s"):format(type(opts)), 2)
@@ -110,7 +112,8 @@ local function shown(n, summarise)
    return idx
 end
 
---- The text of tensor t (as tostring(t) gives it).
+--- tostring(x) (__tostring): the text of tensor x, Torch7 style
+-- summarised above the print threshold (dob.set_printoptions).
 function M.format(t)
    local sz = t:size()
    local type_name = t:type()

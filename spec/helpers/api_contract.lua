@@ -6,8 +6,8 @@
 --    contract.run({ { "fake.crash" } }, dir, { fakes = true })   -- test-only misbehaving entries
 --    contract.classify(msg)                      -- "ok", "raw" or "hang" for an error message
 --
--- The API is found by walking the package (dob.*, the Tensor methods, the Tensor
--- metatable's operators, dob.nn's classes, their methods, dob.nn.init, ParamSet,
+-- The API is found by walking the package (deepobs.api: dob.*, the Tensor methods, the
+-- Tensor metatable's operators, dob.nn's classes, their methods, dob.nn.init, ParamSet,
 -- dob.optim, deepobs.gradcheck), so a new function is covered without being listed here.
 -- Each call gets arguments from a pool of tokens (nil, wrong types, NaN, inf, -1, 0, 2^53,
 -- fractions, freed tensors, tensors of other dtypes and shapes, strings, tables,
@@ -98,14 +98,8 @@ local PLAUSIBLE = { "n_1", "n_2", "n_3", "n_m1", "n_half", "s_same", "x_12", "x_
 ---------------------------------------------------------------------------------------
 -- the API surface
 
-local function sorted_keys(t)
-   local keys = {}
-   for k in pairs(t) do if type(k) == "string" then keys[#keys + 1] = k end end
-   table.sort(keys)
-   return keys
-end
-
--- the operators that reach the Tensor metatable, as calls
+-- the operators that reach the Tensor metatable, as calls (made here, in the caller's code,
+-- so that messages name the operator as they do for a user's line)
 local OPERATORS = {
    __add = function(a, b) return a + b end, __sub = function(a, b) return a - b end,
    __mul = function(a, b) return a * b end, __div = function(a, b) return a / b end,
@@ -129,64 +123,17 @@ local FAKES = {
    ["fake.hang"] = function() local n = 0; while true do n = n + 1 end end,
 }
 
---- Every entry: { name = "dob.narrow", fn = f, method = bool, kind = ... }, sorted by name,
--- one entry per distinct function (dob.add and Tensor.add are the same function); with
--- fakes, the FAKES too.
+--- Every entry of deepobs.api (the walk the API reference documents too), sorted by name;
+-- with fakes, the FAKES too.
 function M.entries(dob, fakes)
-   local T = require "deepobs.tensor"
-   -- the gradient checker is public where it exists (it is walked like the rest)
-   local has_gradcheck, gradcheck = pcall(require, "deepobs.gradcheck")
-   local list, seen = {}, {}
-   local function add(name, fn, kind, extra)
-      if type(fn) ~= "function" or seen[fn] then return end
-      seen[fn] = true
-      local e = { name = name, fn = fn, kind = kind }
-      for k, v in pairs(extra or {}) do e[k] = v end
-      list[#list + 1] = e
+   local list = require("deepobs.api").entries(dob)
+   for _, e in ipairs(list) do
+      if e.kind == "operator" then e.fn = assert(OPERATORS[e.name:match("__%w+$")], e.name) end
    end
-   -- methods first, so that a function in both places is called as a method
-   for _, k in ipairs(sorted_keys(dob.Tensor)) do add("Tensor:" .. k, dob.Tensor[k], "method") end
-   for _, k in ipairs(sorted_keys(dob)) do add("dob." .. k, dob[k], "function") end
-   for _, k in ipairs(sorted_keys(T.mt)) do
-      if OPERATORS[k] then list[#list + 1] = { name = "operator " .. k, fn = OPERATORS[k], kind = "operator" } end
-   end
-   for _, k in ipairs(sorted_keys(dob.nn.init)) do add("nn.init." .. k, dob.nn.init[k], "function") end
-   for _, k in ipairs(sorted_keys(dob.optim)) do add("optim." .. k, dob.optim[k], "function") end
-   if has_gradcheck then
-      for _, k in ipairs(sorted_keys(gradcheck)) do add("gradcheck." .. k, gradcheck[k], "function") end
-   end
-   add("nn.ParamSet", function(...) return dob.nn.ParamSet(...) end, "function")
-   for _, k in ipairs(sorted_keys(dob.nn.ParamSet)) do
-      if k:sub(1, 2) ~= "__" then add("ParamSet:" .. k, dob.nn.ParamSet[k], "paramset_method") end
-   end
-   for _, cname in ipairs(sorted_keys(dob.nn)) do
-      local cls = dob.nn[cname]
-      local mt = type(cls) == "table" and getmetatable(cls)
-      if mt and mt.__call and type(mt.__index) == "table" then
-         list[#list + 1] = { name = "nn." .. cname, fn = cls, kind = "constructor" }
-         -- the class's own methods and those it inherits (each function once, under the
-         -- first class that has it)
-         local c = mt.__index
-         while type(c) == "table" do
-            for _, k in ipairs(sorted_keys(c)) do
-               local fn = rawget(c, k)
-               if k:sub(1, 2) ~= "__" and type(fn) == "function" and not seen[fn] then
-                  seen[fn] = true
-                  list[#list + 1] = { name = ("nn.%s:%s"):format(cname, k), fn = fn, kind = "module_method",
-                     class = cname }
-               end
-            end
-            local parent = getmetatable(c)
-            c = parent and parent.__index
-         end
-      end
-   end
-   -- optim.object's step, with user closures (nil, a number, a tensor, an error)
-   list[#list + 1] = { name = "optim.object:step", kind = "optim_step" }
    if fakes then
       for name, fn in pairs(FAKES) do list[#list + 1] = { name = name, fn = fn, kind = "function" } end
+      table.sort(list, function(a, b) return a.name < b.name end)
    end
-   table.sort(list, function(a, b) return a.name < b.name end)
    return list
 end
 

@@ -10,6 +10,7 @@ local dob_ops = require "deepobs.tensor"
 local A = require "deepobs.argcheck"
 local init = require "deepobs.init_schemes"
 local deprecated = require "deepobs.deprecated"
+local doc = require "deepobs.doc"
 
 -- the functional ops, straight from their families (deepobs itself is still
 -- loading when this module is)
@@ -46,6 +47,7 @@ nn.Module = Module
 
 function Module:__init() end
 
+--- m:param(name, t): registers tensor t as parameter name (m[name] = t, now requiring grad); returns t
 function Module:param(name, t)
    A.string("param", "name", name)
    if not dob_ops.is_tensor(t) then A.wrong("param", "tensor", "a deepobs Tensor", t) end
@@ -54,6 +56,7 @@ function Module:param(name, t)
    return t
 end
 
+--- m:buffer(name, t): registers tensor t as buffer name (state such as running statistics, no grad); returns t
 function Module:buffer(name, t)
    A.string("buffer", "name", name)
    if not dob_ops.is_tensor(t) then A.wrong("buffer", "tensor", "a deepobs Tensor", t) end
@@ -67,6 +70,7 @@ local function is_module(m)
    return type(mt) == "table" and type(rawget(mt, "__name")) == "string" and rawget(mt, "__name"):match("^deepobs%.nn%.") ~= nil
 end
 
+--- m:child(name, module): registers module as child name (m[name]); its parameters become m's; returns module
 function Module:child(name, m)
    A.string("child", "name", name)
    if not is_module(m) then A.wrong("child", "module", "a deepobs.nn module", m) end
@@ -106,7 +110,8 @@ local function collect(self, list_key, prefix, out)
    return out
 end
 
---- Every parameter of this module and its children, in registration order: a list of
+--- m:named_parameters(prefix): the parameters as entries { name, value, module, key }, also an iterator of (name, tensor)
+-- Every parameter of this module and its children, in registration order: a list of
 -- { name = "conv1.weight", value = t, module = m, key = "weight" } that is also an iterator,
 -- `for name, p in m:named_parameters() do`. prefix (optional) goes before every name.
 function Module:named_parameters(prefix)
@@ -114,21 +119,22 @@ function Module:named_parameters(prefix)
    return entry_list(collect(self, "_params", prefix, {}))
 end
 
---- The parameter tensors, in the order of named_parameters.
+--- m:parameters(): the parameter tensors, a list in the order of named_parameters
 function Module:parameters()
    local list = {}
    for i, p in ipairs(self:named_parameters()) do list[i] = p.value end
    return list
 end
 
---- The number of parameter elements.
+--- m:num_parameters(): the number of parameter elements
 function Module:num_parameters()
    local n = 0
    for _, p in ipairs(self:named_parameters()) do n = n + p.value:numel() end
    return n
 end
 
---- Sets the gradient of every parameter that has one to zero (as PyTorch 1.13's
+--- m:zero_grad(): zeroes every parameter's gradient; returns m
+-- Sets the gradient of every parameter that has one to zero (as PyTorch 1.13's
 -- zero_grad(set_to_none=False)); returns the module.
 function Module:zero_grad()
    for _, p in ipairs(self:named_parameters()) do
@@ -138,12 +144,15 @@ function Module:zero_grad()
    return self
 end
 
---- Every buffer (running statistics) of this module and its children, as named_parameters.
+--- m:named_buffers(prefix): the buffers as entries { name, value, module, key }, as named_parameters
+-- Every buffer (running statistics) of this module and its children, as named_parameters.
 function Module:named_buffers(prefix)
    prefix = prefix == nil and "" or A.string("named_buffers", "prefix", prefix)
    return entry_list(collect(self, "_buffers", prefix, {}))
 end
 
+--- m:train(flag): sets training mode (flag default true) on m and its children; returns m
+-- m.training is read by Dropout and BatchNorm.
 function Module:train(flag)
    flag = A.flag("train", "flag", flag, true)
    self.training = flag
@@ -151,12 +160,16 @@ function Module:train(flag)
    return self
 end
 
+--- m:eval(): m:train(false), evaluation mode; returns m
 function Module:eval() return self:train(false) end
 
+--- m:describe(): the text the module prints as (tostring(m)); here the class name
 function Module:describe()
    return getmetatable(self).__name:gsub("^deepobs%.nn%.", "")
 end
 
+--- m:forward(x): the module's output for input x; also m(x)
+-- Each layer defines it; the base class raises an error.
 function Module:forward()
    A.fail(self:describe(), "forward is not implemented")
 end
@@ -166,12 +179,14 @@ end
 
 local Sequential = class("Sequential", Module)
 
+--- nn.Sequential(m1, m2, ...): the modules applied in order (or one list of them)
 function Sequential:__init(...)
    local mods = select("#", ...) == 1 and type(...) == "table" and getmetatable(...) == nil and ... or { ... }
    self.n = 0
    for _, m in ipairs(mods) do self:add(m) end
 end
 
+--- seq:add(module): appends module (child "1", "2", ...); returns seq
 function Sequential:add(m)
    if not is_module(m) then A.wrong("Sequential:add", "module", "a deepobs.nn module", m) end
    self.n = self.n + 1
@@ -179,13 +194,16 @@ function Sequential:add(m)
    return self
 end
 
+--- seq:get(i): the i-th module (1-based)
 function Sequential:get(i) return self[tostring(A.int("Sequential:get", "i", i, 1, self.n))] end
 
+--- seq:forward(x): x through every module in order
 function Sequential:forward(x)
    for i = 1, self.n do x = self[tostring(i)]:forward(x) end
    return x
 end
 
+--- seq:describe(): the modules, one a line, as Torch7's Sequential prints
 function Sequential:describe()
    local lines = { "Sequential {" }
    for i = 1, self.n do
@@ -240,19 +258,24 @@ end
 
 local Linear = class("Linear", Module)
 
+--- nn.Linear(in, out, opts): the dense layer x W^T + b, weight [out, in], bias [out]
+-- opts: bias = true, weight_init (default nn.init.glorot_uniform_), bias_init (zeros_).
 function Linear:__init(nin, nout, o)
    self.nin, self.nout = A.int("Linear", "in", nin, 1), A.int("Linear", "out", nout, 1)
    weight_and_bias(self, "Linear", { nout, nin }, nout, options("Linear", o))
 end
 
+--- linear:forward(x): dob.linear(x, weight, bias), [..., in] -> [..., out]
 function Linear:forward(x) return F.linear(input("Linear", x), self.weight, self.bias) end
 
+--- linear:describe(): "Linear(in -> out)"
 function Linear:describe() return ("Linear(%d -> %d%s)"):format(self.nin, self.nout, self.bias and "" or ", no bias") end
 
 local Conv2d = class("Conv2d", Module)
 
---- Conv2d(in, out, kernel, {stride=1, padding=0|"SAME"|"VALID"|{t,b,l,r}, bias=true,
--- weight_init=, bias_init=})
+--- nn.Conv2d(in, out, kernel, opts): 2-D convolution, weight [out, in, kh, kw], bias [out]
+-- kernel a number or {kh, kw}; opts: stride = 1, padding = 0 | "SAME" | "VALID" | {t, b, l, r},
+-- bias = true, weight_init (glorot_uniform_), bias_init (zeros_).
 function Conv2d:__init(cin, cout, k, o)
    o = options("Conv2d", o)
    self.cin, self.cout = A.int("Conv2d", "in", cin, 1), A.int("Conv2d", "out", cout, 1)
@@ -262,10 +285,12 @@ function Conv2d:__init(cin, cout, k, o)
    weight_and_bias(self, "Conv2d", { cout, cin, self.kh, self.kw }, cout, o)
 end
 
+--- conv:forward(x): x:conv2d(weight, bias, { stride, padding }), x [N, in, H, W]
 function Conv2d:forward(x)
    return F.conv2d(input("Conv2d", x), self.weight, self.bias, { stride = self.stride, padding = self.padding })
 end
 
+--- conv:describe(): "Conv2d(in -> out, KHxKW, stride s, padding p)"
 function Conv2d:describe()
    return ("Conv2d(%d -> %d, %dx%d, stride %s, padding %s%s)"):format(self.cin, self.cout, self.kh, self.kw,
       tostring(self.stride), type(self.padding) == "table" and table.concat(self.padding, ",") or tostring(self.padding),
@@ -274,9 +299,9 @@ end
 
 local ConvTranspose2d = class("ConvTranspose2d", Module)
 
---- ConvTranspose2d(in, out, kernel, {stride=1, padding=0|"SAME"|{t,b,l,r}, bias=true})
--- weight [in, out, kh, kw] as in PyTorch. TF's conv2d_transpose kernel is
--- [kh, kw, out, in], so Glorot fans are the same either way.
+--- nn.ConvTranspose2d(in, out, kernel, opts): 2-D transposed convolution, weight [in, out, kh, kw]
+-- opts: stride = 1, padding = 0 | "SAME" | {t, b, l, r}, bias = true, weight_init, bias_init.
+-- TF's conv2d_transpose kernel is [kh, kw, out, in], so Glorot fans are the same either way.
 function ConvTranspose2d:__init(cin, cout, k, o)
    o = options("ConvTranspose2d", o)
    self.cin, self.cout = A.int("ConvTranspose2d", "in", cin, 1), A.int("ConvTranspose2d", "out", cout, 1)
@@ -286,12 +311,14 @@ function ConvTranspose2d:__init(cin, cout, k, o)
    weight_and_bias(self, "ConvTranspose2d", { cin, cout, self.kh, self.kw }, cout, o)
 end
 
+--- convt:forward(x): x:conv_transpose2d(weight, bias, { stride, padding })
 function ConvTranspose2d:forward(x)
    return F.conv_transpose2d(input("ConvTranspose2d", x), self.weight, self.bias, { stride = self.stride, padding = self.padding })
 end
 
 local MaxPool2d = class("MaxPool2d", Module)
 
+--- nn.MaxPool2d(kernel, opts): max pooling; opts: stride (default the kernel), padding = 0 | "SAME" | ...
 function MaxPool2d:__init(k, o)
    o = options("MaxPool2d", o)
    kernel_of("MaxPool2d", k)
@@ -300,12 +327,14 @@ function MaxPool2d:__init(k, o)
    self.padding = opt(o, "padding", 0)
 end
 
+--- pool:forward(x): x:max_pool2d{ kernel, stride, padding }
 function MaxPool2d:forward(x)
    return F.max_pool2d(input("MaxPool2d", x), { kernel = self.kernel, stride = self.stride, padding = self.padding })
 end
 
 local AvgPool2d = class("AvgPool2d", Module)
 
+--- nn.AvgPool2d(kernel, opts): average pooling; opts: stride (default the kernel), padding = 0, count_include_pad = false
 function AvgPool2d:__init(k, o)
    o = options("AvgPool2d", o)
    kernel_of("AvgPool2d", k)
@@ -315,6 +344,7 @@ function AvgPool2d:__init(k, o)
    self.count_include_pad = opt(o, "count_include_pad", false)
 end
 
+--- pool:forward(x): x:avg_pool2d{ kernel, stride, padding, count_include_pad }
 function AvgPool2d:forward(x)
    return F.avg_pool2d(input("AvgPool2d", x), { kernel = self.kernel, stride = self.stride, padding = self.padding,
       count_include_pad = self.count_include_pad })
@@ -323,8 +353,10 @@ end
 local BatchNorm = class("BatchNorm2d", Module)
 nn.BatchNorm1d = nn.BatchNorm2d
 
---- BatchNorm2d(C, {momentum=0.1 (PyTorch convention: weight of the new batch;
--- TF's momentum m is 1 - m here), eps=1e-5, affine=true})
+--- nn.BatchNorm2d(channels, opts), nn.BatchNorm1d(channels, opts): batch normalisation of [N,C,H,W] or [N,C]
+-- opts: momentum = 0.1 (PyTorch's convention, the weight of the new batch; TF's momentum m is
+-- 1 - m here), eps = 1e-5, affine = true (parameters weight and bias [C]). Buffers
+-- running_mean, running_var; training mode uses batch statistics and updates them.
 function BatchNorm:__init(c, o)
    o = options("BatchNorm2d", o)
    self.c = A.int("BatchNorm2d", "channels", c, 1)
@@ -339,6 +371,7 @@ function BatchNorm:__init(c, o)
    self:buffer("running_var", dob_ops.ones(c))
 end
 
+--- bn:forward(x): x:batch_norm(...) with the module's parameters, running statistics and mode
 function BatchNorm:forward(x)
    return F.batch_norm(input("BatchNorm2d", x), self.weight, self.bias, self.running_mean, self.running_var,
       self.training, self.momentum, self.eps)
@@ -346,16 +379,19 @@ end
 
 local Dropout = class("Dropout", Module)
 
---- Dropout(p): p is the probability of dropping (TF's `rate`).
+--- nn.Dropout(p): zeroes each element with probability p (default 0.5; TF's `rate`) in training mode
 function Dropout:__init(p)
    self.p = A.range("Dropout", "p", p, 0, 1, 0.5)
    if self.p == 1 then A.wrong("Dropout", "p", "a probability in [0, 1) (1 drops everything)", p) end
 end
+--- dropout:forward(x): x:dropout(p, training); the identity in evaluation mode
 function Dropout:forward(x) return F.dropout(input("Dropout", x), self.p, self.training) end
+--- dropout:describe(): "Dropout(p)"
 function Dropout:describe() return ("Dropout(%g)"):format(self.p) end
 
 local Embedding = class("Embedding", Module)
 
+--- nn.Embedding(n, dim, opts): a lookup table weight [n, dim]; opts.weight_init (glorot_uniform_)
 function Embedding:__init(n, d, o)
    o = options("Embedding", o)
    self.n, self.d = A.int("Embedding", "n", n, 1), A.int("Embedding", "dim", d, 1)
@@ -363,10 +399,13 @@ function Embedding:__init(n, d, o)
    winit(self:param("weight", dob_ops.empty(n, d)))
 end
 
+--- emb:forward(idx): the rows of weight at idx (int64, 0-based) -> [..., dim]
 function Embedding:forward(idx) return F.embedding(self.weight, input("Embedding", idx)) end
 
 local LayerNorm = class("LayerNorm", Module)
 
+--- nn.LayerNorm(shape, opts): normalisation over the trailing dims of shape (a size or a table)
+-- opts: eps = 1e-5, affine = true (weight and bias of that shape).
 function LayerNorm:__init(shape, o)
    o = options("LayerNorm", o)
    if type(shape) == "number" then shape = { shape } end
@@ -383,15 +422,16 @@ function LayerNorm:__init(shape, o)
    end
 end
 
+--- ln:forward(x): x:layer_norm(#shape, weight, bias, eps)
 function LayerNorm:forward(x)
    return F.layer_norm(input("LayerNorm", x), #self.shape, self.weight, self.bias, self.eps)
 end
 
 local LSTM = class("LSTM", Module)
 
---- LSTM(input_size, hidden_size, {forget_bias=0, bias=true}): one layer over
--- x [T, B, I]; forward(x, h0, c0) returns outputs [T, B, H], hn, cn. Gates
--- are stacked [i, f, g, o]; w_ih [4H, I], w_hh [4H, H], one bias [4H].
+--- nn.LSTM(input_size, hidden_size, opts): one LSTM layer over x [T, B, I]
+-- opts: forget_bias = 0, bias = true, weight_init (glorot_uniform_). Gates are stacked
+-- [i, f, g, o]; w_ih [4H, I], w_hh [4H, H], one bias [4H].
 function LSTM:__init(nin, nh, o)
    o = options("LSTM", o)
    self.nin, self.nh = A.int("LSTM", "input_size", nin, 1), A.int("LSTM", "hidden_size", nh, 1)
@@ -404,6 +444,7 @@ function LSTM:__init(nin, nh, o)
    if A.flag("LSTM", "options.bias", opt(o, "bias", true)) then self:param("bias", dob_ops.zeros(4 * nh)) end
 end
 
+--- lstm:forward(x, h0, c0): dob.lstm over x [T, B, I] -> outputs [T, B, H], hn, cn [B, H] (h0, c0 nil: zeros)
 function LSTM:forward(x, h0, c0)
    return F.lstm(input("LSTM", x), self.w_ih, self.w_hh, self.bias, h0, c0, self.forget_bias)
 end
@@ -423,17 +464,28 @@ simple("Sigmoid", function(x) return x:sigmoid() end)
 simple("GELU", function(x) return x:gelu() end)
 simple("Softplus", function(x) return x:softplus() end)
 simple("Identity", function(x) return x end)
+-- (these classes share one constructor and one forward line, so their docs are registered)
+for name, what in pairs { ReLU = "x:relu()", Tanh = "x:tanh()", Sigmoid = "x:sigmoid()", GELU = "x:gelu()",
+   Softplus = "x:softplus()", Identity = "x itself" } do
+   doc.register(nn[name], ("nn.%s(): a layer without parameters whose output is %s"):format(name, what))
+   doc.register(getmetatable(nn[name]).__index.forward, ("%s:forward(x): %s"):format(name:lower(), what))
+end
 
 local LeakyReLU = class("LeakyReLU", Module)
+--- nn.LeakyReLU(slope): x where x > 0, else slope * x (slope default 0.01)
 function LeakyReLU:__init(slope) self.slope = A.finite("LeakyReLU", "slope", slope, 0.01) end
+--- lrelu:forward(x): x:leaky_relu(slope)
 function LeakyReLU:forward(x) return input("LeakyReLU", x):leaky_relu(self.slope) end
 
 local ELU = class("ELU", Module)
+--- nn.ELU(alpha): x where x > 0, else alpha * (e^x - 1) (alpha default 1)
 function ELU:__init(alpha) self.alpha = A.finite("ELU", "alpha", alpha, 1) end
+--- elu:forward(x): x:elu(alpha)
 function ELU:forward(x) return input("ELU", x):elu(self.alpha) end
 
 local Flatten = class("Flatten", Module)
---- Flatten(): [N, ...] -> [N, prod(...)]
+doc.register(nn.Flatten, "nn.Flatten(): a layer that keeps the batch dim and flattens the rest, [N, ...] -> [N, prod(...)]")
+--- flatten:forward(x): [N, ...] -> [N, prod(...)]
 function Flatten:forward(x)
    input("Flatten", x)
    if x:dim() == 0 then A.fail("Flatten", "input must have a batch dim, got a 0-dim tensor") end
@@ -441,7 +493,7 @@ function Flatten:forward(x)
 end
 
 local Reshape = class("Reshape", Module)
---- Reshape(...): keeps the batch dim, reshapes the rest
+--- nn.Reshape(size1, size2, ...): keeps the batch dim, reshapes the rest to the sizes (one may be -1)
 function Reshape:__init(...)
    self.shape = { ... }
    for i = 1, select("#", ...) do
@@ -451,6 +503,7 @@ function Reshape:__init(...)
       end
    end
 end
+--- reshape:forward(x): x:reshape(N, size1, size2, ...)
 function Reshape:forward(x)
    input("Reshape", x)
    if x:dim() == 0 then A.fail("Reshape", "input must have a batch dim, got a 0-dim tensor") end
@@ -460,8 +513,9 @@ function Reshape:forward(x)
 end
 
 local Lambda = class("Lambda", Module)
---- Lambda(fn): wraps a function of the input
+--- nn.Lambda(fn): a layer whose forward is fn(x) (no parameters)
 function Lambda:__init(fn) self.fn = A.callable("Lambda", "fn", fn) end
+--- lambda:forward(x): fn(x)
 function Lambda:forward(x) return self.fn(x) end
 
 nn.ParamSet = require "deepobs.params"

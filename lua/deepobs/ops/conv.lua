@@ -9,8 +9,8 @@ local dob = {}
 
 local function int_arg(v, what, op) return A.cint(op, what, v) end
 
---- TensorFlow's SAME padding for one spatial dim: returns (before, after)
--- such that the output has ceil(in / s) elements.
+--- dob.tf_same_padding(n, k, s): TensorFlow's SAME padding for one spatial dim: (before, after)
+-- such that the output has ceil(n / s) elements; s defaults to 1.
 function dob.tf_same_padding(n, k, s)
    n = A.int("tf_same_padding", "n", n, 0)
    k = A.int("tf_same_padding", "k", k, 1)
@@ -66,7 +66,8 @@ local function dims4(t, what, op)
    return h
 end
 
---- conv2d(x, w, b, {stride = s or {sh, sw}, padding = p | {t, b, l, r} | {ph, pw} | "SAME" | "VALID"})
+--- x:conv2d(w, b, opts): 2-D convolution (cross-correlation) in NCHW; differentiable
+-- conv2d(x, w, b, {stride = s or {sh, sw}, padding = p | {t, b, l, r} | {ph, pw} | "SAME" | "VALID"})
 -- x [N,C,H,W], w [OC,C,KH,KW], b [OC] or nil.
 function dob.conv2d(x, w, b, opts)
    opts = opts or {}
@@ -78,7 +79,8 @@ function dob.conv2d(x, w, b, opts)
 end
 Tensor.conv2d = dob.conv2d
 
---- conv_transpose2d(x, w, b, {stride, padding}): the adjoint of conv2d.
+--- x:conv_transpose2d(w, b, opts): 2-D transposed convolution (the adjoint of conv2d)
+-- conv_transpose2d(x, w, b, {stride, padding}): the adjoint of conv2d.
 -- x [N,C,H,W], w [C,OC,KH,KW] (PyTorch layout), b [OC] or nil. The output
 -- size is (H-1)*s + KH - top - bottom; padding "SAME" gives TF's
 -- conv2d_transpose with output size H*s (needs KH >= s), "VALID" (H-1)*s + KH.

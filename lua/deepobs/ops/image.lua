@@ -17,7 +17,8 @@ local dob = {}
 
 local int = T.int_arg
 
---- Decodes JPEG bytes (a Lua string or a 1-dim uint8 tensor) to uint8 [3,H,W].
+--- dob.decode_jpeg(bytes, name): a JPEG decoded to uint8 [3,H,W]
+-- Decodes JPEG bytes (a Lua string or a 1-dim uint8 tensor) to uint8 [3,H,W].
 -- name labels error messages.
 function dob.decode_jpeg(bytes, name)
    if name ~= nil and type(name) ~= "string" then A.wrong("decode_jpeg", "name", "a string", name) end
@@ -32,14 +33,16 @@ function dob.decode_jpeg(bytes, name)
    return wrap(C.dob_image_decode_jpeg(b:data(), b:nElement(), name))
 end
 
---- Reads and decodes a JPEG file to uint8 [3,H,W]; a missing or corrupt file
+--- dob.read_jpeg(path): the JPEG file at path decoded to uint8 [3,H,W]
+-- Reads and decodes a JPEG file to uint8 [3,H,W]; a missing or corrupt file
 -- is an error naming it.
 function dob.read_jpeg(path)
    if type(path) ~= "string" then A.raise("read_jpeg: path must be a string") end
    return wrap(C.dob_image_decode_jpeg_file(path))
 end
 
---- Reads and decodes a list of JPEG files in parallel (one file per thread);
+--- dob.read_jpegs(paths): a list of JPEG files decoded in parallel, a list of uint8 [3,H,W]
+-- Reads and decodes a list of JPEG files in parallel (one file per thread);
 -- returns a Lua array of uint8 [3,H,W] tensors. Any failure is an error
 -- naming the first failing file.
 function dob.read_jpegs(paths)
@@ -57,7 +60,8 @@ function dob.read_jpegs(paths)
    return res
 end
 
---- Encodes a uint8 [3,H,W] (RGB), [1,H,W] (gray) or [4,H,W] (CMYK) image as a
+--- dob.encode_jpeg(img, quality): img (uint8 [C,H,W]) encoded as JPEG bytes, a Lua string
+-- Encodes a uint8 [3,H,W] (RGB), [1,H,W] (gray) or [4,H,W] (CMYK) image as a
 -- baseline 4:4:4 JPEG; returns
 -- the bytes as a Lua string.
 function dob.encode_jpeg(img, quality)
@@ -66,7 +70,8 @@ function dob.encode_jpeg(img, quality)
    return ffi.string(t:data(), t:nElement())
 end
 
---- Writes img as a JPEG file (encode_jpeg).
+--- dob.write_jpeg(path, img, quality): writes img as a JPEG file
+-- Writes img as a JPEG file (encode_jpeg).
 function dob.write_jpeg(path, img, quality)
    if type(path) ~= "string" then A.wrong("write_jpeg", "path", "a string", path) end
    local s = dob.encode_jpeg(img, quality)
@@ -76,13 +81,15 @@ function dob.write_jpeg(path, img, quality)
    f:close()
 end
 
---- uint8 image -> float32 x / 255 (TF's convert_image_dtype, torchvision's ToTensor).
+--- dob.image_to_float(img): uint8 image -> float32 img / 255
+-- uint8 image -> float32 x / 255 (TF's convert_image_dtype, torchvision's ToTensor).
 function dob.image_to_float(img)
    H(img, "img")
    return img:float():mul_(1 / 255)
 end
 
---- Window h x w at (top, left) (0-based offsets; negative or overhanging
+--- x:image_crop(top, left, h, w, flip): the h x w window of x [..,H,W] at (top, left), zero-padded outside
+-- Window h x w at (top, left) (0-based offsets; negative or overhanging
 -- windows are zero-padded) of x [..,H,W]; flip mirrors it left-right.
 function Tensor.image_crop(x, top, left, h, w, flip)
    local op = "image_crop"
@@ -91,6 +98,7 @@ function Tensor.image_crop(x, top, left, h, w, flip)
 end
 dob.image_crop = Tensor.image_crop
 
+--- dob.rint(v): v rounded to an integer, halves to even
 -- round half to even, as tf.rint and Python 3's round
 local function rint(v)
    if type(v) ~= "number" then A.wrong("rint", "v", "a number", v) end
@@ -107,6 +115,7 @@ dob.rint = rint
 -- then rint); "torch": torchvision Resize(S) (long side int(S * long / short)).
 local MODES = { tf = true, torch = true }
 
+--- dob.smaller_side_size(h, w, S, mode): the size (h', w') that makes the smaller side of h x w equal S
 function dob.smaller_side_size(h, w, S, mode)
    h = A.int("smaller_side_size", "h", h, 1)
    w = A.int("smaller_side_size", "w", w, 1)
@@ -126,7 +135,8 @@ function dob.smaller_side_size(h, w, S, mode)
    return nh, rint(f[3])
 end
 
---- Bilinear resize (TF1 semantics, dob.resize_bilinear) of x [C,H,W] or
+--- dob.resize_smaller_side(x, S, mode): x resized (bilinear) so that its smaller side is S
+-- Bilinear resize (TF1 semantics, dob.resize_bilinear) of x [C,H,W] or
 -- [N,C,H,W] so that its smaller side is S.
 function dob.resize_smaller_side(x, S, mode)
    H(x, "x")
@@ -139,7 +149,8 @@ function dob.resize_smaller_side(x, S, mode)
    return x:resize_bilinear(nh, nw)
 end
 
---- Offsets (top, left) of a centred h x w window of x [..,H,W]. mode "tf":
+--- dob.center_offsets(x, h, w, mode): the offsets (top, left) of a centred h x w window of x
+-- Offsets (top, left) of a centred h x w window of x [..,H,W]. mode "tf":
 -- tf.image.resize_image_with_crop_or_pad (crop offset (H - h) // 2, pad offset
 -- -((h - H) // 2)); "torch": torchvision CenterCrop (round((H - h) / 2),
 -- half to even, likewise for padding).
@@ -162,7 +173,8 @@ function dob.center_offsets(x, h, w, mode)
    return off(H_, h), off(W_, w)
 end
 
---- Per-image standardisation of a batch x [N,...]: (x - mean) / max(std,
+--- dob.standardize_images(x, unbiased): each image of x [N,...] standardised, (x - mean) / max(std, 1/sqrt(numel))
+-- Per-image standardisation of a batch x [N,...]: (x - mean) / max(std,
 -- 1/sqrt(numel)) over each image. unbiased = false: TF's
 -- tf.image.per_image_standardization (population std); true: the PyTorch
 -- fork's version (unbiased std, same floor).

@@ -7,12 +7,13 @@ local Tensor, wrap, H = T.Tensor, T.wrap, T.H
 
 local dob = {}
 
---- a @ b: 2-D x 2-D, batched [..., n, k] x [..., k, m] with broadcasting
--- batch dims, 1-D operands as in numpy.
+--- x:matmul(y): the matrix product x @ y, a new tensor
+-- 2-D x 2-D, batched [..., n, k] x [..., k, m] with broadcast batch dims, 1-D operands as
+-- in numpy; differentiable.
 function dob.matmul(a, b) return wrap(C.dob_matmul(H(a, "a"), H(b, "b"))) end
 Tensor.matmul = dob.matmul
 
---- 2-D matrix product (errors on other ranks).
+--- x:mm(y): the product of two 2-D tensors [n, k] x [k, m] -> [n, m] (an error for other ranks)
 function Tensor.mm(a, b)
    local ha, hb = H(a, "a"), H(b, "b")
    if C.dob_ndim(ha) ~= 2 or C.dob_ndim(hb) ~= 2 then
@@ -22,18 +23,19 @@ function Tensor.mm(a, b)
 end
 dob.mm = Tensor.mm
 
---- [B, n, k] x [B, k, m] -> [B, n, m]
+--- x:bmm(y): batched matrix product [B, n, k] x [B, k, m] -> [B, n, m]
 function dob.bmm(a, b) return wrap(C.dob_bmm(H(a, "a"), H(b, "b"))) end
 Tensor.bmm = dob.bmm
 
---- beta * c + alpha * a @ b (c broadcast to [n, m]); beta and alpha default to 1.
+--- c:addmm(a, b, beta, alpha): beta * c + alpha * a @ b, a new tensor
+-- c broadcast to [n, m]; beta and alpha default to 1.
 function dob.addmm(c, a, b, beta, alpha)
    return wrap(C.dob_addmm(H(c, "c"), H(a, "a"), H(b, "b"), A.number("addmm", "beta", beta, 1),
       A.number("addmm", "alpha", alpha, 1)))
 end
 Tensor.addmm = dob.addmm
 
---- x [..., in], w [out, in], b [out] or nil -> x w^T + b, [..., out]
+--- dob.linear(x, w, b): x w^T + b, the dense layer: x [..., in], w [out, in], b [out] or nil -> [..., out]
 function dob.linear(x, w, b)
    return wrap(C.dob_linear(H(x, "input"), H(w, "weight"), b and H(b, "bias") or nil))
 end

@@ -24,37 +24,43 @@ local function opt(t, what)
    return H(t, what)
 end
 
---- dropout(x, p, training): zeros elements with probability p and scales the
--- rest by 1/(1-p); training == false (or p == 0) returns x unchanged.
+--- dob.dropout(x, p, training): x with each element zeroed with probability p (default 0.5), the rest scaled by 1/(1-p)
+-- training == false (or p == 0) returns x unchanged; differentiable.
 function dob.dropout(x, p, training)
    if training == nil then training = true end
    return wrap(C.dob_dropout(H(x, "x"), num(p, "dropout: p", 0.5), training and 1 or 0))
 end
+--- x:dropout(p, training): dob.dropout(x, p, training), as a method
 function Tensor:dropout(p, training) return dob.dropout(self, p, training) end
 
+--- x:softmax(dim): e^x / sum(e^x) along dim (default -1, the last); differentiable
 function Tensor:softmax(d) return wrap(C.dob_softmax(H(self), cdim(d or -1, "softmax"))) end
+--- x:log_softmax(dim): log(softmax(x)) along dim (default -1), computed stably; differentiable
 function Tensor:log_softmax(d) return wrap(C.dob_log_softmax(H(self), cdim(d or -1, "log_softmax"))) end
 dob.softmax, dob.log_softmax = Tensor.softmax, Tensor.log_softmax
 
---- embedding(weight [V,D], idx int64 [...]) -> [..., D]
+--- dob.embedding(weight, idx): the rows of weight [V, D] at idx (int64 [...], 0-based) -> [..., D]
+-- differentiable in weight.
 function dob.embedding(weight, idx)
    return wrap(C.dob_embedding(H(weight, "weight"), H(idx, "indices")))
 end
 
---- one_hot(idx int64 [...], depth) -> float32 [..., depth]
+--- dob.one_hot(idx, depth): float32 [..., depth] with 1 at each 0-based index of idx (int64 [...])
 function dob.one_hot(idx, depth)
    return wrap(C.dob_one_hot(H(idx, "indices"), A.int("one_hot", "depth", depth)))
 end
+--- idx:one_hot(depth): dob.one_hot(idx, depth), as a method
 function Tensor:one_hot(depth) return dob.one_hot(self, depth) end
 
---- t:index_select(dim, idx int64 [K])
+--- x:index_select(dim, idx): the slices of x along dim at idx (int64 [K], 0-based), a new tensor
 function Tensor:index_select(d, idx)
    return wrap(C.dob_index_select(H(self), cdim(d, "index_select"), H(idx, "indices")))
 end
 dob.index_select = Tensor.index_select
 
---- lstm(x [T,B,I], w_ih [4H,I], w_hh [4H,H], bias [4H] or nil, h0, c0 [B,H] or
--- nil, forget_bias) -> outputs [T,B,H], hn [B,H], cn [B,H]. Gates [i, f, g, o].
+--- dob.lstm(x, w_ih, w_hh, bias, h0, c0, forget_bias): a fused LSTM layer -> outputs [T,B,H], hn [B,H], cn [B,H]
+-- x [T,B,I], w_ih [4H,I], w_hh [4H,H], bias [4H] or nil, h0, c0 [B,H] or nil (zeros),
+-- forget_bias (default 0) added to the forget gate. Gates in the order [i, f, g, o].
 function dob.lstm(x, w_ih, w_hh, bias, h0, c0, forget_bias)
    local hn, cn = out_t(), out_t()
    local out = C.dob_lstm(H(x, "x"), H(w_ih, "w_ih"), H(w_hh, "w_hh"),
@@ -64,7 +70,9 @@ function dob.lstm(x, w_ih, w_hh, bias, h0, c0, forget_bias)
    return o, wrap(hn[0]), wrap(cn[0])
 end
 
---- attention(q, k, v [B,H,T,D], {causal=, scale=, dropout=, training=})
+--- dob.attention(q, k, v, opts): scaled dot-product attention softmax(q k^T * scale) v, [B,H,T,D]
+-- opts: causal (mask future positions), scale (default 1/sqrt(D)), dropout (probability),
+-- training (default true).
 function dob.attention(q, k, v, opts)
    opts = opts or {}
    if type(opts) ~= "table" then A.raise("attention: options must be a table") end

@@ -29,6 +29,8 @@ local function num(v, dflt, what, op)
    return v
 end
 
+--- x:batch_norm(weight, bias, running_mean, running_var, training, momentum, eps): batch normalisation
+-- x [N,C] or [N,C,H,W]; see this file's header for training, momentum (0.1) and eps (1e-5).
 function Tensor.batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)
    local h = H(x, "input")
    return wrap(C.dob_batch_norm(h, opt(weight, "weight"), opt(bias, "bias"),
@@ -36,6 +38,8 @@ function Tensor.batch_norm(x, weight, bias, running_mean, running_var, training,
       training and 1 or 0, num(momentum, 0.1, "momentum", "batch_norm"), num(eps, 1e-5, "eps", "batch_norm")))
 end
 
+--- x:layer_norm(normalized_ndims, weight, bias, eps): normalises over the last normalized_ndims dims (default 1)
+-- weight/bias of that shape or nil; eps default 1e-5.
 function Tensor.layer_norm(x, ndims, weight, bias, eps)
    local h = H(x, "input")
    ndims = A.cint("layer_norm", "normalized_ndims", ndims, nil, 1)

@@ -62,12 +62,16 @@ local function pool_args(x, o, op)
    A.raise(op .. ": padding must be a number, {ph, pw}, {top, bottom, left, right}, 'SAME' or 'VALID'")
 end
 
+--- x:max_pool2d(opts): max pooling of x [N,C,H,W]; opts { kernel =, stride =, padding = }
+-- see this file's header for the forms of kernel, stride and padding ("SAME" as TF).
 function Tensor.max_pool2d(x, opts)
    local h = H(x, "input")
    local kh, kw, sh, sw, t, b, l, r = pool_args(x, opts, "max_pool2d")
    return wrap(C.dob_max_pool2d(h, kh, kw, sh, sw, t, b, l, r))
 end
 
+--- x:avg_pool2d(opts): average pooling of x [N,C,H,W]; opts { kernel =, stride =, padding =, count_include_pad = }
+-- see this file's header; count_include_pad defaults to false for "SAME" (TF), else true.
 function Tensor.avg_pool2d(x, opts)
    local h = H(x, "input")
    local kh, kw, sh, sw, t, b, l, r, same = pool_args(x, opts, "avg_pool2d")
@@ -76,6 +80,7 @@ function Tensor.avg_pool2d(x, opts)
    return wrap(C.dob_avg_pool2d(h, kh, kw, sh, sw, t, b, l, r, cip and 1 or 0))
 end
 
+--- x:resize_bilinear(h, w): x [..,H,W] resized to h x w, bilinear with TF1 tf.image.resize_images semantics
 function Tensor.resize_bilinear(x, out_h, out_w)
    local h = H(x, "input")
    if type(out_h) ~= "number" or type(out_w) ~= "number" or out_h % 1 ~= 0 or out_w % 1 ~= 0 then
@@ -85,8 +90,7 @@ function Tensor.resize_bilinear(x, out_h, out_w)
 end
 
 dob.max_pool2d, dob.avg_pool2d, dob.resize_bilinear = Tensor.max_pool2d, Tensor.avg_pool2d, Tensor.resize_bilinear
--- exposed for the nn layers and the tests
---- TensorFlow's SAME padding for one axis of size n, kernel k, stride s: before, after.
+--- dob.same_padding(n, k, s): TensorFlow's SAME padding (before, after) for an axis of size n, kernel k, stride s
 function dob.same_padding(n, k, s)
    return same_pad(A.int("same_padding", "n", n, 0), A.int("same_padding", "k", k, 1),
       A.int("same_padding", "s", s, 1))

@@ -6,6 +6,7 @@
 -- Index results are int64 tensors holding 0-based positions, like labels.
 local T = require "deepobs.tensor"
 local A = require "deepobs.argcheck"
+local doc = require "deepobs.doc"
 local C = require("deepobs.C").lib
 local Tensor, wrap, H, cdim, ints_t = T.Tensor, T.wrap, T.H, T.cdim, T.ints_t
 local ffi = require "ffi"
@@ -33,11 +34,14 @@ end
 
 local function flag(b) return b and 1 or 0 end
 
+--- x:sum(dims, keepdim): the sum over dims (a number, a table, or nil for all: a 0-dim tensor)
+-- keepdim keeps the reduced dims with size 1; differentiable.
 function Tensor:sum(dims, keepdim)
    local n, arr = dims_of(dims, "sum")
    return wrap(C.dob_sum(H(self), n, arr, flag(keepdim)))
 end
 
+--- x:mean(dims, keepdim): the mean over dims (a number, a table, or nil for all)
 function Tensor:mean(dims, keepdim)
    local n, arr = dims_of(dims, "mean")
    return wrap(C.dob_mean(H(self), n, arr, flag(keepdim)))
@@ -60,17 +64,22 @@ local function correction_of(opts, what)
    A.raise(what .. ": expected {unbiased = ...}, a correction number or nil, got " .. type(opts))
 end
 
+--- x:var(dims, opts, keepdim): the variance over dims (nil: all)
+-- opts: {unbiased = bool}, {correction = n}, a correction number or nil (default unbiased,
+-- correction 1, as in torch).
 function Tensor:var(dims, opts, keepdim)
    local n, arr = dims_of(dims, "var")
    return wrap(C.dob_var(H(self), n, arr, correction_of(opts, "var"), flag(keepdim)))
 end
 
+--- x:std(dims, opts, keepdim): the standard deviation over dims, sqrt of x:var(dims, opts, keepdim)
 function Tensor:std(dims, opts, keepdim)
    local n, arr = dims_of(dims, "std")
    local v = wrap(C.dob_var(H(self), n, arr, correction_of(opts, "std"), flag(keepdim)))
    return v:sqrt()
 end
 
+--- x:norm(p, dims, keepdim): the p-norm over dims (p default 2; dims nil: all elements)
 function Tensor:norm(p, dims, keepdim)
    local n, arr = dims_of(dims, "norm")
    return wrap(C.dob_norm(H(self), A.number("norm", "p", p, 2), n, arr, flag(keepdim)))
@@ -89,11 +98,16 @@ local function select_op(all_fn, dim_fn, name)
    end
 end
 
--- max(dim, keepdim) -> values, indices (0-based int64); max() -> 0-dim max of all
+-- (max and min are made by select_op, so each has its doc registered)
 Tensor.max = select_op(C.dob_max_all, C.dob_max_dim, "max")
 Tensor.min = select_op(C.dob_min_all, C.dob_min_dim, "min")
+doc.register(Tensor.max, "x:max(dim, keepdim): the maxima along dim and their indices (0-based int64)\n"
+   .. "x:max() with no dim: the 0-dim maximum of all elements. Differentiable in the values.")
+doc.register(Tensor.min, "x:min(dim, keepdim): the minima along dim and their indices (0-based int64)\n"
+   .. "x:min() with no dim: the 0-dim minimum of all elements. Differentiable in the values.")
 
--- argmax(dim, keepdim); with no dim, the flat (0-based) index of the maximum
+--- x:argmax(dim, keepdim): the 0-based int64 index of the maximum along dim
+-- With no dim, the flat (0-based) index of the maximum of all elements.
 function Tensor:argmax(dim, keepdim)
    local h = H(self)
    if dim == nil then
@@ -111,9 +125,9 @@ local function checked(fn, ...)
    return v
 end
 
--- the sum of all elements as a Lua number (double accumulation, deterministic)
+--- x:sum_double(): the sum of all elements as a Lua number (double accumulation, deterministic)
 function Tensor:sum_double() return checked(C.dob_sum_all_double, H(self)) end
--- sum(self * other) as a Lua number; shapes must match
+--- x:dot(y): sum(x * y) as a Lua number (double accumulation); the shapes must match
 function Tensor:dot(other) return checked(C.dob_dot_double, H(self), H(other, "other")) end
 
 for _, k in ipairs { "sum", "mean", "var", "std", "norm", "max", "min", "argmax" } do

@@ -39,7 +39,8 @@ local TYPES = { number = true, boolean = true, integer = true, string = true }
 M.BOOL_WORDS = { ["true"] = true, ["false"] = false, ["1"] = true, ["0"] = false,
                  yes = true, no = false, on = true, off = false }
 
---- The built-in optimizers' short names, sorted.
+--- optim.list(): the built-in optimizers' short names, sorted
+-- The built-in optimizers' short names, sorted.
 function M.list()
    local out = {}
    for i, n in ipairs(BUILTINS) do out[i] = n end
@@ -64,7 +65,8 @@ local function parse_bound(s)
    return tonumber(s)
 end
 
---- The interval of a domain string: { lo, hi, lo_open, hi_open }, or nil and a message.
+--- optim.parse_domain(text): the interval of a domain string such as "[0, 1)"
+-- The interval of a domain string: { lo, hi, lo_open, hi_open }, or nil and a message.
 function M.parse_domain(text)
    if type(text) ~= "string" then return nil, "'domain' must be a string such as \"[0, 1)\"" end
    local open, a, b, close = text:match("^%s*([%[%(])([^,]+),([^%]%)]+)([%]%)])%s*$")
@@ -82,7 +84,8 @@ local function in_domain(d, v)
    return true
 end
 
---- Checks that opt is a valid optimizer table; `where` names it in messages.
+--- optim.validate(opt, where): opt if it is a valid optimizer table, else a clear error
+-- Checks that opt is a valid optimizer table; `where` names it in messages.
 -- Returns opt; raises a clear error (no traceback position) otherwise.
 function M.validate(opt, where)
    if where ~= nil and (type(where) ~= "string" or where == "") then
@@ -184,7 +187,8 @@ local function load_path(path)
    return M.validate(opt, path), path
 end
 
---- load(name_or_path): a built-in short name ("adam"), a built-in's TF class name
+--- optim.load(name_or_path): the validated optimizer table and its source file's path
+-- A built-in short name ("adam"), a built-in's TF class name
 -- ("AdamOptimizer"), or a path to a user's .lua file (anything with a '/' or ending in .lua).
 -- Returns the validated optimizer table and the path of its source file (nil for a table).
 function M.load(what)
@@ -207,7 +211,8 @@ end
 
 local function an(kind) return (kind == "integer" and "an " or "a ") .. kind end
 
---- Converts a value (a command-line string, or a Lua value) to hyperparameter spec h's
+--- optim.coerce(h, v): v converted to hyperparameter spec h's type, its domain checked
+-- Converts a value (a command-line string, or a Lua value) to hyperparameter spec h's
 -- type and checks its domain; returns nil and a message when it does not fit.
 function M.coerce(h, v)
    if type(h) ~= "table" or type(h.name) ~= "string" or not TYPES[h.type] then
@@ -242,7 +247,8 @@ end
 -- the smallest normal float32: a smaller step size is lost when parameters are updated
 local FLOAT32_MIN_NORMAL = 2 ^ -126
 
---- Checks a learning rate: positive, finite, and representable as a normal float32
+--- optim.check_lr(lr): lr if it is a usable learning rate, else nil and a message
+-- Checks a learning rate: positive, finite, and representable as a normal float32
 -- (parameters are float32: a smaller rate underflows). Returns nil and a message otherwise.
 function M.check_lr(lr)
    if type(lr) ~= "number" then return nil, ("--lr needs a number, got %s"):format(tostring(lr)) end
@@ -257,7 +263,8 @@ function M.check_lr(lr)
    return lr
 end
 
---- The full hyperparameter table for opt: `given` (name -> value; strings are converted)
+--- optim.hyperparams(opt, given): the full hyperparameter table of optimizer opt
+-- The full hyperparameter table for opt: `given` (name -> value; strings are converted)
 -- with defaults filled in, types and domains checked. An lr given to an optimizer that does
 -- not declare one is kept (the runner schedules it). Unknown names, missing required values,
 -- wrong types and values outside their domain are clear errors.
@@ -307,7 +314,8 @@ end
 local Object = {}
 Object.__index = Object
 
---- optim.object(opt, params, hp): opt is a name, a path or an optimizer table; params a
+--- optim.object(opt, params, hp): a PyTorch-style optimizer object over a ParamSet
+-- optim.object(opt, params, hp): opt is a name, a path or an optimizer table; params a
 -- ParamSet; hp the hyperparameters (defaults filled in). Returns o with o:step(closure),
 -- o:zero_grad(), o.hp, o.state, o.opt, o.params.
 function M.object(opt, params, hp)
@@ -324,7 +332,8 @@ function Object:zero_grad()
    return self
 end
 
---- One update. closure() is the PyTorch kind: it computes the loss and calls backward
+--- o:step(closure): one update of the optimizer object o; returns the loss
+-- One update. closure() is the PyTorch kind: it computes the loss and calls backward
 -- (returning a tensor or a number). It runs with grad recording on and the gradients
 -- zeroed first. When the optimizer asks for a loss only (closure{ grad = false }, line
 -- searches) the same closure runs, and params.grad_flat is restored afterwards, so such

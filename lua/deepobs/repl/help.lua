@@ -7,65 +7,12 @@
 --    help("fmnist_2c2d")      -- a problem: description, dataset, defaults, parameters
 --    help(x)                  -- a tensor: type, size, grad state and its methods
 --
--- Doc comments are the `--` lines right above `function name(...)` (or a module's first
--- lines), as everywhere in this repository, so the REPL shows what a reader of the file sees.
+-- A function's doc is deepobs.doc's: the text registered for it, else the `--` lines right
+-- above `function name(...)`; a module's, its first lines. The API reference in README.md
+-- holds the first line of every public function's doc (scripts/api_reference.lua).
 local M = {}
 
--- the lines of a source file, cached
-local file_lines = {}
-local function lines_of(path)
-   if file_lines[path] == nil then
-      local t = {}
-      local f = io.open(path, "r")
-      if f then
-         for l in f:lines() do t[#t + 1] = l end
-         f:close()
-      end
-      file_lines[path] = t
-   end
-   return file_lines[path]
-end
-
-local function strip(l) return (l:gsub("^%s*%-%-%-?%s?", "")) end
-
--- the comment block ending right above line n (a run of `--` lines or one --[[ ]] block)
-local function comment_above(lines, n)
-   local out = {}
-   local i = n - 1
-   if lines[i] and lines[i]:match("%]%]%s*$") and not lines[i]:match("^%s*%-%-%-?%s") then
-      while i >= 1 and not lines[i]:match("^%s*%-%-%[%[") do table.insert(out, 1, lines[i]); i = i - 1 end
-      if lines[i] then table.insert(out, 1, (lines[i]:gsub("^%s*%-%-%[%[%s?", ""))) end
-      out[#out] = out[#out]:gsub("%]%]%s*$", "")
-      return table.concat(out, "\n")
-   end
-   while i >= 1 and lines[i]:match("^%s*%-%-") do
-      table.insert(out, 1, strip(lines[i]))
-      i = i - 1
-   end
-   return table.concat(out, "\n")
-end
-
--- a file's leading comment: `--` lines, or a --[[ ]] block
-local function header_of(lines)
-   if not lines[1] then return "" end
-   if lines[1]:match("^%-%-%[%[") then
-      local out = { (lines[1]:gsub("^%-%-%[%[%s?", "")) }
-      local i = 2
-      while lines[i] and not lines[i]:match("%]%]") do out[#out + 1] = lines[i]; i = i + 1 end
-      if lines[i] then out[#out + 1] = (lines[i]:gsub("%]%].*$", "")) end
-      return (table.concat(out, "\n"):gsub("%s+$", ""))
-   end
-   local out = {}
-   for i = 1, #lines do
-      if not lines[i]:match("^%-%-") then break end
-      out[#out + 1] = strip(lines[i])
-   end
-   return table.concat(out, "\n")
-end
-
-local function source_path(info)
-   return info and info.source and info.source:sub(1, 1) == "@" and info.source:sub(2) or nil
-end
+local doc = require "deepobs.doc"
 
 -- the name under which a table was loaded as a module, and its file
 local function module_of(t)
@@ -76,18 +23,14 @@ local function module_of(t)
    end
 end
 
+-- a function's doc block (deepobs.doc) and where it is defined
 local function function_doc(f)
-   local info = debug.getinfo(f, "S")
-   local path = source_path(info)
-   if not path or info.linedefined <= 0 then
-      return "a built-in function (no Lua source to read its documentation from)"
+   local path, line = doc.source(f)
+   local text = doc.of(f)
+   if not path then
+      return text or "a built-in function (no Lua source to read its documentation from)"
    end
-   local doc = comment_above(lines_of(path), info.linedefined)
-   local where = ("(%s:%d)"):format(path:gsub("^%./", ""), info.linedefined)
-   local signature = lines_of(path)[info.linedefined] or ""
-   signature = signature:match("function%s*([%w_.:]*%b())") or signature:match("^%s*(.-)%s*$")
-   if doc == "" then doc = "(no doc comment)" end
-   return signature .. "  " .. where .. "\n" .. doc
+   return ("%s\n(%s:%d)"):format(text or "(no doc comment)", path:gsub("^%./", ""), line)
 end
 
 local function optimizer_doc(opt, path)
@@ -99,7 +42,7 @@ local function optimizer_doc(opt, path)
          h.domain and (" in " .. h.domain) or "")
    end
    if path then
-      local head = header_of(lines_of(path))
+      local head = doc.header(path)
       if head ~= "" then out[#out + 1] = "\n" .. head end
    end
    return table.concat(out, "\n")
@@ -157,13 +100,11 @@ function M.text(x)
       if type(x.step) == "function" and type(x.hyperparams) == "table" then return optimizer_doc(x) end
       local name, path = module_of(x)
       if not name and mt and type(mt.__index) == "table" then   -- an nn class or a layer
-         local ctor = rawget(mt.__index, "__init")
-         if type(ctor) == "function" then
-            return (mt.__index.__name or "layer") .. "\n" .. function_doc(ctor)
-         end
+         local text = doc.of(x)
+         if text then return (mt.__index.__name or "layer") .. "\n" .. text end
       end
       if name and path then
-         local head = header_of(lines_of(path))
+         local head = doc.header(path)
          local fields = {}
          for k in pairs(x) do if type(k) == "string" then fields[#fields + 1] = k end end
          table.sort(fields)
