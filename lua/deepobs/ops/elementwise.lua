@@ -55,6 +55,8 @@ function Tensor.addcdiv_(a, value, b, c)
 end
 -- a = a + w (b - a)
 function Tensor.lerp_(a, b, w)
+   -- the first step writes a, so an end that shares a's memory is read from a copy
+   if is_tensor(b) and is_tensor(a) and b:is_same_storage(a) then b = b:clone() end
    check(C.dob_binary_scalar_(C.DOB_MUL, H(a), 1 - w))
    check(C.dob_add_scaled_(a.h, H(b, "end"), w))
    return a
