@@ -47,7 +47,15 @@ function dob.is_grad_enabled() return C.dob_grad_enabled() ~= 0 end
 ---------------------------------------------------------------------------------------
 -- threads, BLAS, memory
 
-function dob.set_threads(n) T.check(C.dob_set_threads(n)) end
+function dob.set_threads(n)
+   -- checked here: the C int parameter would truncate 2.5 to 2 and wrap 2^32 + 2 to 2
+   local most = C.dob_max_threads()
+   if type(n) ~= "number" or n % 1 ~= 0 or n < 1 or n > most then
+      error(("set_threads: need an integer 1 <= n <= %d (4 per CPU, at least 16, at most 256), got %s")
+         :format(most, tostring(n)), 2)
+   end
+   T.check(C.dob_set_threads(n))
+end
 function dob.get_threads() return C.dob_get_threads() end
 
 --- Which OpenBLAS kernels are in use, and what the environment asked for.
