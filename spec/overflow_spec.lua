@@ -296,7 +296,7 @@ print("DONE")
          local done = r.out:find("DONE\n") ~= nil
          if not done then
             if not last then error("sweep child produced nothing: " .. r.out:sub(-2000)) end
-            local tail = r.out:gsub("[^\n]*\tok\t[^\n]*\n", "")
+            local tail = r.out:gsub("[^\n]*\tok\t[^\n]*\n", ""):gsub("BEGIN\t[^\n]*\n", "")
             crashed[last.name] = r.rc == 124 and "hung (killed after 30 s)"
                or ("died (exit %s): %s"):format(tostring(r.rc), tail:sub(-400))
             start = last.i + 1
