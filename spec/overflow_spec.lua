@@ -169,6 +169,32 @@ describe("size overflow", function()
       end
    end)
 
+   -- as_strided views are checked against their storage: every element they
+   -- reach must lie inside it, with the reach computed without overflow
+   local STRIDED = {
+      { { 4 }, { 2 ^ 62 } }, { { 2 ^ 32, 2 ^ 32 }, { 0, 0 } }, { { 4 }, { 4 } }, { { 2, 2 }, { 1, 2 ^ 63 } },
+      { { 2 }, { -1 } }, { { 8, 8 }, { 2 ^ 61, 2 ^ 61 } }, { { 12 }, { 1 } }, { { 2, 6 }, { 6, 1 } },
+      { { 1 }, { 1 }, 13 }, { { 1 }, { 1 }, 2 ^ 62 }, { { 1 }, { 1 }, 0 }, { { 1 }, { 1 }, -2 ^ 62 },
+   }
+   for _, c in ipairs(STRIDED) do
+      local what = ("as_strided(%s, %s%s) of an 11-element storage"):format(shape_str(c[1]), shape_str(c[2]),
+         c[3] and (", %.17g"):format(c[3]) or "")
+      it(what .. " is a clear error", function()
+         local x = dob.zeros(11)
+         local ok, err = pcall(x.as_strided, x, c[1], c[2], c[3])
+         assert.is_false(ok, what .. " accepted")
+         assert.is_falsy(tostring(err):find("attempt to") or tostring(err):find("cannot convert"), tostring(err))
+         assert.matches("as_strided", tostring(err))
+      end)
+   end
+   it("as_strided views that fit the storage exactly are accepted and read their last element", function()
+      local x = dob.arange(11):float()
+      for _, c in ipairs { { { 11 }, { 1 }, 1, 10 }, { { 2, 5 }, { 5, 1 }, 2, 10 }, { { 3, 3 }, { 0, 5 }, 1, 10 } } do
+         local v = x:as_strided(c[1], c[2], c[3])
+         assert.are.equal(c[4], v:get_flat(v:numel()))
+      end
+   end)
+
    -- ops whose output size is computed from the inputs: inputs are expanded
    -- views (no memory behind them), outputs beyond the cap
    local function big(...)
