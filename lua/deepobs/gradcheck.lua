@@ -37,6 +37,7 @@
 -- The report names the worst element: the input, its (1-based) index, the
 -- analytic and numeric values and the absolute and relative error.
 local dob = require "deepobs"
+local A = require "deepobs.argcheck"
 
 local M = {}
 
@@ -95,25 +96,25 @@ local function tolerances(opts)
 end
 
 local function check_args(f, inputs, opts)
-   if type(f) ~= "function" then error("gradcheck: f must be a function, got " .. type(f), 3) end
-   if type(inputs) ~= "table" then error("gradcheck: inputs must be a list of tensors (and other arguments)", 3) end
-   if opts ~= nil and type(opts) ~= "table" then error("gradcheck: opts must be a table", 3) end
+   if type(f) ~= "function" then A.raise("gradcheck: f must be a function, got " .. type(f)) end
+   if type(inputs) ~= "table" then A.raise("gradcheck: inputs must be a list of tensors (and other arguments)") end
+   if opts ~= nil and type(opts) ~= "table" then A.raise("gradcheck: opts must be a table") end
    opts = opts or {}
-   if opts.op ~= nil and type(opts.op) ~= "string" then error("gradcheck: opts.op must be an op name (a string)", 3) end
+   if opts.op ~= nil and type(opts.op) ~= "string" then A.raise("gradcheck: opts.op must be an op name (a string)") end
    if opts.kinks ~= nil and opts.kinks ~= "skip" and opts.kinks ~= "fail" then
-      error("gradcheck: opts.kinks must be 'skip' or 'fail', got " .. tostring(opts.kinks), 3)
+      A.raise("gradcheck: opts.kinks must be 'skip' or 'fail', got " .. tostring(opts.kinks))
    end
    local checked = 0
    for k, x in ipairs(inputs) do
       if dob.is_tensor(x) and x:requires_grad() then
-         if x:dtype() ~= "float32" then error(("gradcheck: input %d must be float32"):format(k), 3) end
+         if x:dtype() ~= "float32" then A.raise(("gradcheck: input %d must be float32"):format(k)) end
          if not x:is_leaf() or not x:is_contiguous() then
-            error(("gradcheck: input %d must be a contiguous leaf tensor (clone():requires_grad_() it)"):format(k), 3)
+            A.raise(("gradcheck: input %d must be a contiguous leaf tensor (clone():requires_grad_() it)"):format(k))
          end
          checked = checked + 1
       end
    end
-   if checked == 0 then error("gradcheck: no input requires grad (call requires_grad_() on the ones to check)", 3) end
+   if checked == 0 then A.raise("gradcheck: no input requires grad (call requires_grad_() on the ones to check)") end
    return opts
 end
 
@@ -134,7 +135,7 @@ function M.check(f, inputs, opts)
       if dob.is_tensor(x) and x:requires_grad() then x:set_grad(nil) end
    end
    local out = f(unpack(inputs))
-   if not dob.is_tensor(out) then error("gradcheck: f must return a tensor, got " .. type(out), 2) end
+   if not dob.is_tensor(out) then A.raise("gradcheck: f must return a tensor, got " .. type(out)) end
    local w = dob.empty(out:size())
    do
       local q = w:data()
@@ -219,7 +220,7 @@ end
 --- As check, but raises an error with the report's message on failure.
 function M.assert(f, inputs, opts)
    local ok, report = M.check(f, inputs, opts)
-   if not ok then error(report.message, 2) end
+   if not ok then A.raise(report.message) end
    return report
 end
 
@@ -235,14 +236,19 @@ end
 -- margin}): with avoid, values closer than margin (default 0.05) to any of
 -- the points are drawn again, keeping inputs clear of kinks.
 function M.rand(shape, seed, lo, hi)
+   if type(shape) ~= "table" then A.wrong("gradcheck.rand", "shape", "a table of sizes such as { 3, 4 }", shape) end
    local o = type(seed) == "table" and seed or { seed = seed, lo = lo, hi = hi }
-   lo, hi = o.lo or -1, o.hi or 1
-   local avoid, margin = o.avoid or {}, o.margin or 0.05
-   local rnd = lcg(o.seed or 1)
+   lo = A.finite("gradcheck.rand", "lo", o.lo, -1)
+   hi = A.finite("gradcheck.rand", "hi", o.hi, 1)
+   if not (lo < hi) then A.fail("gradcheck.rand", "lo (%g) must be below hi (%g)", lo, hi) end
+   local avoid, margin = A.table("gradcheck.rand", "avoid", o.avoid, {}), A.finite("gradcheck.rand", "margin", o.margin, 0.05)
+   for i, k in ipairs(avoid) do A.finite("gradcheck.rand", ("avoid[%d]"):format(i), k) end
+   local rnd = lcg(A.int("gradcheck.rand", "seed", o.seed, 0, 2 ^ 31, 1))
    local function near_kink(v)
       for _, k in ipairs(avoid) do if math.abs(v - k) < margin then return true end end
       return false
    end
+   for i, n in ipairs(shape) do A.int("gradcheck.rand", ("shape[%d]"):format(i), n, 0, 2 ^ 24) end
    local t = dob.empty(shape)
    local p = t:data()
    for i = 0, t:numel() - 1 do
@@ -251,7 +257,7 @@ function M.rand(shape, seed, lo, hi)
          v = lo + (hi - lo) * (rnd() + 1) / 2
          if not near_kink(v) then break end
       end
-      if near_kink(v) then error("gradcheck.rand: [lo, hi) has no room away from the points to avoid", 2) end
+      if near_kink(v) then A.raise("gradcheck.rand: [lo, hi) has no room away from the points to avoid") end
       p[i] = v
    end
    return t
