@@ -737,6 +737,7 @@ dob_tensor *dob_where(const dob_tensor *cond, dob_tensor *a, dob_tensor *b)
 dob_tensor *dob_sum_to_shape(dob_tensor *g, int ndim, const int64_t *sizes)
 {
     DOB_CHECK_F32(g, "sum_to_shape", "self");
+    if (dob__check_sizes("sum_to_shape", ndim, sizes)) return NULL;
     DOB_CHECK(ndim <= g->ndim, "sum_to_shape: cannot reduce %s to %s", dob__shape(g),
               dob__sizes_str(ndim, sizes));
     int lead = g->ndim - ndim;

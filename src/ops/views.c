@@ -307,24 +307,25 @@ static int expand_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gi
 dob_tensor *dob_expand(dob_tensor *t, int ndim, const int64_t *sizes)
 {
     DOB_CHECK_TENSOR(t, "expand", "self");
-    DOB_CHECK(ndim >= t->ndim && ndim <= DOB_MAX_DIMS, "expand: cannot expand a tensor %s to %d dims",
-              dob__shape(t), ndim);
+    DOB_CHECK(ndim >= 0 && ndim <= DOB_MAX_DIMS, "expand: %d dims (at most %d are supported)", ndim, DOB_MAX_DIMS);
     DOB_CHECK(ndim == 0 || sizes, "expand: sizes is NULL");
     int64_t sz[DOB_MAX_DIMS], st[DOB_MAX_DIMS];
+    /* the sizes asked for first (negative, beyond the limit, wrapping; -1 keeps a size), then
+       whether the tensor can take them */
+    for (int d = 0; d < ndim; d++) sz[d] = sizes[d] == -1 ? 1 : sizes[d];
+    if (dob__check_sizes("expand", ndim, sz)) return NULL;
+    DOB_CHECK(ndim >= t->ndim, "expand: cannot expand a tensor %s to %d dims", dob__shape(t), ndim);
     for (int d = 0; d < ndim; d++) {
         int s = d - (ndim - t->ndim);
-        int64_t want = sizes[d];
+        DOB_CHECK(s >= 0 || sizes[d] >= 0, "expand: size -1 is not allowed for a new leading dim");
+        sz[d] = (s >= 0 && sizes[d] == -1) ? t->size[s] : sizes[d];
         if (s < 0) {
-            DOB_CHECK(want >= 0, "expand: size -1 is not allowed for a new leading dim");
-            sz[d] = want;
             st[d] = 0;
-        } else if (want == -1 || want == t->size[s]) {
-            sz[d] = t->size[s];
+        } else if (sz[d] == t->size[s]) {
             st[d] = t->stride[s];
         } else {
-            DOB_CHECK(t->size[s] == 1 && want >= 0, "expand: the size %lld of dim %d of %s cannot be expanded "
-                      "to %s", (long long)t->size[s], s, dob__shape(t), dob__sizes_str(ndim, sizes));
-            sz[d] = want;
+            DOB_CHECK(t->size[s] == 1, "expand: the size %lld of dim %d of %s cannot be expanded to %s",
+                      (long long)t->size[s], s, dob__shape(t), dob__sizes_str(ndim, sizes));
             st[d] = 0;
         }
     }

@@ -119,8 +119,11 @@ end
 -- weight is a number, y a tensor broadcast to x's shape (an exponential moving average).
 function Tensor.lerp_(a, b, w)
    local h = H(a)
-   local hb = H(b, "end")
+   H(b, "end")
    if type(w) ~= "number" then A.wrong("lerp_", "weight", "a number", w) end
+   -- the first step writes a, so an end that shares a's memory is read from a copy
+   if b:is_same_storage(a) then b = b:clone() end
+   local hb = H(b)
    check(C.dob_binary_scalar_(C.DOB_MUL, h, 1 - w))
    check(C.dob_add_scaled_(h, hb, w))
    return a

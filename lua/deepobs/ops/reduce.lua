@@ -76,7 +76,11 @@ end
 function Tensor:std(dims, opts, keepdim)
    local n, arr = dims_of(dims, "std")
    local v = wrap(C.dob_var(H(self), n, arr, correction_of(opts, "std"), flag(keepdim)))
-   return v:sqrt()
+   -- where the variance is 0 the gradient is 0, as PyTorch's std_backward
+   -- masks it; sqrt alone would send 0 * inf = NaN back. Elsewhere adding and
+   -- subtracting 0 leaves value and gradient bit for bit.
+   local zero = v:eq(0):float()
+   return (v + zero):sqrt() - zero
 end
 
 --- x:norm(p, dims, keepdim): the p-norm over dims (p default 2; dims nil: all elements)
