@@ -139,7 +139,7 @@ function M.signature(e)
    else ok = sig:match("^[%w_.:]+%b()") ~= nil and sig:find("%f[%w_]" .. short .. "%(") ~= nil end
    if not ok then
       local form = e.kind == "operator" and ("`x OP y (%s): summary`"):format(short)
-         or ("`PATH%s(ARGS): summary` (e.g. `x:narrow(dim, first, length): ...`)"):format(short)
+         or ("`%s(ARGS): summary`, with its namespace (e.g. `x:narrow(dim, first, length): ...`)"):format(short)
       return nil, ("%s: its doc's first line must read %s, got %q"):format(e.name, form, first)
    end
    return sig, summary

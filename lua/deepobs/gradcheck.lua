@@ -118,7 +118,7 @@ local function check_args(f, inputs, opts)
    return opts
 end
 
---- Checks f's gradient with respect to every input that requires grad.
+--- gradcheck.check(f, inputs, opts): ok and a report on f's gradient with respect to every input that requires grad
 -- inputs: a list of arguments for f; tensors that require grad must be
 -- contiguous float32 leaves. opts: op (a key of TOLERANCES), atol, rtol,
 -- eps, max_checks (elements per input, spread evenly; default 60), seed (of
@@ -217,21 +217,21 @@ function M.check(f, inputs, opts)
    return not failed, report
 end
 
---- As check, but raises an error with the report's message on failure.
+--- gradcheck.assert(f, inputs, opts): as check, but raises an error with the report's message on failure
 function M.assert(f, inputs, opts)
    local ok, report = M.check(f, inputs, opts)
    if not ok then A.raise(report.message) end
    return report
 end
 
---- The older interface of spec/helpers/gradcheck.lua: true, or false and the message.
+--- gradcheck.gradcheck(f, inputs, opts): true, or false and the message (the older interface of spec/helpers/gradcheck.lua)
 function M.gradcheck(f, inputs, opts)
    local ok, report = M.check(f, inputs, opts)
    if ok then return true end
    return false, report.message
 end
 
---- A float32 tensor of the given shape with deterministic values in [lo, hi).
+--- gradcheck.rand(shape, seed, lo, hi): a float32 tensor of the given shape with deterministic values in [lo, hi)
 -- rand(shape, seed, lo, hi) or rand(shape, {seed, lo, hi, avoid = {points},
 -- margin}): with avoid, values closer than margin (default 0.05) to any of
 -- the points are drawn again, keeping inputs clear of kinks.
