@@ -161,3 +161,20 @@ describe("a user's own problems (--problems_dir, DEEPOBS_PROBLEMS_PATH)", functi
       assert.matches("--problems_dir no/such/dir: no such folder", out, 1, true)
    end)
 end)
+
+describe("--version", function()
+   it("prints the engine version, the checkout's commit and the BLAS from every command", function()
+      local commit = require("deepobs.provenance").git_commit()
+      assert.truthy(commit, "these specs run from a git checkout")
+      for _, cmd in ipairs { "luajit run.lua --version", "luajit run.lua sweep --version",
+         "luajit run.lua benchmark --version", "luajit run.lua analyze --version", "luajit run.lua repl --version",
+         "luajit scripts/analyze.lua --version" } do
+         local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
+         local out = p:read("*a")
+         p:close()
+         assert.matches("^deepobs %d+%.%d+%.%d+ %(git " .. commit:sub(1, 12) .. "%)\n", out, nil, cmd)
+         assert.matches("OpenBLAS %d", out, nil, cmd)
+         assert.matches("rc=0\n$", out, nil, cmd)
+      end
+   end)
+end)
