@@ -281,6 +281,10 @@ end)
 
 describe("benchmark", function()
    it("quadratic_deep: the lr grid with one seed, the best setting with three, tables and report", function()
+      if not fs.exists(BASELINES) then
+         pending("the DeepOBS baselines are not at " .. BASELINES .. " (set DEEPOBS_BASELINES)")
+         return
+      end
       local dir = workdir()
       local rc, out = cli(dir, ("benchmark --optimizer %s/spec/fixtures/stateful_sgd.lua --set quadratic_deep -N 1 "
          .. "--seeds 3 --jobs 2 --output_dir res --baselines %s"):format(ROOT, BASELINES))
