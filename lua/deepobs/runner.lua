@@ -22,6 +22,9 @@
 --                          deepobs.errors.is_interrupted recognises
 --   quiet, stdout, live    progress output; time: os.time() value for the file name
 --   dataset                an already loaded dataset (tests), instead of problem.dataset
+--   timings                a table that the run fills with seconds per phase (setup,
+--                          train_steps, data_<split>, eval_<split>, logging, checkpoint,
+--                          results): deepobs.progress.stopwatch, for bench/epoch.lua
 -- Returns { train_losses, test_losses, minibatch_train_losses, train_accuracies,
 -- test_accuracies, valid_losses, valid_accuracies, epoch_times, learning_rates, diverged,
 -- path, folder, hp, object, checkpoint = { saves, seconds } }.
@@ -153,6 +156,7 @@ local function finish(run, trainer, ck, prog)
       if run.keep_checkpoint then ck:save(trainer) else ck:remove() end
       prog:say(("wrote %s  (%.1fs)"):format(res.path, res.total_time))
    end
+   run.stopwatch:lap("results")
    return res
 end
 
@@ -163,12 +167,14 @@ end
 local function train_and_finish(run, opts, prog)
    local signals = opts.handle_signals and require "deepobs.interrupt"
    if signals then signals.install(SECOND_SIGNAL) end
+   run.stopwatch = progress.stopwatch(opts.timings)
    local ok, res = pcall(function()
       local ck = checkpoint.new(run, { progress = prog, interrupt = signals,
          provenance = provenance.collect { optimizer_path = run.optimizer_path, start_time = run.start_time } })
       local trainer = train.new(run, prog)
       start_from_checkpoint(run, trainer, ck, prog)
       prog:header(run, dob.get_threads(), dob.blas_info().corename)
+      run.stopwatch:lap("setup")
       return finish(run, trainer, ck, prog)
    end)
    if signals then signals.restore() end
