@@ -167,7 +167,6 @@ end
 local function train_and_finish(run, opts, prog)
    local signals = opts.handle_signals and require "deepobs.interrupt"
    if signals then signals.install(SECOND_SIGNAL) end
-   run.stopwatch = progress.stopwatch(opts.timings)
    local ok, res = pcall(function()
       local ck = checkpoint.new(run, { progress = prog, interrupt = signals,
          provenance = provenance.collect { optimizer_path = run.optimizer_path, start_time = run.start_time } })
@@ -185,7 +184,9 @@ end
 --- Runs one DeepOBS training run (options: see the top of this file).
 function M.run(opts)
    opts = opts or {}
+   local clock = progress.stopwatch(opts.timings)
    local run = resolve.run(opts)
+   run.stopwatch = clock
    local prog = progress.new { quiet = opts.quiet, stdout = opts.stdout, live = opts.live,
       print_train_iter = run.print_train_iter }
    if not run.no_logs then
@@ -195,7 +196,7 @@ function M.run(opts)
    if run.no_logs then return train_and_finish(run, opts, prog) end
    runstate.started(run)
    local ok, res = pcall(train_and_finish, run, opts, prog)
-   if ok then runstate.finished(run)
+   if ok then runstate.finished(run); clock:lap("results")
    elseif errors.is_interrupted(res) then runstate.stopped(run)
    else runstate.failed(run, errors.describe(res)) end
    if not ok then error(res, 0) end
