@@ -13,8 +13,9 @@
 --
 -- fmnist_2c2d reads the real Fashion-MNIST (datasets/fmnist.lua finds it: DIR/fmnist, else
 -- Debian's /usr/share/datasets/fashion-mnist); cifar10_3c3d and tolstoi_char_rnn read files
--- generated once into DIR (bench/epoch_data.lua) at the real sizes. Ours and PyTorch are
--- interleaved per problem and round; each side's best round (the shortest epoch) is shown.
+-- generated once into DIR (bench/epoch_data.lua) at the real sizes. Per problem, our rounds
+-- run in this process and PyTorch's in one process of its own (so with --rounds 1 both start
+-- cold, and later rounds are warm on both sides); each side's best round is shown.
 -- --max_steps K caps every split at K batches (a quick check of the script, not a measurement).
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;./?/init.lua;" .. package.path
 local dob = require "deepobs"
@@ -120,21 +121,24 @@ local function ours(name, o)
    return { epoch = epoch, phases = timings, steps = ds.train.num_batches }
 end
 
--- PyTorch's epoch, from bench/epoch_torch.py's line of key=seconds pairs
-local function torch(name, o)
-   local cmd = ("/usr/bin/python3 bench/epoch_torch.py --problem %s --threads %d --data_dir %s --fmnist_dir %s%s")
-      :format(name, o.threads, shell_quote(o.data_dir), shell_quote(fmnist_dir(o.data_dir)),
-         o.max_steps and (" --max_steps %d"):format(o.max_steps) or "")
+-- PyTorch's rounds, from bench/epoch_torch.py's lines of key=seconds pairs (one a round)
+local function torch_rounds(name, o)
+   local cmd = ("/usr/bin/python3 bench/epoch_torch.py --problem %s --threads %d --rounds %d --data_dir %s "
+      .. "--fmnist_dir %s%s"):format(name, o.threads, o.rounds, shell_quote(o.data_dir),
+      shell_quote(fmnist_dir(o.data_dir)), o.max_steps and (" --max_steps %d"):format(o.max_steps) or "")
    local p = assert(io.popen(cmd, "r"))
    local text = p:read("*a")
    local ok = p:close()
-   local line = text:match("epoch=[^\n]*")
-   if not ok or not line then error("bench/epoch_torch.py failed:\n" .. text, 0) end
-   local r = { phases = {} }
-   for k, v in line:gmatch("([%w_]+)=([%d.e+-]+)") do
-      if k == "epoch" then r.epoch = tonumber(v) else r.phases[k] = tonumber(v) end
+   local rounds = {}
+   for line in text:gmatch("epoch=[^\n]*") do
+      local r = { phases = {} }
+      for k, v in line:gmatch("([%w_]+)=([%d.e+-]+)") do
+         if k == "epoch" then r.epoch = tonumber(v) else r.phases[k] = tonumber(v) end
+      end
+      rounds[#rounds + 1] = r
    end
-   return r
+   if not ok or #rounds ~= o.rounds then error("bench/epoch_torch.py failed:\n" .. text, 0) end
+   return rounds
 end
 
 local ROWS = {
@@ -156,9 +160,10 @@ local function cell(r, key)
       v = r.epoch
       for _, row in ipairs(ROWS) do v = v - (r.phases[row[1]] or 0) end
    else
-      v = r.phases[key]
+      v = key == "epoch" and r.epoch or r.phases[key]
    end
    if v == nil then return ("%17s"):format("-") end
+   if key == "epoch" or key == "setup" then return ("%9.3f %7s"):format(v, "") end
    return ("%9.3f %6.1f%%"):format(v, 100 * v / r.epoch)
 end
 
@@ -167,9 +172,8 @@ local function breakdown(name, a, b)
    print(("  %-44s %17s %17s"):format("", "ours", "PyTorch"))
    for _, row in ipairs(ROWS) do print(("  %-44s %s %s"):format(row[2], cell(a, row[1]), cell(b, row[1]))) end
    print(("  %-44s %s %s"):format("other (between the timed phases)", cell(a, "other"), cell(b, "other")))
-   print(("  %-44s %9.3f %17s"):format("epoch", a.epoch, b and ("%9.3f       "):format(b.epoch) or ""))
-   print(("  %-44s %9.3f %17s"):format("setup (data files, model; not in the epoch)", a.phases.setup or 0,
-      b and b.phases.setup and ("%9.3f       "):format(b.phases.setup) or ""))
+   print(("  %-44s %s %s"):format("epoch", cell(a, "epoch"), cell(b, "epoch")))
+   print(("  %-44s %s %s"):format("setup (data files, model; not in the epoch)", cell(a, "setup"), cell(b, "setup")))
 end
 
 local function best(x, y) return (x == nil or y.epoch < x.epoch) and y or x end
@@ -180,16 +184,17 @@ local function main()
    print(("epoch bench: %d thread%s, best of %d round%s, OpenBLAS %s, data in %s%s"):format(o.threads,
       o.threads == 1 and "" or "s", o.rounds, o.rounds == 1 and "" or "s", dob.blas_info().corename, o.data_dir,
       o.max_steps and (" (--max_steps %d: NOT whole epochs)"):format(o.max_steps) or ""))
+   io.stdout:setvbuf("line")
    print("one epoch = evaluation (train_eval, test) + one training epoch (SGD, lr 0.01) + evaluation + result file")
    local rows = {}
    for _, name in ipairs(o.problems) do
+      io.stderr:write(("bench/epoch.lua: %s\n"):format(name))
       local a, b
-      for _ = 1, o.rounds do
-         a = best(a, ours(name, o))
-         if not o.no_torch then b = best(b, torch(name, o)) end
+      for _ = 1, o.rounds do a = best(a, ours(name, o)) end
+      if not o.no_torch then
+         for _, r in ipairs(torch_rounds(name, o)) do b = best(b, r) end
       end
       rows[#rows + 1] = { name = name, ours = a, torch = b }
-      io.stderr:write(("bench/epoch.lua: %s done\n"):format(name))
    end
    print(("\n%-18s %6s %10s %10s %11s"):format("problem", "steps", "ours s", "torch s", "torch/ours"))
    for _, r in ipairs(rows) do

@@ -1,7 +1,8 @@
 """PyTorch side of bench/epoch.lua: one epoch of a DeepOBS problem as a plain PyTorch 1.13
 loop, the same work as runner.run{ num_epochs = 1 } does after its setup: evaluation
-(train_eval, test), one training epoch (SGD, lr 0.01), evaluation. Prints one line of
-key=seconds pairs: epoch (the whole of it), train_steps (forward, backward, update),
+(train_eval, test), one training epoch (SGD, lr 0.01), evaluation. --rounds R runs that R
+times in this process (data, model and optimizer new each time, as bench/epoch.lua's rounds
+of runner.run), and prints one line per round of key=seconds pairs: epoch (the whole of it), train_steps (forward, backward, update),
 eval_<split> (forward passes), data_<split> (waiting on the DataLoader plus the per-batch
 transform: CIFAR's augmentation or standardisation), setup (files, model; not in the epoch).
 Run with Debian's /usr/bin/python3 (python3-torch 1.13), at the settings bench/ops_torch.py
@@ -42,6 +43,7 @@ def parse():
     p.add_argument("--data_dir", required=True)
     p.add_argument("--fmnist_dir", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--max_steps", type=int, default=None, help="at most K batches per split")
+    p.add_argument("--rounds", type=int, default=1)
     return p.parse_args()
 
 
@@ -298,9 +300,7 @@ def train_epoch(model, opt, splits, times):
     return logged
 
 
-def main():
-    args = parse()
-    set_threads(args.threads)
+def one_round(args):
     torch.manual_seed(SEED)
     t0 = time.perf_counter()
     splits = Splits(args.problem, args.fmnist_dir, args.data_dir, args.max_steps)
@@ -312,7 +312,14 @@ def main():
     train_epoch(model, opt, splits, times)
     evaluate(model, splits, times)
     epoch = time.perf_counter() - t0
-    print("epoch=%.6f " % epoch + " ".join("%s=%.6f" % kv for kv in sorted(times.items())))
+    print("epoch=%.6f " % epoch + " ".join("%s=%.6f" % kv for kv in sorted(times.items())), flush=True)
+
+
+def main():
+    args = parse()
+    set_threads(args.threads)
+    for _ in range(args.rounds):
+        one_round(args)
 
 
 if __name__ == "__main__":
