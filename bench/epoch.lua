@@ -7,7 +7,8 @@
 -- One epoch is what runner.run{ num_epochs = 1 } does after its setup: the DeepOBS
 -- protocol's evaluation (train_eval and test), one training epoch (data order, batch
 -- assembly, CIFAR's augmentation, SGD steps at lr 0.01, logging, checkpointing), the second
--- evaluation and the result file. Setup (reading the data files, building the model) is
+-- evaluation, the result file and the checkpoint that every epoch of a longer run saves
+-- after its evaluation (checkpoint_every = 1; here keep_checkpoint's save at the end). Setup (reading the data files, building the model) is
 -- reported apart and counted on neither side. The breakdown comes from the run's own
 -- phase timings (runner.run's `timings` option, deepobs.progress.stopwatch).
 --
@@ -112,7 +113,7 @@ local function ours(name, o)
    collectgarbage("collect")
    local t0 = progress.now()
    local res = runner.run { problem = name, optimizer = "sgd", lr = LR, num_epochs = 1, data_dir = o.data_dir,
-      output_dir = out, quiet = true, threads = o.threads, timings = timings, dataset = ds }
+      output_dir = out, quiet = true, threads = o.threads, timings = timings, dataset = ds, keep_checkpoint = true }
    local wall = progress.now() - t0
    os.execute("rm -rf " .. shell_quote(out))
    assert(#res.train_losses == 2, "the run did not evaluate twice")
@@ -185,7 +186,8 @@ local function main()
       o.threads == 1 and "" or "s", o.rounds, o.rounds == 1 and "" or "s", dob.blas_info().corename, o.data_dir,
       o.max_steps and (" (--max_steps %d: NOT whole epochs)"):format(o.max_steps) or ""))
    io.stdout:setvbuf("line")
-   print("one epoch = evaluation (train_eval, test) + one training epoch (SGD, lr 0.01) + evaluation + result file")
+   print("one epoch = evaluation (train_eval, test) + one training epoch (SGD, lr 0.01) + evaluation + result file"
+      .. " + checkpoint")
    local rows = {}
    for _, name in ipairs(o.problems) do
       io.stderr:write(("bench/epoch.lua: %s\n"):format(name))

@@ -1,10 +1,12 @@
 """PyTorch side of bench/epoch.lua: one epoch of a DeepOBS problem as a plain PyTorch 1.13
 loop, the same work as runner.run{ num_epochs = 1 } does after its setup: evaluation
-(train_eval, test), one training epoch (SGD, lr 0.01), evaluation. --rounds R runs that R
+(train_eval, test), one training epoch (SGD, lr 0.01), evaluation, a JSON file of the
+losses and a checkpoint (torch.save of the model's and optimizer's state and the RNG state).
+--rounds R runs that R
 times in this process (data, model and optimizer new each time, as bench/epoch.lua's rounds
 of runner.run), and prints one line per round of key=seconds pairs: epoch (the whole of it), train_steps (forward, backward, update),
 eval_<split> (forward passes), data_<split> (waiting on the DataLoader plus the per-batch
-transform: CIFAR's augmentation or standardisation), setup (files, model; not in the epoch).
+transform: CIFAR's augmentation or standardisation), results, checkpoint, setup (files, model; not in the epoch).
 Run with Debian's /usr/bin/python3 (python3-torch 1.13), at the settings bench/ops_torch.py
 uses (tcmalloc, passive OpenMP waits, torch and OpenBLAS thread counts both set).
 
@@ -16,7 +18,7 @@ DataLoader (num_workers=0) at the problem's batch size. CIFAR's augmentation is 
 32x32 crop, random flip, brightness +-63/255, saturation 0.5..1.5 (TF's HSV round trip,
 computed as its closed form: hue and value kept, each channel v - (v - c) s'/s), contrast
 0.2..1.8, per-image standardisation."""
-import argparse, ctypes, gzip, itertools, os, sys, time
+import argparse, ctypes, gzip, itertools, json, os, sys, tempfile, time
 
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 if os.environ.get("DEEPOBS_TORCH_REEXEC") != "1":
@@ -261,7 +263,7 @@ def add(times, key, t0):
     return t
 
 
-def evaluate(model, splits, times):
+def evaluate(model, splits, times, record):
     model.eval()
     with torch.no_grad():
         for split in ("train_eval", "test"):
@@ -278,6 +280,8 @@ def evaluate(model, splits, times):
                 n += 1
                 t = add(times, "eval_" + split, t)
             add(times, "data_" + split, t)
+            record.setdefault(split + "_losses", []).append(loss_sum / n)
+            record.setdefault(split + "_accuracies", []).append(acc_sum / n)
 
 
 def train_epoch(model, opt, splits, times):
@@ -307,11 +311,20 @@ def one_round(args):
     model = MODELS[args.problem]()
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     times = {"setup": time.perf_counter() - t0}
-    t0 = time.perf_counter()
-    evaluate(model, splits, times)
-    train_epoch(model, opt, splits, times)
-    evaluate(model, splits, times)
-    epoch = time.perf_counter() - t0
+    record = {}
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        evaluate(model, splits, times, record)
+        record["minibatch_train_losses"] = train_epoch(model, opt, splits, times)
+        evaluate(model, splits, times, record)
+        t = time.perf_counter()
+        with open(os.path.join(out, "result.json"), "w") as f:
+            json.dump(record, f)
+        t = add(times, "results", t)
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "rng": torch.get_rng_state()},
+                   os.path.join(out, "checkpoint.pt"))
+        add(times, "checkpoint", t)
+        epoch = time.perf_counter() - t0
     print("epoch=%.6f " % epoch + " ".join("%s=%.6f" % kv for kv in sorted(times.items())), flush=True)
 
 

@@ -153,7 +153,9 @@ local function finish(run, trainer, ck, prog)
          prog:warn(("%s already exists (another run of this setting and seed started in the same second); "
             .. "this result is %s"):format(want, res.path))
       end
+      run.stopwatch:lap("results")
       if run.keep_checkpoint then ck:save(trainer) else ck:remove() end
+      run.stopwatch:lap("checkpoint")
       prog:say(("wrote %s  (%.1fs)"):format(res.path, res.total_time))
    end
    run.stopwatch:lap("results")
