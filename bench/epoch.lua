@@ -8,12 +8,13 @@
 -- protocol's evaluation (train_eval and test), one training epoch (data order, batch
 -- assembly, CIFAR's augmentation, SGD steps at lr 0.01, logging, checkpointing), the second
 -- evaluation, the result file and the checkpoint that every epoch of a longer run saves
--- after its evaluation (checkpoint_every = 1; here keep_checkpoint's save at the end). Setup (reading the data files, building the model) is
--- reported apart and counted on neither side. The breakdown comes from the run's own
+-- after its evaluation (checkpoint_every = 1; here keep_checkpoint's save at the end).
+-- Setup (reading the data files, building the model) is reported apart and counted on
+-- neither side. The breakdown comes from the run's own
 -- phase timings (runner.run's `timings` option, deepobs.progress.stopwatch).
 --
--- fmnist_2c2d reads the real Fashion-MNIST (datasets/fmnist.lua finds it: DIR/fmnist, else
--- Debian's /usr/share/datasets/fashion-mnist); cifar10_3c3d and tolstoi_char_rnn read files
+-- fmnist_2c2d reads the real Fashion-MNIST where datasets/fmnist.lua finds it (DIR/fmnist,
+-- ..., Debian's /usr/share/datasets/fashion-mnist), PyTorch the same files; cifar10_3c3d and tolstoi_char_rnn read files
 -- generated once into DIR (bench/epoch_data.lua) at the real sizes. Per problem, our rounds
 -- run in this process and PyTorch's in one process of its own (so with --rounds 1 both start
 -- cold, and later rounds are warm on both sides); each side's best round is shown.
@@ -82,14 +83,6 @@ end
 
 local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
-local function fmnist_dir(data_dir)
-   for _, d in ipairs { data_dir .. "/fmnist", require("datasets.fmnist").DEBIAN_DIR } do
-      local f = io.open(d .. "/train-images-idx3-ubyte.gz", "rb") or io.open(d .. "/train-images-idx3-ubyte", "rb")
-      if f then f:close(); return d end
-   end
-   fail("Fashion-MNIST not found in " .. data_dir .. "/fmnist nor Debian's folder (apt-get install dataset-fashion-mnist)")
-end
-
 -- the problem's dataset as the runner loads it (its batch size, seed 42), every split cut
 -- to at most --max_steps batches
 local function load_dataset(name, o)
@@ -103,7 +96,7 @@ local function load_dataset(name, o)
    return ds
 end
 
--- our epoch: { epoch = seconds, phases = name -> seconds, steps = training steps }
+-- our epoch: { epoch = seconds, phases = name -> seconds, steps = training steps, dir = the data's folder }
 local function ours(name, o)
    local out = os.tmpname()
    os.remove(out)
@@ -119,14 +112,15 @@ local function ours(name, o)
    assert(#res.train_losses == 2, "the run did not evaluate twice")
    local epoch = wall - timings.setup
    timings.setup = timings.setup + load_s
-   return { epoch = epoch, phases = timings, steps = ds.train.num_batches }
+   return { epoch = epoch, phases = timings, steps = ds.train.num_batches, dir = ds.dir }
 end
 
--- PyTorch's rounds, from bench/epoch_torch.py's lines of key=seconds pairs (one a round)
-local function torch_rounds(name, o)
+-- PyTorch's rounds, from bench/epoch_torch.py's lines of key=seconds pairs (one a round);
+-- fmnist_dir: the Fashion-MNIST folder our side read
+local function torch_rounds(name, o, fmnist_dir)
    local cmd = ("/usr/bin/python3 bench/epoch_torch.py --problem %s --threads %d --rounds %d --data_dir %s "
       .. "--fmnist_dir %s%s"):format(name, o.threads, o.rounds, shell_quote(o.data_dir),
-      shell_quote(fmnist_dir(o.data_dir)), o.max_steps and (" --max_steps %d"):format(o.max_steps) or "")
+      shell_quote(fmnist_dir), o.max_steps and (" --max_steps %d"):format(o.max_steps) or "")
    local p = assert(io.popen(cmd, "r"))
    local text = p:read("*a")
    local ok = p:close()
@@ -194,7 +188,7 @@ local function main()
       local a, b
       for _ = 1, o.rounds do a = best(a, ours(name, o)) end
       if not o.no_torch then
-         for _, r in ipairs(torch_rounds(name, o)) do b = best(b, r) end
+         for _, r in ipairs(torch_rounds(name, o, a.dir)) do b = best(b, r) end
       end
       rows[#rows + 1] = { name = name, ours = a, torch = b }
    end
