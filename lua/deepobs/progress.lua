@@ -4,6 +4,8 @@
 --    local progress = require "deepobs.progress"
 --    local p = progress.new{ quiet = false, stdout = io.stdout, live = nil, print_train_iter = false }
 --    p:say("text"); p:warn("text"); p:evaluation(n, N, metrics, seconds)
+--    local sw = progress.stopwatch(timings)  -- timings: a table, or nil for a no-op watch
+--    sw:lap("data")                          -- timings.data += seconds since the last lap
 local ffi = require "ffi"
 local results = require "deepobs.results"
 
@@ -20,6 +22,26 @@ local ts = ffi.new("dob_progress_timespec")
 function M.now()
    ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
    return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+end
+
+local Stopwatch = {}
+Stopwatch.__index = Stopwatch
+
+--- Adds the seconds since the previous lap (or the watch's creation) to timings[key];
+-- key nil: only restarts the lap.
+function Stopwatch:lap(key)
+   local t = M.now()
+   if key then self.timings[key] = (self.timings[key] or 0) + (t - self.last) end
+   self.last = t
+end
+
+local NO_WATCH = { lap = function() end }
+
+--- Where a run's wall time goes (bench/epoch.lua): a watch whose laps add up in
+-- `timings` (name -> seconds); with timings nil, laps do nothing and read no clock.
+function M.stopwatch(timings)
+   if timings == nil then return NO_WATCH end
+   return setmetatable({ timings = timings, last = M.now() }, Stopwatch)
 end
 
 local function stderr_is_tty()

@@ -22,6 +22,9 @@
 --                          deepobs.errors.is_interrupted recognises
 --   quiet, stdout, live    progress output; time: os.time() value for the file name
 --   dataset                an already loaded dataset (tests), instead of problem.dataset
+--   timings                a table that the run fills with seconds per phase (setup,
+--                          train_steps, data_<split>, eval_<split>, logging, checkpoint,
+--                          results): deepobs.progress.stopwatch, for bench/epoch.lua
 -- Returns { train_losses, test_losses, minibatch_train_losses, train_accuracies,
 -- test_accuracies, valid_losses, valid_accuracies, epoch_times, learning_rates, diverged,
 -- path, folder, hp, object, checkpoint = { saves, seconds } }.
@@ -150,9 +153,12 @@ local function finish(run, trainer, ck, prog)
          prog:warn(("%s already exists (another run of this setting and seed started in the same second); "
             .. "this result is %s"):format(want, res.path))
       end
+      run.stopwatch:lap("results")
       if run.keep_checkpoint then ck:save(trainer) else ck:remove() end
+      run.stopwatch:lap("checkpoint")
       prog:say(("wrote %s  (%.1fs)"):format(res.path, res.total_time))
    end
+   run.stopwatch:lap("results")
    return res
 end
 
@@ -169,6 +175,7 @@ local function train_and_finish(run, opts, prog)
       local trainer = train.new(run, prog)
       start_from_checkpoint(run, trainer, ck, prog)
       prog:header(run, dob.get_threads(), dob.blas_info().corename)
+      run.stopwatch:lap("setup")
       return finish(run, trainer, ck, prog)
    end)
    if signals then signals.restore() end
@@ -179,7 +186,9 @@ end
 --- Runs one DeepOBS training run (options: see the top of this file).
 function M.run(opts)
    opts = opts or {}
+   local clock = progress.stopwatch(opts.timings)
    local run = resolve.run(opts)
+   run.stopwatch = clock
    local prog = progress.new { quiet = opts.quiet, stdout = opts.stdout, live = opts.live,
       print_train_iter = run.print_train_iter }
    if not run.no_logs then
@@ -189,7 +198,7 @@ function M.run(opts)
    if run.no_logs then return train_and_finish(run, opts, prog) end
    runstate.started(run)
    local ok, res = pcall(train_and_finish, run, opts, prog)
-   if ok then runstate.finished(run)
+   if ok then runstate.finished(run); clock:lap("results")
    elseif errors.is_interrupted(res) then runstate.stopped(run)
    else runstate.failed(run, errors.describe(res)) end
    if not ok then error(res, 0) end

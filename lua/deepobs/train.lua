@@ -8,6 +8,10 @@
 --    local outcome = t:run_to_end(checkpointer) -- { finished = true } or { interrupted = sig }
 --    t.results.train_losses, ...
 --
+-- run.stopwatch (optional, deepobs.progress.stopwatch): the trainer's laps record where the
+-- wall time goes (train_steps, data_<split>, eval_<split>, logging, checkpoint) for
+-- bench/epoch.lua; they only read the clock.
+--
 -- The whole state (t:snapshot()): the position (epoch, step within it, whether the epoch's
 -- evaluation is recorded, the last logged loss), the engine's random stream, the
 -- parameters, the model's buffers (batch-norm running statistics), the optimizer's
@@ -91,7 +95,7 @@ function M.new(run, prog)
    local self = setmetatable({
       run = run, problem = run.problem, optimizer = run.optimizer, ds = ds, model = model,
       params = dob.nn.ParamSet(model), hp = run.hp, state = {},
-      progress = prog or progress.new { quiet = true },
+      progress = prog or progress.new { quiet = true }, clock = run.stopwatch or progress.stopwatch(),
       steps_per_epoch = steps_per_epoch, num_steps = steps_per_epoch * run.num_epochs,
       position = { epoch = 0, step = 0, evaluated = false, last_logged = nil, epoch_seconds = 0 },
       results = new_results(run),
@@ -184,15 +188,20 @@ function Trainer:evaluate_split(split, phase, interrupted)
    local sl, sa, nb = 0, 0, 0
    if problem.start_phase then problem.start_phase(model, phase) end
    local stopped = false
+   local clock, data_key, eval_key = self.clock, "data_" .. phase, "eval_" .. phase
    dob.no_grad(function()
+      clock:lap()
       for batch in split:batches() do
+         clock:lap(data_key)
          local losses, reg, acc = problem.forward(model, batch, phase)
          local o = objective(losses, reg)
          sl = sl + (type(o) == "number" and o or o:item())
          sa = sa + (acc or 0)
          nb = nb + 1
+         clock:lap(eval_key)
          if interrupted and interrupted() then stopped = true; return end
       end
+      clock:lap(data_key)
    end)
    if stopped then return nil end
    if nb == 0 then
@@ -306,14 +315,17 @@ function Trainer:train_epoch(ckpt)
    if type(model.train) == "function" then model:train() end -- forward(phase) decides too
    if problem.start_phase then problem.start_phase(model, "train") end
    if self.carried then problem.set_carried(model, self.carried); self.carried = nil end
-   local ctx, interval = self.context, run.train_log_interval
+   local ctx, interval, clock = self.context, run.train_log_interval, self.clock
    local t0, before, steps_here = progress.now(), pos.epoch_seconds, 0
+   clock:lap()
    for batch in self.ds.train:batches(run.seed * 1000 + n, pos.step) do
+      clock:lap("data_train")
       local t = n * S + pos.step
       self.hp.lr = run.schedule:lr_at(t)
       ctx.step, ctx.epoch = t, n
       self.batch = batch
       local loss = self:step()
+      clock:lap("train_steps")
       if pos.step % interval == 0 then
          if type(loss) ~= "number" then
             error(("optimizer %s: step did not call closure() nor return the loss"):format(self.optimizer.name), 0)
@@ -325,17 +337,21 @@ function Trainer:train_epoch(ckpt)
       end
       pos.step = pos.step + 1
       steps_here = steps_here + 1
+      local elapsed = progress.now() - t0
+      pos.epoch_seconds = before + elapsed
+      prog:training(n + 1, run.num_epochs, pos.step, S, pos.last_logged, steps_here / elapsed,
+         self.num_steps - t - 1)
+      clock:lap("logging")
       if not self.checked_state then -- now, not at the first checkpoint an epoch later
          dob.check_saveable(self.state, "state")
          dob.check_saveable(self.hp, "hp")
          self.checked_state = true
       end
-      local elapsed = progress.now() - t0
-      pos.epoch_seconds = before + elapsed
-      prog:training(n + 1, run.num_epochs, pos.step, S, pos.last_logged, steps_here / elapsed,
-         self.num_steps - t - 1)
-      if ckpt and ckpt:after_step(self) then return "interrupted" end
+      local stop = ckpt and ckpt:after_step(self)
+      clock:lap("checkpoint")
+      if stop then return "interrupted" end
    end
+   clock:lap("data_train")
    r.epoch_times[n + 1] = before + (progress.now() - t0)
    prog:clear_live()
    if pos.last_logged ~= nil and not isfinite(pos.last_logged) then
@@ -357,7 +373,9 @@ function Trainer:run_to_end(ckpt)
    while true do
       if not pos.evaluated then
          if not self:evaluate(interrupted) then return { interrupted = ckpt:stop(self) } end
+         self.clock:lap()
          if ckpt and pos.epoch < N then ckpt:after_evaluation(self) end
+         self.clock:lap("checkpoint")
       end
       if pos.epoch >= N or self.results.diverged then break end
       local how = self:train_epoch(ckpt)
