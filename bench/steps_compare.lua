@@ -15,8 +15,8 @@
 -- in both NCHW and channels_last, and keeps the faster for the other rounds.
 -- GFLOP/s: the step's conv and dense FLOPs (counted on the PyTorch model) over our
 -- time, for the conv nets, with its share of the peak of PEAK_PER_CORE x threads.
--- --check builds every model on both sides and compares the parameter counts
--- without running a step.
+-- --check builds every model on both sides and compares the parameter counts and
+-- the parameter tensors' shapes (as sorted lists) without running a step.
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;./?/init.lua;" .. package.path
 local cjson = require "cjson"
 
@@ -33,7 +33,7 @@ usage: luajit bench/steps_compare.lua [--threads 1,2] [--rounds 3] [--steps 3]
   --filter NAMES   only the comma-separated problems NAMES (a part of a name: every
                    problem whose name contains it, e.g. vgg)
   --json FILE      also write the rows as JSON
-  --check          build every model on both sides and compare parameter counts only
+  --check          build every model on both sides, compare parameter counts and shapes
 ]==]
 
 local function usage_error(msg)
@@ -96,6 +96,9 @@ local function measure_ours(o)
       dob.set_threads(o.threads[1])
       local run = steps.prepare(p, o.bs)
       out.params = run.ps.n
+      out.shapes = {}
+      for i, t in ipairs(run.model:parameters()) do out.shapes[i] = table.concat(t:size(), "x") end
+      table.sort(out.shapes)
       if not o.build_only then
          out.s_per_step = steps.time(run.step, o.steps)
          out.peak_mb = steps.peak_rss_mb()
@@ -258,14 +261,16 @@ local function check(o, names, torch)
       local ours = run_child(ours_cmd(name, bs, 1, 1, true))
       local t = torch and run_child(torch_cmd(name, 2, 1, 1, nil, nil, true)) or { error = "PyTorch not found" }
       local verdict = ours.error and ("ours: " .. ours.error) or t.error and ("torch: " .. t.error)
-         or ours.params == t.params and "equal" or "MISMATCH"
+         or ours.params ~= t.params and "MISMATCH"
+         or table.concat(ours.shapes, " ") ~= table.concat(t.shapes, " ") and "MISMATCH of the tensor shapes"
+         or "equal"
       if verdict ~= "equal" then bad = bad + 1 end
       rows[#rows + 1] = { problem = name, bs = bs, ours_params = ours.params, torch_params = t.params, verdict = verdict }
       io.stdout:write(("%-22s %4d %12s %12s  %s\n"):format(name, bs, tostring(ours.params or "-"),
          tostring(t.params or "-"), verdict))
       io.stdout:flush()
    end
-   io.stdout:write(("%d problems, %d with equal parameter counts\n"):format(#names, #names - bad))
+   io.stdout:write(("%d problems, %d with equal parameter counts and tensor shapes\n"):format(#names, #names - bad))
    if o.json then write_json(o.json, rows) end
    os.exit(bad == 0 and 0 or 1)
 end

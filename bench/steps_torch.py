@@ -2,7 +2,9 @@
 problem's training step (forward, backward, p -= lr * grad) in PyTorch 1.13, the
 same architecture and parameter count as ours (problems/*.lua), on synthetic
 inputs of bench/steps.lua's shapes and dtypes. Prints one JSON line:
-{"problem", "params", "flops", "s_per_step", "peak_mb"} (or {"problem", "error"}).
+{"problem", "params", "flops", "s_per_step", "peak_mb"} (or {"problem", "error"});
+with --build-only, {"problem", "params", "shapes", "flops"}, shapes the sorted
+list of the trainable parameters' shapes ("64x1x4x4").
 
     /usr/bin/python3 bench/steps_torch.py PROBLEM --bs 128 --threads 1 --steps 5 \\
         [--params N] [--build-only] [--layout nchw|channels_last]
@@ -464,6 +466,7 @@ def main():
         model, make, conv = build(a.problem)
         params = [p for p in model.parameters() if p.requires_grad]
         out["params"] = sum(p.numel() for p in params)
+        out["shapes"] = sorted("x".join(map(str, p.shape)) for p in params)
         if a.params is not None and a.params != out["params"]:
             raise ValueError("PyTorch model has %d parameters, ours %d" % (out["params"], a.params))
         model.train()
@@ -478,6 +481,7 @@ def main():
             out["flops"] = count_flops(model, x[:n], y[:n]) * a.bs // n
         if a.build_only:
             print(json.dumps(out)); return
+        del out["shapes"]
 
         def step():
             for p in params:
