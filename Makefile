@@ -3,6 +3,8 @@
 #   make test         all specs (ends with "N passed, N failed")
 #   make test-asan    the specs against an AddressSanitizer + UBSan build
 #   make bench        op timings next to PyTorch (needs python3-torch), checkpoint costs
+#   make bench-steps  a training step of every problem next to PyTorch: time, peak memory
+#                     (options: make bench-steps ARGS="--threads 1 --filter vgg"; ARGS=--help)
 #   make check-layers  only the check that src/ keeps its layers (src/README.md)
 #   make install PREFIX=/usr/local   (the package, problems, datasets and the `deepobs` command)
 #   make uninstall PREFIX=/usr/local
@@ -81,6 +83,10 @@ test-asan: $(ASAN_LIB) $(INTERRUPT_LIB) $(CDEF)
 bench: all
 	$(LUAJIT) bench/ops.lua
 	$(LUAJIT) bench/checkpoint.lua
+
+.PHONY: bench-steps
+bench-steps: all
+	$(LUAJIT) bench/steps_compare.lua $(ARGS)
 
 # the package, the suite (problems, datasets, run.lua) in deepobs/suite/, the libraries and
 # the `deepobs` command; uninstall removes exactly these
