@@ -13,14 +13,16 @@
 -- problem by problem, for `--rounds` rounds, and the best round of each is kept
 -- (this machine is shared and noisy). In the first round PyTorch runs a conv net
 -- in both NCHW and channels_last, and keeps the faster for the other rounds.
--- GFLOP/s: the step's conv and dense FLOPs (counted on the PyTorch model) over our
--- time, for the conv nets, with its share of the peak of PEAK_PER_CORE x threads.
+-- GFLOP/s: the step's conv and dense FLOPs as direct convolutions and GEMMs would do
+-- them (counted on the PyTorch model) over our time, for the conv nets, with its
+-- share of the peak, PEAK_PER_CORE x threads. This is an effective rate: a 3x3 conv
+-- done by Winograd (src/ops/winograd.c) does fewer flops, so a share can pass 100%.
 -- --check builds every model on both sides and compares the parameter counts and
 -- the parameter tensors' shapes (as sorted lists) without running a step.
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;./?/init.lua;" .. package.path
 local cjson = require "cjson"
 
--- AVX-512: 2 FMA units x 16 float32 lanes x 2 flops x 3.5 GHz
+-- fp32 GFLOP/s of one core: AVX-512 FMA, 64 flops a cycle at about 3.5 GHz under load
 local PEAK_PER_CORE = 224
 local PYTHON = "/usr/bin/python3"
 
@@ -169,38 +171,41 @@ local function better(a, b, key)
    return b[key] < a[key] and b or a
 end
 
--- Best of `rounds` measurements of one problem at one thread count: a row.
+-- Best of `rounds` measurements of one problem at one thread count: a row. A side
+-- that fails (out of memory at that batch, say) fails in every round: its reason
+-- goes in the row (ours_error, torch_error) and the other side is still measured.
 local function measure(o, name, bs, threads, torch)
    local row = { problem = name, bs = bs, threads = threads }
-   local best_ours, best_torch, best_mem_ours, best_mem_torch, layout
-   for round = 1, o.rounds do
-      local ours = run_child(ours_cmd(name, bs, threads, o.steps))
-      if ours.error then row.error = "ours: " .. ours.error; return row end
-      best_ours, best_mem_ours = better(best_ours, ours, "s_per_step"), better(best_mem_ours, ours, "peak_mb")
-      row.params = ours.params
-      if torch then
-         local layouts = layout and { layout } or { "channels_last", "nchw" }
-         for _, l in ipairs(layouts) do
-            local t = run_child(torch_cmd(name, bs, threads, o.steps, ours.params, l))
-            if t.error then
-               row.torch_error = t.error
-            else
-               best_torch, best_mem_torch = better(best_torch, t, "s_per_step"), better(best_mem_torch, t, "peak_mb")
-               row.flops = t.flops
-            end
+   local best_ours, best_torch, mem_ours, mem_torch, layout
+   for _ = 1, o.rounds do
+      if not row.ours_error then
+         local ours = run_child(ours_cmd(name, bs, threads, o.steps))
+         row.ours_error = ours.error
+         if not ours.error then
+            best_ours, mem_ours = better(best_ours, ours, "s_per_step"), better(mem_ours, ours, "peak_mb")
+            row.params = ours.params
+         end
+      end
+      if torch and not row.torch_error then
+         for _, l in ipairs(layout and { layout } or { "channels_last", "nchw" }) do
+            local t = run_child(torch_cmd(name, bs, threads, o.steps, row.params, l))
+            row.torch_error = t.error
+            if t.error then break end
+            best_torch, mem_torch = better(best_torch, t, "s_per_step"), better(mem_torch, t, "peak_mb")
+            row.flops = t.flops
             if not t.layout then break end   -- not a conv net: the layout is moot
          end
          layout = best_torch and best_torch.layout
-         if not best_torch then break end
       end
    end
-   row.ours_s, row.ours_mb = best_ours.s_per_step, best_mem_ours.peak_mb
+   if best_ours then row.ours_s, row.ours_mb = best_ours.s_per_step, mem_ours.peak_mb end
    if best_torch then
-      row.torch_error = nil
-      row.torch_s, row.torch_mb, row.torch_layout = best_torch.s_per_step, best_mem_torch.peak_mb, best_torch.layout
+      row.torch_s, row.torch_mb, row.torch_layout = best_torch.s_per_step, mem_torch.peak_mb, best_torch.layout
+   end
+   if best_ours and best_torch then
       row.ratio, row.mem_ratio = row.torch_s / row.ours_s, row.ours_mb / row.torch_mb
    end
-   if row.flops then
+   if row.flops and row.ours_s then
       row.gflops = row.flops / row.ours_s / 1e9
       row.peak_share = row.gflops / (PEAK_PER_CORE * threads)
    end
@@ -214,10 +219,10 @@ local HEADER = ("%-22s %4s %2s %10s %10s %6s %8s %8s %6s %8s %6s")
 
 local function row_line(r)
    local line = ("%-22s %4d %2d"):format(r.problem, r.bs, r.threads)
-   if r.error then return line .. "  " .. r.error end
    line = line .. (" %10s %10s %6s %8s %8s %6s %8s %6s"):format(fmt(r.ours_s and r.ours_s * 1e3, "%.2f"),
       fmt(r.torch_s and r.torch_s * 1e3, "%.2f"), fmt(r.ratio, "%.2f"), fmt(r.ours_mb, "%.0f"), fmt(r.torch_mb, "%.0f"),
       fmt(r.mem_ratio, "%.2f"), fmt(r.gflops, "%.1f"), fmt(r.peak_share and r.peak_share * 100, "%.0f%%"))
+   if r.ours_error then line = line .. "  ours: " .. r.ours_error end
    if r.torch_error then line = line .. "  torch: " .. r.torch_error end
    return line
 end

@@ -21,7 +21,7 @@ LD_PRELOAD), OMP_WAIT_POLICY=PASSIVE, torch and OpenBLAS thread counts both set,
 OpenBLAS's autodetected core; for the conv nets the driver tries both NCHW and
 channels_last and keeps the faster. Run with Debian's
 /usr/bin/python3 (python3-torch); PyTorch is a benchmark reference only."""
-import argparse, ctypes, json, math, os, sys, time
+import argparse, ctypes, json, math, os, re, sys, time
 
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 if os.environ.get("DEEPOBS_TORCH_REEXEC") != "1":
@@ -504,7 +504,9 @@ def main():
         out["s_per_step"] = times[n // 2] if n % 2 else (times[n // 2 - 1] + times[n // 2]) / 2
         out["peak_mb"] = peak_mb()
     except (RuntimeError, ValueError, MemoryError) as e:
-        out["error"] = str(e).split("\n")[0][:200]
+        msg = str(e).split("\n")[0]
+        oom = re.search(r"can't allocate memory: you tried to allocate (\d+) bytes", msg)
+        out["error"] = "out of memory allocating %s bytes" % oom.group(1) if oom else msg[:200]
     print(json.dumps(out))
     sys.exit(1 if "error" in out else 0)
 
