@@ -71,6 +71,7 @@ local function parse(argv)
             if not v or v < 1 or v ~= math.floor(v) then usage_error("--threads needs positive integers, e.g. 1,2") end
             o.threads[#o.threads + 1] = v
          end
+         if #o.threads == 0 then usage_error("--threads needs positive integers, e.g. 1,2") end
       elseif a == "--rounds" then o.rounds = count(a)
       elseif a == "--steps" then o.steps = count(a)
       elseif a == "--filter" then o.filter = split_commas(value(a))
