@@ -219,6 +219,20 @@ class Inception(nn.Module):
         return obj + sum((w * w).sum() for w in convs) * (self.wd / 2)
 
 
+class SameTransposed1(nn.ConvTranspose2d):
+    """TF's conv2d_transpose, stride 1, padding SAME, even kernel (output size = input
+    size, which no ConvTranspose2d padding gives): the convolution with the flipped
+    kernel over the input padded k/2 before and k/2 - 1 after."""
+
+    def __init__(self, cin, cout, k):
+        super().__init__(cin, cout, k)
+
+    def forward(self, x):
+        k = self.kernel_size[0]
+        return F.conv2d(F.pad(x, (k // 2, k // 2 - 1, k // 2, k // 2 - 1)), self.weight.transpose(0, 1).flip(2, 3),
+                        self.bias)
+
+
 class VAE(nn.Module):
     def __init__(self, n_latent=8):
         super().__init__()
@@ -229,10 +243,9 @@ class VAE(nn.Module):
             nn.Conv2d(1, 64, 4, 2, 1), L(), nn.Dropout(0.2), nn.Conv2d(64, 64, 4, 2, 1), L(), nn.Dropout(0.2),
             nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(64, 64, 4), L(), nn.Dropout(0.2), nn.Flatten())
         self.mean, self.log_std = nn.Linear(3136, n_latent), nn.Linear(3136, n_latent)
-        # the stride-1 SAME 4x4 transposed convs: padding 1 gives 15x15, cropped to 14x14
         self.dec_dense = nn.Sequential(nn.Linear(n_latent, 24), L(), nn.Linear(24, 49), L())
-        self.t1, self.t2, self.t3 = nn.ConvTranspose2d(1, 64, 4, 2, 1), nn.ConvTranspose2d(64, 64, 4, 1, 1), \
-            nn.ConvTranspose2d(64, 64, 4, 1, 1)
+        self.t1, self.t2, self.t3 = nn.ConvTranspose2d(1, 64, 4, 2, 1), SameTransposed1(64, 64, 4), \
+            SameTransposed1(64, 64, 4)
         self.out = nn.Linear(12544, 784)
 
     def loss(self, x, y):
@@ -242,8 +255,8 @@ class VAE(nn.Module):
         z = mean + torch.randn(B, self.n_latent) * s.exp()
         d = self.dec_dense(z).view(B, 1, 7, 7)
         d = F.dropout(F.relu(self.t1(d)), 0.2, self.training)
-        d = F.dropout(F.relu(self.t2(d)[:, :, :14, :14]), 0.2, self.training)
-        d = F.relu(self.t3(d)[:, :, :14, :14])
+        d = F.dropout(F.relu(self.t2(d)), 0.2, self.training)
+        d = F.relu(self.t3(d))
         img = torch.sigmoid(self.out(d.flatten(1)))
         img_loss = ((img - x.view(B, 784)) ** 2).sum(1)
         latent = -0.5 * ((1 + 2 * s) - mean * mean - (2 * s).exp()).sum(1)
@@ -321,7 +334,7 @@ class GPTMicro(nn.Module):
 class CharLSTM(nn.Module):
     """tolstoi_char_rnn (tf=True: one bias per layer, so b_hh is frozen at 0; dropout on
     each layer's input and output) or ptb_lstm (two biases; dropout after the embedding,
-    between the layers and after the last)."""
+    between the layers and after the last). No state is carried (see loss)."""
 
     def __init__(self, V, tf):
         super().__init__()
@@ -333,7 +346,6 @@ class CharLSTM(nn.Module):
                 l.bias_hh_l0.data.zero_()
                 l.bias_hh_l0.requires_grad_(False)
         self.fc = nn.Linear(128, V)
-        self.state = [None, None]
 
     def loss(self, x, y):
         T, B = x.shape[1], x.shape[0]
@@ -343,8 +355,9 @@ class CharLSTM(nn.Module):
         for i, l in enumerate(self.lstms):
             if self.tf:
                 seq = F.dropout(seq, self.p, self.training)
-            seq, st = l(seq, self.state[i])
-            self.state[i] = tuple(s.detach() for s in st)
+            # bench/steps.lua feeds one batch again and again, and our models start a batch
+            # seen before from the state it started with (zeros): so does this one
+            seq, _ = l(seq)
             seq = F.dropout(seq, self.p, self.training)
         return F.cross_entropy(self.fc(seq.reshape(T * B, 128)), y.t().reshape(T * B))
 
