@@ -178,6 +178,7 @@ end
 local function measure(o, name, bs, threads, torch)
    local row = { problem = name, bs = bs, threads = threads }
    local best_ours, best_torch, mem_ours, mem_torch, layout
+   local torch_runs = {}
    for _ = 1, o.rounds do
       if not row.ours_error then
          local ours = run_child(ours_cmd(name, bs, threads, o.steps))
@@ -192,7 +193,8 @@ local function measure(o, name, bs, threads, torch)
             local t = run_child(torch_cmd(name, bs, threads, o.steps, row.params, l))
             row.torch_error = t.error
             if t.error then break end
-            best_torch, mem_torch = better(best_torch, t, "s_per_step"), better(mem_torch, t, "peak_mb")
+            best_torch = better(best_torch, t, "s_per_step")
+            torch_runs[#torch_runs + 1] = t
             row.flops = t.flops
             if not t.layout then break end   -- not a conv net: the layout is moot
          end
@@ -200,6 +202,10 @@ local function measure(o, name, bs, threads, torch)
       end
    end
    if best_ours then row.ours_s, row.ours_mb = best_ours.s_per_step, mem_ours.peak_mb end
+   -- PyTorch's memory in the layout it is timed in
+   for _, t in ipairs(torch_runs) do
+      if t.layout == best_torch.layout then mem_torch = better(mem_torch, t, "peak_mb") end
+   end
    if best_torch then
       row.torch_s, row.torch_mb, row.torch_layout = best_torch.s_per_step, mem_torch.peak_mb, best_torch.layout
    end
