@@ -4,6 +4,8 @@
 #   make test-asan    the specs against an AddressSanitizer + UBSan build
 #   make bench        op timings next to PyTorch (needs python3-torch), checkpoint costs
 #   make bench-epoch  one whole epoch through the runner next to a PyTorch loop, and where its time goes
+#   make bench-steps  a training step of every problem next to PyTorch: time, peak memory
+#                     (options: make bench-steps ARGS="--threads 1 --filter vgg"; ARGS=--help)
 #   make check-layers  only the check that src/ keeps its layers (src/README.md)
 #   make install PREFIX=/usr/local   (the package, problems, datasets and the `deepobs` command)
 #   make uninstall PREFIX=/usr/local
@@ -83,9 +85,12 @@ bench: all
 	$(LUAJIT) bench/ops.lua
 	$(LUAJIT) bench/checkpoint.lua
 
-# fmnist_2c2d, cifar10_3c3d, tolstoi_char_rnn; options in EPOCH_ARGS (luajit bench/epoch.lua --help)
+# fmnist_2c2d, cifar10_3c3d, tolstoi_char_rnn; options in ARGS (luajit bench/epoch.lua --help)
 bench-epoch: all
-	$(LUAJIT) bench/epoch.lua $(EPOCH_ARGS)
+	$(LUAJIT) bench/epoch.lua $(ARGS)
+
+bench-steps: all
+	$(LUAJIT) bench/steps_compare.lua $(ARGS)
 
 # the package, the suite (problems, datasets, run.lua) in deepobs/suite/, the libraries and
 # the `deepobs` command; uninstall removes exactly these
@@ -111,7 +116,7 @@ clean:
 
 -include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)
 
-.PHONY: all test check-layers test-asan bench bench-epoch install uninstall clean
+.PHONY: all test check-layers test-asan bench bench-epoch bench-steps install uninstall clean
 
 # the REPL (lua/deepobs/repl): dob loaded, line editing, history, completion, help()
 repl: all
