@@ -18,15 +18,12 @@ DataLoader (num_workers=0) at the problem's batch size. CIFAR's augmentation is 
 32x32 crop, random flip, brightness +-63/255, saturation 0.5..1.5 (TF's HSV round trip,
 computed as its closed form: hue and value kept, each channel v - (v - c) s'/s), contrast
 0.2..1.8, per-image standardisation."""
-import argparse, ctypes, gzip, itertools, json, os, sys, tempfile, time
+import argparse, gzip, itertools, json, os, sys, tempfile, time
 
-TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
-if os.environ.get("DEEPOBS_TORCH_REEXEC") != "1":
-    env = dict(os.environ, DEEPOBS_TORCH_REEXEC="1", OMP_WAIT_POLICY="PASSIVE")
-    env.pop("OPENBLAS_CORETYPE", None)
-    if os.path.exists(TCMALLOC):
-        env["LD_PRELOAD"] = TCMALLOC
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_setup import reexec_tuned, set_threads  # noqa: E402
+
+reexec_tuned()
 
 import numpy as np
 import torch
@@ -47,14 +44,6 @@ def parse():
     p.add_argument("--max_steps", type=int, default=None, help="at most K batches per split")
     p.add_argument("--rounds", type=int, default=1)
     return p.parse_args()
-
-
-def set_threads(n):
-    torch.set_num_threads(n)
-    try:
-        ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads(n)
-    except OSError:
-        pass
 
 
 # ---------------------------------------------------------------------------------------

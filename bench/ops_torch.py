@@ -2,33 +2,21 @@
 prints one JSON line per case ({"name", "ms"}), forward + backward, median of
 repeats. Run with Debian's /usr/bin/python3 (python3-torch 1.13).
 
-PyTorch at its best settings here: tcmalloc (re-exec with LD_PRELOAD; glibc
-malloc costs it 2-3x on big nets through page faults), OMP_WAIT_POLICY=PASSIVE,
-torch and OpenBLAS thread counts both set, OpenBLAS's autodetected core, and
-for convolutions the faster of NCHW and channels_last."""
-import ctypes, json, os, sys, time
+PyTorch at its best settings here (bench/torch_setup.py), and for convolutions
+the faster of NCHW and channels_last."""
+import json, os, sys, time
 
-TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
-if os.environ.get("DEEPOBS_TORCH_REEXEC") != "1":
-    env = dict(os.environ, DEEPOBS_TORCH_REEXEC="1", OMP_WAIT_POLICY="PASSIVE")
-    env.pop("OPENBLAS_CORETYPE", None)
-    if os.path.exists(TCMALLOC):
-        env["LD_PRELOAD"] = TCMALLOC
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_setup import reexec_tuned, set_threads  # noqa: E402
+
+reexec_tuned()
 
 import torch
 import torch.nn.functional as F
 
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 min_time = float(sys.argv[2]) if len(sys.argv) > 2 else 0.4
-torch.set_num_threads(threads)
-try:
-    blas = ctypes.CDLL("libopenblas.so.0")
-    blas.openblas_set_num_threads(threads)
-    blas.openblas_get_corename.restype = ctypes.c_char_p
-    corename = blas.openblas_get_corename().decode()
-except OSError:
-    corename = "unknown"
+corename = set_threads(threads)
 
 
 def timeit(fn):

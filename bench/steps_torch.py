@@ -16,20 +16,15 @@ attention products and element-wise work excluded) in the forward pass, plus
 the same again for the weight gradients and for the input gradients of every
 layer whose input needs one. peak_mb: VmHWM after the timed steps.
 
-PyTorch at its best settings, as bench/ops_torch.py: tcmalloc (re-exec with
-LD_PRELOAD), OMP_WAIT_POLICY=PASSIVE, torch and OpenBLAS thread counts both set,
-OpenBLAS's autodetected core; for the conv nets the driver tries both NCHW and
+PyTorch at its best settings (bench/torch_setup.py); for the conv nets the driver tries both NCHW and
 channels_last and keeps the faster. Run with Debian's
 /usr/bin/python3 (python3-torch); PyTorch is a benchmark reference only."""
-import argparse, ctypes, json, math, os, re, sys, time
+import argparse, json, math, os, re, sys, time
 
-TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
-if os.environ.get("DEEPOBS_TORCH_REEXEC") != "1":
-    env = dict(os.environ, DEEPOBS_TORCH_REEXEC="1", OMP_WAIT_POLICY="PASSIVE")
-    env.pop("OPENBLAS_CORETYPE", None)
-    if os.path.exists(TCMALLOC):
-        env["LD_PRELOAD"] = TCMALLOC
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_setup import reexec_tuned, set_threads  # noqa: E402
+
+reexec_tuned()
 
 import torch
 import torch.nn as nn
@@ -467,12 +462,7 @@ def main():
     ap.add_argument("--layout", choices=["nchw", "channels_last"], default="channels_last",
                     help="memory format of a conv net's activations and weights")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    try:
-        blas = ctypes.CDLL("libopenblas.so.0")
-        blas.openblas_set_num_threads(a.threads)
-    except OSError:
-        pass
+    set_threads(a.threads)
     out = {"problem": a.problem}
     try:
         torch.manual_seed(42)
