@@ -1,7 +1,8 @@
---- Whole files: whether one exists, its bytes.
+--- Whole files: whether one exists, whether a path is a folder, a file's bytes.
 --
 --    local files = require "deepobs.files"
 --    if files.exists(path) then local s = files.read(path) end
+--    files.is_dir("data_deepobs")
 local M = {}
 
 --- Whether path can be opened for reading.
@@ -9,6 +10,12 @@ function M.exists(path)
    local f = io.open(path, "rb")
    if f then f:close(); return true end
    return false
+end
+
+--- Whether path is a folder (or a link to one).
+function M.is_dir(path)
+   local ok = os.execute(("test -d '%s'"):format(path:gsub("'", "'\\''")))
+   return ok == 0 or ok == true
 end
 
 --- The bytes of path, or nil and the reason when it cannot be read.

@@ -6,6 +6,7 @@
 --    local run = resolve.run{ problem = "fmnist_2c2d", optimizer = "adam", lr = 1e-3, num_epochs = 2 }
 --    run.problem, run.optimizer, run.hp, run.schedule, run.run_dir, run.file_name, ...
 local errors = require "deepobs.errors"
+local files = require "deepobs.files"
 local optim = require "deepobs.optim"
 local results = require "deepobs.results"
 local schedule = require "deepobs.schedule"
@@ -113,10 +114,7 @@ local function check_number(flag, v, lo)
    return v
 end
 
-local function is_dir(path)
-   local ok = os.execute(("test -d '%s'"):format(path:gsub("'", "'\\''")))
-   return ok == 0 or ok == true
-end
+local is_dir = files.is_dir
 
 -- --data_dir, else $DEEPOBS_DATA_DIR: a folder named but missing is a mistake, never a
 -- reason to read some other copy of the data

@@ -9,6 +9,7 @@
 --    suite.problem_dirs()               -- the user's folders: $DEEPOBS_PROBLEMS_PATH, then those added
 local ffi = require "ffi"
 local errors = require "deepobs.errors"
+local files = require "deepobs.files"
 
 ffi.cdef [[ int setenv(const char *name, const char *value, int overwrite); ]]
 
@@ -21,22 +22,12 @@ local function here()
    return src:sub(1, 1) == "@" and src:sub(2):match("^(.*)/[^/]*$") or "."
 end
 
-local function readable(path)
-   local f = io.open(path, "r")
-   if f then f:close() end
-   return f ~= nil
-end
-
-local function is_dir(path)
-   local ok, _, code = os.rename(path .. "/", path .. "/")
-   return ok or code == 13   -- EACCES: it exists
-end
 
 --- The folder that holds problems/ and datasets/, or nil when neither place has them.
 function M.root()
    local dir = here()
    for _, root in ipairs { dir .. "/suite", dir .. "/../.." } do
-      if readable(root .. "/problems/init.lua") then return root end
+      if files.exists(root .. "/problems/init.lua") then return root end
    end
    return nil
 end
@@ -71,7 +62,7 @@ end
 -- appended to $DEEPOBS_PROBLEMS_PATH). A folder that does not exist is a usage error.
 function M.add_problem_dir(dir)
    if type(dir) ~= "string" or dir == "" then errors.usage("--problems_dir needs a folder") end
-   if not is_dir(dir) then
+   if not files.is_dir(dir) then
       errors.usage(("--problems_dir %s: no such folder (a folder of NAME.lua problem files)"):format(dir))
    end
    if dir:find(":", 1, true) then

@@ -4,6 +4,8 @@
 --
 --    show(dob.randn(2, 2):size())   -- "{2, 2}"
 --    show({ lr = 0.1, name = "sgd" }) -- '{lr = 0.1, name = "sgd"}'
+local pyfloat = require("deepobs.results").pyfloat
+
 local M = {}
 
 M.MAX_ENTRIES = 20
@@ -23,11 +25,8 @@ local function show(v, depth)
    if tv == "string" then return ("%q"):format(v) end
    if tv == "number" then
       if v % 1 == 0 and math.abs(v) < 2 ^ 53 then return ("%d"):format(v) end
-      for digits = 14, 16 do   -- the shortest text that reads back as v
-         local s = ("%." .. digits .. "g"):format(v)
-         if tonumber(s) == v then return s end
-      end
-      return ("%.17g"):format(v)
+      if v ~= v or v == math.huge or v == -math.huge then return tostring(v) end
+      return pyfloat(v)   -- the shortest text that reads back as v
    end
    if tv ~= "table" then return tostring(v) end
    local mt = getmetatable(v)
