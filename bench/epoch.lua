@@ -25,6 +25,7 @@ local progress = require "deepobs.progress"
 local resolve = require "deepobs.resolve"
 local runner = require "deepobs.runner"
 local train = require "deepobs.train"
+local args = require "bench.args"
 local epoch_data = require "bench.epoch_data"
 
 local PROBLEMS = { "fmnist_2c2d", "cifar10_3c3d", "tolstoi_char_rnn" }
@@ -41,42 +42,24 @@ usage: luajit bench/epoch.lua [--threads N] [--rounds N] [--problems a,b,c] [--d
   --no_torch      our side only
 ]]
 
-local function fail(msg)
-   io.stderr:write("bench/epoch.lua: ", msg, "\n", USAGE)
-   os.exit(2)
-end
-
-local function parse(args)
+local function parse(argv)
    local o = { threads = 1, rounds = 3, problems = PROBLEMS, data_dir = "/tmp/deepobs-epoch-data" }
-   local i = 1
-   local function value(flag)
-      i = i + 1
-      if args[i] == nil then fail(flag .. " needs a value") end
-      return args[i]
-   end
-   local function int(flag)
-      local v = tonumber(value(flag))
-      if not v or v < 1 or v ~= math.floor(v) then fail(flag .. " needs a positive integer") end
-      return v
-   end
-   while i <= #args do
-      local a = args[i]
-      if a == "--threads" then o.threads = int(a)
-      elseif a == "--rounds" then o.rounds = int(a)
-      elseif a == "--max_steps" then o.max_steps = int(a)
-      elseif a == "--data_dir" then o.data_dir = value(a)
+   local r = args.reader("bench/epoch.lua", USAGE, argv)
+   for a in r:each() do
+      if a == "--threads" then o.threads = r:count(a)
+      elseif a == "--rounds" then o.rounds = r:count(a)
+      elseif a == "--max_steps" then o.max_steps = r:count(a)
+      elseif a == "--data_dir" then o.data_dir = r:value(a)
       elseif a == "--problems" then
-         o.problems = {}
-         for name in value(a):gmatch("[^,]+") do
+         o.problems = r:list(a)
+         for _, name in ipairs(o.problems) do
             if not ({ fmnist_2c2d = true, cifar10_3c3d = true, tolstoi_char_rnn = true })[name] then
-               fail(("unknown problem %s (this bench has %s)"):format(name, table.concat(PROBLEMS, ", ")))
+               r:fail(("unknown problem %s (this bench has %s)"):format(name, table.concat(PROBLEMS, ", ")))
             end
-            o.problems[#o.problems + 1] = name
          end
       elseif a == "--no_torch" then o.no_torch = true
-      elseif a == "--help" or a == "-h" then io.stdout:write(USAGE); os.exit(0)
-      else fail("unknown argument " .. a) end
-      i = i + 1
+      elseif a == "--help" or a == "-h" then r:help()
+      else r:fail("unknown argument " .. a) end
    end
    return o
 end

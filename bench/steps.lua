@@ -130,25 +130,14 @@ if ... == "bench.steps" then return M end
 local USAGE = "usage: luajit bench/steps.lua [--threads N] [--bs N] [--steps K] [problem ...]\n"
 local opts = { steps = 3, names = {} }
 do
-   local i = 1
-   local function int_arg(flag)
-      local v = tonumber(arg[i + 1])
-      if not v or v < 1 or v ~= math.floor(v) then
-         io.stderr:write(("bench/steps.lua: %s needs a positive integer\n"):format(flag), USAGE)
-         os.exit(2)
-      end
-      i = i + 1
-      return v
-   end
-   while i <= #arg do
-      local a = arg[i]
-      if a == "--threads" then opts.threads = int_arg(a)
-      elseif a == "--bs" then opts.bs = int_arg(a)
-      elseif a == "--steps" then opts.steps = int_arg(a)
-      elseif a == "--help" or a == "-h" then io.stdout:write(USAGE); os.exit(0)
-      elseif a:sub(1, 1) == "-" then io.stderr:write("bench/steps.lua: unknown option " .. a .. "\n", USAGE); os.exit(2)
+   local r = require("bench.args").reader("bench/steps.lua", USAGE, arg)
+   for a in r:each() do
+      if a == "--threads" then opts.threads = r:count(a)
+      elseif a == "--bs" then opts.bs = r:count(a)
+      elseif a == "--steps" then opts.steps = r:count(a)
+      elseif a == "--help" or a == "-h" then r:help()
+      elseif a:sub(1, 1) == "-" then r:fail("unknown option " .. a)
       else opts.names[#opts.names + 1] = a end
-      i = i + 1
    end
 end
 if #opts.names == 0 then

@@ -21,6 +21,7 @@
 -- the parameter tensors' shapes (as sorted lists) without running a step.
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;./?/init.lua;" .. package.path
 local cjson = require "cjson"
+local args = require "bench.args"
 
 -- fp32 GFLOP/s of one core: AVX-512 FMA, 64 flops a cycle at about 3.5 GHz under load
 local PEAK_PER_CORE = 224
@@ -38,51 +39,23 @@ usage: luajit bench/steps_compare.lua [--threads 1,2] [--rounds 3] [--steps 3]
   --check          build every model on both sides, compare parameter counts and shapes
 ]==]
 
-local function usage_error(msg)
-   io.stderr:write("bench/steps_compare.lua: ", msg, "\n", USAGE)
-   os.exit(2)
-end
-
-local function split_commas(s)
-   local t = {}
-   for part in s:gmatch("[^,]+") do t[#t + 1] = part end
-   return t
-end
+local function usage_error(msg) args.fail("bench/steps_compare.lua", USAGE, msg) end
 
 local function parse(argv)
    local o = { threads = { 1, 2 }, rounds = 3, steps = 3, filter = nil }
-   local i = 1
-   local function value(flag)
-      i = i + 1
-      if argv[i] == nil then usage_error(flag .. " needs a value") end
-      return argv[i]
-   end
-   local function count(flag)
-      local v = tonumber(value(flag))
-      if not v or v < 1 or v ~= math.floor(v) then usage_error(flag .. " needs a positive integer") end
-      return v
-   end
-   while i <= #argv do
-      local a = argv[i]
-      if a == "--threads" then
-         o.threads = {}
-         for _, s in ipairs(split_commas(value(a))) do
-            local v = tonumber(s)
-            if not v or v < 1 or v ~= math.floor(v) then usage_error("--threads needs positive integers, e.g. 1,2") end
-            o.threads[#o.threads + 1] = v
-         end
-         if #o.threads == 0 then usage_error("--threads needs positive integers, e.g. 1,2") end
-      elseif a == "--rounds" then o.rounds = count(a)
-      elseif a == "--steps" then o.steps = count(a)
-      elseif a == "--filter" then o.filter = split_commas(value(a))
-      elseif a == "--json" then o.json = value(a)
+   local r = args.reader("bench/steps_compare.lua", USAGE, argv)
+   for a in r:each() do
+      if a == "--threads" then o.threads = r:counts(a, "1,2")
+      elseif a == "--rounds" then o.rounds = r:count(a)
+      elseif a == "--steps" then o.steps = r:count(a)
+      elseif a == "--filter" then o.filter = r:list(a)
+      elseif a == "--json" then o.json = r:value(a)
       elseif a == "--check" then o.check = true
-      elseif a == "--ours" then o.ours = value(a)   -- child mode: one measurement of ours
-      elseif a == "--bs" then o.bs = count(a)
+      elseif a == "--ours" then o.ours = r:value(a)   -- child mode: one measurement of ours
+      elseif a == "--bs" then o.bs = r:count(a)
       elseif a == "--build-only" then o.build_only = true
-      elseif a == "--help" or a == "-h" then io.stdout:write(USAGE); os.exit(0)
-      else usage_error("unknown argument " .. a) end
-      i = i + 1
+      elseif a == "--help" or a == "-h" then r:help()
+      else r:fail("unknown argument " .. a) end
    end
    return o
 end
