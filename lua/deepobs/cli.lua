@@ -313,16 +313,9 @@ function M.to_argv(opts)
 end
 
 local function optimizer_help(optimizer)
-   local lines = { ("optimizer %s%s"):format(optimizer.name,
-      optimizer.description and (": " .. optimizer.description) or "") }
-   lines[#lines + 1] = "hyperparameters (flags):"
-   for _, h in ipairs(optimizer.hyperparams or {}) do
-      local flag = (h.name ~= "lr" and RUNNER_NAMES[h.name] and "--opt." or "--") .. h.name
-      local def = h.default == nil and "required" or ("default " .. tostring(h.default))
-      local domain = h.domain and ("in " .. h.domain .. "; ") or ""
-      lines[#lines + 1] = ("  %-22s %-8s %-16s %s%s"):format(flag, h.type, def, domain, h.help or "")
-   end
-   return table.concat(lines, "\n")
+   return optim.describe(optimizer, function(h)
+      return (h.name ~= "lr" and RUNNER_NAMES[h.name] and "--opt." or "--") .. h.name
+   end)
 end
 
 -- the command that continues this run: the same command line with --resume

@@ -40,7 +40,6 @@ M.BOOL_WORDS = { ["true"] = true, ["false"] = false, ["1"] = true, ["0"] = false
                  yes = true, no = false, on = true, off = false }
 
 --- optim.list(): the built-in optimizers' short names, sorted
--- The built-in optimizers' short names, sorted.
 function M.list()
    local out = {}
    for i, n in ipairs(BUILTINS) do out[i] = n end
@@ -366,6 +365,25 @@ function Object:step(closure)
       return loss, res[3]
    end
    return dob.no_grad(self.opt.step, wrapped, params, self.hp, self.state)
+end
+
+
+--- optim.describe(opt, flag_of): the optimizer's name, description and hyperparameters, one per line
+-- For `run.lua --optimizer X --help` and the REPL's help("x"). opt: an optimizer table
+-- (checked as load checks it); flag_of(h) (optional) gives the name shown for
+-- hyperparameter h, the command line's flag there; without it, h.name.
+function M.describe(opt, flag_of)
+   opt = M.validate(opt)
+   if flag_of ~= nil then A.callable("describe", "flag_of", flag_of) end
+   local lines = { ("optimizer %s%s"):format(opt.name, opt.description and (": " .. opt.description) or "") }
+   lines[#lines + 1] = flag_of and "hyperparameters (flags):" or "hyperparameters:"
+   for _, h in ipairs(opt.hyperparams) do
+      local def = h.default == nil and "required" or ("default " .. tostring(h.default))
+      local domain = h.domain and ("in " .. h.domain .. "; ") or ""
+      lines[#lines + 1] = ("  %-22s %-8s %-16s %s%s"):format(flag_of and flag_of(h) or h.name, h.type, def, domain,
+         h.help or "")
+   end
+   return table.concat(lines, "\n")
 end
 
 return M

@@ -34,13 +34,7 @@ local function function_doc(f)
 end
 
 local function optimizer_doc(opt, path)
-   local out = { (opt.name or "?") .. ": " .. (opt.description or "") }
-   out[#out + 1] = "hyperparameters:"
-   for _, h in ipairs(opt.hyperparams or {}) do
-      local default = h.default == nil and "required" or ("default " .. tostring(h.default))
-      out[#out + 1] = ("  %-10s %-8s %-18s %s%s"):format(h.name, h.type or "", default, h.help or "",
-         h.domain and (" in " .. h.domain) or "")
-   end
+   local out = { require("deepobs.optim").describe(opt) }
    if path then
       local head = doc.header(path)
       if head ~= "" then out[#out + 1] = "\n" .. head end
