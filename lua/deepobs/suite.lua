@@ -47,8 +47,6 @@ function M.use()
    used = true
 end
 
-local added = {}
-
 --- The user's problem folders, in search order: $DEEPOBS_PROBLEMS_PATH (folders separated by
 -- ':'), then those given to add_problem_dir.
 function M.problem_dirs()
@@ -68,8 +66,9 @@ function M.add_problem_dir(dir)
    if dir:find(":", 1, true) then
       errors.usage(("--problems_dir %s: a folder name with ':' cannot go on %s"):format(dir, M.PROBLEMS_PATH_VAR))
    end
-   if added[dir] then return end
-   added[dir] = true
+   for _, d in ipairs(M.problem_dirs()) do
+      if d == dir then return end
+   end
    local now = os.getenv(M.PROBLEMS_PATH_VAR)
    ffi.C.setenv(M.PROBLEMS_PATH_VAR, (now and now ~= "") and (now .. ":" .. dir) or dir, 1)
 end
