@@ -70,9 +70,15 @@ typedef struct dob_mem_stats {
     int64_t allocated_total;   
     int64_t live_tensors;      
     int64_t live_nodes;        
+    int64_t obtained_total;    
+    int64_t evicted_total;     
 } dob_mem_stats;
 void dob_mem_get_stats(dob_mem_stats *out);
 int64_t dob_mem_live_bytes(void);
+int64_t dob_mem_allocated_total(void);
+int dob_mem_set_cache_limit(int64_t bytes);
+int64_t dob_mem_cache_limit(void);
+void dob_mem_reset_peak(void);
 void dob_mem_trim(void);
 int dob_set_threads(int n);
 int dob_max_threads(void);

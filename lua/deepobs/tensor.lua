@@ -38,16 +38,22 @@ local function last_error()
    return ffi.string(C.dob_last_error())
 end
 
--- at least this much garbage may build up between collections (DEEPOBS_GC_MIN_MB)
-local MIN_GC_BYTES = require("deepobs.env").number("DEEPOBS_GC_MIN_MB", 64, 1, 2 ^ 20,
+-- LuaJIT's collector sees a tensor as a small table, not as the memory behind it, so we
+-- collect by the C side's bytes: a full collection once GC_BYTES (DEEPOBS_GC_MIN_MB) have
+-- been handed out since the last one. That bounds the garbage at any moment by GC_BYTES,
+-- whatever the size of the data that stays alive. A collection of our small Lua heap
+-- costs about 0.1 ms.
+local GC_BYTES = require("deepobs.env").number("DEEPOBS_GC_MIN_MB", 64, 1, 2 ^ 20,
    "a size in megabytes from 1 to 1048576") * 2 ^ 20
-local gc_threshold = MIN_GC_BYTES
+local allocated_at_collect = 0
+
+local function collect_now()
+   collectgarbage("collect")
+   allocated_at_collect = tonumber(C.dob_mem_allocated_total())
+end
 
 local function pace_gc()
-   if tonumber(C.dob_mem_live_bytes()) > gc_threshold then
-      collectgarbage("collect")
-      gc_threshold = math.max(MIN_GC_BYTES, 2 * tonumber(C.dob_mem_live_bytes()))
-   end
+   if tonumber(C.dob_mem_allocated_total()) - allocated_at_collect > GC_BYTES then collect_now() end
 end
 
 -- The C error as an error at the user's code, named after op (default: the function the
@@ -653,6 +659,10 @@ end
 -- gradient defaults to 1 for a one-element x; retain_graph keeps the graph for another backward.
 function Tensor:backward(grad, retain_graph)
    local h = H(self)
+   -- The forward's intermediates that only the graph still needs are garbage on the Lua side
+   -- now; collected, the graph holds their last reference, and backward frees each one as
+   -- soon as the op that saved it has run.
+   if tonumber(C.dob_mem_allocated_total()) - allocated_at_collect > GC_BYTES / 4 then collect_now() end
    check(C.dob_backward(h, grad ~= nil and H(grad, "gradient") or nil, retain_graph and 1 or 0))
 end
 

@@ -404,16 +404,19 @@ int dob_backward(dob_tensor *root, dob_tensor *grad_root, int retain_graph)
         for (int k = 0; k < order[i]->noutputs; k++)
             if (order[i]->gout[k]) { dob_release(order[i]->gout[k]); order[i]->gout[k] = NULL; }
     root->grad_fn->gout[root->output_nr] = seed;
-    for (int64_t i = 0; i < count && rc == 0; i++) rc = run_node(order[i]);
-    for (int64_t i = 0; i < count; i++) {
-        dob_node *m = order[i];
-        for (int k = 0; k < m->noutputs; k++)
-            if (m->gout[k]) { dob_release(m->gout[k]); m->gout[k] = NULL; }
-        if (!retain_graph && rc == 0) {
-            free_saved(m);
-            m->released = true;
+    for (int64_t i = 0; i < count && rc == 0; i++) {
+        rc = run_node(order[i]);
+        /* as PyTorch does, a node's saved tensors go as soon as its backward ran:
+           the activations of the last layers are freed while the first ones'
+           gradients are computed, so backward's peak stays near forward's */
+        if (rc == 0 && !retain_graph) {
+            free_saved(order[i]);
+            order[i]->released = true;
         }
     }
+    for (int64_t i = 0; i < count; i++)
+        for (int k = 0; k < order[i]->noutputs; k++)
+            if (order[i]->gout[k]) { dob_release(order[i]->gout[k]); order[i]->gout[k] = NULL; }
     free(order);
     dob_set_grad_enabled(old_mode);
     return rc;

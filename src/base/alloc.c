@@ -10,12 +10,22 @@
  * running in OpenMP regions get their buffers before the region starts), so
  * there is no locking.
  *
+ * The cache is bounded by the working set, not the history: when a request
+ * misses and the bytes held (live + cached) would pass the budget, cached
+ * blocks of the least recently used classes go back to the OS first. The
+ * budget is the peak of live bytes plus an eighth (slack for blocks whose class
+ * is not the one asked for), or what dob_mem_set_cache_limit sets. A training
+ * step asks for the same classes every step, so in the steady state it hits and
+ * the bound costs nothing; blocks of a phase that ended (evaluation's batch
+ * size, an epoch's shuffled copy) are what goes.
+ *
  * Every counter of dob_mem_get_stats lives here: the default allocator's bytes,
  * and the tensor and node counts that the layers above report through
  * dob__count_tensors and dob__count_nodes. An allocator put in place with
  * dob__set_allocator keeps its own byte counts.
  */
 #include "base/alloc.h"
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -25,6 +35,9 @@
 typedef struct block { struct block *next; } block;
 
 static block *free_list[NCLASSES];
+static uint64_t class_last_use[NCLASSES];   /* tick of the class's last hit or free */
+static uint64_t tick;
+static int64_t cache_limit = -1;            /* -1: the automatic budget */
 static dob_mem_stats stats;
 
 static int size_class(size_t n, size_t *class_bytes)
@@ -37,24 +50,88 @@ static int size_class(size_t n, size_t *class_bytes)
     return (e - 5) * 4 + (int)sub - 1;
 }
 
+static size_t class_bytes(int c)
+{
+    if (c == 0) return 64;
+    int e = c / 4 + 5, sub = c % 4 + 1;
+    return ((size_t)1 << e) + (size_t)sub * ((size_t)1 << e) / 4;
+}
+
+/* Blocks of 2 MiB and more are mapped and unmapped directly, 2 MiB-aligned, so
+   an evicted block goes back to the OS at once (glibc keeps freed blocks under
+   its moving mmap threshold in its heap, where resident memory only grows).
+   Under AddressSanitizer everything goes through malloc, whose size limit the
+   ASan test run relies on. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MAP_DIRECTLY(cb) false
+#else
+#define MAP_DIRECTLY(cb) ((cb) >= HUGE_BYTES)
+#endif
+
+static void *os_alloc(size_t cb)
+{
+    if (!MAP_DIRECTLY(cb)) {
+        void *p = NULL;
+        return posix_memalign(&p, 64, cb) == 0 ? p : NULL;
+    }
+    if (cb > SIZE_MAX - HUGE_BYTES) return NULL;
+    char *m = mmap(NULL, cb + HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    char *p = (char *)(((uintptr_t)m + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1));
+    if (p > m) munmap(m, (size_t)(p - m));
+    if (p + cb < m + cb + HUGE_BYTES) munmap(p + cb, (size_t)(m + cb + HUGE_BYTES - (p + cb)));
+    madvise(p, cb, MADV_HUGEPAGE);
+    return p;
+}
+
+static void os_free(void *p, size_t cb)
+{
+    if (MAP_DIRECTLY(cb)) munmap(p, cb);
+    else free(p);
+}
+
+/* cached blocks go to the OS, least recently used class first, until `want`
+   more bytes fit in the budget (or the cache is empty) */
+static void evict_for(int64_t want)
+{
+    int64_t budget;
+    if (cache_limit >= 0) {
+        budget = stats.live_bytes + want + cache_limit;
+    } else {
+        int64_t peak = stats.live_bytes + want > stats.peak_live_bytes ? stats.live_bytes + want
+                                                                       : stats.peak_live_bytes;
+        budget = peak + peak / 8;
+    }
+    while (stats.cached_bytes > 0 && stats.live_bytes + stats.cached_bytes + want > budget) {
+        int lru = -1;
+        for (int c = 0; c < NCLASSES; c++)
+            if (free_list[c] && (lru < 0 || class_last_use[c] < class_last_use[lru])) lru = c;
+        block *b = free_list[lru];
+        free_list[lru] = b->next;
+        os_free(b, class_bytes(lru));
+        stats.cached_bytes -= (int64_t)class_bytes(lru);
+        stats.evicted_total += (int64_t)class_bytes(lru);
+    }
+}
+
 static void *cache_alloc(void *ctx, size_t nbytes)
 {
     size_t cb;
     int c = size_class(nbytes ? nbytes : 1, &cb);
     void *p = NULL;
+    if (c < NCLASSES) class_last_use[c] = ++tick;
     if (c < NCLASSES && free_list[c]) {
         p = free_list[c];
         free_list[c] = free_list[c]->next;
         stats.cached_bytes -= (int64_t)cb;
     } else {
-        size_t align = cb >= HUGE_BYTES ? HUGE_BYTES : 64;
-        if (posix_memalign(&p, align, cb) != 0) {
+        evict_for((int64_t)cb);
+        if (!(p = os_alloc(cb))) {
             /* the cache may hold enough memory: give it back and retry once */
             dob_mem_trim();
-            if (posix_memalign(&p, align, cb) != 0)
-                return dob__failp("out of memory allocating %zu bytes", nbytes);
+            if (!(p = os_alloc(cb))) return dob__failp("out of memory allocating %zu bytes", nbytes);
         }
-        if (cb >= HUGE_BYTES) madvise(p, cb, MADV_HUGEPAGE);
+        stats.obtained_total += (int64_t)cb;
     }
     stats.live_bytes += (int64_t)cb;
     stats.allocated_total += (int64_t)cb;
@@ -68,12 +145,28 @@ static void cache_free(void *ctx, void *p, size_t nbytes)
     size_t cb;
     int c = size_class(nbytes ? nbytes : 1, &cb);
     stats.live_bytes -= (int64_t)cb;
-    if (c >= NCLASSES) { free(p); return; }
+    if (c >= NCLASSES) { os_free(p, cb); return; }
     block *b = p;
     b->next = free_list[c];
     free_list[c] = b;
+    class_last_use[c] = ++tick;
     stats.cached_bytes += (int64_t)cb;
+    if (cache_limit >= 0) evict_for(0);
 }
+
+int dob_mem_set_cache_limit(int64_t bytes)
+{
+    DOB_CHECK_INT(bytes >= -1, "set_cache_limit: the limit is a number of bytes >= 0, or -1 for "
+                  "the automatic budget (the peak of live bytes plus an eighth); got %lld",
+                  (long long)bytes);
+    cache_limit = bytes;
+    evict_for(0);
+    return 0;
+}
+
+int64_t dob_mem_cache_limit(void) { return cache_limit; }
+
+void dob_mem_reset_peak(void) { stats.peak_live_bytes = stats.live_bytes; }
 
 void dob_mem_trim(void)
 {
@@ -81,13 +174,14 @@ void dob_mem_trim(void)
         while (free_list[c]) {
             block *b = free_list[c];
             free_list[c] = b->next;
-            free(b);
+            os_free(b, class_bytes(c));
         }
     }
     stats.cached_bytes = 0;
 }
 
 int64_t dob_mem_live_bytes(void) { return stats.live_bytes; }
+int64_t dob_mem_allocated_total(void) { return stats.allocated_total; }
 
 void dob_mem_get_stats(dob_mem_stats *out)
 {

@@ -120,7 +120,7 @@ static void unary_grad_row(int op, double p0, double p1, int64_t n, float *gx, c
     case DOB_LOG: GRAD_ROW(1.0f / v); break;
     case DOB_SQRT: GRAD_ROW(0.5f / o); break;
     case DOB_ABS: GRAD_ROW((float)((v > 0) - (v < 0))); break;
-    case DOB_RELU: GRAD_ROW(v > 0 || v != v ? 1.0f : 0.0f); break;
+    case DOB_RELU: GRAD_ROW(o > 0 || o != o ? 1.0f : 0.0f); break;   /* o > 0 iff v > 0; NaN stays NaN */
     case DOB_SIGMOID: GRAD_ROW(o * (1 - o)); break;
     case DOB_TANH: GRAD_ROW(1 - o * o); break;
     case DOB_SOFTPLUS: GRAD_ROW(sigmoid_f(v)); break;
@@ -321,9 +321,14 @@ dob_tensor *dob_binary(int op, dob_tensor *a, dob_tensor *b)
     dob_tensor *ins[2] = {a, b};
     dob_node *n = dob__record(name, binary_backward, 2, ins, 1);
     if (n) {
+        /* only what binary_backward reads: nothing for add and sub, the other
+           factor of a product for each input that needs a gradient */
+        bool ga = dob__input_needs_grad(n, 0), gb = dob__input_needs_grad(n, 1);
+        bool keep_a = op == DOB_MUL ? gb : op == DOB_DIV ? gb : op != DOB_ADD && op != DOB_SUB;
+        bool keep_b = op == DOB_MUL ? ga : op != DOB_ADD && op != DOB_SUB;
         n->iattr[0] = op;
-        dob__save(n, a);
-        dob__save(n, b);
+        dob__save(n, keep_a ? a : NULL);
+        dob__save(n, keep_b ? b : NULL);
         dob__set_output(n, 0, out);
     }
     return dob__recorded(n, out);
@@ -409,7 +414,9 @@ dob_tensor *dob_binary_scalar(int op, dob_tensor *a, double s, int reversed)
         n->iattr[0] = op;
         n->iattr[1] = reversed != 0;
         n->fattr[0] = s;
-        dob__save(n, a);
+        /* add, sub, mul and a / s do not read a */
+        bool reads_a = op == DOB_POW || op == DOB_MAXIMUM || op == DOB_MINIMUM || (op == DOB_DIV && reversed);
+        dob__save(n, reads_a ? a : NULL);
         dob__set_output(n, 0, out);
     }
     return dob__recorded(n, out);
@@ -532,17 +539,34 @@ int dob_addcdiv_(dob_tensor *a, double value, const dob_tensor *b, const dob_ten
 /* ---- unary ----------------------------------------------------------------------------- */
 
 /* iattr[0] = op, fattr = params; saved: x, out */
+/* What each op's gradient reads (unary_grad_row's v and o): the op saves only
+   that, so relu or tanh do not keep their input alive until backward. */
+static bool unary_grad_reads_input(int op)
+{
+    return !(op == DOB_NEG || op == DOB_EXP || op == DOB_SQRT || op == DOB_RELU || op == DOB_SIGMOID ||
+             op == DOB_TANH || op == DOB_RSQRT || op == DOB_SIGN);
+}
+
+static bool unary_grad_reads_output(int op)
+{
+    return op == DOB_EXP || op == DOB_SQRT || op == DOB_RELU || op == DOB_SIGMOID || op == DOB_TANH ||
+           op == DOB_RSQRT || op == U_ELU;
+}
+
 static int unary_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin)
 {
-    dob_tensor *g = dob__contig(gout[0]), *x = dob__contig(n->saved[0]), *y = dob__contig(n->saved[1]);
+    dob_tensor *g = dob__contig(gout[0]);
+    dob_tensor *x = n->saved[0] ? dob__contig(n->saved[0]) : NULL;
+    dob_tensor *y = n->saved[1] ? dob__contig(n->saved[1]) : NULL;
     dob_tensor *gx = g ? dob__empty_like(g) : NULL;
-    int rc = (g && x && y && gx) ? 0 : -1;
+    int rc = (g && gx && (x || !n->saved[0]) && (y || !n->saved[1])) ? 0 : -1;
     if (!rc) {
         int64_t total = dob__numel_of(g->ndim, g->size);
         int op = (int)n->iattr[0];
         double p0 = n->fattr[0], p1 = n->fattr[1];
         float *pgx = dob__f32(gx);
-        const float *pg = dob__f32(g), *px = dob__f32(x), *py = dob__f32(y);
+        /* a value the gradient does not read points at g (never dereferenced for it) */
+        const float *pg = dob__f32(g), *px = x ? dob__f32(x) : pg, *py = y ? dob__f32(y) : pg;
         int64_t items = (total + CHUNK - 1) / CHUNK;
 #pragma omp parallel for schedule(static) if (items > 1 && total >= DOB_PAR_MIN)
         for (int64_t w = 0; w < items; w++) {
@@ -571,8 +595,8 @@ static dob_tensor *unary_op(int op, double p0, double p1, dob_tensor *a)
         n->iattr[0] = op;
         n->fattr[0] = p0;
         n->fattr[1] = p1;
-        dob__save(n, a);
-        dob__save(n, out);
+        dob__save(n, unary_grad_reads_input(op) ? a : NULL);
+        dob__save(n, unary_grad_reads_output(op) ? out : NULL);
         dob__set_output(n, 0, out);
     }
     return dob__recorded(n, out);
