@@ -26,6 +26,8 @@ local VARS = {
       good = "2", shows = "print(dob.get_threads())", expect = "2" },
    DEEPOBS_GC_MIN_MB = { bad = { "-1", "0", "abc", "1e12", "nan", "inf", "64MB" },
       good = "128", shows = "print('loaded')", expect = "loaded" },
+   DEEPOBS_CACHE_MB = { bad = { "-1", "abc", "1e12", "nan", "inf", "64MB" },
+      good = "16", shows = "print(dob.cache_limit())", expect = tostring(16 * 2 ^ 20) },
    DEEPOBS_LIB = { bad = { "/nowhere/libdeepobs.so", "./no_such_dir/x.so" },
       good = ROOT .. "/build/libdeepobs.so", shows = "print(dob.blas_info().library)", expect = ROOT .. "/build/libdeepobs.so" },
    DEEPOBS_BLAS_CORETYPE = { bad = { "a;b", "../x", "Has well" },

@@ -74,15 +74,37 @@ function dob.blas_info()
 end
 
 --- dob.memory_stats(): the C allocator's counters
--- { live_bytes, cached_bytes, peak_live_bytes, allocated_total, live_tensors, live_nodes }.
+-- { live_bytes, cached_bytes, peak_live_bytes, allocated_total, obtained_total (bytes taken
+-- from the OS: cache misses), evicted_total (cached bytes given back to keep the cache's
+-- bound), live_tensors, live_nodes }.
 function dob.memory_stats()
    local s = ffi.new("dob_mem_stats")
    C.dob_mem_get_stats(s)
    return {
       live_bytes = tonumber(s.live_bytes), cached_bytes = tonumber(s.cached_bytes),
       peak_live_bytes = tonumber(s.peak_live_bytes), allocated_total = tonumber(s.allocated_total),
+      obtained_total = tonumber(s.obtained_total), evicted_total = tonumber(s.evicted_total),
       live_tensors = tonumber(s.live_tensors), live_nodes = tonumber(s.live_nodes),
    }
+end
+
+--- dob.reset_peak_memory_stats(): peak_live_bytes := live_bytes (to measure one phase's peak)
+-- The automatic cache bound follows the new peak.
+function dob.reset_peak_memory_stats() C.dob_mem_reset_peak() end
+
+--- dob.set_cache_limit(bytes): caps the allocator's cache of freed blocks (nil: automatic)
+-- Freed blocks are kept for reuse (a fresh page costs a page fault). Automatic (the default,
+-- or DEEPOBS_CACHE_MB unset): live + cached bytes stay within the peak of live bytes plus
+-- an eighth, least recently used sizes going back to the OS first. A number of bytes (0: no
+-- cache) is a fixed cap instead. Also set by DEEPOBS_CACHE_MB at load.
+function dob.set_cache_limit(bytes)
+   if bytes == nil then T.check(C.dob_mem_set_cache_limit(-1)); return end
+   T.check(C.dob_mem_set_cache_limit(A.int("set_cache_limit", "bytes", bytes, 0, 2 ^ 53)))
+end
+--- dob.cache_limit(): the cap set by set_cache_limit in bytes, or nil when automatic
+function dob.cache_limit()
+   local b = tonumber(C.dob_mem_cache_limit())
+   return b >= 0 and b or nil
 end
 
 --- dob.collect(): two full Lua collections, then cached C memory returned to the OS
@@ -96,6 +118,9 @@ end
 local threads = require("deepobs.env").integer("DEEPOBS_THREADS", nil, 1, C.dob_max_threads(),
    ("an integer from 1 to %d (the number of threads)"):format(C.dob_max_threads()))
 if threads then dob.set_threads(threads) end
+local cache_mb = require("deepobs.env").number("DEEPOBS_CACHE_MB", nil, 0, 2 ^ 33,
+   "a size in megabytes from 0 to 8589934592 (the allocator's cache of freed blocks)")
+if cache_mb then dob.set_cache_limit(math.floor(cache_mb * 2 ^ 20)) end
 
 local serialize = require "deepobs.serialize"
 dob.save, dob.load, dob.check_saveable = serialize.save, serialize.load, serialize.check_saveable
