@@ -454,6 +454,22 @@ describe("ImageNet folder dataset", function()
       assert.truthy(errmsg(function() return s:batches()() end):find("gone1.JPEG", 1, true))
    end)
 
+   it("an iterator's batches do not change when the collector runs between them", function()
+      local ds = imagenet.load { data_dir = TMP .. "/data", batch_size = 2, any_size = true, train_eval_size = 4 }
+      local plain = {}
+      for b in ds.train:batches(7) do plain[#plain + 1] = b.x end
+      local k = 0
+      for b in ds.train:batches(7) do
+         k = k + 1
+         collectgarbage(); collectgarbage()
+         -- blocks of every small size, filled: one lands where the iterator reads, if it was freed
+         local fill = {}
+         for n = 1, 300 do fill[n] = dob.empty(n):fill_(-1) end
+         assert.are.equal(0, max_abs_diff(b.x, plain[k]))
+      end
+      assert.are.equal(#plain, k)
+   end)
+
    it("missing layout and a validation class unknown to training are clear errors", function()
       local e = errmsg(imagenet.load, { data_dir = TMP .. "/nowhere" })
       assert.truthy(e:find("ImageNet not found", 1, true) and e:find("ILSVRC2012_img_train.tar", 1, true)

@@ -59,7 +59,8 @@ end
 -- naming the first record (0-based) that is not.
 function M.check_byte(recs, offset, limit, where, what, fix)
    local n, rec = recs:size(1), recs:size(2)
-   local p = ffi.cast("const uint8_t *", recs:contiguous():data())
+   local c = recs:contiguous()   -- a local, so the copy outlives the loop (p does not hold it)
+   local p = ffi.cast("const uint8_t *", c:data())
    for i = 0, n - 1 do
       local v = p[i * rec + offset]
       if v >= limit then

@@ -82,10 +82,12 @@ end
 function Split:batches(seed, start)
    local i = split.check_start(self.name, start, self.num_batches)
    local order, u = self:draw(seed)
-   local pu = ffi.cast("float*", u:data())
    local bs, nb = self.batch_size, self.num_batches
    return function()
       if i >= nb then return nil end
+      -- cast on every call, so that the closure holds u itself: a pointer alone does not
+      -- keep a tensor alive, and the collector would free u under it
+      local pu = ffi.cast("float*", u:data())
       local xs, ys, paths = {}, dob.empty({ bs }, "int64"), {}
       local py = ffi.cast("int64_t*", ys:data())
       for j = 1, bs do

@@ -278,6 +278,17 @@ static int accumulate_leaf(dob_tensor *leaf, dob_tensor *g)
     return add_in_place(leaf->grad, g);
 }
 
+dob_tensor *dob__grad_sink(const dob_node *n, int i, dob_tensor *const *reads, int nreads)
+{
+    dob_tensor *leaf = n->next[i].leaf, *g = leaf ? leaf->grad : NULL;
+    if (!g || g->dtype != DOB_F32 || !dob__is_contiguous(g) || !dob__same_shape(g, leaf)) return NULL;
+    for (int k = 0; k < nreads; k++)
+        if (reads[k] && dob__overlap(g, reads[k]) != DOB_OVERLAP_NONE) return NULL;
+    return g;
+}
+
+void dob__grad_sink_done(dob_tensor *sink) { dob__bump_version(sink); }
+
 static int by_seq_desc(const void *a, const void *b)
 {
     uint64_t x = (*(dob_node *const *)a)->seq, y = (*(dob_node *const *)b)->seq;

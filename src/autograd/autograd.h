@@ -65,5 +65,12 @@ static inline bool dob__input_needs_grad(const dob_node *n, int i)
 {
     return n->next[i].node != NULL || n->next[i].leaf != NULL;
 }
+/* Where input i's gradient may be added in place, or NULL: the .grad of a leaf
+   input that already has one (contiguous, sharing no memory with `reads`, the
+   tensors the backward reads). A backward that adds into it (e.g. a GEMM with
+   beta = 1) leaves gin[i] NULL and calls dob__grad_sink_done, so a large
+   weight gradient is not computed into a temporary first. */
+dob_tensor *dob__grad_sink(const dob_node *n, int i, dob_tensor *const *reads, int nreads);
+void dob__grad_sink_done(dob_tensor *sink);
 
 #endif

@@ -448,7 +448,12 @@ static int linear_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gi
         }
         gin[0] = gx;
     }
-    if (dob__input_needs_grad(n, 1)) {
+    dob_tensor *reads[3] = {x, g, w};
+    dob_tensor *sink = dob__input_needs_grad(n, 1) ? dob__grad_sink(n, 1, reads, 3) : NULL;
+    if (sink) {   /* weight.grad += g^T x in one GEMM: no temporary as large as the weight */
+        if (bgemm(transposed(gv), xv, contig_view(sink, 2, w->size), 1, 1)) return -1;
+        dob__grad_sink_done(sink);
+    } else if (dob__input_needs_grad(n, 1)) {
         dob_tensor *gw = dob__empty_like(w);
         if (!gw || bgemm(transposed(gv), xv, contig_view(gw, 2, w->size), 1, 0)) {
             dob_release(gw);
