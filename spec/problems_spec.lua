@@ -168,7 +168,7 @@ describe("initialisers and hand-computed values", function()
          end
       end
       assert.are.equal(4, nb)
-      assert.are.same({ 1024, 3136 }, m:get(8).weight:size())
+      assert.are.same({ 1024, 3136 }, m:get(6).weight:size())
    end)
 
    it("VAE: encoder 28 -> 14 -> 7 -> 7 (3136), decoder 7 -> 14 -> 14 -> 14 (12,544); loss = SSE + KL", function()
