@@ -60,16 +60,29 @@ local function with_threads(n, f)
    if not ok then error(err, 0) end
 end
 
--- runs op(plain leaves) :relu() and fused(fused leaves), backpropagates g through both and
--- compares the outputs and the gradients of the inputs that require grad
+-- runs plain(leaves):relu() and fused(other leaves), backpropagates g through both and
+-- compares the outputs and the gradients of the inputs that require grad. g is given to
+-- backward (a gradient the caller holds) and, a second time, reaches the op through a
+-- product (a gradient only the engine holds, which the fused backward masks in place).
 local function compare(what, inputs, plain, fused, g)
-   local a, b = leaves(inputs), leaves(inputs)
-   local ya, yb = plain(a):relu(), fused(b)
-   same_bits(ya, yb, what .. ": output")
-   ya:backward(g)
-   yb:backward(g)
-   for i = 1, #inputs do
-      if inputs[i] then same_bits(a[i]:grad(), b[i]:grad(), ("%s: gradient of input %d"):format(what, i)) end
+   for _, through_op in ipairs { false, true } do
+      local a, b = leaves(inputs), leaves(inputs)
+      local ya, yb = plain(a):relu(), fused(b)
+      same_bits(ya, yb, what .. ": output")
+      if through_op then
+         local la, lb = (ya * g):sum(), (yb * g):sum()
+         la:backward()
+         lb:backward()
+      else
+         ya:backward(g)
+         yb:backward(g)
+      end
+      for i = 1, #inputs do
+         if inputs[i] then
+            same_bits(a[i]:grad(), b[i]:grad(), ("%s: gradient of input %d%s"):format(what, i,
+               through_op and " (through a product)" or ""))
+         end
+      end
    end
 end
 

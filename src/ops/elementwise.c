@@ -599,11 +599,15 @@ void dob__relu_inplace(float *y, int64_t n)
 }
 
 /* relu's output is 0 exactly where its input is <= 0, and NaN where the input is,
-   so y gives the same factor as the input would: the same bits as relu's backward */
+   so y gives the same factor as the input would: the same bits as relu's backward.
+   A gradient nothing else holds (the engine's gradient slot, as its accumulation
+   checks) is masked in place, so the op's backward needs no second buffer of
+   the output's size. */
 dob_tensor *dob__relu_grad(dob_tensor *g, dob_tensor *y)
 {
+    bool owned = g->refcount == 1 && g->storage->refcount == 1 && dob__is_contiguous(g);
     dob_tensor *gc = dob__contig(g), *yc = gc ? dob__contig(y) : NULL;
-    dob_tensor *gx = yc ? dob__empty_like(gc) : NULL;
+    dob_tensor *gx = !yc ? NULL : owned ? (gc->refcount++, gc) : dob__empty_like(gc);
     if (gx) {
         int64_t total = dob__numel_of(gc->ndim, gc->size), items = (total + CHUNK - 1) / CHUNK;
         float *pgx = dob__f32(gx);

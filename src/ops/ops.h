@@ -43,7 +43,8 @@ static inline float dob__relu_slope(float y) { return y > 0 || y != y ? 1.0f : 0
 int dob__check_activation(const char *op, int act);
 /* y[i] = relu(y[i]) over n contiguous floats (in parallel for large n) */
 void dob__relu_inplace(float *y, int64_t n);
-/* g * relu'(y), a new contiguous tensor: the gradient at the input of a fused relu whose output is y */
+/* g * relu'(y), contiguous (a new reference): the gradient at the input of a fused relu whose
+   output is y; g itself, masked in place, when nothing else holds it */
 dob_tensor *dob__relu_grad(dob_tensor *g, dob_tensor *y);
 
 /* the gradient of an op's output, reduced to an input's shape (edge sizes) */
