@@ -37,9 +37,9 @@ function A.conv(cin, cout, k, stride, kernel_init, bias_init, activation)
       bias_init = bias_init, activation = activation })
 end
 
---- TF conv2d_transpose with padding "same": output = input * stride
-function A.conv_transpose(cin, cout, k, stride)
-   return nn.ConvTranspose2d(cin, cout, k, { stride = stride or 1, padding = "SAME" })
+--- TF conv2d_transpose with padding "same": output = input * stride; activation as A.dense's
+function A.conv_transpose(cin, cout, k, stride, activation)
+   return nn.ConvTranspose2d(cin, cout, k, { stride = stride or 1, padding = "SAME", activation = activation })
 end
 
 function A.truncated_normal(std) return function(t) return init.truncated_normal_(t, std) end end

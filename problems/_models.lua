@@ -2,7 +2,8 @@
 -- mlp, 2c2d and the VAE of DeepOBS's deepobs/tensorflow/testproblems/_logreg.py,
 -- _mlp.py, _2c2d.py and _vae.py. Each problems/<name>.lua says which one it uses
 -- and with what dataset; see problems/_arch.lua for the layout note. A ReLU after a
--- dense or conv layer is that layer's activation option (one op, the same numbers).
+-- dense, conv or transposed conv layer is that layer's activation option (one op, the
+-- same numbers).
 --
 --    local models = require "problems._models"
 --    local net = models.mlp(10)            -- classes
@@ -70,9 +71,9 @@ function M.vae(n_latent)
       A.dense(n_latent, 24), LReLU(0.3),
       A.dense(24, 49), LReLU(0.3),
       nn.Reshape(1, 7, 7),
-      A.conv_transpose(1, 64, 4, 2), nn.ReLU(), nn.Dropout(0.2),    -- 7 -> 14
-      A.conv_transpose(64, 64, 4, 1), nn.ReLU(), nn.Dropout(0.2),   -- 14 -> 14
-      A.conv_transpose(64, 64, 4, 1), nn.ReLU(),                    -- 14 -> 14
+      A.conv_transpose(1, 64, 4, 2, "relu"), nn.Dropout(0.2),    -- 7 -> 14
+      A.conv_transpose(64, 64, 4, 1, "relu"), nn.Dropout(0.2),   -- 14 -> 14
+      A.conv_transpose(64, 64, 4, 1, "relu"),                    -- 14 -> 14
       nn.Flatten(),
       A.dense(14 * 14 * 64, 28 * 28), nn.Sigmoid()))
    m.n_latent = n_latent

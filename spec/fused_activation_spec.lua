@@ -1,4 +1,4 @@
--- Fused activations: conv2d, linear and batch_norm with activation "relu" are relu of the
+-- Fused activations: conv2d, conv_transpose2d, linear and batch_norm with activation "relu" are relu of the
 -- plain op, bit for bit: the output and every gradient (and batch norm's running statistics),
 -- over generated shapes (both conv kernels, Winograd's and im2col's, one chunk and several,
 -- one and two threads) and inputs with NaN, +-inf and exact zeros, also in the upstream
@@ -160,6 +160,43 @@ describe("fused relu", function()
       end)
    end)
 
+   describe("conv_transpose2d", function()
+      it("is relu(conv_transpose2d) bit for bit: output, dx, dw, db, over generated shapes and special values", function()
+         dob.manual_seed(4)
+         local r, n = lcg(19), 0
+         for i = 1, 30 do
+            local k, s = pick(r, { 1, 2, 3, 4 }), pick(r, { 1, 2 })
+            local Cin, Cout, N = pick(r, { 1, 3, 8 }), pick(r, { 1, 4, 8 }), pick(r, { 1, 2, 3 })
+            local Hh, W = r(9), r(9)
+            local padding = k >= s and pick(r, { "SAME", "VALID" }) or "VALID"
+            local x = randn_with_specials(r, { N, Cin, Hh, W }, 40)
+            local w = dob.randn(Cin, Cout, k, k)
+            local b = r(3) > 1 and dob.randn(Cout) or nil
+            local opts = { stride = s, padding = padding }
+            local fused = { stride = s, padding = padding, activation = "relu" }
+            local y = dob.conv_transpose2d(x, w, b, opts)
+            local g = randn_with_specials(r, y:size(), 30)
+            with_threads(pick(r, { 1, 2 }), function()
+               compare(("conv_transpose2d case %d (%dx%dx%dx%d, %d -> %d, %dx%d/%d %s)"):format(i, N, Cin, Hh, W, Cin,
+                  Cout, k, k, s, padding), { x, w, b or false },
+                  function(t) return dob.conv_transpose2d(t[1], t[2], t[3], opts) end,
+                  function(t) return dob.conv_transpose2d(t[1], t[2], t[3], fused) end, g)
+            end)
+            n = n + 1
+         end
+         assert.are.equal(30, n)
+      end)
+
+      it("passes gradcheck", function()
+         local x = H.rand({ 1, 2, 3, 3 }, { seed = 12 }):requires_grad_()
+         local w = H.rand({ 2, 3, 3, 3 }, { seed = 13 }):requires_grad_()
+         local b = H.rand({ 3 }, { seed = 14 }):requires_grad_()
+         assert(H.gradcheck(function(xx, ww, bb)
+            return dob.conv_transpose2d(xx, ww, bb, { stride = 2, padding = "SAME", activation = "relu" })
+         end, { x, w, b }, { op = "conv_transpose2d", max_checks = 25, eps = 0.05 }))
+      end)
+   end)
+
    describe("linear", function()
       it("is relu(linear) bit for bit: output, dx, dw, db, over generated shapes and special values", function()
          dob.manual_seed(2)
@@ -256,9 +293,11 @@ describe("fused relu", function()
          local x2, w2 = dob.randn(2, 3), dob.randn(4, 3)
          local calls = {
             conv2d = function(v) return dob.conv2d(x4, w4, nil, { activation = v }) end,
+            conv_transpose2d = function(v) return dob.conv_transpose2d(x4, w4, nil, { activation = v }) end,
             linear = function(v) return dob.linear(x2, w2, nil, { activation = v }) end,
             batch_norm = function(v) return x4:batch_norm(nil, nil, nil, nil, true, 0.1, 1e-5, v) end,
             Conv2d = function(v) return dob.nn.Conv2d(2, 2, 1, { activation = v }) end,
+            ConvTranspose2d = function(v) return dob.nn.ConvTranspose2d(2, 2, 1, { activation = v }) end,
             Linear = function(v) return dob.nn.Linear(3, 4, { activation = v }) end,
             BatchNorm2d = function(v) return dob.nn.BatchNorm2d(2, { activation = v }) end,
          }
@@ -271,7 +310,7 @@ describe("fused relu", function()
             end
             assert.is_true(dob.is_tensor(call("none")) or call("none").activation == nil, op .. ": 'none' accepted")
          end
-         assert.are.equal(#BAD * 6, n)
+         assert.are.equal(#BAD * 8, n)
       end)
 
       it("are errors from the C API too, for every code but NONE and RELU", function()
@@ -280,6 +319,7 @@ describe("fused relu", function()
          for _, code in ipairs { -1, 2, 3, 100, -2147483648 } do
             for op, call in pairs {
                conv2d = function() return C.dob_conv2d(x.h, w.h, nil, 1, 1, 0, 0, 0, 0, code) end,
+               conv_transpose2d = function() return C.dob_conv_transpose2d(x.h, w.h, nil, 1, 1, 0, 0, 0, 0, code) end,
                linear = function() return C.dob_linear(x2.h, w2.h, nil, code) end,
                batch_norm = function() return C.dob_batch_norm(x.h, nil, nil, nil, nil, 1, 0.1, 1e-5, code) end,
             } do
@@ -336,7 +376,7 @@ describe("the problems with fused layers", function()
    end
 
    for _, c in ipairs { { "mnist_mlp", 16, 3 }, { "fmnist_2c2d", 8, 3 }, { "cifar10_3c3d", 8, 5 },
-      { "cifar100_allcnnc", 4, 9 }, { "svhn_wrn164", 4, 13 } } do
+      { "cifar100_allcnnc", 4, 9 }, { "svhn_wrn164", 4, 13 }, { "mnist_vae", 8, 3 } } do
       local name, bs, fused_layers = c[1], c[2], c[3]
       it(name .. ": the same losses as with every fusion undone, bit for bit", function()
          local fused, run = losses(name, bs, 3)

@@ -141,7 +141,7 @@ dob_tensor *dob_conv2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias,
                        int pad_top, int pad_bottom, int pad_left, int pad_right, int activation);
 dob_tensor *dob_conv_transpose2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias,
                                  int stride_h, int stride_w,
-                                 int pad_top, int pad_bottom, int pad_left, int pad_right);
+                                 int pad_top, int pad_bottom, int pad_left, int pad_right, int activation);
 dob_tensor *dob_max_pool2d(dob_tensor *x, int kh, int kw, int sh, int sw,
                            int pad_top, int pad_bottom, int pad_left, int pad_right);
 dob_tensor *dob_avg_pool2d(dob_tensor *x, int kh, int kw, int sh, int sw,

@@ -7,7 +7,8 @@ dob_tensor *dob_conv2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias,
                        int pad_top, int pad_bottom, int pad_left, int pad_right, int activation);
 /* transposed convolution (the gradient of conv2d w.r.t. its input):
    x [N,C,H,W], w [C,OC,KH,KW] (PyTorch layout), output size given by out_h/out_w
-   so TF's SAME conv2d_transpose is exact: out = (H-1)*s + KH - pt - pb. */
+   so TF's SAME conv2d_transpose is exact: out = (H-1)*s + KH - pt - pb.
+   activation as conv2d's. */
 dob_tensor *dob_conv_transpose2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias,
                                  int stride_h, int stride_w,
-                                 int pad_top, int pad_bottom, int pad_left, int pad_right);
+                                 int pad_top, int pad_bottom, int pad_left, int pad_right, int activation);

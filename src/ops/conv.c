@@ -14,6 +14,7 @@
  * applied per chunk as the output is written (winograd.c: per tile row), so the
  * pre-activation tensor is never made; the node saves y and its backward runs
  * the above with dy' = dy relu'(y) (relu's backward, the same bits).
+ * conv_transpose2d likewise, the bias and relu in one pass after col2im.
  *
  * 3x3 and 5x5 stride-1 convolutions with 8+ channels on both sides go to
  * winograd.c (2.25x / 2.8x fewer multiplies); everything else is im2col + sgemm.
@@ -485,8 +486,7 @@ static int contig3(dob_tensor *x, dob_tensor *w, dob_tensor *b, dob_tensor **xc,
 
 /* ---- conv2d -------------------------------------------------------------------------------- */
 
-/* iattr: sh, sw, pt, pb, pl, pr (conv2d: then the activation); saved: x, w (conv2d with
-   an activation: then its output) */
+/* iattr: sh, sw, pt, pb, pl, pr, activation; saved: x, w (with a relu: then the output) */
 static void geom_of_node(const dob_node *n, const dob_tensor *x, const dob_tensor *w, geom *g, bool transpose)
 {
     const int64_t *a = n->iattr;
@@ -605,7 +605,8 @@ static int conv_transpose2d_backward(dob_node *n, dob_tensor *const *gout, dob_t
     geom g;
     geom_of_node(n, x, w, &g, true);
     bool nx = dob__input_needs_grad(n, 0), nw = dob__input_needs_grad(n, 1);
-    dob_tensor *gy = dob__contig(gout[0]), *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL;
+    dob_tensor *gy = n->iattr[6] == DOB_ACT_RELU ? dob__relu_grad(gout[0], n->saved[2]) : dob__contig(gout[0]);
+    dob_tensor *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL;
     int rc = gy ? 0 : -1;
     if (!rc && (nx || nw)) {
         /* in conv2d terms: gy is the image, x the output gradient */
@@ -635,8 +636,9 @@ static int conv_transpose2d_backward(dob_node *n, dob_tensor *const *gout, dob_t
 }
 
 dob_tensor *dob_conv_transpose2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int stride_h, int stride_w,
-                                 int pad_top, int pad_bottom, int pad_left, int pad_right)
+                                 int pad_top, int pad_bottom, int pad_left, int pad_right, int activation)
 {
+    if (dob__check_activation("conv_transpose2d", activation)) return NULL;
     DOB_CHECK_F32(x, "conv_transpose2d", "x");
     DOB_CHECK_F32(w, "conv_transpose2d", "weight");
     DOB_CHECK(x->ndim == 4, "conv_transpose2d: input must be 4-D [N,C,H,W], got %s", dob__shape(x));
@@ -669,18 +671,21 @@ dob_tensor *dob_conv_transpose2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias,
         dob_release(out);
         out = NULL;
     }
-    if (out && bc) bias_act(dob__f32(out), g.N, g.C, OH * OW, dob__f32(bc), DOB_ACT_NONE);
+    /* col2im sums overlapping taps into the output, so the bias and activation follow the pass */
+    if (out) bias_act(dob__f32(out), g.N, g.C, OH * OW, bc ? dob__f32(bc) : NULL, activation);
     dob_release(xc);
     dob_release(wc);
     dob_release(bc);
     if (!out) return NULL;
     dob_tensor *ins[3] = {x, w, bias};
-    dob_node *n = dob__record("conv_transpose2d", conv_transpose2d_backward, 3, ins, 1);
+    bool relu = activation == DOB_ACT_RELU;
+    dob_node *n = dob__record(relu ? "conv_transpose2d_relu" : "conv_transpose2d", conv_transpose2d_backward, 3, ins, 1);
     if (n) {
-        int64_t a[6] = {stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right};
+        int64_t a[7] = {stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, activation};
         memcpy(n->iattr, a, sizeof a);
         dob__save(n, x);
         dob__save(n, w);
+        if (relu) dob__save(n, out);
         dob__set_output(n, 0, out);
     }
     return dob__recorded(n, out);

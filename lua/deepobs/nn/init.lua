@@ -321,7 +321,8 @@ end
 local ConvTranspose2d = class("ConvTranspose2d", Module)
 
 --- nn.ConvTranspose2d(in, out, kernel, opts): 2-D transposed convolution, weight [in, out, kh, kw]
--- opts: stride = 1, padding = 0 | "SAME" | {t, b, l, r}, bias = true, weight_init, bias_init.
+-- opts: stride = 1, padding = 0 | "SAME" | {t, b, l, r}, bias = true, weight_init, bias_init,
+-- activation = "relu" (as Conv2d's) or "none".
 -- TF's conv2d_transpose kernel is [kh, kw, out, in], so Glorot fans are the same either way.
 function ConvTranspose2d:__init(cin, cout, k, o)
    o = options("ConvTranspose2d", o)
@@ -329,12 +330,21 @@ function ConvTranspose2d:__init(cin, cout, k, o)
    self.kh, self.kw = kernel_of("ConvTranspose2d", k)
    self.stride = opt(o, "stride", 1)
    self.padding = opt(o, "padding", 0)
+   self.activation = activation_of("ConvTranspose2d", o)
    weight_and_bias(self, "ConvTranspose2d", { cin, cout, self.kh, self.kw }, cout, o)
 end
 
---- convt:forward(x): x:conv_transpose2d(weight, bias, { stride, padding })
+--- convt:forward(x): x:conv_transpose2d(weight, bias, { stride, padding, activation })
 function ConvTranspose2d:forward(x)
-   return F.conv_transpose2d(input("ConvTranspose2d", x), self.weight, self.bias, { stride = self.stride, padding = self.padding })
+   return F.conv_transpose2d(input("ConvTranspose2d", x), self.weight, self.bias, { stride = self.stride,
+      padding = self.padding, activation = self.activation })
+end
+
+--- convt:describe(): "ConvTranspose2d(in -> out, KHxKW, stride s, padding p)", with ", relu" when it applies one
+function ConvTranspose2d:describe()
+   return ("ConvTranspose2d(%d -> %d, %dx%d, stride %s, padding %s%s%s)"):format(self.cin, self.cout, self.kh,
+      self.kw, tostring(self.stride), type(self.padding) == "table" and table.concat(self.padding, ",")
+      or tostring(self.padding), self.bias and "" or ", no bias", activation_text(self))
 end
 
 local MaxPool2d = class("MaxPool2d", Module)

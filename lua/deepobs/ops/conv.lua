@@ -82,10 +82,11 @@ end
 Tensor.conv2d = dob.conv2d
 
 --- x:conv_transpose2d(w, b, opts): 2-D transposed convolution (the adjoint of conv2d)
--- conv_transpose2d(x, w, b, {stride, padding}): the adjoint of conv2d.
+-- conv_transpose2d(x, w, b, {stride, padding, activation}): the adjoint of conv2d.
 -- x [N,C,H,W], w [C,OC,KH,KW] (PyTorch layout), b [OC] or nil. The output
 -- size is (H-1)*s + KH - top - bottom; padding "SAME" gives TF's
 -- conv2d_transpose with output size H*s (needs KH >= s), "VALID" (H-1)*s + KH.
+-- activation "relu" as conv2d's.
 function dob.conv_transpose2d(x, w, b, opts)
    opts = opts or {}
    local op = "conv_transpose2d"
@@ -97,7 +98,8 @@ function dob.conv_transpose2d(x, w, b, opts)
       A.raise(("%s: 'SAME' needs the kernel (%dx%d) to be at least the stride (%dx%d)"):format(op, kh, kw, sh, sw))
    end
    local pt, pb, pl, pr = pads_of(opts, op, h * sh, wd * sw, kh, kw, sh, sw)
-   return wrap(C.dob_conv_transpose2d(hx, hw, b ~= nil and H(b, "bias") or nil, sh, sw, pt, pb, pl, pr))
+   local act = T.activation(op, "options.activation", opts.activation)
+   return wrap(C.dob_conv_transpose2d(hx, hw, b ~= nil and H(b, "bias") or nil, sh, sw, pt, pb, pl, pr, act))
 end
 Tensor.conv_transpose2d = dob.conv_transpose2d
 
