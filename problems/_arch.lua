@@ -7,7 +7,7 @@
 -- dense kernel: the same function class and the same parameter count.
 --
 --    local A = require "problems._arch"
---    local net = nn.Sequential(A.conv(1, 32, 5, 1, A.truncated_normal(0.05)), nn.ReLU())
+--    local net = nn.Sequential(A.conv(1, 32, 5, 1, A.truncated_normal(0.05), nil, "relu"))
 --    forward = A.classify   -- softmax cross-entropy, model:regularizer(), accuracy
 local dob = require "deepobs"
 local nn = dob.nn
@@ -25,19 +25,21 @@ end
 
 --- TF's tf.layers.dense(units) on a flattened input; kernel/bias initialisers
 -- are functions of the tensor (default: Glorot-uniform kernel, zero bias).
-function A.dense(nin, nout, kernel_init, bias_init)
-   return nn.Linear(nin, nout, { weight_init = kernel_init, bias_init = bias_init })
+-- activation "relu" is TF's activation=tf.nn.relu, fused into the layer's op.
+function A.dense(nin, nout, kernel_init, bias_init, activation)
+   return nn.Linear(nin, nout, { weight_init = kernel_init, bias_init = bias_init, activation = activation })
 end
 
---- TF conv2d with padding "same" (asymmetric where TF pads asymmetrically)
-function A.conv(cin, cout, k, stride, kernel_init, bias_init)
+--- TF conv2d with padding "same" (asymmetric where TF pads asymmetrically);
+-- activation as A.dense's
+function A.conv(cin, cout, k, stride, kernel_init, bias_init, activation)
    return nn.Conv2d(cin, cout, k, { stride = stride or 1, padding = "SAME", weight_init = kernel_init,
-      bias_init = bias_init })
+      bias_init = bias_init, activation = activation })
 end
 
---- TF conv2d_transpose with padding "same": output = input * stride
-function A.conv_transpose(cin, cout, k, stride)
-   return nn.ConvTranspose2d(cin, cout, k, { stride = stride or 1, padding = "SAME" })
+--- TF conv2d_transpose with padding "same": output = input * stride; activation as A.dense's
+function A.conv_transpose(cin, cout, k, stride, activation)
+   return nn.ConvTranspose2d(cin, cout, k, { stride = stride or 1, padding = "SAME", activation = activation })
 end
 
 function A.truncated_normal(std) return function(t) return init.truncated_normal_(t, std) end end

@@ -3,6 +3,8 @@
 -- are in deepobs/tensorflow/testproblems/ of the DeepOBS repository) and their
 -- weight decay. Each problems/<name>.lua says which builder it uses, with which
 -- dataset and how many classes; see problems/_arch.lua for the NCHW layout note.
+-- A ReLU right after a conv, dense or BatchNorm layer is that layer's activation
+-- option: one op that gives the same numbers and never keeps the pre-activation.
 --
 --    local convnets = require "problems._convnets"
 --    local model = convnets.c3d3(10, 0.002)   -- classes, weight decay
@@ -86,17 +88,18 @@ end
 function M.c3d3(C, wd)
    local m = regularized("3c3d", wd)
    local function conv(cin, cout, k, padding)
-      return decayed(m, nn.Conv2d(cin, cout, k, { padding = padding, weight_init = glorot_normal, bias_init = zeros }))
+      return decayed(m, nn.Conv2d(cin, cout, k, { padding = padding, weight_init = glorot_normal, bias_init = zeros,
+         activation = "relu" }))
    end
-   local function dense(nin, nout) return decayed(m, A.dense(nin, nout)) end
+   local function dense(nin, nout, activation) return decayed(m, A.dense(nin, nout, nil, nil, activation)) end
    local function pool() return nn.MaxPool2d(3, { stride = 2, padding = "SAME" }) end
    m:child("net", nn.Sequential(
-      conv(3, 64, 5, "VALID"), nn.ReLU(), pool(),
-      conv(64, 96, 3, "VALID"), nn.ReLU(), pool(),
-      conv(96, 128, 3, "SAME"), nn.ReLU(), pool(),
+      conv(3, 64, 5, "VALID"), pool(),
+      conv(64, 96, 3, "VALID"), pool(),
+      conv(96, 128, 3, "SAME"), pool(),
       nn.Flatten(),
-      dense(3 * 3 * 128, 512), nn.ReLU(),
-      dense(512, 256), nn.ReLU(),
+      dense(3 * 3 * 128, 512, "relu"),
+      dense(512, 256, "relu"),
       dense(256, C)))
    function m:forward(x) return self.net(x) end
    function m:describe() return "3c3d " .. self.net:describe() end
@@ -114,21 +117,21 @@ function M.allcnnc(C, wd)
    local m = regularized("All-CNN-C", wd)
    local function conv(cin, cout, k, stride, padding)
       return decayed(m, nn.Conv2d(cin, cout, k, { stride = stride, padding = padding or "SAME",
-         weight_init = glorot_normal, bias_init = A.constant(0.1) }))
+         weight_init = glorot_normal, bias_init = A.constant(0.1), activation = "relu" }))
    end
    m:child("net", nn.Sequential(
       nn.Dropout(0.2),
-      conv(3, 96, 3, 1), nn.ReLU(),
-      conv(96, 96, 3, 1), nn.ReLU(),
-      conv(96, 96, 3, 2), nn.ReLU(),
+      conv(3, 96, 3, 1),
+      conv(96, 96, 3, 1),
+      conv(96, 96, 3, 2),
       nn.Dropout(0.5),
-      conv(96, 192, 3, 1), nn.ReLU(),
-      conv(192, 192, 3, 1), nn.ReLU(),
-      conv(192, 192, 3, 2), nn.ReLU(),
+      conv(96, 192, 3, 1),
+      conv(192, 192, 3, 1),
+      conv(192, 192, 3, 2),
       nn.Dropout(0.5),
-      conv(192, 192, 3, 1, "VALID"), nn.ReLU(),
-      conv(192, 192, 1, 1), nn.ReLU(),
-      conv(192, C, 1, 1), nn.ReLU(),
+      conv(192, 192, 3, 1, "VALID"),
+      conv(192, 192, 1, 1),
+      conv(192, C, 1, 1),
       nn.Lambda(global_mean)))
    function m:forward(x) return self.net(x) end
    function m:describe() return "All-CNN-C " .. self.net:describe() end
@@ -138,7 +141,8 @@ end
 ---------------------------------------------------------------------------------------
 -- Wide ResNet (`_wrn.py`)
 
-local WRN_BN = { momentum = 0.1, eps = 1e-5 }   -- TF momentum 0.9 (PyTorch convention: 1 - 0.9)
+-- TF momentum 0.9 (PyTorch convention: 1 - 0.9); every BN of the WRN is followed by a ReLU
+local WRN_BN = { momentum = 0.1, eps = 1e-5, activation = "relu" }
 
 --- WRN-(6n+4)-k: filters [16, 16k, 32k, 64k], strides [1, 2, 2], n units per
 -- block. Convs SAME, no bias, Glorot-uniform; BN momentum 0.9 (TF), eps 1e-5.
@@ -172,8 +176,8 @@ function M.wrn(n, k, C, wd)
             unit:child("shortcut", nn.MaxPool2d(s, { stride = s }))
          end
          function unit:forward(x)
-            local a = self.bn1(x):relu()
-            local r = self.conv2(self.bn2(self.conv1(a)):relu())
+            local a = self.bn1(x)   -- bn1 and bn2 apply the ReLU
+            local r = self.conv2(self.bn2(self.conv1(a)))
             if not self.first then return x + r end
             return (self.shortcut and self.shortcut(a) or a) + r
          end
@@ -187,7 +191,7 @@ function M.wrn(n, k, C, wd)
    function m:forward(x)
       x = self.conv1(x)
       for _, u in ipairs(units) do x = self[u](x) end
-      return self.fc(global_mean(self.bn_final(x):relu()))
+      return self.fc(global_mean(self.bn_final(x)))
    end
    m.describe = function(self) return describe_children(self, ("WRN-%d-%d"):format(6 * n + 4, k)) end
    return m
@@ -217,18 +221,18 @@ function M.vgg(depth, C, wd, o)
    for _, blk in ipairs(VGG_BLOCKS[depth]) do
       local cout, reps = blk[1], blk[2]
       for _ = 1, reps do
+         -- the ReLU is the conv's activation, or the BN's when there is one
          layers[#layers + 1] = decayed(m, nn.Conv2d(cin, cout, 3, { padding = "SAME", bias = not o.bn,
-            weight_init = glorot_normal, bias_init = zeros }))
-         if o.bn then layers[#layers + 1] = nn.BatchNorm2d(cout, { momentum = 0.1, eps = 1e-5 }) end
-         layers[#layers + 1] = nn.ReLU()
+            weight_init = glorot_normal, bias_init = zeros, activation = not o.bn and "relu" or nil }))
+         if o.bn then layers[#layers + 1] = nn.BatchNorm2d(cout, { momentum = 0.1, eps = 1e-5, activation = "relu" }) end
          cin = cout
       end
       layers[#layers + 1] = nn.MaxPool2d(2, { stride = 2, padding = "SAME" })
    end
    local p = o.bn and 0.2 or 0.5
    layers[#layers + 1] = nn.Flatten()
-   for _, l in ipairs { A.dense(7 * 7 * 512, 4096), nn.ReLU(), nn.Dropout(p),
-      A.dense(4096, 4096), nn.ReLU(), nn.Dropout(p), A.dense(4096, C) } do
+   for _, l in ipairs { A.dense(7 * 7 * 512, 4096, nil, nil, "relu"), nn.Dropout(p),
+      A.dense(4096, 4096, nil, nil, "relu"), nn.Dropout(p), A.dense(4096, C) } do
       layers[#layers + 1] = l
    end
    m:child("net", nn.Sequential(layers))
@@ -243,7 +247,7 @@ end
 ---------------------------------------------------------------------------------------
 -- Inception-v3 (`_inception_v3.py`, `imagenet_inception_v3.py`)
 
-local INCEPTION_BN = { momentum = 1 - 0.9997, eps = 1e-3 }   -- TF momentum 0.9997
+local INCEPTION_BN = { momentum = 1 - 0.9997, eps = 1e-3, activation = "relu" }   -- TF momentum 0.9997
 
 --- conv2d_BN: Conv (no bias, Glorot-uniform, decayed) -> BN -> ReLU, as one module.
 local function conv_bn(m, cin, cout, k, stride, padding)
@@ -251,7 +255,7 @@ local function conv_bn(m, cin, cout, k, stride, padding)
    c:child("conv", decayed(m, nn.Conv2d(cin, cout, k, { stride = stride or 1, padding = padding or "SAME",
       bias = false })))
    c:child("bn", nn.BatchNorm2d(cout, INCEPTION_BN))
-   function c:forward(x) return self.bn(self.conv(x)):relu() end
+   function c:forward(x) return self.bn(self.conv(x)) end   -- the BN applies the ReLU
    local kh, kw = type(k) == "table" and k[1] or k, type(k) == "table" and k[2] or k
    c.describe = function() return ("conv_BN(%d -> %d, %dx%d/%d, %s)"):format(cin, cout, kh, kw, stride or 1,
       padding or "SAME") end

@@ -1,7 +1,9 @@
 --- The network builders shared by the MNIST and Fashion-MNIST problems: logreg,
 -- mlp, 2c2d and the VAE of DeepOBS's deepobs/tensorflow/testproblems/_logreg.py,
 -- _mlp.py, _2c2d.py and _vae.py. Each problems/<name>.lua says which one it uses
--- and with what dataset; see problems/_arch.lua for the layout note.
+-- and with what dataset; see problems/_arch.lua for the layout note. A ReLU after a
+-- dense, conv or transposed conv layer is that layer's activation option (one op, the
+-- same numbers).
 --
 --    local models = require "problems._models"
 --    local net = models.mlp(10)            -- classes
@@ -25,9 +27,9 @@ end
 function M.mlp(C)
    local k, b = A.truncated_normal(0.03), A.constant(0.0)
    return nn.Sequential(nn.Flatten(),
-      A.dense(784, 1000, k, b), nn.ReLU(),
-      A.dense(1000, 500, k, b), nn.ReLU(),
-      A.dense(500, 100, k, b), nn.ReLU(),
+      A.dense(784, 1000, k, b, "relu"),
+      A.dense(1000, 500, k, b, "relu"),
+      A.dense(500, 100, k, b, "relu"),
       A.dense(100, C, k, b))
 end
 
@@ -38,10 +40,10 @@ end
 function M.c2d2(C)
    local k, b = A.truncated_normal(0.05), A.constant(0.05)
    return nn.Sequential(
-      A.conv(1, 32, 5, 1, k, b), nn.ReLU(), nn.MaxPool2d(2, { stride = 2, padding = "SAME" }),
-      A.conv(32, 64, 5, 1, k, b), nn.ReLU(), nn.MaxPool2d(2, { stride = 2, padding = "SAME" }),
+      A.conv(1, 32, 5, 1, k, b, "relu"), nn.MaxPool2d(2, { stride = 2, padding = "SAME" }),
+      A.conv(32, 64, 5, 1, k, b, "relu"), nn.MaxPool2d(2, { stride = 2, padding = "SAME" }),
       nn.Flatten(),
-      A.dense(7 * 7 * 64, 1024, k, b), nn.ReLU(),
+      A.dense(7 * 7 * 64, 1024, k, b, "relu"),
       A.dense(1024, C, k, b))
 end
 
@@ -69,9 +71,9 @@ function M.vae(n_latent)
       A.dense(n_latent, 24), LReLU(0.3),
       A.dense(24, 49), LReLU(0.3),
       nn.Reshape(1, 7, 7),
-      A.conv_transpose(1, 64, 4, 2), nn.ReLU(), nn.Dropout(0.2),    -- 7 -> 14
-      A.conv_transpose(64, 64, 4, 1), nn.ReLU(), nn.Dropout(0.2),   -- 14 -> 14
-      A.conv_transpose(64, 64, 4, 1), nn.ReLU(),                    -- 14 -> 14
+      A.conv_transpose(1, 64, 4, 2, "relu"), nn.Dropout(0.2),    -- 7 -> 14
+      A.conv_transpose(64, 64, 4, 1, "relu"), nn.Dropout(0.2),   -- 14 -> 14
+      A.conv_transpose(64, 64, 4, 1, "relu"),                    -- 14 -> 14
       nn.Flatten(),
       A.dense(14 * 14 * 64, 28 * 28), nn.Sigmoid()))
    m.n_latent = n_latent

@@ -263,17 +263,17 @@ describe("initialisers", function()
    it("3c3d: glorot-normal convs, Glorot-uniform dense layers, zero biases", function()
       dob.manual_seed(21)
       local m = problems.get("cifar10_3c3d").build {}
-      assert_glorot_normal(m.net:get(4).weight, "3c3d conv2")
-      assert_glorot_normal(m.net:get(7).weight, "3c3d conv3")
-      assert_glorot_uniform(m.net:get(11).weight, 1152, 512, "3c3d dense1")
-      for _, i in ipairs { 1, 4, 7, 11, 13, 15 } do assert.are.equal(0, m.net:get(i).bias:abs():max():item()) end
+      assert_glorot_normal(m.net:get(3).weight, "3c3d conv2")
+      assert_glorot_normal(m.net:get(5).weight, "3c3d conv3")
+      assert_glorot_uniform(m.net:get(8).weight, 1152, 512, "3c3d dense1")
+      for _, i in ipairs { 1, 3, 5, 8, 9, 10 } do assert.are.equal(0, m.net:get(i).bias:abs():max():item()) end
    end)
 
    it("All-CNN-C glorot-normal with biases 0.1; WRN Glorot-uniform convs without bias", function()
       dob.manual_seed(22)
       local a = problems.get("cifar100_allcnnc").build {}
-      assert_glorot_normal(a.net:get(11).weight, "allcnnc conv5")
-      assert.are.equal(0, (a.net:get(20).bias - 0.1):abs():max():item())
+      assert_glorot_normal(a.net:get(7).weight, "allcnnc conv5")
+      assert.are.equal(0, (a.net:get(12).bias - 0.1):abs():max():item())
       local w = problems.get("cifar100_wrn164").build {}
       assert_glorot_uniform(w.unit3_2.conv1.weight, 256 * 9, 256 * 9, "wrn conv")
       assert_glorot_uniform(w.fc.weight, 256, 100, "wrn fc")
@@ -293,10 +293,10 @@ describe("TF conventions in the image networks", function()
             sizes[#sizes + 1] = x:dim() == 4 and x:size(3) or nil
          end
       end)
-      assert.are.same({ 28, 28, 14, 12, 12, 6, 6, 6, 3 }, sizes)
+      assert.are.same({ 28, 14, 12, 6, 6, 3 }, sizes)   -- conv (with its ReLU), pool, ...
       -- the 3x3/2 pool on 28 pads 0 before and 1 after (-inf padding)
       local a = dob.randn(1, 2, 28, 28)
-      local pooled = dob.no_grad(m.net:get(3), a)
+      local pooled = dob.no_grad(m.net:get(2), a)
       local ref = dob.max_pool2d(a, { kernel = 3, stride = 2, padding = { 0, 1, 0, 1 } })
       assert.are.equal(0, (pooled - ref):abs():max():item())
       local sym = dob.max_pool2d(a, { kernel = 3, stride = 2, padding = { 1, 0, 1, 0 } })
@@ -306,14 +306,14 @@ describe("TF conventions in the image networks", function()
    it("All-CNN-C and WRN stride-2 3x3 convs pad 0 before / 1 after (32 -> 16)", function()
       dob.manual_seed(14)
       local a = problems.get("cifar100_allcnnc").build {}
-      local conv = a.net:get(6)
+      local conv = a.net:get(4)   -- with its ReLU
       assert.are.equal(2, conv.stride)
       local x = dob.randn(1, 96, 32, 32)
       local y = dob.no_grad(conv, x)
       assert.are.same({ 1, 96, 16, 16 }, y:size())
-      local ref = dob.conv2d(x, conv.weight, conv.bias, { stride = 2, padding = { 0, 1, 0, 1 } })
+      local ref = dob.conv2d(x, conv.weight, conv.bias, { stride = 2, padding = { 0, 1, 0, 1 } }):relu()
       assert.is_true((y - ref):abs():max():item() < 1e-5)
-      local sym = dob.conv2d(x, conv.weight, conv.bias, { stride = 2, padding = { 1, 0, 1, 0 } })
+      local sym = dob.conv2d(x, conv.weight, conv.bias, { stride = 2, padding = { 1, 0, 1, 0 } }):relu()
       assert.is_true((y - sym):abs():max():item() > 1e-3)
       -- biases 0.1, global mean of the last ReLU conv: logits [B, 100]
       assert.are.equal(0, (conv.bias - 0.1):abs():max():item())
@@ -413,11 +413,11 @@ describe("TF conventions in the image networks", function()
    it("VGG: CIFAR inputs are resized to 224 (7x7x512 = 25,088 into the first dense layer)", function()
       dob.manual_seed(18)
       local m = problems.get("cifar10_vgg16").build {}
-      assert.are.same({ 4096, 25088 }, m.net:get(33).weight:size())
-      assert_glorot_normal(m.net:get(3).weight, "vgg conv1_2")
-      assert.are.equal(0, m.net:get(3).bias:abs():max():item())
+      assert.are.same({ 4096, 25088 }, m.net:get(20).weight:size())   -- 13 convs (with their ReLU), 5 pools, flatten
+      assert_glorot_normal(m.net:get(2).weight, "vgg conv1_2")
+      assert.are.equal(0, m.net:get(2).bias:abs():max():item())
       -- the dense layers keep TF's default init (Glorot-uniform), not the convs' glorot_normal
-      local d = m.net:get(36).weight
+      local d = m.net:get(22).weight
       assert.is_true(d:abs():max():item() <= math.sqrt(6 / (4096 + 4096)) * (1 + 1e-6))
       local y = dob.no_grad(function() m:eval(); return m(dob.randn(1, 3, 32, 32)) end)
       assert.are.same({ 1, 10 }, y:size())

@@ -188,6 +188,10 @@ const char *dob_blas_corename(void);
 const char *dob_blas_config(void);
 
 /* ---- op families ------------------------------------------------------------------ */
+/* The activation conv2d, linear and batch_norm may apply to their output in the
+   same pass (the pre-activation tensor is never made): NONE, or RELU with relu's
+   semantics (a NaN passes, and so does the gradient at a NaN). */
+enum { DOB_ACT_NONE = 0, DOB_ACT_RELU = 1 };
 #include "api/random.h"
 #include "api/elementwise.h"
 #include "api/reduce.h"

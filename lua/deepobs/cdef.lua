@@ -85,6 +85,7 @@ int dob_max_threads(void);
 int dob_get_threads(void);
 const char *dob_blas_corename(void);
 const char *dob_blas_config(void);
+enum { DOB_ACT_NONE = 0, DOB_ACT_RELU = 1 };
 void dob_manual_seed(uint64_t seed);
 int dob_manual_seed_number(double seed);
 uint64_t dob_get_seed(void);
@@ -140,13 +141,13 @@ double dob_dot_double(const dob_tensor *a, const dob_tensor *b);
 dob_tensor *dob_matmul(dob_tensor *a, dob_tensor *b);
 dob_tensor *dob_addmm(dob_tensor *c, dob_tensor *a, dob_tensor *b, double beta, double alpha);
 dob_tensor *dob_bmm(dob_tensor *a, dob_tensor *b);
-dob_tensor *dob_linear(dob_tensor *x, dob_tensor *w, dob_tensor *bias);
+dob_tensor *dob_linear(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int activation);
 dob_tensor *dob_conv2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias,
                        int stride_h, int stride_w,
-                       int pad_top, int pad_bottom, int pad_left, int pad_right);
+                       int pad_top, int pad_bottom, int pad_left, int pad_right, int activation);
 dob_tensor *dob_conv_transpose2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias,
                                  int stride_h, int stride_w,
-                                 int pad_top, int pad_bottom, int pad_left, int pad_right);
+                                 int pad_top, int pad_bottom, int pad_left, int pad_right, int activation);
 dob_tensor *dob_max_pool2d(dob_tensor *x, int kh, int kw, int sh, int sw,
                            int pad_top, int pad_bottom, int pad_left, int pad_right);
 dob_tensor *dob_avg_pool2d(dob_tensor *x, int kh, int kw, int sh, int sw,
@@ -155,7 +156,7 @@ dob_tensor *dob_avg_pool2d(dob_tensor *x, int kh, int kw, int sh, int sw,
 dob_tensor *dob_resize_bilinear(dob_tensor *x, int out_h, int out_w);
 dob_tensor *dob_batch_norm(dob_tensor *x, dob_tensor *weight, dob_tensor *bias,
                            dob_tensor *running_mean, dob_tensor *running_var,
-                           int training, double momentum, double eps);
+                           int training, double momentum, double eps, int activation);
 dob_tensor *dob_layer_norm(dob_tensor *x, int ndims, dob_tensor *weight, dob_tensor *bias,
                            double eps);
 dob_tensor *dob_dropout(dob_tensor *x, double p, int training);

@@ -745,6 +745,15 @@ function M.int_arg(v, what, op)
    return A.int(op, what, v)
 end
 
+-- the activations conv2d, linear and batch_norm can apply to their output in the same op
+local ACTIVATIONS = { none = C.DOB_ACT_NONE, relu = C.DOB_ACT_RELU }
+
+--- v, an activation option (nil, "none" or "relu"), as the C API's code for it
+function M.activation(op, name, v)
+   if v == nil then return C.DOB_ACT_NONE end
+   return ACTIVATIONS[A.string(op, name, v, ACTIVATIONS)]
+end
+
 A.describe_type(mt, function(t)
    return ("a %s tensor of size [%s]"):format(DTYPE_NAMES[C.dob_dtype(t.h)], table.concat(t:size(), "x"))
 end)

@@ -6,5 +6,6 @@ dob_tensor *dob_matmul(dob_tensor *a, dob_tensor *b);
 dob_tensor *dob_addmm(dob_tensor *c, dob_tensor *a, dob_tensor *b, double beta, double alpha);
 /* bmm: [b,n,k]x[b,k,m] -> [b,n,m] */
 dob_tensor *dob_bmm(dob_tensor *a, dob_tensor *b);
-/* linear: x [..., in] W [out, in] bias [out] (may be NULL) -> [..., out] */
-dob_tensor *dob_linear(dob_tensor *x, dob_tensor *w, dob_tensor *bias);
+/* linear: x [..., in] W [out, in] bias [out] (may be NULL) -> [..., out];
+   activation DOB_ACT_NONE or DOB_ACT_RELU (relu(x W^T + b) in one op) */
+dob_tensor *dob_linear(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int activation);

@@ -10,6 +10,12 @@
  *   conv_transpose2d is conv2d's input gradient with x in the role of dy:
  *             y = col2im(W^T x) + b;  dx = W im2col(dy);  dW = sum_n x im2col(dy)^T
  *
+ * With activation = relu, conv2d writes relu(W cols + b): the bias and relu are
+ * applied per chunk as the output is written (winograd.c: per tile row), so the
+ * pre-activation tensor is never made; the node saves y and its backward runs
+ * the above with dy' = dy relu'(y) (relu's backward, the same bits).
+ * conv_transpose2d likewise, the bias and relu in one pass after col2im.
+ *
  * 3x3 and 5x5 stride-1 convolutions with 8+ channels on both sides go to
  * winograd.c (2.25x / 2.8x fewer multiplies); everything else is im2col + sgemm.
  *
@@ -259,30 +265,32 @@ static void gather(const float *src, int64_t nb, int64_t R, int64_t P, float *ds
     }
 }
 
-/* dst [nb, R, P] <- src [R, nb P] (+ bias[r]) */
-static void scatter(const float *src, int64_t nb, int64_t R, int64_t P, const float *bias, float *dst)
+/* dst [nb, R, P] <- act(src [R, nb P] (+ bias[r])) */
+static void scatter(const float *src, int64_t nb, int64_t R, int64_t P, const float *bias, int act, float *dst)
 {
 #pragma omp parallel for schedule(static) if (nb * R > 1 && nb * R * P >= DOB_PAR_MIN)
     for (int64_t sr = 0; sr < nb * R; sr++) {
         int64_t s = sr / R, r = sr % R;
         const float *a = src + r * nb * P + s * P;
         float *o = dst + sr * P;
-        if (bias) {
-            float b = bias[r];
-            for (int64_t p = 0; p < P; p++) o[p] = a[p] + b;
-        } else {
-            memcpy(o, a, sizeof(float) * (size_t)P);
-        }
+        float b = bias ? bias[r] : 0.0f;
+        if (act == DOB_ACT_RELU && bias) for (int64_t p = 0; p < P; p++) o[p] = dob__relu(a[p] + b);
+        else if (act == DOB_ACT_RELU) for (int64_t p = 0; p < P; p++) o[p] = dob__relu(a[p]);
+        else if (bias) for (int64_t p = 0; p < P; p++) o[p] = a[p] + b;
+        else memcpy(o, a, sizeof(float) * (size_t)P);
     }
 }
 
-/* y [nb, R, P] += bias[r] */
-static void add_bias(float *y, int64_t nb, int64_t R, int64_t P, const float *bias)
+/* y [nb, R, P] = act(y + bias[r]) (bias may be NULL) */
+static void bias_act(float *y, int64_t nb, int64_t R, int64_t P, const float *bias, int act)
 {
+    if (!bias && act == DOB_ACT_NONE) return;
 #pragma omp parallel for schedule(static) if (nb * R > 1 && nb * R * P >= DOB_PAR_MIN)
     for (int64_t sr = 0; sr < nb * R; sr++) {
-        float b = bias[sr % R], *o = y + sr * P;
-        for (int64_t p = 0; p < P; p++) o[p] += b;
+        float b = bias ? bias[sr % R] : 0.0f, *o = y + sr * P;
+        if (act == DOB_ACT_RELU && bias) for (int64_t p = 0; p < P; p++) o[p] = dob__relu(o[p] + b);
+        else if (act == DOB_ACT_RELU) for (int64_t p = 0; p < P; p++) o[p] = dob__relu(o[p]);
+        else for (int64_t p = 0; p < P; p++) o[p] += b;
     }
 }
 
@@ -307,7 +315,7 @@ static void channel_sums(const float *y, int64_t N, int64_t R, int64_t P, float 
 
 /* What one pass over the batch computes, chunk by chunk (any subset):
      cols = im2col(x)                       when x is given (y or dw need it)
-     y = W cols (+ bias)                    when y is given
+     y = act(W cols (+ bias))               when y is given
      dw = sum over chunks of dy cols^T      when dw is given
      dx = col2im(W^T dy)                    when dx is given
    x, dx [N,C,H,W]; y, dy [N,OC,OH,OW]; w, dw [OC,K]. conv2d's backward does dw
@@ -316,6 +324,7 @@ typedef struct {
     const geom *g;
     const float *x, *w, *bias, *dy;
     float *y, *dw, *dx;
+    int act;                     /* y's activation */
 } pass;
 
 /* one chunk of samples [n0, n0 + nb); dw_acc [K, OC] (dw transposed) gets beta = 0 on the first chunk */
@@ -339,8 +348,9 @@ static void run_chunk(const pass *ps, int64_t n0, int64_t nb, float *colsbuf, fl
         } else {
             dob__gemm(false, false, OC, nc, K, ps->w, K, cols, nc, 0.0f, nb == 1 ? ys : buf, nc);
         }
-        if (nb == 1) { if (ps->bias) add_bias(ys, 1, OC, P, ps->bias); }
-        else scatter(buf, nb, OC, P, ps->bias, ys);
+        /* the bias and the activation are applied while the chunk's output is in cache */
+        if (nb == 1) bias_act(ys, 1, OC, P, ps->bias, ps->act);
+        else scatter(buf, nb, OC, P, ps->bias, ps->act, ys);
     }
     const float *dys = NULL;
     if (ps->dy && ((ps->dw && K > 0) || ps->dx)) {
@@ -360,7 +370,7 @@ static void run_chunk(const pass *ps, int64_t n0, int64_t nb, float *colsbuf, fl
             return;
         }
         dob__gemm(true, false, K, nc, OC, ps->w, K, dys, nc, 0.0f, colsbuf, nc);
-        if (g->direct) scatter(colsbuf, nb, C, P, NULL, dxs);
+        if (g->direct) scatter(colsbuf, nb, C, P, NULL, DOB_ACT_NONE, dxs);
         else col2im(g, colsbuf, nc, nb, dxs);
     }
 }
@@ -383,7 +393,7 @@ static int run_pass(const pass *ps)
     if (N == 0 || P == 0 || OC == 0) return 0;
     if (dob__winograd_applies(g->C, OC, g->KH, g->KW, g->sh, g->sw)) {
         dob_conv_pass wp = {N, g->C, g->H, g->W, OC, g->OH, g->OW, g->KH, g->pt, g->pl,
-                            ps->x, ps->w, ps->bias, ps->dy, ps->y, ps->dw, ps->dx};
+                            ps->x, ps->w, ps->bias, ps->dy, ps->y, ps->dw, ps->dx, ps->act};
         return dob__winograd_pass(&wp);
     }
     int64_t nb0 = chunk_samples(g), ncmax = nb0 * P, nchunks = (N + nb0 - 1) / nb0;
@@ -476,7 +486,7 @@ static int contig3(dob_tensor *x, dob_tensor *w, dob_tensor *b, dob_tensor **xc,
 
 /* ---- conv2d -------------------------------------------------------------------------------- */
 
-/* iattr: sh, sw, pt, pb, pl, pr; saved: x, w */
+/* iattr: sh, sw, pt, pb, pl, pr, activation; saved: x, w (with a relu: then the output) */
 static void geom_of_node(const dob_node *n, const dob_tensor *x, const dob_tensor *w, geom *g, bool transpose)
 {
     const int64_t *a = n->iattr;
@@ -507,7 +517,9 @@ static int conv2d_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gi
     geom g;
     geom_of_node(n, x, w, &g, false);
     bool nx = dob__input_needs_grad(n, 0), nw = dob__input_needs_grad(n, 1);
-    dob_tensor *gy = dob__contig(gout[0]), *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL;
+    /* with a fused relu, the gradient at the pre-activation is g masked by the saved output */
+    dob_tensor *gy = n->iattr[6] == DOB_ACT_RELU ? dob__relu_grad(gout[0], n->saved[2]) : dob__contig(gout[0]);
+    dob_tensor *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL;
     int rc = gy ? 0 : -1;
     if (!rc && (nx || nw)) {
         wc = dob__contig(w);
@@ -517,7 +529,7 @@ static int conv2d_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gi
         if (!wc || (nw && (!xc || !gw)) || (nx && !gx)) rc = -1;
         else {
             pass ps = {&g, xc ? dob__f32(xc) : NULL, dob__f32(wc), NULL, dob__f32(gy), NULL,
-                       gw ? dob__f32(gw) : NULL, gx ? dob__f32(gx) : NULL};
+                       gw ? dob__f32(gw) : NULL, gx ? dob__f32(gx) : NULL, DOB_ACT_NONE};
             rc = run_pass(&ps);
         }
     }
@@ -536,8 +548,9 @@ static int conv2d_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gi
 }
 
 dob_tensor *dob_conv2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int stride_h, int stride_w,
-                       int pad_top, int pad_bottom, int pad_left, int pad_right)
+                       int pad_top, int pad_bottom, int pad_left, int pad_right, int activation)
 {
+    if (dob__check_activation("conv2d", activation)) return NULL;
     DOB_CHECK_F32(x, "conv2d", "x");
     DOB_CHECK_F32(w, "conv2d", "weight");
     DOB_CHECK(x->ndim == 4, "conv2d: input must be 4-D [N,C,H,W], got %s", dob__shape(x));
@@ -560,7 +573,8 @@ dob_tensor *dob_conv2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int strid
     if (contig3(x, w, bias, &xc, &wc, &bc)) return NULL;
     int64_t os[4] = {g.N, g.OC, g.OH, g.OW};
     dob_tensor *out = dob__new_like_shape(DOB_F32, 4, os);
-    pass ps = {&g, dob__f32(xc), dob__f32(wc), bc ? dob__f32(bc) : NULL, NULL, out ? dob__f32(out) : NULL, NULL, NULL};
+    pass ps = {&g, dob__f32(xc), dob__f32(wc), bc ? dob__f32(bc) : NULL, NULL, out ? dob__f32(out) : NULL, NULL, NULL,
+               activation};
     if (out && run_pass(&ps)) {
         dob_release(out);
         out = NULL;
@@ -570,12 +584,14 @@ dob_tensor *dob_conv2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int strid
     dob_release(bc);
     if (!out) return NULL;
     dob_tensor *ins[3] = {x, w, bias};
-    dob_node *n = dob__record("conv2d", conv2d_backward, 3, ins, 1);
+    bool relu = activation == DOB_ACT_RELU;
+    dob_node *n = dob__record(relu ? "conv2d_relu" : "conv2d", conv2d_backward, 3, ins, 1);
     if (n) {
-        int64_t a[6] = {stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right};
+        int64_t a[7] = {stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, activation};
         memcpy(n->iattr, a, sizeof a);
         dob__save(n, x);
         dob__save(n, w);
+        if (relu) dob__save(n, out);
         dob__set_output(n, 0, out);
     }
     return dob__recorded(n, out);
@@ -589,7 +605,8 @@ static int conv_transpose2d_backward(dob_node *n, dob_tensor *const *gout, dob_t
     geom g;
     geom_of_node(n, x, w, &g, true);
     bool nx = dob__input_needs_grad(n, 0), nw = dob__input_needs_grad(n, 1);
-    dob_tensor *gy = dob__contig(gout[0]), *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL;
+    dob_tensor *gy = n->iattr[6] == DOB_ACT_RELU ? dob__relu_grad(gout[0], n->saved[2]) : dob__contig(gout[0]);
+    dob_tensor *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL;
     int rc = gy ? 0 : -1;
     if (!rc && (nx || nw)) {
         /* in conv2d terms: gy is the image, x the output gradient */
@@ -600,7 +617,7 @@ static int conv_transpose2d_backward(dob_node *n, dob_tensor *const *gout, dob_t
         if (!xc || (nx && !gx) || (nw && !gw)) rc = -1;
         else {
             pass ps = {&g, dob__f32(gy), dob__f32(wc), NULL, dob__f32(xc), gx ? dob__f32(gx) : NULL,
-                       gw ? dob__f32(gw) : NULL, NULL};
+                       gw ? dob__f32(gw) : NULL, NULL, DOB_ACT_NONE};
             rc = run_pass(&ps);
         }
     }
@@ -619,8 +636,9 @@ static int conv_transpose2d_backward(dob_node *n, dob_tensor *const *gout, dob_t
 }
 
 dob_tensor *dob_conv_transpose2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int stride_h, int stride_w,
-                                 int pad_top, int pad_bottom, int pad_left, int pad_right)
+                                 int pad_top, int pad_bottom, int pad_left, int pad_right, int activation)
 {
+    if (dob__check_activation("conv_transpose2d", activation)) return NULL;
     DOB_CHECK_F32(x, "conv_transpose2d", "x");
     DOB_CHECK_F32(w, "conv_transpose2d", "weight");
     DOB_CHECK(x->ndim == 4, "conv_transpose2d: input must be 4-D [N,C,H,W], got %s", dob__shape(x));
@@ -648,23 +666,26 @@ dob_tensor *dob_conv_transpose2d(dob_tensor *x, dob_tensor *w, dob_tensor *bias,
     if (contig3(x, w, bias, &xc, &wc, &bc)) return NULL;
     int64_t os[4] = {g.N, g.C, OH, OW};
     dob_tensor *out = dob__new_like_shape(DOB_F32, 4, os);
-    pass ps = {&g, NULL, dob__f32(wc), NULL, dob__f32(xc), NULL, NULL, out ? dob__f32(out) : NULL};
+    pass ps = {&g, NULL, dob__f32(wc), NULL, dob__f32(xc), NULL, NULL, out ? dob__f32(out) : NULL, DOB_ACT_NONE};
     if (out && run_pass(&ps)) {
         dob_release(out);
         out = NULL;
     }
-    if (out && bc) add_bias(dob__f32(out), g.N, g.C, OH * OW, dob__f32(bc));
+    /* col2im sums overlapping taps into the output, so the bias and activation follow the pass */
+    if (out) bias_act(dob__f32(out), g.N, g.C, OH * OW, bc ? dob__f32(bc) : NULL, activation);
     dob_release(xc);
     dob_release(wc);
     dob_release(bc);
     if (!out) return NULL;
     dob_tensor *ins[3] = {x, w, bias};
-    dob_node *n = dob__record("conv_transpose2d", conv_transpose2d_backward, 3, ins, 1);
+    bool relu = activation == DOB_ACT_RELU;
+    dob_node *n = dob__record(relu ? "conv_transpose2d_relu" : "conv_transpose2d", conv_transpose2d_backward, 3, ins, 1);
     if (n) {
-        int64_t a[6] = {stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right};
+        int64_t a[7] = {stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, activation};
         memcpy(n->iattr, a, sizeof a);
         dob__save(n, x);
         dob__save(n, w);
+        if (relu) dob__save(n, out);
         dob__set_output(n, 0, out);
     }
     return dob__recorded(n, out);

@@ -91,7 +91,7 @@ static void unary_row(int op, double p0, double p1, int64_t n, float *o, int64_t
     case DOB_LOG: UNARY_ROW(logf(x)); break;
     case DOB_SQRT: UNARY_ROW(sqrtf(x)); break;
     case DOB_ABS: UNARY_ROW(fabsf(x)); break;
-    case DOB_RELU: UNARY_ROW(x > 0 || x != x ? x : 0.0f); break;
+    case DOB_RELU: UNARY_ROW(dob__relu(x)); break;
     case DOB_SIGMOID: UNARY_ROW(sigmoid_f(x)); break;
     case DOB_TANH: UNARY_ROW(tanhf(x)); break;
     case DOB_SOFTPLUS: UNARY_ROW(softplus_f(x)); break;
@@ -120,7 +120,7 @@ static void unary_grad_row(int op, double p0, double p1, int64_t n, float *gx, c
     case DOB_LOG: GRAD_ROW(1.0f / v); break;
     case DOB_SQRT: GRAD_ROW(0.5f / o); break;
     case DOB_ABS: GRAD_ROW((float)((v > 0) - (v < 0))); break;
-    case DOB_RELU: GRAD_ROW(o > 0 || o != o ? 1.0f : 0.0f); break;   /* o > 0 iff v > 0; NaN stays NaN */
+    case DOB_RELU: GRAD_ROW(dob__relu_slope(o)); break;   /* the output: relu keeps only it */
     case DOB_SIGMOID: GRAD_ROW(o * (1 - o)); break;
     case DOB_TANH: GRAD_ROW(1 - o * o); break;
     case DOB_SOFTPLUS: GRAD_ROW(sigmoid_f(v)); break;
@@ -600,6 +600,51 @@ static dob_tensor *unary_op(int op, double p0, double p1, dob_tensor *a)
         dob__set_output(n, 0, out);
     }
     return dob__recorded(n, out);
+}
+
+/* ---- the relu epilogue of conv2d, linear and batch_norm ----------------------------- */
+
+int dob__check_activation(const char *op, int act)
+{
+    DOB_CHECK_INT(act == DOB_ACT_NONE || act == DOB_ACT_RELU,
+                  "%s: activation must be DOB_ACT_NONE (0) or DOB_ACT_RELU (1), got %d", op, act);
+    return 0;
+}
+
+void dob__relu_inplace(float *y, int64_t n)
+{
+    int64_t items = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static) if (items > 1 && n >= DOB_PAR_MIN)
+    for (int64_t w = 0; w < items; w++) {
+        float *row = y + w * CHUNK;
+        int64_t len = n - w * CHUNK < CHUNK ? n - w * CHUNK : CHUNK;
+        for (int64_t i = 0; i < len; i++) row[i] = dob__relu(row[i]);
+    }
+}
+
+/* relu's output is 0 exactly where its input is <= 0, and NaN where the input is,
+   so y gives the same factor as the input would: the same bits as relu's backward.
+   A gradient nothing else holds (the engine's gradient slot, as its accumulation
+   checks) is masked in place, so the op's backward needs no second buffer of
+   the output's size. */
+dob_tensor *dob__relu_grad(dob_tensor *g, dob_tensor *y)
+{
+    bool owned = g->refcount == 1 && g->storage->refcount == 1 && dob__is_contiguous(g);
+    dob_tensor *gc = dob__contig(g), *yc = gc ? dob__contig(y) : NULL;
+    dob_tensor *gx = !yc ? NULL : owned ? (gc->refcount++, gc) : dob__empty_like(gc);
+    if (gx) {
+        int64_t total = dob__numel_of(gc->ndim, gc->size), items = (total + CHUNK - 1) / CHUNK;
+        float *pgx = dob__f32(gx);
+        const float *pg = dob__f32(gc), *py = dob__f32(yc);
+#pragma omp parallel for schedule(static) if (items > 1 && total >= DOB_PAR_MIN)
+        for (int64_t w = 0; w < items; w++) {
+            int64_t s = w * CHUNK, len = total - s < CHUNK ? total - s : CHUNK;
+            for (int64_t i = s; i < s + len; i++) pgx[i] = pg[i] * dob__relu_slope(py[i]);
+        }
+    }
+    dob_release(gc);
+    dob_release(yc);
+    return gx;
 }
 
 dob_tensor *dob_unary(int op, dob_tensor *a)

@@ -5,7 +5,9 @@
  *           result), a 1-D b is [k, 1] (likewise)
  *   bmm     a [B, n, k] @ b [B, k, m] -> [B, n, m]
  *   addmm   beta * c + alpha * a @ b, a [n, k], b [k, m], c broadcast to [n, m]
- *   linear  x [..., in], W [out, in], bias [out] or NULL -> x W^T + bias [..., out]
+ *   linear  x [..., in], W [out, in], bias [out] or NULL -> x W^T + bias [..., out],
+ *           or relu of it (activation; the node then saves the output, and its
+ *           backward first masks g by relu'(out), as relu's backward would)
  *
  * Backward (g = dL/dout):
  *   dA = g B^T, dB = A^T g, each summed over the batch dims its operand was
@@ -431,10 +433,10 @@ static void column_sums(const float *g, int64_t rows, int64_t m, float *out)
     }
 }
 
-/* saved: x, w */
-static int linear_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin)
+/* the input gradients from g = dL/d(x W^T + b) */
+static int linear_grads(dob_node *n, dob_tensor *g, dob_tensor **gin)
 {
-    dob_tensor *x = n->saved[0], *w = n->saved[1], *g = gout[0];
+    dob_tensor *x = n->saved[0], *w = n->saved[1];
     tview xv = view_of(x), wv = view_of(w), gv = view_of(g);
     if (x->ndim == 1) {
         insert_one(&xv, 0);
@@ -472,8 +474,20 @@ static int linear_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gi
     return 0;
 }
 
-dob_tensor *dob_linear(dob_tensor *x, dob_tensor *w, dob_tensor *bias)
+/* saved: x, w (with a relu: then the output); iattr[0]: the activation */
+static int linear_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin)
 {
+    if (n->iattr[0] != DOB_ACT_RELU) return linear_grads(n, gout[0], gin);
+    /* the gradient at the pre-activation: g masked by the saved output, as relu's backward */
+    dob_tensor *g = dob__relu_grad(gout[0], n->saved[2]);
+    int rc = g ? linear_grads(n, g, gin) : -1;
+    dob_release(g);
+    return rc;
+}
+
+dob_tensor *dob_linear(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int activation)
+{
+    if (dob__check_activation("linear", activation)) return NULL;
     DOB_CHECK_F32(x, "linear", "x");
     DOB_CHECK_F32(w, "linear", "weight");
     DOB_CHECK(w->ndim == 2, "linear: weight must be [out, in], got %s", dob__shape(w));
@@ -509,11 +523,15 @@ dob_tensor *dob_linear(dob_tensor *x, dob_tensor *w, dob_tensor *bias)
         dob_release(out);
         return NULL;
     }
+    bool relu = activation == DOB_ACT_RELU;
+    if (relu) dob__relu_inplace(dob__f32(out), rows * m);
     dob_tensor *ins[3] = {x, w, bias};
-    dob_node *n = dob__record("linear", linear_backward, 3, ins, 1);
+    dob_node *n = dob__record(relu ? "linear_relu" : "linear", linear_backward, 3, ins, 1);
     if (n) {
+        n->iattr[0] = activation;
         dob__save(n, x);
         dob__save(n, w);
+        if (relu) dob__save(n, out);
         dob__set_output(n, 0, out);
     }
     return dob__recorded(n, out);

@@ -5,6 +5,9 @@
  *   layer_norm  x [..., D1..Dk], normalised over the last k dims; weight and
  *               bias [D1..Dk] or NULL.
  *
+ * batch_norm may apply relu to y as it writes it (activation): the node then
+ * saves y, and its backward masks g by relu'(y) first, as relu's backward would.
+ *
  * Forward: xh = (x - mean) * invstd, invstd = 1 / sqrt(var + eps) with the
  * biased variance; y = xh * gamma + beta. batch_norm in training mode uses the
  * batch statistics and updates running_mean/var in place (running = (1 - m)
@@ -72,10 +75,11 @@ static inline void acc_grad(const float *restrict g, const float *restrict x, in
     }
 }
 
-/* y = x * a + b */
-static inline void affine_row(float *restrict y, const float *restrict x, int64_t n, float a, float b)
+/* y = act(x * a + b) */
+static inline void affine_row(float *restrict y, const float *restrict x, int64_t n, float a, float b, int act)
 {
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] * a + b;
+    if (act == DOB_ACT_RELU) for (int64_t i = 0; i < n; i++) y[i] = dob__relu(x[i] * a + b);
+    else for (int64_t i = 0; i < n; i++) y[i] = x[i] * a + b;
 }
 
 /* element c of a 1-dim tensor (any stride), or dflt for NULL */
@@ -111,10 +115,12 @@ static dob_tensor *read_apart(dob_tensor *t, const dob_tensor *rm, const dob_ten
     return t;
 }
 
-/* iattr: training, has_weight; saved: x (contiguous), weight or NULL, mean [C], invstd [C] */
+/* iattr: training, activation; saved: x (contiguous), weight or NULL, mean [C], invstd [C]
+   (with a relu: then the output) */
 static int batch_norm_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin)
 {
-    dob_tensor *gy = dob__contig(gout[0]);
+    /* with a fused relu, the gradient at bn's output is g masked by the saved relu output */
+    dob_tensor *gy = n->iattr[1] == DOB_ACT_RELU ? dob__relu_grad(gout[0], n->saved[4]) : dob__contig(gout[0]);
     if (!gy) return -1;
     const dob_tensor *x = n->saved[0], *w = n->saved[1], *mt = n->saved[2], *it = n->saved[3];
     bool training = n->iattr[0] != 0;
@@ -169,9 +175,10 @@ static int batch_norm_backward(dob_node *n, dob_tensor *const *gout, dob_tensor 
 
 dob_tensor *dob_batch_norm(dob_tensor *x, dob_tensor *weight, dob_tensor *bias,
                            dob_tensor *running_mean, dob_tensor *running_var,
-                           int training, double momentum, double eps)
+                           int training, double momentum, double eps, int activation)
 {
     const char *op = "batch_norm";
+    if (dob__check_activation(op, activation)) return NULL;
     DOB_CHECK_F32(x, op, "x");
     DOB_CHECK(x->ndim >= 2, "batch_norm: expected an input [N,C] or [N,C,H,W], got %s", dob__shape(x));
     int64_t N = x->size[0], C = x->size[1], HW = dob__numel_of(x->ndim - 2, x->size + 2), M = N * HW;
@@ -240,7 +247,7 @@ dob_tensor *dob_batch_norm(dob_tensor *x, dob_tensor *weight, dob_tensor *bias,
         float a = (float)(gamma * inv), b = (float)(beta - mean * gamma * inv);
         for (int64_t i = 0; i < N; i++) {
             int64_t o = (i * C + c) * HW;
-            affine_row(py + o, px + o, HW, a, b);
+            affine_row(py + o, px + o, HW, a, b, activation);
         }
     }
     if (training && rm) {
@@ -248,13 +255,16 @@ dob_tensor *dob_batch_norm(dob_tensor *x, dob_tensor *weight, dob_tensor *bias,
         dob__bump_version(running_var);
     }
     dob_tensor *ins[3] = {x, weight, bias};
-    dob_node *n = dob__record("batch_norm", batch_norm_backward, 3, ins, 1);
+    bool relu = activation == DOB_ACT_RELU;
+    dob_node *n = dob__record(relu ? "batch_norm_relu" : "batch_norm", batch_norm_backward, 3, ins, 1);
     if (n) {
         n->iattr[0] = training != 0;
+        n->iattr[1] = activation;
         dob__save(n, xc);
         dob__save(n, wr);
         dob__save(n, mt);
         dob__save(n, it);
+        if (relu) dob__save(n, out);
         dob__set_output(n, 0, out);
     }
     dob_release(xc);

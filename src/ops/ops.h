@@ -34,6 +34,19 @@ float expm1f(float);
    into memcpy/memset calls, which cost more than such a loop. */
 #define DOB_NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
+/* ---- fused activations (elementwise.c) ------------------------------------------------ */
+/* relu as the unary op computes it: a NaN passes, -0 and negatives become +0 */
+static inline float dob__relu(float x) { return x > 0 || x != x ? x : 0.0f; }
+/* relu's gradient factor at a point whose relu output (or input) is y: 1 where y > 0 or NaN, else 0 */
+static inline float dob__relu_slope(float y) { return y > 0 || y != y ? 1.0f : 0.0f; }
+/* fails (with op's name) unless act is DOB_ACT_NONE or DOB_ACT_RELU */
+int dob__check_activation(const char *op, int act);
+/* y[i] = relu(y[i]) over n contiguous floats (in parallel for large n) */
+void dob__relu_inplace(float *y, int64_t n);
+/* g * relu'(y), contiguous (a new reference): the gradient at the input of a fused relu whose
+   output is y; g itself, masked in place, when nothing else holds it */
+dob_tensor *dob__relu_grad(dob_tensor *g, dob_tensor *y);
+
 /* the gradient of an op's output, reduced to an input's shape (edge sizes) */
 dob_tensor *dob__reduce_grad(dob_tensor *g, const dob_edge *e);
 
@@ -43,12 +56,13 @@ void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
 /* One pass of a stride-1 conv2d [N,C,H,W] * [OC,C,R,R] -> [N,OC,OH,OW] over the
-   batch, any subset of: y = conv(x) + bias; dw = d/dw (needs x, dy); dx = d/dx
+   batch, any subset of: y = act(conv(x) + bias); dw = d/dw (needs x, dy); dx = d/dx
    (needs dy). pt, pl: top and left padding (bottom and right follow from OH, OW). */
 typedef struct {
     int64_t N, C, H, W, OC, OH, OW, R, pt, pl;
     const float *x, *w, *bias, *dy;
     float *y, *dw, *dx;
+    int act;                     /* y's activation, DOB_ACT_NONE or DOB_ACT_RELU */
 } dob_conv_pass;
 /* winograd.c: F(2x2, 3x3) and F(2x2, 5x5) for stride-1 convolutions with enough channels */
 bool dob__winograd_applies(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t sh, int64_t sw);

@@ -25,6 +25,9 @@
  *        1/24 -1/12 1/6 -1/3 2/3; 0 0 0 0 1]
  *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1]
  *
+ * conv2d's fused relu is applied to the output rows of each chunk right after
+ * A^T M A + bias, while they are in cache; store_y then writes y itself.
+ *
  * Layout: a chunk's tiles are gathered straight into V (and dY's into M): for
  * channel c, element ξ of tile t sits at V[ξ][c][t], and every transform runs
  * in place over all T tiles at once (full-width vectors whatever the image
@@ -210,6 +213,13 @@ static void at_rows(int a, float *const *in, float *const *out, float bias, int6
             out1[t] = in1[t] - in2[t] + 2 * (in3[t] - in4[t]) + in5[t] + bias;
         }
     }
+}
+
+/* row = relu(row): conv2d's fused activation, applied to a tile row once it holds y */
+static void relu_row(float *restrict row, int64_t n)
+{
+#pragma omp simd
+    for (int64_t t = 0; t < n; t++) row[t] = dob__relu(row[t]);
 }
 
 /* out = A in[0..1] (the adjoint of at_rows) */
@@ -491,8 +501,11 @@ static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, in
     if (p->y) {
         for (int x = 0; x < A2; x++)
             dob__gemm(false, false, OC, n, C, u + x * OC * C, C, s->v + x * ldv, L, 0.0f, s->m + x * ldm, L);
-        for (int64_t oc = 0; oc < OC; oc++)
+        for (int64_t oc = 0; oc < OC; oc++) {
             output_transform(a, s->m + oc * L, ldm, n, p->bias ? p->bias[oc] : 0.0f, s->w, s->m + oc * L, ldm);
+            if (p->act == DOB_ACT_RELU)   /* the 4 output rows of channel oc, still in cache */
+                for (int r = 0; r < 4; r++) relu_row(s->m + oc * L + r * ldm, n);
+        }
         for (int64_t i = 0; i < nb; i++)
             for (int64_t oc = 0; oc < OC; oc++)
                 store_y(g, s->m + oc * L + i * TPS, ldm, p->y + ((n0 + i) * OC + oc) * OHW);

@@ -240,6 +240,17 @@ local function kernel_of(op, k)
    return k, k
 end
 
+-- the activation option of a layer that can fuse one: nil (none) or "relu"; the C code is
+-- checked here so a bad value fails when the layer is made
+local function activation_of(op, o)
+   local v = opt(o, "activation", nil)
+   dob_ops.activation(op, "options.activation", v)
+   return v ~= "none" and v or nil
+end
+
+-- ", relu" in a layer's description when it applies one
+local function activation_text(self) return self.activation and ", " .. self.activation or "" end
+
 -- an initialiser option: a function of the tensor
 local function initialiser(op, o, k, default)
    local f = opt(o, k, default)
@@ -259,48 +270,59 @@ end
 local Linear = class("Linear", Module)
 
 --- nn.Linear(in, out, opts): the dense layer x W^T + b, weight [out, in], bias [out]
--- opts: bias = true, weight_init (default nn.init.glorot_uniform_), bias_init (zeros_).
+-- opts: bias = true, weight_init (default nn.init.glorot_uniform_), bias_init (zeros_),
+-- activation = "relu" (relu(x W^T + b) in one op, as Linear followed by ReLU) or "none".
 function Linear:__init(nin, nout, o)
+   o = options("Linear", o)
    self.nin, self.nout = A.int("Linear", "in", nin, 1), A.int("Linear", "out", nout, 1)
-   weight_and_bias(self, "Linear", { nout, nin }, nout, options("Linear", o))
+   self.activation = activation_of("Linear", o)
+   weight_and_bias(self, "Linear", { nout, nin }, nout, o)
 end
 
---- linear:forward(x): dob.linear(x, weight, bias), [..., in] -> [..., out]
-function Linear:forward(x) return F.linear(input("Linear", x), self.weight, self.bias) end
+--- linear:forward(x): dob.linear(x, weight, bias, { activation }), [..., in] -> [..., out]
+function Linear:forward(x)
+   return F.linear(input("Linear", x), self.weight, self.bias, { activation = self.activation })
+end
 
---- linear:describe(): "Linear(in -> out)"
-function Linear:describe() return ("Linear(%d -> %d%s)"):format(self.nin, self.nout, self.bias and "" or ", no bias") end
+--- linear:describe(): "Linear(in -> out)", with ", no bias" and ", relu" where they apply
+function Linear:describe()
+   return ("Linear(%d -> %d%s%s)"):format(self.nin, self.nout, self.bias and "" or ", no bias", activation_text(self))
+end
 
 local Conv2d = class("Conv2d", Module)
 
 --- nn.Conv2d(in, out, kernel, opts): 2-D convolution, weight [out, in, kh, kw], bias [out]
 -- kernel a number or {kh, kw}; opts: stride = 1, padding = 0 | "SAME" | "VALID" | {t, b, l, r},
--- bias = true, weight_init (glorot_uniform_), bias_init (zeros_).
+-- bias = true, weight_init (glorot_uniform_), bias_init (zeros_), activation = "relu" (relu of
+-- the convolution in one op, as Conv2d followed by ReLU) or "none".
 function Conv2d:__init(cin, cout, k, o)
    o = options("Conv2d", o)
    self.cin, self.cout = A.int("Conv2d", "in", cin, 1), A.int("Conv2d", "out", cout, 1)
    self.kh, self.kw = kernel_of("Conv2d", k)
    self.stride = opt(o, "stride", 1)
    self.padding = opt(o, "padding", 0)
+   self.activation = activation_of("Conv2d", o)
    weight_and_bias(self, "Conv2d", { cout, cin, self.kh, self.kw }, cout, o)
 end
 
---- conv:forward(x): x:conv2d(weight, bias, { stride, padding }), x [N, in, H, W]
+--- conv:forward(x): x:conv2d(weight, bias, { stride, padding, activation }), x [N, in, H, W]
 function Conv2d:forward(x)
-   return F.conv2d(input("Conv2d", x), self.weight, self.bias, { stride = self.stride, padding = self.padding })
+   return F.conv2d(input("Conv2d", x), self.weight, self.bias, { stride = self.stride, padding = self.padding,
+      activation = self.activation })
 end
 
---- conv:describe(): "Conv2d(in -> out, KHxKW, stride s, padding p)"
+--- conv:describe(): "Conv2d(in -> out, KHxKW, stride s, padding p)", with ", no bias" and ", relu" where they apply
 function Conv2d:describe()
-   return ("Conv2d(%d -> %d, %dx%d, stride %s, padding %s%s)"):format(self.cin, self.cout, self.kh, self.kw,
+   return ("Conv2d(%d -> %d, %dx%d, stride %s, padding %s%s%s)"):format(self.cin, self.cout, self.kh, self.kw,
       tostring(self.stride), type(self.padding) == "table" and table.concat(self.padding, ",") or tostring(self.padding),
-      self.bias and "" or ", no bias")
+      self.bias and "" or ", no bias", activation_text(self))
 end
 
 local ConvTranspose2d = class("ConvTranspose2d", Module)
 
 --- nn.ConvTranspose2d(in, out, kernel, opts): 2-D transposed convolution, weight [in, out, kh, kw]
--- opts: stride = 1, padding = 0 | "SAME" | {t, b, l, r}, bias = true, weight_init, bias_init.
+-- opts: stride = 1, padding = 0 | "SAME" | {t, b, l, r}, bias = true, weight_init, bias_init,
+-- activation = "relu" (as Conv2d's) or "none".
 -- TF's conv2d_transpose kernel is [kh, kw, out, in], so Glorot fans are the same either way.
 function ConvTranspose2d:__init(cin, cout, k, o)
    o = options("ConvTranspose2d", o)
@@ -308,12 +330,21 @@ function ConvTranspose2d:__init(cin, cout, k, o)
    self.kh, self.kw = kernel_of("ConvTranspose2d", k)
    self.stride = opt(o, "stride", 1)
    self.padding = opt(o, "padding", 0)
+   self.activation = activation_of("ConvTranspose2d", o)
    weight_and_bias(self, "ConvTranspose2d", { cin, cout, self.kh, self.kw }, cout, o)
 end
 
---- convt:forward(x): x:conv_transpose2d(weight, bias, { stride, padding })
+--- convt:forward(x): x:conv_transpose2d(weight, bias, { stride, padding, activation })
 function ConvTranspose2d:forward(x)
-   return F.conv_transpose2d(input("ConvTranspose2d", x), self.weight, self.bias, { stride = self.stride, padding = self.padding })
+   return F.conv_transpose2d(input("ConvTranspose2d", x), self.weight, self.bias, { stride = self.stride,
+      padding = self.padding, activation = self.activation })
+end
+
+--- convt:describe(): "ConvTranspose2d(in -> out, KHxKW, stride s, padding p)", with ", relu" when it applies one
+function ConvTranspose2d:describe()
+   return ("ConvTranspose2d(%d -> %d, %dx%d, stride %s, padding %s%s%s)"):format(self.cin, self.cout, self.kh,
+      self.kw, tostring(self.stride), type(self.padding) == "table" and table.concat(self.padding, ",")
+      or tostring(self.padding), self.bias and "" or ", no bias", activation_text(self))
 end
 
 local MaxPool2d = class("MaxPool2d", Module)
@@ -355,11 +386,13 @@ nn.BatchNorm1d = nn.BatchNorm2d
 
 --- nn.BatchNorm2d(channels, opts), nn.BatchNorm1d(channels, opts): batch normalisation of [N,C,H,W] or [N,C]
 -- opts: momentum = 0.1 (PyTorch's convention, the weight of the new batch; TF's momentum m is
--- 1 - m here), eps = 1e-5, affine = true (parameters weight and bias [C]). Buffers
+-- 1 - m here), eps = 1e-5, affine = true (parameters weight and bias [C]), activation = "relu"
+-- (relu of the normalised output in one op, as BatchNorm2d followed by ReLU) or "none". Buffers
 -- running_mean, running_var; training mode uses batch statistics and updates them.
 function BatchNorm:__init(c, o)
    o = options("BatchNorm2d", o)
    self.c = A.int("BatchNorm2d", "channels", c, 1)
+   self.activation = activation_of("BatchNorm2d", o)
    self.momentum = A.range("BatchNorm2d", "options.momentum", opt(o, "momentum", 0.1), 0, 1)
    self.eps = A.finite("BatchNorm2d", "options.eps", opt(o, "eps", 1e-5))
    if not (self.eps > 0) then A.wrong("BatchNorm2d", "options.eps", "a positive number", self.eps) end
@@ -371,11 +404,14 @@ function BatchNorm:__init(c, o)
    self:buffer("running_var", dob_ops.ones(c))
 end
 
---- bn:forward(x): x:batch_norm(...) with the module's parameters, running statistics and mode
+--- bn:forward(x): x:batch_norm(...) with the module's parameters, running statistics, mode and activation
 function BatchNorm:forward(x)
    return F.batch_norm(input("BatchNorm2d", x), self.weight, self.bias, self.running_mean, self.running_var,
-      self.training, self.momentum, self.eps)
+      self.training, self.momentum, self.eps, self.activation)
 end
+
+--- bn:describe(): "BatchNorm2d(C)", with ", relu" when it applies one
+function BatchNorm:describe() return ("BatchNorm2d(%d%s)"):format(self.c, activation_text(self)) end
 
 local Dropout = class("Dropout", Module)
 

@@ -67,23 +67,26 @@ local function dims4(t, what, op)
 end
 
 --- x:conv2d(w, b, opts): 2-D convolution (cross-correlation) in NCHW; differentiable
--- conv2d(x, w, b, {stride = s or {sh, sw}, padding = p | {t, b, l, r} | {ph, pw} | "SAME" | "VALID"})
--- x [N,C,H,W], w [OC,C,KH,KW], b [OC] or nil.
+-- conv2d(x, w, b, {stride = s or {sh, sw}, padding = p | {t, b, l, r} | {ph, pw} | "SAME" | "VALID",
+-- activation = "relu" | "none"}); x [N,C,H,W], w [OC,C,KH,KW], b [OC] or nil. activation "relu"
+-- gives relu(conv2d(x, w, b)) bit for bit, in one op that never makes the pre-activation tensor.
 function dob.conv2d(x, w, b, opts)
    opts = opts or {}
    local hx, hw = dims4(x, "input", "conv2d"), dims4(w, "weight", "conv2d")
    local sh, sw = strides_of(opts, "conv2d")
    local pt, pb, pl, pr = pads_of(opts, "conv2d", tonumber(C.dob_size(hx, 2)), tonumber(C.dob_size(hx, 3)),
       tonumber(C.dob_size(hw, 2)), tonumber(C.dob_size(hw, 3)), sh, sw)
-   return wrap(C.dob_conv2d(hx, hw, b ~= nil and H(b, "bias") or nil, sh, sw, pt, pb, pl, pr))
+   local act = T.activation("conv2d", "options.activation", opts.activation)
+   return wrap(C.dob_conv2d(hx, hw, b ~= nil and H(b, "bias") or nil, sh, sw, pt, pb, pl, pr, act))
 end
 Tensor.conv2d = dob.conv2d
 
 --- x:conv_transpose2d(w, b, opts): 2-D transposed convolution (the adjoint of conv2d)
--- conv_transpose2d(x, w, b, {stride, padding}): the adjoint of conv2d.
+-- conv_transpose2d(x, w, b, {stride, padding, activation}): the adjoint of conv2d.
 -- x [N,C,H,W], w [C,OC,KH,KW] (PyTorch layout), b [OC] or nil. The output
 -- size is (H-1)*s + KH - top - bottom; padding "SAME" gives TF's
 -- conv2d_transpose with output size H*s (needs KH >= s), "VALID" (H-1)*s + KH.
+-- activation "relu" as conv2d's.
 function dob.conv_transpose2d(x, w, b, opts)
    opts = opts or {}
    local op = "conv_transpose2d"
@@ -95,7 +98,8 @@ function dob.conv_transpose2d(x, w, b, opts)
       A.raise(("%s: 'SAME' needs the kernel (%dx%d) to be at least the stride (%dx%d)"):format(op, kh, kw, sh, sw))
    end
    local pt, pb, pl, pr = pads_of(opts, op, h * sh, wd * sw, kh, kw, sh, sw)
-   return wrap(C.dob_conv_transpose2d(hx, hw, b ~= nil and H(b, "bias") or nil, sh, sw, pt, pb, pl, pr))
+   local act = T.activation(op, "options.activation", opts.activation)
+   return wrap(C.dob_conv_transpose2d(hx, hw, b ~= nil and H(b, "bias") or nil, sh, sw, pt, pb, pl, pr, act))
 end
 Tensor.conv_transpose2d = dob.conv_transpose2d
 

@@ -35,9 +35,13 @@ function dob.addmm(c, a, b, beta, alpha)
 end
 Tensor.addmm = dob.addmm
 
---- dob.linear(x, w, b): x w^T + b, the dense layer: x [..., in], w [out, in], b [out] or nil -> [..., out]
-function dob.linear(x, w, b)
-   return wrap(C.dob_linear(H(x, "input"), H(w, "weight"), b and H(b, "bias") or nil))
+--- dob.linear(x, w, b, opts): x w^T + b, the dense layer: x [..., in], w [out, in], b [out] or nil -> [..., out]
+-- opts.activation = "relu" gives relu(x w^T + b) bit for bit, in one op that never keeps the
+-- pre-activation tensor ("none", the default, the plain layer).
+function dob.linear(x, w, b, opts)
+   opts = A.table("linear", "options", opts, {})
+   local act = T.activation("linear", "options.activation", opts.activation)
+   return wrap(C.dob_linear(H(x, "input"), H(w, "weight"), b and H(b, "bias") or nil, act))
 end
 
 return dob

@@ -1,6 +1,6 @@
 -- Normalisation (src/ops/norm.c).
 --
---    dob.batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)
+--    dob.batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, activation)
 --    dob.layer_norm(x, normalized_ndims, weight, bias, eps)
 --
 -- batch_norm: x [N,C] or [N,C,H,W]; weight, bias, running stats [C] or nil.
@@ -8,7 +8,8 @@
 -- when running stats are given, updates them in place: running = (1 - momentum)
 -- running + momentum batch (PyTorch convention, unbiased running variance;
 -- DeepOBS/TF momentum m is 1 - m here). Eval mode uses the running stats.
--- Defaults: momentum 0.1, eps 1e-5.
+-- Defaults: momentum 0.1, eps 1e-5. activation "relu" gives relu(batch_norm(...)) bit for
+-- bit in one op ("none", the default: no activation).
 -- layer_norm: normalises over the last normalized_ndims dims (default 1);
 -- weight/bias of that shape or nil; eps default 1e-5.
 local T = require "deepobs.tensor"
@@ -29,13 +30,15 @@ local function num(v, dflt, what, op)
    return v
 end
 
---- x:batch_norm(weight, bias, running_mean, running_var, training, momentum, eps): batch normalisation
--- x [N,C] or [N,C,H,W]; see this file's header for training, momentum (0.1) and eps (1e-5).
-function Tensor.batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)
+--- x:batch_norm(weight, bias, running_mean, running_var, training, momentum, eps, activation): batch normalisation
+-- x [N,C] or [N,C,H,W]; see this file's header for training, momentum (0.1), eps (1e-5) and
+-- activation ("none" or "relu").
+function Tensor.batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, activation)
    local h = H(x, "input")
+   local act = T.activation("batch_norm", "activation", activation)
    return wrap(C.dob_batch_norm(h, opt(weight, "weight"), opt(bias, "bias"),
       opt(running_mean, "running_mean"), opt(running_var, "running_var"),
-      training and 1 or 0, num(momentum, 0.1, "momentum", "batch_norm"), num(eps, 1e-5, "eps", "batch_norm")))
+      training and 1 or 0, num(momentum, 0.1, "momentum", "batch_norm"), num(eps, 1e-5, "eps", "batch_norm"), act))
 end
 
 --- x:layer_norm(normalized_ndims, weight, bias, eps): normalises over the last normalized_ndims dims (default 1)
