@@ -22,7 +22,10 @@ local runstate = require "deepobs.runstate"
 
 local M = {}
 
-local FORMAT, VERSION = "deepobs-checkpoint", 1
+-- Version 2: the problems' layers fused their ReLUs (conv2d/linear/batch_norm with an
+-- activation), so the models' parameter paths moved (net.3.weight became net.2.weight);
+-- a version 1 checkpoint is refused with the message below rather than half-loaded.
+local FORMAT, VERSION = "deepobs-checkpoint", 2
 
 pcall(ffi.cdef, "int kill(int pid, int sig);")
 local ESRCH = 3
