@@ -3,10 +3,13 @@
  *
  * Why: a first write to a fresh page costs ~11 us on this VM, so a framework
  * that gives big buffers back to the OS each step spends most of the step in
- * page faults. Freed blocks go to a free list per size class and the next
- * request of that class reuses them. Classes are 4 per power of two (at most
- * 25% slack). Blocks of 2 MiB and more are 2 MiB-aligned and advised as huge
- * pages, which fault in ~10x faster. Only the Lua thread allocates (kernels
+ * page faults. Freed blocks are kept and the next request of their size
+ * reuses them. Below 2 MiB sizes go to classes, 4 per power of two (at most
+ * 25% slack), one free list each. From 2 MiB on a block is a whole number of
+ * 2 MiB huge pages (at most 2 MiB of slack, instead of a class's quarter: a
+ * 513 MB parameter buffer would take a 640 MB class), mapped directly and
+ * 2 MiB-aligned, and cached blocks are matched by exact size (a training step
+ * asks for the same sizes every time). Only the Lua thread allocates (kernels
  * running in OpenMP regions get their buffers before the region starts), so
  * there is no locking.
  *
@@ -32,16 +35,28 @@
 #define NCLASSES 256
 #define HUGE_BYTES ((size_t)2 << 20)
 
-typedef struct block { struct block *next; } block;
+/* a cached block, in its own first bytes */
+typedef struct block {
+    struct block *next;
+    size_t bytes;                            /* large blocks: their size */
+    uint64_t freed;                          /* large blocks: the tick they were freed at */
+} block;
 
 static block *free_list[NCLASSES];
 static uint64_t class_last_use[NCLASSES];   /* tick of the class's last hit or free */
+static block *large_list;                    /* cached blocks of HUGE_BYTES and more, latest first */
 static uint64_t tick;
 static int64_t cache_limit = -1;            /* -1: the automatic budget */
 static dob_mem_stats stats;
 
+/* the class of n bytes and its size; n above HUGE_BYTES: NCLASSES and n
+   rounded up to whole huge pages (the large blocks) */
 static int size_class(size_t n, size_t *class_bytes)
 {
+    if (n > HUGE_BYTES) {
+        *class_bytes = n > SIZE_MAX - HUGE_BYTES ? SIZE_MAX : (n + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
+        return NCLASSES;
+    }
     if (n <= 64) { *class_bytes = 64; return 0; }
     int e = 63 - __builtin_clzll((unsigned long long)(n - 1));  /* 2^e < n <= 2^(e+1) */
     size_t base = (size_t)1 << e, quarter = base / 4;
@@ -106,12 +121,36 @@ static void evict_for(int64_t want)
         int lru = -1;
         for (int c = 0; c < NCLASSES; c++)
             if (free_list[c] && (lru < 0 || class_last_use[c] < class_last_use[lru])) lru = c;
-        block *b = free_list[lru];
-        free_list[lru] = b->next;
-        os_free(b, class_bytes(lru));
-        stats.cached_bytes -= (int64_t)class_bytes(lru);
-        stats.evicted_total += (int64_t)class_bytes(lru);
+        block **oldest = NULL;                       /* the large list's last link */
+        for (block **l = &large_list; *l; l = &(*l)->next) oldest = l;
+        block *b;
+        size_t bytes;
+        if (oldest && (lru < 0 || (*oldest)->freed < class_last_use[lru])) {
+            b = *oldest;
+            *oldest = NULL;
+            bytes = b->bytes;
+        } else {
+            b = free_list[lru];
+            free_list[lru] = b->next;
+            bytes = class_bytes(lru);
+        }
+        os_free(b, bytes);
+        stats.cached_bytes -= (int64_t)bytes;
+        stats.evicted_total += (int64_t)bytes;
     }
+}
+
+/* a cached large block of exactly `bytes`, unlinked, or NULL */
+static block *take_large(size_t bytes)
+{
+    for (block **l = &large_list; *l; l = &(*l)->next) {
+        if ((*l)->bytes == bytes) {
+            block *b = *l;
+            *l = b->next;
+            return b;
+        }
+    }
+    return NULL;
 }
 
 static void *cache_alloc(void *ctx, size_t nbytes)
@@ -123,6 +162,8 @@ static void *cache_alloc(void *ctx, size_t nbytes)
     if (c < NCLASSES && free_list[c]) {
         p = free_list[c];
         free_list[c] = free_list[c]->next;
+        stats.cached_bytes -= (int64_t)cb;
+    } else if (c == NCLASSES && (p = take_large(cb))) {
         stats.cached_bytes -= (int64_t)cb;
     } else {
         evict_for((int64_t)cb);
@@ -145,11 +186,17 @@ static void cache_free(void *ctx, void *p, size_t nbytes)
     size_t cb;
     int c = size_class(nbytes ? nbytes : 1, &cb);
     stats.live_bytes -= (int64_t)cb;
-    if (c >= NCLASSES) { os_free(p, cb); return; }
     block *b = p;
-    b->next = free_list[c];
-    free_list[c] = b;
-    class_last_use[c] = ++tick;
+    if (c == NCLASSES) {
+        b->bytes = cb;
+        b->freed = ++tick;
+        b->next = large_list;
+        large_list = b;
+    } else {
+        b->next = free_list[c];
+        free_list[c] = b;
+        class_last_use[c] = ++tick;
+    }
     stats.cached_bytes += (int64_t)cb;
     if (cache_limit >= 0) evict_for(0);
 }
@@ -176,6 +223,11 @@ void dob_mem_trim(void)
             free_list[c] = b->next;
             os_free(b, class_bytes(c));
         }
+    }
+    while (large_list) {
+        block *b = large_list;
+        large_list = b->next;
+        os_free(b, b->bytes);
     }
     stats.cached_bytes = 0;
 }
