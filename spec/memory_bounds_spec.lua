@@ -166,6 +166,39 @@ describe("the allocator's cache", function()
       end)
    end
 
+   -- large blocks are split and merged inside segments: a bug there hands one block out twice
+   for _, seed in ipairs { 1, 2, 3 } do
+      it(("never hands memory out twice (random sizes from 64 B to 24 MB, seed %d)"):format(seed), function()
+         dob.collect()
+         local base = stats().live_bytes
+         local rng = require("deepobs.mt19937")(seed)
+         local alive, next_id = {}, 0
+         local function check(t) assert.are.equal(t.id, t.x:min():item()); assert.are.equal(t.id, t.x:max():item()) end
+         for _ = 1, 600 do
+            if #alive > 0 and rng:random_sample() < 0.45 then
+               local k = math.floor(rng:random_sample() * #alive) + 1
+               check(alive[k])
+               alive[k] = alive[#alive]
+               alive[#alive] = nil
+            else
+               local elems = math.floor(2 ^ (4 + rng:random_sample() * 18.6))   -- 64 B .. 24 MB
+               next_id = next_id + 1
+               alive[#alive + 1] = { id = next_id, x = dob.empty(elems):fill_(next_id) }
+            end
+            if #alive > 40 then
+               check(alive[1])
+               table.remove(alive, 1)
+            end
+         end
+         for _, t in ipairs(alive) do check(t) end
+         alive = nil
+         dob.collect()
+         local s = stats()
+         assert.are.equal(base, s.live_bytes)
+         assert.is_true(s.cached_bytes >= 0)
+      end)
+   end
+
    for _, limit in ipairs { 0, 3 * MB, 40 * MB } do
       it(("holds at most set_cache_limit(%d) bytes"):format(limit), function()
          dob.set_cache_limit(limit)

@@ -1,26 +1,30 @@
-/* alloc.c — the allocator seam, the default size-class caching allocator for
- * tensor storage and scratch, and the memory counters.
+/* alloc.c — the allocator seam, the default caching allocator for tensor
+ * storage and scratch, and the memory counters.
  *
  * Why: a first write to a fresh page costs ~11 us on this VM, so a framework
  * that gives big buffers back to the OS each step spends most of the step in
- * page faults. Freed blocks are kept and the next request of their size
- * reuses them. Below 2 MiB sizes go to classes, 4 per power of two (at most
- * 25% slack), one free list each. From 2 MiB on a block is a whole number of
- * 2 MiB huge pages (at most 2 MiB of slack, instead of a class's quarter: a
- * 513 MB parameter buffer would take a 640 MB class), mapped directly and
- * 2 MiB-aligned, and cached blocks are matched by exact size (a training step
- * asks for the same sizes every time). Only the Lua thread allocates (kernels
- * running in OpenMP regions get their buffers before the region starts), so
- * there is no locking.
+ * page faults. Freed memory is kept and reused by later requests.
+ *
+ * Small requests (under 2 MiB) go to size classes, 4 per power of two (at
+ * most 25% slack), one free list each. Large ones are carved out of segments:
+ * mappings of whole 2 MiB huge pages, 2 MiB-aligned and advised as huge pages
+ * (they fault in ~10x faster). A segment holds a row of blocks, each with a
+ * 64-byte header (its size, its neighbours); a request takes the smallest free
+ * block that fits and splits off the rest, and a freed block merges with free
+ * neighbours. So sizes that differ (the branches of an Inception module, a
+ * 513 MB parameter buffer) share memory without a size class's slack, and the
+ * memory a step holds stays close to the peak of what it has live at once.
+ * Only the Lua thread allocates (kernels running in OpenMP regions get their
+ * buffers before the region starts), so there is no locking.
  *
  * The cache is bounded by the working set, not the history: when a request
- * misses and the bytes held (live + cached) would pass the budget, cached
- * blocks of the least recently used classes go back to the OS first. The
- * budget is the peak of live bytes plus an eighth (slack for blocks whose class
- * is not the one asked for), or what dob_mem_set_cache_limit sets. A training
- * step asks for the same classes every step, so in the steady state it hits and
- * the bound costs nothing; blocks of a phase that ended (evaluation's batch
- * size, an epoch's shuffled copy) are what goes.
+ * needs memory from the OS and the bytes held (live + cached) would pass the
+ * budget, the least recently used small blocks and wholly free segments go
+ * back to the OS first. The budget is the peak of live bytes plus an eighth, or
+ * what dob_mem_set_cache_limit sets. A training step asks for the same sizes
+ * every step, so in the steady state it takes nothing from the OS; what goes
+ * is memory of a phase that ended (evaluation's batch size, an epoch's
+ * shuffled copy).
  *
  * Every counter of dob_mem_get_stats lives here: the default allocator's bytes,
  * and the tensor and node counts that the layers above report through
@@ -34,46 +38,35 @@
 
 #define NCLASSES 256
 #define HUGE_BYTES ((size_t)2 << 20)
+#define GRAIN ((size_t)64 << 10)      /* large blocks are whole grains (header included) */
+#define MIN_SPLIT ((size_t)1 << 20)   /* a remainder this large becomes a free block of its own */
 
-/* a cached block, in its own first bytes */
-typedef struct block {
-    struct block *next;
-    size_t bytes;                            /* large blocks: their size */
-    uint64_t freed;                          /* large blocks: the tick they were freed at */
-} block;
+/* a cached small block, in its own first bytes */
+typedef struct block { struct block *next; } block;
+
+/* the header of a large block, in its first 64 bytes; the data follows */
+typedef struct large {
+    struct large *prev, *next;     /* neighbours in the segment, in address order */
+    struct large *fprev, *fnext;   /* the free list (free blocks) */
+    size_t bytes;                  /* the block, header included */
+    size_t resident;               /* free blocks: the bytes of it counted as cached */
+    uint64_t freed;                /* free blocks: the tick it was freed at */
+    int free;
+} large;
+#define HEADER ((size_t)64)
+_Static_assert(sizeof(large) <= HEADER, "a large block's header fits in 64 bytes");
 
 static block *free_list[NCLASSES];
 static uint64_t class_last_use[NCLASSES];   /* tick of the class's last hit or free */
-static block *large_list;                    /* cached blocks of HUGE_BYTES and more, latest first */
+static large *free_large;                    /* free large blocks, latest freed first */
 static uint64_t tick;
 static int64_t cache_limit = -1;            /* -1: the automatic budget */
 static dob_mem_stats stats;
 
-/* the class of n bytes and its size; n above HUGE_BYTES: NCLASSES and n
-   rounded up to whole huge pages (the large blocks) */
-static int size_class(size_t n, size_t *class_bytes)
-{
-    if (n > HUGE_BYTES) {
-        *class_bytes = n > SIZE_MAX - HUGE_BYTES ? SIZE_MAX : (n + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
-        return NCLASSES;
-    }
-    if (n <= 64) { *class_bytes = 64; return 0; }
-    int e = 63 - __builtin_clzll((unsigned long long)(n - 1));  /* 2^e < n <= 2^(e+1) */
-    size_t base = (size_t)1 << e, quarter = base / 4;
-    size_t sub = (n - base + quarter - 1) / quarter;             /* 1..4 */
-    *class_bytes = base + sub * quarter;
-    return (e - 5) * 4 + (int)sub - 1;
-}
-
-static size_t class_bytes(int c)
-{
-    if (c == 0) return 64;
-    int e = c / 4 + 5, sub = c % 4 + 1;
-    return ((size_t)1 << e) + (size_t)sub * ((size_t)1 << e) / 4;
-}
+/* ---- the OS ----------------------------------------------------------------------- */
 
 /* Blocks of 2 MiB and more are mapped and unmapped directly, 2 MiB-aligned, so
-   an evicted block goes back to the OS at once (glibc keeps freed blocks under
+   an evicted one goes back to the OS at once (glibc keeps freed blocks under
    its moving mmap threshold in its heap, where resident memory only grows).
    Under AddressSanitizer everything goes through malloc, whose size limit the
    ASan test run relies on. */
@@ -105,100 +98,254 @@ static void os_free(void *p, size_t cb)
     else free(p);
 }
 
-/* cached blocks go to the OS, least recently used class first, until `want`
-   more bytes fit in the budget (or the cache is empty) */
-static void evict_for(int64_t want)
+/* ---- small blocks: size classes --------------------------------------------------- */
+
+static bool is_large(size_t n) { return n > HUGE_BYTES - HEADER; }
+
+/* the class of n small bytes and its size */
+static int size_class(size_t n, size_t *class_bytes)
+{
+    if (n <= 64) { *class_bytes = 64; return 0; }
+    int e = 63 - __builtin_clzll((unsigned long long)(n - 1));  /* 2^e < n <= 2^(e+1) */
+    size_t base = (size_t)1 << e, quarter = base / 4;
+    size_t sub = (n - base + quarter - 1) / quarter;             /* 1..4 */
+    *class_bytes = base + sub * quarter;
+    return (e - 5) * 4 + (int)sub - 1;
+}
+
+static size_t class_bytes(int c)
+{
+    if (c == 0) return 64;
+    int e = c / 4 + 5, sub = c % 4 + 1;
+    return ((size_t)1 << e) + (size_t)sub * ((size_t)1 << e) / 4;
+}
+
+/* ---- large blocks: segments ------------------------------------------------------- */
+
+static void unlink_free(large *b)
+{
+    if (b->fprev) b->fprev->fnext = b->fnext;
+    else free_large = b->fnext;
+    if (b->fnext) b->fnext->fprev = b->fprev;
+    b->fprev = b->fnext = NULL;
+}
+
+static void push_free(large *b)
+{
+    b->free = 1;
+    b->freed = ++tick;
+    b->fprev = NULL;
+    b->fnext = free_large;
+    if (free_large) free_large->fprev = b;
+    free_large = b;
+}
+
+/* b keeps its first `keep` bytes; the rest becomes a free block after it */
+static void split(large *b, size_t keep, size_t resident)
+{
+    large *r = (large *)((char *)b + keep);
+    r->bytes = b->bytes - keep;
+    r->resident = resident;
+    r->prev = b;
+    r->next = b->next;
+    if (b->next) b->next->prev = r;
+    b->next = r;
+    b->bytes = keep;
+    push_free(r);
+}
+
+/* a wholly free segment: one free block with no neighbours */
+static bool whole_segment(const large *b) { return b->free && !b->prev && !b->next; }
+
+/* A free block that can go back to the OS: a whole segment, or the free end of
+   a mapped one (unmapped, the segment just gets shorter). */
+static bool evictable(const large *b) { return whole_segment(b) || (MAP_DIRECTLY(HUGE_BYTES) && !b->next); }
+
+/* the pages of a free block after its header: [*lo, *hi), page-aligned */
+static void purge_range(const large *b, char **lo, char **hi)
+{
+    *lo = (char *)(((uintptr_t)b + HEADER + 4095) & ~(uintptr_t)4095);
+    *hi = (char *)(((uintptr_t)b + b->bytes) & ~(uintptr_t)4095);
+}
+
+/* the bytes a free block gives back to the OS if evicted or purged */
+static size_t releasable(const large *b)
+{
+    if (evictable(b)) return b->resident;
+    char *lo, *hi;
+    purge_range(b, &lo, &hi);
+    size_t keep = b->bytes - (size_t)(hi > lo ? hi - lo : 0);   /* the header's page, the ends */
+    return b->resident > keep ? b->resident - keep : 0;
+}
+
+/* gives b's memory back: unmapped when it can be, else its pages dropped
+   (MADV_DONTNEED: the next touch gets fresh zero pages); returns the bytes */
+static size_t release_large(large *b)
+{
+    size_t bytes = releasable(b);
+    if (evictable(b)) {
+        unlink_free(b);
+        if (b->prev) b->prev->next = NULL;
+        if (b->prev) munmap(b, b->bytes);
+        else os_free(b, b->bytes);
+    } else {
+        char *lo, *hi;
+        purge_range(b, &lo, &hi);
+        madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
+        b->resident -= bytes;
+    }
+    return bytes;
+}
+
+/* ---- the budget --------------------------------------------------------------------- */
+
+/* cached memory goes to the OS, least recently used first, until `want` more
+   bytes fit in the budget, live bytes about to grow by `grows` (or until
+   nothing more can go) */
+static void evict_for(int64_t want, int64_t grows)
 {
     int64_t budget;
     if (cache_limit >= 0) {
         budget = stats.live_bytes + want + cache_limit;
     } else {
-        int64_t peak = stats.live_bytes + want > stats.peak_live_bytes ? stats.live_bytes + want
-                                                                       : stats.peak_live_bytes;
+        int64_t peak = stats.live_bytes + grows > stats.peak_live_bytes ? stats.live_bytes + grows
+                                                                        : stats.peak_live_bytes;
         budget = peak + peak / 8;
     }
     while (stats.cached_bytes > 0 && stats.live_bytes + stats.cached_bytes + want > budget) {
         int lru = -1;
         for (int c = 0; c < NCLASSES; c++)
             if (free_list[c] && (lru < 0 || class_last_use[c] < class_last_use[lru])) lru = c;
-        block **oldest = NULL;                       /* the large list's last link */
-        for (block **l = &large_list; *l; l = &(*l)->next) oldest = l;
-        block *b;
+        large *seg = NULL;
+        for (large *b = free_large; b; b = b->fnext)
+            if (releasable(b) > 0 && (!seg || b->freed < seg->freed)) seg = b;
         size_t bytes;
-        if (oldest && (lru < 0 || (*oldest)->freed < class_last_use[lru])) {
-            b = *oldest;
-            *oldest = NULL;
-            bytes = b->bytes;
-        } else {
-            b = free_list[lru];
+        if (seg && (lru < 0 || seg->freed < class_last_use[lru])) {
+            bytes = release_large(seg);
+        } else if (lru >= 0) {
+            block *b = free_list[lru];
             free_list[lru] = b->next;
             bytes = class_bytes(lru);
+            os_free(b, bytes);
+        } else {
+            break;
         }
-        os_free(b, bytes);
         stats.cached_bytes -= (int64_t)bytes;
         stats.evicted_total += (int64_t)bytes;
     }
 }
 
-/* a cached large block of exactly `bytes`, unlinked, or NULL */
-static block *take_large(size_t bytes)
+/* ---- allocate and free -------------------------------------------------------------- */
+
+/* cb fresh bytes, of which `grows` become live now */
+static void *from_os(size_t cb, size_t grows, size_t nbytes)
 {
-    for (block **l = &large_list; *l; l = &(*l)->next) {
-        if ((*l)->bytes == bytes) {
-            block *b = *l;
-            *l = b->next;
-            return b;
-        }
+    evict_for((int64_t)cb, (int64_t)grows);
+    void *p = os_alloc(cb);
+    if (!p) {
+        /* the cache may hold enough memory: give it back and retry once */
+        dob_mem_trim();
+        if (!(p = os_alloc(cb))) return dob__failp("out of memory allocating %zu bytes", nbytes);
     }
-    return NULL;
+    stats.obtained_total += (int64_t)cb;
+    return p;
+}
+
+static void count_live(size_t cb)
+{
+    stats.live_bytes += (int64_t)cb;
+    stats.allocated_total += (int64_t)cb;
+    if (stats.live_bytes > stats.peak_live_bytes) stats.peak_live_bytes = stats.live_bytes;
+}
+
+static void *alloc_large(size_t nbytes)
+{
+    if (nbytes > SIZE_MAX - HEADER - HUGE_BYTES) return dob__failp("out of memory allocating %zu bytes", nbytes);
+    size_t want = (nbytes + HEADER + GRAIN - 1) & ~(GRAIN - 1);
+    large *b = NULL;
+    for (large *f = free_large; f; f = f->fnext)       /* the best fit */
+        if (f->bytes >= want && (!b || f->bytes < b->bytes)) b = f;
+    size_t resident;
+    if (b) {
+        unlink_free(b);
+        stats.cached_bytes -= (int64_t)b->resident;
+        resident = b->resident;
+    } else {
+        size_t seg = (want + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
+        if (!(b = from_os(seg, seg - want >= MIN_SPLIT ? want : seg, nbytes))) return NULL;
+        b->prev = b->next = b->fprev = b->fnext = NULL;
+        b->bytes = resident = seg;
+    }
+    b->free = 0;
+    if (b->bytes - want >= MIN_SPLIT) {
+        /* which pages of a purged block are resident is not tracked: the kept part
+           is taken to hold them first */
+        split(b, want, resident > want ? resident - want : 0);
+        stats.cached_bytes += (int64_t)b->next->resident;
+    }
+    count_live(b->bytes);
+    return (char *)b + HEADER;
+}
+
+static void free_large_block(void *p)
+{
+    large *b = (large *)((char *)p - HEADER);
+    stats.live_bytes -= (int64_t)b->bytes;
+    stats.cached_bytes += (int64_t)b->bytes;
+    b->resident = b->bytes;
+    if (b->next && b->next->free) {                /* absorb the free block after */
+        large *n = b->next;
+        unlink_free(n);
+        b->bytes += n->bytes;
+        b->resident += n->resident;
+        b->next = n->next;
+        if (n->next) n->next->prev = b;
+    }
+    if (b->prev && b->prev->free) {                /* join the free block before */
+        large *q = b->prev;
+        unlink_free(q);
+        q->bytes += b->bytes;
+        q->resident += b->resident;
+        q->next = b->next;
+        if (b->next) b->next->prev = q;
+        b = q;
+    }
+    push_free(b);
 }
 
 static void *cache_alloc(void *ctx, size_t nbytes)
 {
+    if (is_large(nbytes)) return alloc_large(nbytes);
     size_t cb;
     int c = size_class(nbytes ? nbytes : 1, &cb);
-    void *p = NULL;
-    if (c < NCLASSES) class_last_use[c] = ++tick;
-    if (c < NCLASSES && free_list[c]) {
-        p = free_list[c];
+    class_last_use[c] = ++tick;
+    void *p = free_list[c];
+    if (p) {
         free_list[c] = free_list[c]->next;
         stats.cached_bytes -= (int64_t)cb;
-    } else if (c == NCLASSES && (p = take_large(cb))) {
-        stats.cached_bytes -= (int64_t)cb;
-    } else {
-        evict_for((int64_t)cb);
-        if (!(p = os_alloc(cb))) {
-            /* the cache may hold enough memory: give it back and retry once */
-            dob_mem_trim();
-            if (!(p = os_alloc(cb))) return dob__failp("out of memory allocating %zu bytes", nbytes);
-        }
-        stats.obtained_total += (int64_t)cb;
+    } else if (!(p = from_os(cb, cb, nbytes))) {
+        return NULL;
     }
-    stats.live_bytes += (int64_t)cb;
-    stats.allocated_total += (int64_t)cb;
-    if (stats.live_bytes > stats.peak_live_bytes) stats.peak_live_bytes = stats.live_bytes;
+    count_live(cb);
     return p;
 }
 
 static void cache_free(void *ctx, void *p, size_t nbytes)
 {
     if (!p) return;
-    size_t cb;
-    int c = size_class(nbytes ? nbytes : 1, &cb);
-    stats.live_bytes -= (int64_t)cb;
-    block *b = p;
-    if (c == NCLASSES) {
-        b->bytes = cb;
-        b->freed = ++tick;
-        b->next = large_list;
-        large_list = b;
+    if (is_large(nbytes)) {
+        free_large_block(p);
     } else {
+        size_t cb;
+        int c = size_class(nbytes ? nbytes : 1, &cb);
+        block *b = p;
         b->next = free_list[c];
         free_list[c] = b;
         class_last_use[c] = ++tick;
+        stats.live_bytes -= (int64_t)cb;
+        stats.cached_bytes += (int64_t)cb;
     }
-    stats.cached_bytes += (int64_t)cb;
-    if (cache_limit >= 0) evict_for(0);
+    if (cache_limit >= 0) evict_for(0, 0);
 }
 
 int dob_mem_set_cache_limit(int64_t bytes)
@@ -207,7 +354,7 @@ int dob_mem_set_cache_limit(int64_t bytes)
                   "the automatic budget (the peak of live bytes plus an eighth); got %lld",
                   (long long)bytes);
     cache_limit = bytes;
-    evict_for(0);
+    evict_for(0, 0);
     return 0;
 }
 
@@ -222,14 +369,14 @@ void dob_mem_trim(void)
             block *b = free_list[c];
             free_list[c] = b->next;
             os_free(b, class_bytes(c));
+            stats.cached_bytes -= (int64_t)class_bytes(c);
         }
     }
-    while (large_list) {
-        block *b = large_list;
-        large_list = b->next;
-        os_free(b, b->bytes);
+    /* wholly free segments go; a free block beside a live one stays cached */
+    for (large *b = free_large, *next; b; b = next) {
+        next = b->fnext;
+        stats.cached_bytes -= (int64_t)release_large(b);
     }
-    stats.cached_bytes = 0;
 }
 
 int64_t dob_mem_live_bytes(void) { return stats.live_bytes; }
