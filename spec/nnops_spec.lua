@@ -90,6 +90,35 @@ describe("dropout", function()
       assert(H.gradcheck(function(t) dob.manual_seed(77); return dob.dropout(t:t(), 0.4, true) end, { x }))
    end)
 
+   it("keeps exactly where bernoulli_(1 - p) draws a one, at any size, p and thread count", function()
+      local before = dob.get_threads()
+      local f32 = require("ffi").new("float[1]")
+      local function float(v) f32[0] = v; return f32[0] end
+      for _, th in ipairs { 1, 2 } do
+         dob.set_threads(th)
+         for _, n in ipairs { 1, 5, 63, 64, 65, 1000, 40001 } do
+            for _, p in ipairs { 0.1, 0.5, 0.97 } do
+               local x = H.rand({ n }, n, -3, 3):requires_grad_()
+               dob.manual_seed(n + 17)
+               local y = dob.dropout(x, p, true)
+               y:backward(dob.ones(n))
+               dob.manual_seed(n + 17)
+               local keep = dob.empty(n):bernoulli_(1 - p):data()
+               local scale = float(1 / (1 - p))
+               local xv, yv, gv = x:data(), y:data(), x:grad():data()
+               for i = 0, n - 1 do
+                  local m = keep[i] == 1 and scale or 0
+                  if yv[i] ~= float(xv[i] * m) or gv[i] ~= m then
+                     error(("n %d p %g threads %d element %d: y %.9g grad %.9g, expected %.9g, %.9g"):format(
+                        n, p, th, i, yv[i], gv[i], float(xv[i] * m), m))
+                  end
+               end
+            end
+         end
+      end
+      dob.set_threads(before)
+   end)
+
    it("rejects a bad probability", function()
       assert.matches("dropout: probability 1.5 is not in %[0, 1%]", errmsg(function() return dob.dropout(dob.ones(2), 1.5, true) end))
    end)
@@ -148,7 +177,8 @@ describe("embedding / one_hot / index_select", function()
 end)
 
 -- naive attention on [B,H,T,D] tables (with contiguous inputs)
-local function naive_attention(q, k, v, causal, scale)
+-- keep (optional): flat 0/1 dropout mask [B,H,Tq,Tk] and its scale, applied to the probabilities
+local function naive_attention(q, k, v, causal, scale, keep, keep_scale)
    local s = q:size()
    local B, NH, Tq, D = s[1], s[2], s[3], s[4]
    local Tk, Dv = k:size(3), v:size(4)
@@ -170,7 +200,10 @@ local function naive_attention(q, k, v, causal, scale)
          for j = 0, Tk - 1 do sc[j] = math.exp(sc[j] - m); z = z + sc[j] end
          for c = 0, Dv - 1 do
             local acc = 0
-            for j = 0, Tk - 1 do acc = acc + sc[j] / z * pv[bh * Tk * Dv + j * Dv + c + 1] end
+            for j = 0, Tk - 1 do
+               local m = keep and keep[(bh * Tq + i) * Tk + j + 1] * keep_scale or 1
+               acc = acc + sc[j] / z * m * pv[bh * Tk * Dv + j * Dv + c + 1]
+            end
             out[#out + 1] = acc
          end
       end
@@ -216,6 +249,28 @@ describe("attention", function()
       dob.manual_seed(5)
       local b = flat(dob.attention(q, k, v, { dropout = 0.5 }))
       assert.are.same(a, b)
+   end)
+
+   it("dropout keeps where bernoulli_(1 - p) draws a one: naive reference over shapes and threads", function()
+      local before = dob.get_threads()
+      for _, th in ipairs { 1, 2 } do
+         dob.set_threads(th)
+         for _, sh in ipairs { { 1, 1, 1, 1, 1, 1 }, { 2, 3, 5, 4, 7, 3 }, { 3, 2, 37, 8, 37, 8 }, { 1, 4, 9, 5, 2, 6 } } do
+            local B, NH, Tq, D, Tk, Dv = unpack(sh)
+            for _, causal in ipairs { false, true } do
+               local q = H.rand({ B, NH, Tq, D }, 61, -1, 1)
+               local k = H.rand({ B, NH, Tk, D }, 62, -1, 1)
+               local v = H.rand({ B, NH, Tk, Dv }, 63, -1, 1)
+               dob.manual_seed(8)
+               local o = dob.attention(q, k, v, { causal = causal, dropout = 0.25, training = true })
+               dob.manual_seed(8)
+               local keep = flat(dob.empty(B * NH * Tq * Tk):bernoulli_(0.75))
+               local want = naive_attention(q, k, v, causal, 1 / math.sqrt(D), keep, 1 / 0.75)
+               assert.is_true(H.max_diff(o, want) < 1e-5, table.concat(sh, "x"))
+            end
+         end
+      end
+      dob.set_threads(before)
    end)
 
    it("rejects mismatched shapes", function()

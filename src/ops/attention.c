@@ -10,7 +10,8 @@
  *   dPd = dO vᵀ        dV = Pdᵀ dO         dP = dPd ∘ M
  *   dS = P ∘ (dP − rowsum(dP ∘ P))         dQ = dS k · scale     dK = dSᵀ q · scale
  *
- * Saved: q, k, v (contiguous), P [B,H,Tq,Tk] and the scaled mask M (or none).
+ * Saved: q, k, v (contiguous), P [B,H,Tq,Tk] and the mask M as keep bytes (or
+ * none; M = keep / (1-p)).
  * One sgemm per (batch, head) and product; the row softmax runs in OpenMP
  * between the GEMMs (never around them).
  */
@@ -28,13 +29,13 @@ static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                 (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, Cm, (int)ldc);
 }
 
-/* iattr[0] = causal, iattr[1] = has mask; fattr[0] = scale
+/* iattr[0] = causal, iattr[1] = has mask; fattr[0] = scale, fattr[1] = the mask's 1/(1-p)
    saved: q, k, v, P, mask (may be NULL) */
 static int attention_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin)
 {
     dob_tensor *q = n->saved[0], *k = n->saved[1], *v = n->saved[2], *P = n->saved[3];
     dob_tensor *M = n->iattr[1] ? n->saved[4] : NULL;
-    float scale = (float)n->fattr[0];
+    float scale = (float)n->fattr[0], ms = (float)n->fattr[1];
     int64_t BH = q->size[0] * q->size[1], Tq = q->size[2], D = q->size[3], Tk = k->size[2], Dv = v->size[3];
     bool gq = dob__input_needs_grad(n, 0), gk = dob__input_needs_grad(n, 1), gv = dob__input_needs_grad(n, 2);
     dob_tensor *g = dob__contig(gout[0]);
@@ -46,15 +47,16 @@ static int attention_backward(dob_node *n, dob_tensor *const *gout, dob_tensor *
     int rc = -1;
     if (!g || (gq && !dq) || (gk && !dk) || (gv && !dv) || !dS || (M && !Pd)) goto done;
     const float *pq = dob__f32(q), *pk = dob__f32(k), *pv = dob__f32(v), *pP = dob__f32(P);
-    const float *pM = M ? dob__f32(M) : NULL, *pg = dob__f32(g);
+    const float *pg = dob__f32(g);
+    const uint8_t *pM = M ? dob__u8(M) : NULL;
     for (int64_t bh = 0; bh < BH; bh++) {
         const float *qb = pq + bh * Tq * D, *kb = pk + bh * Tk * D, *vb = pv + bh * Tk * Dv;
         const float *Pb = pP + bh * Tq * Tk, *gb = pg + bh * Tq * Dv;
-        const float *Mb = pM ? pM + bh * Tq * Tk : NULL;
+        const uint8_t *Mb = pM ? pM + bh * Tq * Tk : NULL;
         if (gv) {   /* dV = Pdᵀ dO */
             const float *use = Pb;
             if (Mb) {
-                for (int64_t i = 0; i < Tq * Tk; i++) Pd[i] = Pb[i] * Mb[i];
+                for (int64_t i = 0; i < Tq * Tk; i++) Pd[i] = Pb[i] * (Mb[i] ? ms : 0.0f);
                 use = Pd;
             }
             gemm(true, false, Tk, Dv, Tq, 1.0f, use, Tk, gb, Dv, 0.0f, dob__f32(dv) + bh * Tk * Dv, Dv);
@@ -64,8 +66,9 @@ static int attention_backward(dob_node *n, dob_tensor *const *gout, dob_tensor *
 #pragma omp parallel for schedule(static) if (Tq > 1 && Tq * Tk >= DOB_PAR_MIN)
         for (int64_t i = 0; i < Tq; i++) {
             float *r = dS + i * Tk;
-            const float *p = Pb + i * Tk, *m = Mb ? Mb + i * Tk : NULL;
-            if (m) for (int64_t j = 0; j < Tk; j++) r[j] *= m[j];
+            const float *p = Pb + i * Tk;
+            const uint8_t *m = Mb ? Mb + i * Tk : NULL;
+            if (m) for (int64_t j = 0; j < Tk; j++) r[j] *= m[j] ? ms : 0.0f;
             double s = 0;
             for (int64_t j = 0; j < Tk; j++) s += (double)r[j] * p[j];
             for (int64_t j = 0; j < Tk; j++) r[j] = (float)(p[j] * (r[j] - s));
@@ -118,13 +121,10 @@ dob_tensor *dob_attention(dob_tensor *q, dob_tensor *k, dob_tensor *v, int causa
     size_t sbytes = sizeof(float) * (size_t)(Tq * Tk);
     float *Pd = drop ? dob__alloc(sbytes) : NULL;
     if (!qc || !kc || !vc || !P || !out || (drop && !Pd)) goto fail;
+    float ms = dropout_p < 1 ? (float)(1.0 / (1.0 - dropout_p)) : 0.0f;
     if (drop) {
-        M = dob__new_like_shape(DOB_F32, 4, P->size);
-        if (!M || dob_bernoulli_(M, 1.0 - dropout_p)) goto fail;
-        float ms = dropout_p < 1 ? (float)(1.0 / (1.0 - dropout_p)) : 0.0f;
-        float *pm = dob__f32(M);
-        int64_t tot = BH * Tq * Tk;
-        for (int64_t i = 0; i < tot; i++) pm[i] *= ms;
+        M = dob__new_like_shape(DOB_U8, 4, P->size);
+        if (!M || dob__bernoulli_bytes(dob__u8(M), BH * Tq * Tk, 1.0 - dropout_p)) goto fail;
     }
     const float *pq = dob__f32(qc), *pk = dob__f32(kc), *pv = dob__f32(vc);
     float *pP = dob__f32(P), *po = dob__f32(out);
@@ -148,8 +148,8 @@ dob_tensor *dob_attention(dob_tensor *q, dob_tensor *k, dob_tensor *v, int causa
         }
         const float *use = Sb;
         if (drop) {
-            const float *Mb = dob__f32(M) + bh * Tq * Tk;
-            for (int64_t i = 0; i < Tq * Tk; i++) Pd[i] = Sb[i] * Mb[i];
+            const uint8_t *Mb = dob__u8(M) + bh * Tq * Tk;
+            for (int64_t i = 0; i < Tq * Tk; i++) Pd[i] = Sb[i] * (Mb[i] ? ms : 0.0f);
             use = Pd;
         }
         gemm(false, false, Tq, Dv, Tk, 1.0f, use, Tk, pv + bh * Tk * Dv, Dv, 0.0f, po + bh * Tq * Dv, Dv);
@@ -162,6 +162,7 @@ dob_tensor *dob_attention(dob_tensor *q, dob_tensor *k, dob_tensor *v, int causa
         n->iattr[0] = causal != 0;
         n->iattr[1] = drop;
         n->fattr[0] = sc;
+        n->fattr[1] = ms;
         dob__save(n, qc);
         dob__save(n, kc);
         dob__save(n, vc);

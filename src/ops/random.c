@@ -189,6 +189,23 @@ static int fill(dob_tensor *t, const char *op, int kind, double a, double b)
     return 0;
 }
 
+int dob__bernoulli_bytes(uint8_t *keep, int64_t n, double p)
+{
+    if (n < 0 || !(p >= 0 && p <= 1)) return dob__fail("bernoulli mask: need n >= 0 and p in [0, 1]");
+    uint64_t base = offset, key = seed;
+    uint32_t t = keep_threshold(p);
+    int64_t chunks = (n + 4 * LANES - 1) / (4 * LANES);
+#pragma omp parallel for schedule(static) if (chunks >= DOB_PAR_MIN / (4 * LANES) / 4)
+    for (int64_t ch = 0; ch < chunks; ch++) {
+        uint32_t w[4 * LANES];
+        int64_t i0 = ch * 4 * LANES, m = n - i0 < 4 * LANES ? n - i0 : 4 * LANES;
+        philox_words(base + (uint64_t)(ch * LANES), key, w);
+        for (int64_t i = 0; i < m; i++) keep[i0 + i] = (w[i] >> 8) < t;
+    }
+    offset += (uint64_t)((n + 3) / 4);
+    return 0;
+}
+
 int dob_uniform_(dob_tensor *t, double lo, double hi)
 {
     DOB_CHECK_INT(lo <= hi && isfinite(lo) && isfinite(hi), "uniform_: need finite lo <= hi (got %g, %g)", lo, hi);
