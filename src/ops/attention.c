@@ -84,8 +84,9 @@ static void forward_block(const problem *pr, int64_t b, int64_t h, blocks out, f
     for (int64_t i = 0; i < Tq; i++) {
         float *r = Sb + i * Tk;
         int64_t lim = pr->causal ? (i + 1 < Tk ? i + 1 : Tk) : Tk;   /* columns j < lim are kept */
+        /* the row max, NaN skipped as fmaxf does (a compare, which vectorises) */
         float m = -INFINITY;
-        for (int64_t j = 0; j < lim; j++) m = fmaxf(m, r[j]);
+        for (int64_t j = 0; j < lim; j++) m = r[j] > m ? r[j] : m;
         /* float exp (vectorised, ops/ops.h), summed in double in a fixed-width simd order */
         for (int64_t j = 0; j < lim; j++) r[j] = expf(r[j] - m);
         double s = 0;

@@ -13,6 +13,7 @@
  */
 #include "ops/ops.h"
 #include <math.h>
+#include <string.h>
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
@@ -63,13 +64,10 @@ static inline void mulhilo16(__m512i a, __m512i m, __m512i *hi, __m512i *lo)
 }
 #endif
 
-/* w[4 j + k] = word k of philox(counter + j, attempt 0) for j < LANES: the words of
-   4 LANES consecutive elements of a fill, in element order. The AVX-512 path runs
-   the 10 rounds on 16 counters at once (the same arithmetic as philox, lane by lane)
-   and transposes the four word vectors into element order. */
-static void philox_words(uint64_t counter, uint64_t key64, uint32_t w[4 * LANES])
-{
 #ifdef __AVX512F__
+/* e[v] = words 16 v .. 16 v + 15 of philox_words(counter, key64) (see there) */
+static inline void philox16(uint64_t counter, uint64_t key64, __m512i e[4])
+{
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     __m512i c0 = _mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)counter), lane);
     /* the high word carries where the low word wrapped */
@@ -98,10 +96,23 @@ static void philox_words(uint64_t counter, uint64_t key64, uint32_t w[4 * LANES]
     const __m512i hi64 = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
     __m512i a_lo = _mm512_permutex2var_epi32(c0, lo32, c1), a_hi = _mm512_permutex2var_epi32(c0, hi32, c1);
     __m512i b_lo = _mm512_permutex2var_epi32(c2, lo32, c3), b_hi = _mm512_permutex2var_epi32(c2, hi32, c3);
-    _mm512_storeu_si512(w, _mm512_permutex2var_epi64(a_lo, lo64, b_lo));
-    _mm512_storeu_si512(w + 16, _mm512_permutex2var_epi64(a_lo, hi64, b_lo));
-    _mm512_storeu_si512(w + 32, _mm512_permutex2var_epi64(a_hi, lo64, b_hi));
-    _mm512_storeu_si512(w + 48, _mm512_permutex2var_epi64(a_hi, hi64, b_hi));
+    e[0] = _mm512_permutex2var_epi64(a_lo, lo64, b_lo);
+    e[1] = _mm512_permutex2var_epi64(a_lo, hi64, b_lo);
+    e[2] = _mm512_permutex2var_epi64(a_hi, lo64, b_hi);
+    e[3] = _mm512_permutex2var_epi64(a_hi, hi64, b_hi);
+}
+#endif
+
+/* w[4 j + k] = word k of philox(counter + j, attempt 0) for j < LANES: the words of
+   4 LANES consecutive elements of a fill, in element order. The AVX-512 path runs
+   the 10 rounds on 16 counters at once (the same arithmetic as philox, lane by lane)
+   and transposes the four word vectors into element order. */
+static void philox_words(uint64_t counter, uint64_t key64, uint32_t w[4 * LANES])
+{
+#ifdef __AVX512F__
+    __m512i e[4];
+    philox16(counter, key64, e);
+    for (int v = 0; v < 4; v++) _mm512_storeu_si512(w + 16 * v, e[v]);
 #else
     for (int j = 0; j < LANES; j++) philox(counter + (uint64_t)j, 0, key64, w + 4 * j);
 #endif
@@ -197,10 +208,22 @@ int dob__bernoulli_bytes(uint8_t *keep, int64_t n, double p)
     int64_t chunks = (n + 4 * LANES - 1) / (4 * LANES);
 #pragma omp parallel for schedule(static) if (chunks >= DOB_PAR_MIN / (4 * LANES) / 4)
     for (int64_t ch = 0; ch < chunks; ch++) {
-        uint32_t w[4 * LANES];
         int64_t i0 = ch * 4 * LANES, m = n - i0 < 4 * LANES ? n - i0 : 4 * LANES;
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+        __m512i e[4];
+        uint8_t tail[4 * LANES];
+        uint8_t *dst = m == 4 * LANES ? keep + i0 : tail;
+        philox16(base + (uint64_t)(ch * LANES), key, e);
+        for (int v = 0; v < 4; v++) {
+            __mmask16 k = _mm512_cmplt_epu32_mask(_mm512_srli_epi32(e[v], 8), _mm512_set1_epi32((int)t));
+            _mm_storeu_si128((__m128i *)(dst + 16 * v), _mm_maskz_set1_epi8(k, 1));
+        }
+        if (dst == tail) memcpy(keep + i0, tail, (size_t)m);
+#else
+        uint32_t w[4 * LANES];
         philox_words(base + (uint64_t)(ch * LANES), key, w);
         for (int64_t i = 0; i < m; i++) keep[i0 + i] = (w[i] >> 8) < t;
+#endif
     }
     offset += (uint64_t)((n + 3) / 4);
     return 0;
