@@ -96,7 +96,7 @@ describe("dropout", function()
       local function float(v) f32[0] = v; return f32[0] end
       for _, th in ipairs { 1, 2 } do
          dob.set_threads(th)
-         for _, n in ipairs { 1, 5, 63, 64, 65, 1000, 40001 } do
+         for _, n in ipairs { 1, 5, 63, 64, 65, 255, 256, 257, 1000, 40001 } do
             for _, p in ipairs { 0.1, 0.5, 0.97 } do
                local x = H.rand({ n }, n, -3, 3):requires_grad_()
                dob.manual_seed(n + 17)

@@ -212,8 +212,8 @@ describe("the generator against a reference Philox", function()
 
    it("uniform_ and bernoulli_ match it bit for bit at every size, seed, offset and thread count", function()
       local before = dob.get_threads()
-      local sizes = { 1, 2, 3, 4, 5, 63, 64, 65, 127, 129, 1000, 8191, 8193, 20001 }
-      -- offsets include one whose low counter word wraps inside a 16-counter chunk
+      local sizes = { 1, 2, 3, 4, 5, 63, 64, 65, 127, 129, 255, 256, 257, 1000, 8191, 8193, 20001 }
+      -- offsets include one whose low counter word wraps inside a chunk of counters
       local states = { { 0, 0 }, { 12345, 5 }, { 0x123456789AB, TWO32 - 37 }, { 7, 2 ^ 40 + 3 } }
       for _, th in ipairs { 1, 2 } do
          dob.set_threads(th)
