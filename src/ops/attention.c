@@ -152,7 +152,9 @@ static void backward_block(const problem *pr, int64_t b, int64_t h, blocks g, bl
         const uint8_t *m = Mb ? Mb + i * Tk : NULL;
         if (m)
             for (int64_t j = 0; j < Tk; j++) r[j] *= m[j] ? ms : 0.0f;
+        /* summed in double in a fixed-width simd order, as the forward's row sums */
         double s = 0;
+#pragma omp simd reduction(+ : s)
         for (int64_t j = 0; j < Tk; j++) s += (double)r[j] * p[j];
         for (int64_t j = 0; j < Tk; j++) r[j] = (float)(p[j] * (r[j] - s));
     }
