@@ -54,7 +54,7 @@ function M.logits(model, x, training)
    h = drop(h, P_DROP, training)
    for _, blk in ipairs(model.blocks) do
       local qkv = blk.qkv(blk.ln1(h))                           -- [B, T, 3D]: q, k, v, heads within each
-      local a = dob.self_attention(qkv, HEADS, { causal = true, dropout = P_DROP, training = training })  -- [B, T, D]
+      local a = dob.self_attention(qkv, HEADS, { causal = true, dropout = P_DROP, training = training })
       h = h + blk.o_proj(a)
       h = h + drop(blk.fc2(blk.fc1(blk.ln2(h)):gelu()), P_DROP, training)
    end

@@ -1,7 +1,7 @@
 -- Neural-network building blocks (src/ops/nnops.c, src/ops/lstm.c, src/ops/attention.c):
 -- dropout, softmax / log_softmax, embedding, one_hot, index_select, a fused
--- LSTM layer and scaled dot-product attention (also on packed q, k, v). Dims are 1-based; the CONTENTS
--- of index tensors are 0-based.
+-- LSTM layer and scaled dot-product attention (also on packed q, k, v). Dims
+-- are 1-based; the CONTENTS of index tensors are 0-based.
 local ffi = require "ffi"
 local T = require "deepobs.tensor"
 local A = require "deepobs.argcheck"
