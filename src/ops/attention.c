@@ -197,7 +197,8 @@ static int new_probabilities(problem *pr, double dropout_p, bool drop, dob_tenso
     pr->ms = dropout_p < 1 ? (float)(1.0 / (1.0 - dropout_p)) : 0.0f;
     if (!drop) return 0;
     *M = dob__new_like_shape(DOB_U8, 4, (*P)->size);
-    if (!*M || dob__bernoulli_bytes(dob__u8(*M), pr->B * pr->NH * pr->Tq * pr->Tk, 1.0 - dropout_p)) return -1;
+    if (!*M || dob__bernoulli_bytes(dob__u8(*M), pr->B * pr->NH * pr->Tq * pr->Tk, 1.0 - dropout_p, NULL, NULL,
+                                       0.0f)) return -1;
     pr->M = dob__u8(*M);
     return 0;
 }

@@ -56,18 +56,16 @@ dob_tensor *dob_dropout(dob_tensor *x, double p, int training)
     }
     /* the mask as bytes: a quarter of a float mask's memory, held until backward */
     dob_tensor *mask = dob__new_like_shape(DOB_U8, x->ndim, x->size);
-    int64_t total = dob__numel_of(x->ndim, x->size);
-    if (!mask) return NULL;
-    if (dob__bernoulli_bytes(dob__u8(mask), total, 1.0 - p)) { dob_release(mask); return NULL; }
-    float scale = p < 1 ? (float)(1.0 / (1.0 - p)) : 0.0f;
-    dob_tensor *xc = dob__contig(x);
+    dob_tensor *xc = mask ? dob__contig(x) : NULL;
     dob_tensor *out = xc ? dob__new_like_shape(DOB_F32, x->ndim, x->size) : NULL;
-    if (!out) { dob_release(xc); dob_release(mask); return NULL; }
-    const uint8_t *pm = dob__u8(mask);
-    float *po = dob__f32(out);
-    const float *px = dob__f32(xc);
-#pragma omp parallel for schedule(static) if (total >= DOB_PAR_MIN)
-    for (int64_t i = 0; i < total; i++) po[i] = px[i] * (pm[i] ? scale : 0.0f);
+    float scale = p < 1 ? (float)(1.0 / (1.0 - p)) : 0.0f;
+    if (!out || dob__bernoulli_bytes(dob__u8(mask), dob__numel_of(x->ndim, x->size), 1.0 - p, dob__f32(xc),
+                                     dob__f32(out), scale)) {
+        dob_release(xc);
+        dob_release(mask);
+        dob_release(out);
+        return NULL;
+    }
     dob_release(xc);
     dob_node *n = dob__record("dropout", dropout_backward, 1, &x, 1);
     if (n) {

@@ -212,7 +212,7 @@ static int fill(dob_tensor *t, const char *op, int kind, double a, double b)
     return 0;
 }
 
-int dob__bernoulli_bytes(uint8_t *keep, int64_t n, double p)
+int dob__bernoulli_bytes(uint8_t *keep, int64_t n, double p, const float *x, float *out, float scale)
 {
     if (n < 0 || !(p >= 0 && p <= 1)) return dob__fail("bernoulli mask: need n >= 0 and p in [0, 1]");
     uint64_t base = offset, key = seed;
@@ -221,21 +221,25 @@ int dob__bernoulli_bytes(uint8_t *keep, int64_t n, double p)
 #pragma omp parallel for schedule(static) if (chunks * 4 * LANES >= DOB_PAR_MIN / 4)
     for (int64_t ch = 0; ch < chunks; ch++) {
         int64_t i0 = ch * 4 * LANES, m = n - i0 < 4 * LANES ? n - i0 : 4 * LANES;
+        uint8_t *kc = keep + i0;
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
         __m512i e[4 * GROUPS];
         uint8_t tail[4 * LANES];
-        uint8_t *dst = m == 4 * LANES ? keep + i0 : tail;
+        uint8_t *dst = m == 4 * LANES ? kc : tail;
         philox_vectors(base + (uint64_t)(ch * LANES), key, e);
         for (int v = 0; v < 4 * GROUPS; v++) {
             __mmask16 k = _mm512_cmplt_epu32_mask(_mm512_srli_epi32(e[v], 8), _mm512_set1_epi32((int)t));
             _mm_storeu_si128((__m128i *)(dst + 16 * v), _mm_maskz_set1_epi8(k, 1));
         }
-        if (dst == tail) memcpy(keep + i0, tail, (size_t)m);
+        if (dst == tail) memcpy(kc, tail, (size_t)m);
 #else
         uint32_t w[4 * LANES];
         philox_words(base + (uint64_t)(ch * LANES), key, w);
-        for (int64_t i = 0; i < m; i++) keep[i0 + i] = (w[i] >> 8) < t;
+        for (int64_t i = 0; i < m; i++) kc[i] = (w[i] >> 8) < t;
 #endif
+        /* while the chunk's bytes are in L1 (one pass over x instead of two) */
+        if (x)
+            for (int64_t i = 0; i < m; i++) out[i0 + i] = x[i0 + i] * (kc[i] ? scale : 0.0f);
     }
     offset += (uint64_t)((n + 3) / 4);
     return 0;
