@@ -390,11 +390,12 @@ describe("self_attention (packed q, k, v)", function()
 
    it("gradient by finite differences (causal, dropout held fixed by re-seeding)", function()
       local qkv = H.rand({ 2, 4, 12 }, 81):requires_grad_()
-      assert(H.gradcheck(function(x) return dob.self_attention(x, 2, { causal = false }) end, { qkv }, { op = "self_attention" }))
+      local op = { op = "self_attention" }
+      assert(H.gradcheck(function(x) return dob.self_attention(x, 2, { causal = false }) end, { qkv }, op))
       assert(H.gradcheck(function(x)
          dob.manual_seed(6)
          return dob.self_attention(x, 2, { causal = true, dropout = 0.3, training = true, scale = 0.8 })
-      end, { qkv }, { op = "self_attention" }))
+      end, { qkv }, op))
    end)
 
    it("is deterministic for a seed and off when not training", function()
