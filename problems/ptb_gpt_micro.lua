@@ -45,11 +45,6 @@ function M.build_model(opts)
    return m
 end
 
--- [B, T, D] -> [B, heads, T, D / heads]
-local function heads(t, B, T)
-   return t:reshape(B, T, HEADS, D / HEADS):permute(1, 3, 2, 4):contiguous()
-end
-
 --- logits [B T, V] of x int64 [B, T] (row (b - 1) T + t: position t of sequence b)
 function M.logits(model, x, training)
    local B, T = x:size(1), x:size(2)
@@ -58,11 +53,8 @@ function M.logits(model, x, training)
    local h = dob.embedding(model.tok_emb, x) + model.pos_emb:narrow(1, 1, T)
    h = drop(h, P_DROP, training)
    for _, blk in ipairs(model.blocks) do
-      local qkv = blk.qkv(blk.ln1(h))                           -- [B, T, 3D]
-      local q, k, v = qkv:narrow(3, 1, D), qkv:narrow(3, D + 1, D), qkv:narrow(3, 2 * D + 1, D)
-      local a = dob.attention(heads(q, B, T), heads(k, B, T), heads(v, B, T),
-         { causal = true, dropout = P_DROP, training = training })  -- [B, heads, T, D/heads]
-      a = a:permute(1, 3, 2, 4):contiguous():reshape(B, T, D)
+      local qkv = blk.qkv(blk.ln1(h))                           -- [B, T, 3D]: q, k, v, heads within each
+      local a = dob.self_attention(qkv, HEADS, { causal = true, dropout = P_DROP, training = training })
       h = h + blk.o_proj(a)
       h = h + drop(blk.fc2(blk.fc1(blk.ln2(h)):gelu()), P_DROP, training)
    end

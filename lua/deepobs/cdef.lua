@@ -170,6 +170,8 @@ dob_tensor *dob_lstm(dob_tensor *x, dob_tensor *w_ih, dob_tensor *w_hh, dob_tens
                      dob_tensor **hn, dob_tensor **cn);
 dob_tensor *dob_attention(dob_tensor *q, dob_tensor *k, dob_tensor *v, int causal,
                           double scale, double dropout_p, int training);
+dob_tensor *dob_self_attention(dob_tensor *qkv, int heads, int causal, double scale, double dropout_p,
+                               int training);
 dob_tensor *dob_softmax_cross_entropy(dob_tensor *logits, const dob_tensor *labels,
                                       double label_smoothing);
 dob_tensor *dob_sigmoid_cross_entropy(dob_tensor *logits, dob_tensor *targets);

@@ -54,6 +54,7 @@ M.TOLERANCES = {
    linear = { atol = 3e-3, rtol = 2e-2, eps = 1e-3 },
    conv2d = { atol = 3e-3, rtol = 3e-2, eps = 1e-2 }, conv_transpose2d = { atol = 3e-3, rtol = 3e-2, eps = 1e-2 },
    lstm = { atol = 3e-3, rtol = 3e-2, eps = 1e-3 }, attention = { atol = 3e-3, rtol = 3e-2, eps = 1e-3 },
+   self_attention = { atol = 3e-3, rtol = 3e-2, eps = 1e-3 },
    -- normalizations divide by a standard deviation computed in float32
    batch_norm = { atol = 5e-3, rtol = 3e-2, eps = 1e-3 }, layer_norm = { atol = 5e-3, rtol = 3e-2, eps = 1e-3 },
    -- curvature: exp and pow change fast, so the O(h^2) term matters

@@ -24,3 +24,9 @@ dob_tensor *dob_lstm(dob_tensor *x, dob_tensor *w_ih, dob_tensor *w_hh, dob_tens
    attention probabilities when training. */
 dob_tensor *dob_attention(dob_tensor *q, dob_tensor *k, dob_tensor *v, int causal,
                           double scale, double dropout_p, int training);
+/* self-attention on packed projections: qkv [B,T,3 heads D] holds q, k, v as
+   its thirds (qkv.view(B,T,3,heads,D)); -> [B,T,heads D], head h in columns
+   [h D, (h+1) D). The same numbers as attention on the permuted thirds, without
+   the copies. Arguments as attention's. */
+dob_tensor *dob_self_attention(dob_tensor *qkv, int heads, int causal, double scale, double dropout_p,
+                               int training);

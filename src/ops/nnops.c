@@ -3,8 +3,8 @@
  * attention.c.)
  *
  *   dropout(x, p, training)   x [..] -> [..]; mask m = bernoulli(1-p) / (1-p)
- *                              drawn from the global Philox generator;
- *                              out = x m.  Backward: g m.
+ *                              drawn from the global Philox generator (kept
+ *                              as bytes: keep or not); out = x m.  Backward: g m.
  *                              p = 0 or training = 0: x itself (a new reference).
  *   softmax(x, dim)           y = exp(x - max) / sum exp(x - max) along dim
  *                              Backward: y (g - sum(g y))
@@ -26,7 +26,7 @@
 
 /* ---- dropout ------------------------------------------------------------------- */
 
-/* saved[0] = the scaled mask (contiguous, x's shape) */
+/* saved[0] = the keep mask (bytes, x's shape); fattr[0] = the scale 1/(1-p) */
 static int dropout_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin)
 {
     if (!dob__input_needs_grad(n, 0)) return 0;
@@ -36,10 +36,11 @@ static int dropout_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **g
     dob_tensor *r = dob__new_like_shape(DOB_F32, m->ndim, m->size);
     if (!r) { dob_release(g); return -1; }
     int64_t total = dob__numel_of(m->ndim, m->size);
-    const float *pg = dob__f32(g), *pm = dob__f32(m);
-    float *pr = dob__f32(r);
+    const float *pg = dob__f32(g);
+    const uint8_t *pm = dob__u8(m);
+    float *pr = dob__f32(r), scale = (float)n->fattr[0];
 #pragma omp parallel for schedule(static) if (total >= DOB_PAR_MIN)
-    for (int64_t i = 0; i < total; i++) pr[i] = pg[i] * pm[i];
+    for (int64_t i = 0; i < total; i++) pr[i] = pg[i] * (pm[i] ? scale : 0.0f);
     dob_release(g);
     gin[0] = r;
     return 0;
@@ -53,24 +54,22 @@ dob_tensor *dob_dropout(dob_tensor *x, double p, int training)
         x->refcount++;
         return x;
     }
-    dob_tensor *mask = dob__new_like_shape(DOB_F32, x->ndim, x->size);
-    if (!mask) return NULL;
-    if (dob_bernoulli_(mask, 1.0 - p)) { dob_release(mask); return NULL; }
-    float scale = p < 1 ? (float)(1.0 / (1.0 - p)) : 0.0f;
-    int64_t total = dob__numel_of(x->ndim, x->size);
-    dob_tensor *xc = dob__contig(x);
+    /* the mask as bytes: a quarter of a float mask's memory, held until backward */
+    dob_tensor *mask = dob__new_like_shape(DOB_U8, x->ndim, x->size);
+    dob_tensor *xc = mask ? dob__contig(x) : NULL;
     dob_tensor *out = xc ? dob__new_like_shape(DOB_F32, x->ndim, x->size) : NULL;
-    if (!out) { dob_release(xc); dob_release(mask); return NULL; }
-    float *pm = dob__f32(mask), *po = dob__f32(out);
-    const float *px = dob__f32(xc);
-#pragma omp parallel for schedule(static) if (total >= DOB_PAR_MIN)
-    for (int64_t i = 0; i < total; i++) {
-        pm[i] *= scale;
-        po[i] = px[i] * pm[i];
+    float scale = p < 1 ? (float)(1.0 / (1.0 - p)) : 0.0f;
+    if (!out || dob__bernoulli_bytes(dob__u8(mask), dob__numel_of(x->ndim, x->size), 1.0 - p, dob__f32(xc),
+                                     dob__f32(out), scale)) {
+        dob_release(xc);
+        dob_release(mask);
+        dob_release(out);
+        return NULL;
     }
     dob_release(xc);
     dob_node *n = dob__record("dropout", dropout_backward, 1, &x, 1);
     if (n) {
+        n->fattr[0] = scale;
         dob__save(n, mask);
         dob__set_output(n, 0, out);
     }

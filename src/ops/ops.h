@@ -55,6 +55,12 @@ dob_tensor *dob__reduce_grad(dob_tensor *g, const dob_edge *e);
 void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
+/* random.c: keep[i] = 1 with probability p (else 0) for i < n, the draws that
+   bernoulli_(p) on n elements would make (same counters and bits), as bytes; it
+   advances the generator as that fill does. Dropout's masks: with x given, also
+   out[i] = x[i] (keep[i] ? scale : 0) in the same pass (x, out may be NULL). */
+int dob__bernoulli_bytes(uint8_t *keep, int64_t n, double p, const float *x, float *out, float scale);
+
 /* One pass of a stride-1 conv2d [N,C,H,W] * [OC,C,R,R] -> [N,OC,OH,OW] over the
    batch, any subset of: y = act(conv(x) + bias); dw = d/dw (needs x, dy); dx = d/dx
    (needs dy). pt, pl: top and left padding (bottom and right follow from OH, OW). */

