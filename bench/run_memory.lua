@@ -4,7 +4,8 @@
 --   luajit bench/run_memory.lua [--epochs N] [--threads N] [--problems a,b] [--data_dir DIR]
 --
 -- Each problem runs in a child process of its own (so its VmHWM is that run's):
---   runtime  resident memory once deepobs is loaded (LuaJIT, OpenBLAS, the library)
+--   runtime  resident memory once deepobs is loaded and has run a GEMM (LuaJIT, the
+--            library, OpenBLAS's buffers and threads)
 --   data     bytes the loaded data set holds (the engine's live bytes after loading it)
 --   step     the working set of one training step: the peak of live bytes during a step
 --            (parameters, gradients, activations, scratch) from a fresh model, the batch
@@ -34,13 +35,13 @@ end
 
 -- the child: one problem, one line of key=value (MB)
 local function child(name, epochs, threads, data_dir)
-   local runtime = vm("VmRSS")
    local dob = require "deepobs"
    local resolve = require "deepobs.resolve"
    local runner = require "deepobs.runner"
    local train = require "deepobs.train"
-   runtime = vm("VmRSS")
    dob.set_threads(threads)
+   dob.randn(256, 256):matmul(dob.randn(256, 256))   -- OpenBLAS's buffers and threads in place
+   local runtime = vm("VmRSS")
    local problem = resolve.load_problem(name)
    local ds = train.load_dataset(problem, { data_dir = data_dir, batch_size = problem.batch_size, seed = 42 })
    collectgarbage(); collectgarbage()

@@ -87,8 +87,10 @@ local function read_pair(ipath, lpath, n_expected, fix)
    check_images(images, ipath, n_expected, fix)
    local labels = idx.read(lpath)
    check_labels(labels, lpath, images:size(1), ipath, fix)
-   -- TF: X.astype(float32) / 255.0 (a float32 division)
-   local x = images:float():view(images:size(1), 1, 28, 28) / 255
+   -- TF: X.astype(float32) / 255.0 (a float32 division), in place: loading holds the bytes
+   -- and one float copy, not two
+   local x = images:float():view(images:size(1), 1, 28, 28):div_(255)
+   images:free()
    return x, labels:long()
 end
 

@@ -7,7 +7,7 @@ local gradcheck = require "deepobs.gradcheck"
 
 local MB = 2 ^ 20
 local N = 2 ^ 18                 -- elements of one test tensor: 1 MB of float32
-local GC_BYTES = 64 * MB         -- DEEPOBS_GC_MIN_MB's default
+local GC_BYTES = 16 * MB         -- DEEPOBS_GC_MIN_MB's default
 
 local function stats() return dob.memory_stats() end
 local function settle() collectgarbage(); collectgarbage() end

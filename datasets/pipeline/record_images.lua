@@ -133,21 +133,30 @@ local function read_records(spec, where, opts)
    return out
 end
 
--- the records of several files, concatenated: uint8 [N, record]
+-- Loading frees each intermediate as soon as the next one is made (t:free(); a view made
+-- from it keeps the storage), so it peaks near the records plus one copy of the images.
+
+-- the records of several files, concatenated: uint8 [N, record]; the files' records are
+-- taken out of raw
 local function concat(raw, files)
-   if #files == 1 then return raw[files[1]].recs end
    local parts = {}
-   for i, f in ipairs(files) do parts[i] = raw[f].recs end
-   return dob.cat(parts, 1)
+   for i, f in ipairs(files) do parts[i], raw[f] = raw[f].recs, nil end
+   if #parts == 1 then return parts[1] end
+   local all = dob.cat(parts, 1)
+   for _, p in ipairs(parts) do p:free() end
+   return all
 end
 
--- uint8 records [N, record] -> images uint8 [N,3,32,32] and labels int64 [N]
+-- uint8 records [N, record] -> images uint8 [N,3,32,32] and labels int64 [N]; recs is freed
 local function decode(spec, recs, image_offset)
    local n = recs:size(1)
    local y = recs:select(2, spec.label_offset + 1):long()
    local x = recs:narrow(2, image_offset + 1, 3072):contiguous()
+   recs:free()
    if spec.layout == "hwc" then
-      x = x:view(n, 32, 32, 3):permute(1, 4, 2, 3):contiguous()
+      local hwc = x
+      x = hwc:view(n, 32, 32, 3):permute(1, 4, 2, 3):contiguous()
+      hwc:free()
    else
       x = x:view(n, 3, 32, 32)
    end

@@ -3,7 +3,7 @@
 -- expects and how to get the default, never a value silently ignored.
 --
 --    local env = require "deepobs.env"
---    local mb = env.number("DEEPOBS_GC_MIN_MB", 64, 1, 2 ^ 20, "a size in megabytes from 1 to 1048576")
+--    local mb = env.number("DEEPOBS_GC_MIN_MB", 16, 1, 2 ^ 20, "a size in megabytes from 1 to 1048576")
 --    local n = env.integer("DEEPOBS_THREADS", nil, 1, 256)   -- nil when unset
 --    if env.flag("DEEPOBS_DEBUG") then ... end
 local M = {}

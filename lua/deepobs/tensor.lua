@@ -8,10 +8,8 @@
 -- result into a boolean); use x:eq(y) for elementwise comparison.
 --
 -- Memory: the garbage collector sees only the small Lua table, never the
--- tensor bytes, so every new tensor checks how many bytes C holds and runs a
--- full collection when that passed a threshold (then set to twice what
--- survived, and at least 64 MB). A full collection of a Lua heap of a few
--- thousand objects takes well under a millisecond. Freed storage goes back to the C allocator's cache and is
+-- tensor bytes, so the collections are paced by the bytes C hands out (see
+-- pace_gc below). Freed storage goes back to the C allocator's cache and is
 -- reused, so resident memory stays flat.
 local ffi = require "ffi"
 local Cmod = require "deepobs.C"
@@ -42,8 +40,8 @@ end
 -- collect by the C side's bytes: a full collection once GC_BYTES (DEEPOBS_GC_MIN_MB) have
 -- been handed out since the last one. That bounds the garbage at any moment by GC_BYTES,
 -- whatever the size of the data that stays alive. A collection of our small Lua heap
--- costs about 0.1 ms.
-local GC_BYTES = require("deepobs.env").number("DEEPOBS_GC_MIN_MB", 64, 1, 2 ^ 20,
+-- costs about 0.1 ms, so even a 50 ms step that hands out 50 MB spends under 1% on it.
+local GC_BYTES = require("deepobs.env").number("DEEPOBS_GC_MIN_MB", 16, 1, 2 ^ 20,
    "a size in megabytes from 1 to 1048576") * 2 ^ 20
 local allocated_at_collect = 0
 
