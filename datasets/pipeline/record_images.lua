@@ -133,32 +133,28 @@ local function read_records(spec, where, opts)
    return out
 end
 
--- Loading frees each intermediate as soon as the next one is made (t:free(); a view made
--- from it keeps the storage), so it peaks near the records plus one copy of the images.
-
--- the records of several files, concatenated: uint8 [N, record]; the files' records are
--- taken out of raw
-local function concat(raw, files)
-   local parts = {}
-   for i, f in ipairs(files) do parts[i], raw[f] = raw[f].recs, nil end
-   if #parts == 1 then return parts[1] end
-   local all = dob.cat(parts, 1)
-   for _, p in ipairs(parts) do p:free() end
-   return all
-end
-
--- uint8 records [N, record] -> images uint8 [N,3,32,32] and labels int64 [N]; recs is freed
-local function decode(spec, recs, image_offset)
-   local n = recs:size(1)
-   local y = recs:select(2, spec.label_offset + 1):long()
-   local x = recs:narrow(2, image_offset + 1, 3072):contiguous()
-   recs:free()
-   if spec.layout == "hwc" then
-      local hwc = x
-      x = hwc:view(n, 32, 32, 3):permute(1, 4, 2, 3):contiguous()
-      hwc:free()
-   else
-      x = x:view(n, 3, 32, 32)
+-- The images and labels of several files' records (uint8 [N, record] each, taken out of
+-- raw): images uint8 [N,3,32,32], labels int64 [N]. Each file's records are copied into
+-- their rows of the result and freed, so loading peaks near the data set plus one file.
+local function decode(spec, raw, files, image_offset)
+   local n = 0
+   for _, f in ipairs(files) do n = n + raw[f].recs:size(1) end
+   local x, y = dob.empty({ n, 3, 32, 32 }, "uint8"), dob.empty({ n }, "int64")
+   local row = 1
+   for _, f in ipairs(files) do
+      local recs = raw[f].recs
+      raw[f] = nil
+      local k = recs:size(1)
+      local images = recs:narrow(2, image_offset + 1, 3072)
+      if spec.layout == "hwc" then
+         images = images:contiguous():view(k, 32, 32, 3):permute(1, 4, 2, 3)
+      else
+         images = images:contiguous():view(k, 3, 32, 32)
+      end
+      x:narrow(1, row, k):copy_(images)
+      y:narrow(1, row, k):copy_(recs:select(2, spec.label_offset + 1):long())
+      images, row = nil, row + k
+      recs:free()
    end
    return x, y
 end
@@ -213,8 +209,8 @@ function M.load(spec, opts)
    local raw = read_records(spec, where, opts)
    local image_offset = spec.image_offset
    if opts.deepobs_compat and spec.compat_image_offset then image_offset = spec.compat_image_offset end
-   local train_x, train_y = decode(spec, concat(raw, spec.train_files), image_offset)
-   local test_x, test_y = decode(spec, concat(raw, spec.test_files), image_offset)
+   local train_x, train_y = decode(spec, raw, spec.train_files, image_offset)
+   local test_x, test_y = decode(spec, raw, spec.test_files, image_offset)
    raw = nil
    if not opts.any_size then
       if spec.test_size and test_x:size(1) ~= spec.test_size then

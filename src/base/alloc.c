@@ -21,7 +21,10 @@
  * needs memory from the OS and the bytes held (live + cached) would pass the
  * budget, the least recently used small blocks and wholly free segments go
  * back to the OS first. The budget is the peak of live bytes plus an eighth, or
- * what dob_mem_set_cache_limit sets. A training step asks for the same sizes
+ * what dob_mem_set_cache_limit sets. A pattern that needs more (the freed
+ * memory does not fit the next requests) would give back and fault in the same
+ * memory every step, so the slack doubles, up to a whole peak, each time four
+ * peaks' worth have been evicted. A training step asks for the same sizes
  * every step, so in the steady state it takes nothing from the OS; what goes
  * is memory of a phase that ended (evaluation's batch size, an epoch's
  * shuffled copy).
@@ -61,6 +64,8 @@ static uint64_t class_last_use[NCLASSES];   /* tick of the class's last hit or f
 static large *free_large;                    /* free large blocks, latest freed first */
 static uint64_t tick;
 static int64_t cache_limit = -1;            /* -1: the automatic budget */
+static int slack_shift = 3;                 /* the automatic budget's slack: peak >> slack_shift */
+static int64_t evicted_mark;                /* evicted_total when the slack last changed */
 static dob_mem_stats stats;
 
 /* ---- the OS ----------------------------------------------------------------------- */
@@ -210,7 +215,14 @@ static void evict_for(int64_t want, int64_t grows)
     } else {
         int64_t peak = stats.live_bytes + grows > stats.peak_live_bytes ? stats.live_bytes + grows
                                                                         : stats.peak_live_bytes;
-        budget = peak + peak / 8;
+        /* a cycle that needs more than the budget would evict and fault in the same
+           memory every step: once four peaks' worth went, the slack doubles (up to
+           a whole peak) */
+        if (slack_shift > 0 && stats.evicted_total - evicted_mark > 4 * peak) {
+            slack_shift--;
+            evicted_mark = stats.evicted_total;
+        }
+        budget = peak + (peak >> slack_shift);
     }
     while (stats.cached_bytes > 0 && stats.live_bytes + stats.cached_bytes + want > budget) {
         int lru = -1;
@@ -360,7 +372,12 @@ int dob_mem_set_cache_limit(int64_t bytes)
 
 int64_t dob_mem_cache_limit(void) { return cache_limit; }
 
-void dob_mem_reset_peak(void) { stats.peak_live_bytes = stats.live_bytes; }
+void dob_mem_reset_peak(void)
+{
+    stats.peak_live_bytes = stats.live_bytes;
+    slack_shift = 3;
+    evicted_mark = stats.evicted_total;
+}
 
 void dob_mem_trim(void)
 {
