@@ -6,6 +6,7 @@
 #   make bench-epoch  one whole epoch through the runner next to a PyTorch loop, and where its time goes
 #   make bench-steps  a training step of every problem next to PyTorch: time, peak memory
 #                     (options: make bench-steps ARGS="--threads 1 --filter vgg"; ARGS=--help)
+#   make bench-memory whole runs' peak memory against their data and a step's working set
 #   make check-layers  only the check that src/ keeps its layers (src/README.md)
 #   make install PREFIX=/usr/local   (the package, problems, datasets and the `deepobs` command)
 #   make uninstall PREFIX=/usr/local
@@ -92,6 +93,10 @@ bench-epoch: all
 bench-steps: all
 	$(LUAJIT) bench/steps_compare.lua $(ARGS)
 
+# whole runs' peak RSS against runtime + data + 2 x a step's working set (ARGS: --help)
+bench-memory: all
+	$(LUAJIT) bench/run_memory.lua $(ARGS)
+
 # the package, the suite (problems, datasets, run.lua) in deepobs/suite/, the libraries and
 # the `deepobs` command; uninstall removes exactly these
 SUITE_DIR = $(DESTDIR)$(LUADIR)/deepobs/suite
@@ -116,7 +121,7 @@ clean:
 
 -include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)
 
-.PHONY: all test check-layers test-asan bench bench-epoch bench-steps install uninstall clean
+.PHONY: all test check-layers test-asan bench bench-epoch bench-steps bench-memory install uninstall clean
 
 # the REPL (lua/deepobs/repl): dob loaded, line editing, history, completion, help()
 repl: all

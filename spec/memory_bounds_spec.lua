@@ -135,9 +135,10 @@ end)
 describe("the allocator's cache", function()
    after_each(function() dob.set_cache_limit(nil) end)
 
-   -- phases of `count` tensors of `elems` elements alive together, each phase a new size class
-   for _, phases in ipairs { { { 20, 3 * N }, { 20, 5 * N } }, { { 8, 9 * N }, { 30, 2 * N }, { 12, 6 * N } },
-                             { { 50, N }, { 50, N + N / 2 }, { 50, 2 * N + N / 2 } } } do
+   -- phases of `count` tensors of `elems` elements alive together, each phase of sizes the
+   -- last one's free memory cannot serve (small size classes, then large segments); the
+   -- budget is peak + max(peak / 8, 256 MB), so the phases are a few hundred MB
+   for _, phases in ipairs { { { 300, N }, { 40, 8 * N } }, { { 400, N / 2 }, { 30, 10 * N }, { 600, N / 4 } } } do
       it(("stays within the working set over %d phases of other sizes"):format(#phases), function()
          dob.collect()
          dob.reset_peak_memory_stats()
@@ -149,8 +150,11 @@ describe("the allocator's cache", function()
             end
             settle()
             local s = stats()
+            -- the slack doubles once when a peak's worth goes back within a few peaks of
+            -- requests, as it can here (a step that cycles through more would thrash)
             local peak = s.peak_live_bytes
-            assert.is_true(s.live_bytes + s.cached_bytes <= peak + peak / 8,
+            local bound = peak + math.max(peak / 4, 256 * MB)
+            assert.is_true(s.live_bytes + s.cached_bytes <= bound,
                ("held %.1f MB, peak live %.1f MB"):format((s.live_bytes + s.cached_bytes) / MB, peak / MB))
          end
          -- a phase repeated hits the cache: nothing new from the OS
@@ -162,7 +166,8 @@ describe("the allocator's cache", function()
          end
          settle()
          assert.are.equal(before, stats().obtained_total)
-         if #phases > 1 then assert.is_true(stats().evicted_total > s0.evicted_total) end
+         assert.is_true(stats().evicted_total > s0.evicted_total, "the bound made something go back")
+         dob.collect()
       end)
    end
 

@@ -27,9 +27,9 @@
  * Memory. Storage comes from a size-class caching allocator: freed blocks are
  * kept for reuse rather than returned to the OS, because a first touch of a
  * fresh page is expensive. The cache is bounded: by default live + cached
- * bytes stay within the peak of live bytes plus an eighth (least recently used
- * classes go first); dob_mem_set_cache_limit() sets a fixed cap on the cached
- * bytes instead. dob_mem_trim() empties the cache.
+ * bytes stay within the peak of live bytes plus an eighth or 256 MB (what was
+ * used least recently goes first); dob_mem_set_cache_limit() sets a fixed cap
+ * on the cached bytes instead. dob_mem_trim() empties the cache.
  *
  * Threads. Kernels use OpenMP; reductions split work into fixed-size chunks
  * combined in order, so the same seed and thread count give bit-identical
@@ -163,14 +163,15 @@ typedef struct dob_mem_stats {
     int64_t allocated_total;   /* bytes handed out since start (monotone) */
     int64_t live_tensors;      /* tensor handles alive */
     int64_t live_nodes;        /* autograd nodes alive */
-    int64_t obtained_total;    /* bytes taken from the OS since start (cache misses) */
+    int64_t obtained_total;    /* bytes of fresh pages handed out since start (new memory
+                                  and purged blocks reused: page faults, not cache hits) */
     int64_t evicted_total;     /* cached bytes given back to the OS to keep the bound */
 } dob_mem_stats;
 void dob_mem_get_stats(dob_mem_stats *out);
 int64_t dob_mem_live_bytes(void);
 int64_t dob_mem_allocated_total(void);
 /* the cap on cached bytes: >= 0 a fixed number of bytes, -1 the automatic
-   budget (live + cached within the peak of live bytes plus an eighth) */
+   budget (live + cached within the peak of live bytes plus an eighth or 256 MB) */
 int dob_mem_set_cache_limit(int64_t bytes);
 int64_t dob_mem_cache_limit(void);
 /* peak_live_bytes := live_bytes, so the peak of a phase can be measured (the

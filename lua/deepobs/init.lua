@@ -95,8 +95,9 @@ function dob.reset_peak_memory_stats() C.dob_mem_reset_peak() end
 --- dob.set_cache_limit(bytes): caps the allocator's cache of freed blocks (nil: automatic)
 -- Freed blocks are kept for reuse (a fresh page costs a page fault). Automatic (the default,
 -- or DEEPOBS_CACHE_MB unset): live + cached bytes stay within the peak of live bytes plus
--- an eighth, least recently used sizes going back to the OS first. A number of bytes (0: no
--- cache) is a fixed cap instead. Also set by DEEPOBS_CACHE_MB at load.
+-- an eighth or 256 MB, whichever is more, what was used least recently going back to the OS
+-- first. A number of bytes (0: no cache) is a fixed cap instead. Also set by
+-- DEEPOBS_CACHE_MB at load.
 function dob.set_cache_limit(bytes)
    if bytes == nil then T.check(C.dob_mem_set_cache_limit(-1)); return end
    T.check(C.dob_mem_set_cache_limit(A.int("set_cache_limit", "bytes", bytes, 0, 2 ^ 53)))

@@ -7,11 +7,13 @@
  *
  * Small requests (under 2 MiB) go to size classes, 4 per power of two (at
  * most 25% slack), one free list each. Large ones are carved out of segments:
- * mappings of whole 2 MiB huge pages, 2 MiB-aligned and advised as huge pages
- * (they fault in ~10x faster). A segment holds a row of blocks, each with a
- * 64-byte header (its size, its neighbours); a request takes the smallest free
- * block that fits and splits off the rest, and a freed block merges with free
- * neighbours. So sizes that differ (the branches of an Inception module, a
+ * mappings of whole 2 MiB huge pages (at least 64 MiB), 2 MiB-aligned and
+ * advised as huge pages (they fault in ~10x faster). A segment holds a row of
+ * blocks, each with a 64-byte header (its size, its neighbours); a request
+ * takes the smallest free block that fits and splits off the rest, and a freed
+ * block merges with free neighbours. Only written pages are resident, and the
+ * counters count those (a new segment's unwritten rest is neither live nor
+ * cached). So sizes that differ (the branches of an Inception module, a
  * 513 MB parameter buffer) share memory without a size class's slack, and the
  * memory a step holds stays close to the peak of what it has live at once.
  * Only the Lua thread allocates (kernels running in OpenMP regions get their
@@ -20,11 +22,12 @@
  * The cache is bounded by the working set, not the history: when a request
  * needs memory from the OS and the bytes held (live + cached) would pass the
  * budget, the least recently used small blocks and wholly free segments go
- * back to the OS first. The budget is the peak of live bytes plus an eighth, or
- * what dob_mem_set_cache_limit sets. A pattern that needs more (the freed
+ * back to the OS first. The budget is the peak of live bytes plus an eighth
+ * (at least 256 MB: a small network's step cycles through several times its
+ * peak in differently sized blocks), or what dob_mem_set_cache_limit sets. A pattern that needs more (the freed
  * memory does not fit the next requests) would give back and fault in the same
- * memory every step, so the slack doubles, up to a whole peak, each time four
- * peaks' worth have been evicted. A training step asks for the same sizes
+ * memory every step, so the slack doubles, up to a whole peak, when a peak's
+ * worth is evicted within eight peaks' worth of requests. A training step asks for the same sizes
  * every step, so in the steady state it takes nothing from the OS; what goes
  * is memory of a phase that ended (evaluation's batch size, an epoch's
  * shuffled copy).
@@ -43,6 +46,8 @@
 #define HUGE_BYTES ((size_t)2 << 20)
 #define GRAIN ((size_t)64 << 10)      /* large blocks are whole grains (header included) */
 #define MIN_SPLIT ((size_t)1 << 20)   /* a remainder this large becomes a free block of its own */
+#define SEGMENT_MIN ((size_t)64 << 20) /* a new segment's least size (unwritten pages cost nothing) */
+#define SLACK_MIN ((int64_t)256 << 20)  /* the automatic budget's least slack */
 
 /* a cached small block, in its own first bytes */
 typedef struct block { struct block *next; } block;
@@ -65,7 +70,7 @@ static large *free_large;                    /* free large blocks, latest freed 
 static uint64_t tick;
 static int64_t cache_limit = -1;            /* -1: the automatic budget */
 static int slack_shift = 3;                 /* the automatic budget's slack: peak >> slack_shift */
-static int64_t evicted_mark;                /* evicted_total when the slack last changed */
+static int64_t evicted_mark, allocated_mark; /* the counters when a peak's worth was last evicted */
 static dob_mem_stats stats;
 
 /* ---- the OS ----------------------------------------------------------------------- */
@@ -166,38 +171,16 @@ static bool whole_segment(const large *b) { return b->free && !b->prev && !b->ne
    a mapped one (unmapped, the segment just gets shorter). */
 static bool evictable(const large *b) { return whole_segment(b) || (MAP_DIRECTLY(HUGE_BYTES) && !b->next); }
 
-/* the pages of a free block after its header: [*lo, *hi), page-aligned */
-static void purge_range(const large *b, char **lo, char **hi)
-{
-    *lo = (char *)(((uintptr_t)b + HEADER + 4095) & ~(uintptr_t)4095);
-    *hi = (char *)(((uintptr_t)b + b->bytes) & ~(uintptr_t)4095);
-}
-
-/* the bytes a free block gives back to the OS if evicted or purged */
-static size_t releasable(const large *b)
-{
-    if (evictable(b)) return b->resident;
-    char *lo, *hi;
-    purge_range(b, &lo, &hi);
-    size_t keep = b->bytes - (size_t)(hi > lo ? hi - lo : 0);   /* the header's page, the ends */
-    return b->resident > keep ? b->resident - keep : 0;
-}
-
-/* gives b's memory back: unmapped when it can be, else its pages dropped
-   (MADV_DONTNEED: the next touch gets fresh zero pages); returns the bytes */
+/* gives an evictable block back to the OS; returns the resident bytes that went */
 static size_t release_large(large *b)
 {
-    size_t bytes = releasable(b);
-    if (evictable(b)) {
-        unlink_free(b);
-        if (b->prev) b->prev->next = NULL;
-        if (b->prev) munmap(b, b->bytes);
-        else os_free(b, b->bytes);
+    size_t bytes = b->resident;
+    unlink_free(b);
+    if (b->prev) {
+        b->prev->next = NULL;
+        munmap(b, b->bytes);
     } else {
-        char *lo, *hi;
-        purge_range(b, &lo, &hi);
-        madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
-        b->resident -= bytes;
+        os_free(b, b->bytes);
     }
     return bytes;
 }
@@ -206,7 +189,8 @@ static size_t release_large(large *b)
 
 /* cached memory goes to the OS, least recently used first, until `want` more
    bytes fit in the budget, live bytes about to grow by `grows` (or until
-   nothing more can go) */
+   nothing more can go: a free block between live ones in a segment stays, as
+   dropping its pages would only have the next step fault them in again) */
 static void evict_for(int64_t want, int64_t grows)
 {
     int64_t budget;
@@ -215,14 +199,17 @@ static void evict_for(int64_t want, int64_t grows)
     } else {
         int64_t peak = stats.live_bytes + grows > stats.peak_live_bytes ? stats.live_bytes + grows
                                                                         : stats.peak_live_bytes;
-        /* a cycle that needs more than the budget would evict and fault in the same
-           memory every step: once four peaks' worth went, the slack doubles (up to
-           a whole peak) */
-        if (slack_shift > 0 && stats.evicted_total - evicted_mark > 4 * peak) {
-            slack_shift--;
+        /* A cycle that needs more than the budget would evict and fault in the same
+           memory every step: when a peak's worth went within eight peaks' worth of
+           requests, the slack doubles (up to a whole peak). A change of phase
+           (training, evaluation) evicts once per many steps and keeps it. */
+        if (stats.evicted_total - evicted_mark > peak) {
+            if (slack_shift > 0 && stats.allocated_total - allocated_mark < 8 * peak) slack_shift--;
             evicted_mark = stats.evicted_total;
+            allocated_mark = stats.allocated_total;
         }
-        budget = peak + (peak >> slack_shift);
+        int64_t slack = peak >> slack_shift;
+        budget = peak + (slack > SLACK_MIN ? slack : SLACK_MIN);
     }
     while (stats.cached_bytes > 0 && stats.live_bytes + stats.cached_bytes + want > budget) {
         int lru = -1;
@@ -230,7 +217,7 @@ static void evict_for(int64_t want, int64_t grows)
             if (free_list[c] && (lru < 0 || class_last_use[c] < class_last_use[lru])) lru = c;
         large *seg = NULL;
         for (large *b = free_large; b; b = b->fnext)
-            if (releasable(b) > 0 && (!seg || b->freed < seg->freed)) seg = b;
+            if (evictable(b) && b->resident > 0 && (!seg || b->freed < seg->freed)) seg = b;
         size_t bytes;
         if (seg && (lru < 0 || seg->freed < class_last_use[lru])) {
             bytes = release_large(seg);
@@ -272,29 +259,38 @@ static void count_live(size_t cb)
 
 static void *alloc_large(size_t nbytes)
 {
-    if (nbytes > SIZE_MAX - HEADER - HUGE_BYTES) return dob__failp("out of memory allocating %zu bytes", nbytes);
+    if (nbytes > SIZE_MAX - HEADER - SEGMENT_MIN) return dob__failp("out of memory allocating %zu bytes", nbytes);
     size_t want = (nbytes + HEADER + GRAIN - 1) & ~(GRAIN - 1);
     large *b = NULL;
     for (large *f = free_large; f; f = f->fnext)       /* the best fit */
         if (f->bytes >= want && (!b || f->bytes < b->bytes)) b = f;
-    size_t resident;
     if (b) {
         unlink_free(b);
         stats.cached_bytes -= (int64_t)b->resident;
-        resident = b->resident;
     } else {
+        /* a new segment, none of it resident until written */
         size_t seg = (want + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
-        if (!(b = from_os(seg, seg - want >= MIN_SPLIT ? want : seg, nbytes))) return NULL;
+        if (seg < SEGMENT_MIN) seg = SEGMENT_MIN;
+        if (!(b = os_alloc(seg))) {
+            dob_mem_trim();
+            if (!(b = os_alloc(seg))) return dob__failp("out of memory allocating %zu bytes", nbytes);
+        }
         b->prev = b->next = b->fprev = b->fnext = NULL;
-        b->bytes = resident = seg;
+        b->bytes = seg;
+        b->resident = 0;
     }
     b->free = 0;
+    /* which pages of a block are resident is not tracked, only how many: the kept
+       part is taken to hold them first */
+    size_t resident = b->resident, rest = 0;
     if (b->bytes - want >= MIN_SPLIT) {
-        /* which pages of a purged block are resident is not tracked: the kept part
-           is taken to hold them first */
-        split(b, want, resident > want ? resident - want : 0);
-        stats.cached_bytes += (int64_t)b->next->resident;
+        rest = resident > want ? resident - want : 0;
+        split(b, want, rest);
+        stats.cached_bytes += (int64_t)rest;
     }
+    size_t fresh = b->bytes - (resident - rest);        /* pages the OS hands out as they are written */
+    if (fresh) evict_for((int64_t)fresh, (int64_t)b->bytes);
+    stats.obtained_total += (int64_t)fresh;
     count_live(b->bytes);
     return (char *)b + HEADER;
 }
@@ -363,7 +359,7 @@ static void cache_free(void *ctx, void *p, size_t nbytes)
 int dob_mem_set_cache_limit(int64_t bytes)
 {
     DOB_CHECK_INT(bytes >= -1, "set_cache_limit: the limit is a number of bytes >= 0, or -1 for "
-                  "the automatic budget (the peak of live bytes plus an eighth); got %lld",
+                  "the automatic budget (the peak of live bytes plus an eighth or 256 MB); got %lld",
                   (long long)bytes);
     cache_limit = bytes;
     evict_for(0, 0);
@@ -377,6 +373,7 @@ void dob_mem_reset_peak(void)
     stats.peak_live_bytes = stats.live_bytes;
     slack_shift = 3;
     evicted_mark = stats.evicted_total;
+    allocated_mark = stats.allocated_total;
 }
 
 void dob_mem_trim(void)
@@ -392,7 +389,7 @@ void dob_mem_trim(void)
     /* wholly free segments go; a free block beside a live one stays cached */
     for (large *b = free_large, *next; b; b = next) {
         next = b->fnext;
-        stats.cached_bytes -= (int64_t)release_large(b);
+        if (evictable(b)) stats.cached_bytes -= (int64_t)release_large(b);
     }
 }
 
