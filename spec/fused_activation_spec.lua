@@ -11,13 +11,7 @@ local C = require("deepobs.C").lib
 local H = require "helpers.gradcheck"
 
 -- a deterministic generator of case parameters: r(n) is an integer in [1, n]
-local function lcg(seed)
-   local s = seed
-   return function(n)
-      s = (s * 1103515245 + 12345) % 2147483648
-      return math.floor(s / 2147483648 * n) + 1
-   end
-end
+local lcg = require("helpers.api_contract").lcg
 local function pick(r, list) return list[r(#list)] end
 
 -- the same 32-bit patterns (NaN payloads and signed zeros included)

@@ -142,6 +142,7 @@ end
 
 local COMPARISONS = { ["operator __lt"] = true, ["operator __le"] = true, ["operator __eq"] = true }
 
+--- A deterministic generator of case parameters: lcg(seed)(n) is an integer in [1, n].
 local function lcg(seed)
    local s = seed
    return function(n)
@@ -149,6 +150,7 @@ local function lcg(seed)
       return math.floor(s / 2147483648 * n) + 1
    end
 end
+M.lcg = lcg
 
 --- { {entry name, token, token, ...}, ... }: per entry, every token alone (for methods,
 -- on a valid self), then `per_entry` random tuples of 0 to 4 arguments.

@@ -21,16 +21,17 @@
  *
  * The cache is bounded by the working set, not the history: when a request
  * needs memory from the OS and the bytes held (live + cached) would pass the
- * budget, the least recently used small blocks and wholly free segments go
- * back to the OS first. The budget is the peak of live bytes plus an eighth
- * (at least 256 MB: a small network's step cycles through several times its
- * peak in differently sized blocks), or what dob_mem_set_cache_limit sets. A pattern that needs more (the freed
- * memory does not fit the next requests) would give back and fault in the same
- * memory every step, so the slack doubles, up to a whole peak, when a peak's
- * worth is evicted within eight peaks' worth of requests. A training step asks for the same sizes
- * every step, so in the steady state it takes nothing from the OS; what goes
- * is memory of a phase that ended (evaluation's batch size, an epoch's
- * shuffled copy).
+ * budget, the least recently used small blocks and wholly free segments (or
+ * free segment ends) go back to the OS first. The budget is the peak of live
+ * bytes plus an eighth, at least 256 MB (a small network's step cycles through
+ * several times its peak in differently sized blocks), or what
+ * dob_mem_set_cache_limit sets. A pattern that needs more (the freed memory
+ * does not fit the next requests) would give back and fault in the same memory
+ * every step, so the slack doubles, up to a whole peak, when a peak's worth is
+ * evicted within eight peaks' worth of requests. A training step asks for the
+ * same sizes every step, so in the steady state it takes nothing from the OS;
+ * what goes is memory of a phase that ended (evaluation's batch size, an
+ * epoch's shuffled copy).
  *
  * Every counter of dob_mem_get_stats lives here: the default allocator's bytes,
  * and the tensor and node counts that the layers above report through
