@@ -153,7 +153,7 @@ local function decode(spec, raw, files, image_offset)
       end
       x:narrow(1, row, k):copy_(images)
       y:narrow(1, row, k):copy_(recs:select(2, spec.label_offset + 1):long())
-      images, row = nil, row + k
+      row = row + k
       recs:free()
    end
    return x, y

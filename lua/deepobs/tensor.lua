@@ -50,8 +50,10 @@ local function collect_now()
    allocated_at_collect = tonumber(C.dob_mem_allocated_total())
 end
 
+local function handed_out_since_collect() return tonumber(C.dob_mem_allocated_total()) - allocated_at_collect end
+
 local function pace_gc()
-   if tonumber(C.dob_mem_allocated_total()) - allocated_at_collect > GC_BYTES then collect_now() end
+   if handed_out_since_collect() > GC_BYTES then collect_now() end
 end
 
 -- The C error as an error at the user's code, named after op (default: the function the
@@ -660,7 +662,7 @@ function Tensor:backward(grad, retain_graph)
    -- The forward's intermediates that only the graph still needs are garbage on the Lua side
    -- now; collected, the graph holds their last reference, and backward frees each one as
    -- soon as the op that saved it has run.
-   if tonumber(C.dob_mem_allocated_total()) - allocated_at_collect > GC_BYTES / 4 then collect_now() end
+   if handed_out_since_collect() > GC_BYTES / 4 then collect_now() end
    check(C.dob_backward(h, grad ~= nil and H(grad, "gradient") or nil, retain_graph and 1 or 0))
 end
 

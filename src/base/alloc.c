@@ -237,17 +237,15 @@ static void evict_for(int64_t want, int64_t grows)
 
 /* ---- allocate and free -------------------------------------------------------------- */
 
-/* cb fresh bytes, of which `grows` become live now */
-static void *from_os(size_t cb, size_t grows, size_t nbytes)
+/* cb bytes from the OS for a request of nbytes; when it refuses, the cache may
+   hold enough memory: it goes back and the OS is asked once more */
+static void *os_alloc_or_trim(size_t cb, size_t nbytes)
 {
-    evict_for((int64_t)cb, (int64_t)grows);
     void *p = os_alloc(cb);
     if (!p) {
-        /* the cache may hold enough memory: give it back and retry once */
         dob_mem_trim();
         if (!(p = os_alloc(cb))) return dob__failp("out of memory allocating %zu bytes", nbytes);
     }
-    stats.obtained_total += (int64_t)cb;
     return p;
 }
 
@@ -272,10 +270,7 @@ static void *alloc_large(size_t nbytes)
         /* a new segment, none of it resident until written */
         size_t seg = (want + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
         if (seg < SEGMENT_MIN) seg = SEGMENT_MIN;
-        if (!(b = os_alloc(seg))) {
-            dob_mem_trim();
-            if (!(b = os_alloc(seg))) return dob__failp("out of memory allocating %zu bytes", nbytes);
-        }
+        if (!(b = os_alloc_or_trim(seg, nbytes))) return NULL;
         b->prev = b->next = b->fprev = b->fnext = NULL;
         b->bytes = seg;
         b->resident = 0;
@@ -332,8 +327,10 @@ static void *cache_alloc(void *ctx, size_t nbytes)
     if (p) {
         free_list[c] = free_list[c]->next;
         stats.cached_bytes -= (int64_t)cb;
-    } else if (!(p = from_os(cb, cb, nbytes))) {
-        return NULL;
+    } else {
+        evict_for((int64_t)cb, (int64_t)cb);
+        if (!(p = os_alloc_or_trim(cb, nbytes))) return NULL;
+        stats.obtained_total += (int64_t)cb;
     }
     count_live(cb);
     return p;
