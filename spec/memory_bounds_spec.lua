@@ -217,6 +217,25 @@ describe("the allocator's cache", function()
       end)
    end
 
+   -- a freed block between two live ones cannot go back to the OS; under a cap its
+   -- pages are dropped instead, and the live neighbours keep their values
+   it("holds a freed block between live ones within set_cache_limit(0)", function()
+      settle()
+      local before = dob.empty(3 * N):fill_(1)
+      local hole = dob.empty(3 * N):fill_(2)
+      local after = dob.empty(3 * N):fill_(3)
+      hole = nil
+      settle()
+      assert.is_true(stats().cached_bytes >= 3 * 4 * N)
+      dob.set_cache_limit(0)
+      assert.are.equal(0, stats().cached_bytes)
+      local again = dob.empty(3 * N):fill_(4)
+      for value, t in pairs { [1] = before, [3] = after, [4] = again } do
+         assert.are.equal(value, t:min():item())
+         assert.are.equal(value, t:max():item())
+      end
+   end)
+
    it("set_cache_limit(nil) goes back to the automatic bound", function()
       dob.set_cache_limit(0)
       dob.set_cache_limit(nil)

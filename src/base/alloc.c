@@ -186,12 +186,28 @@ static size_t release_large(large *b)
     return bytes;
 }
 
+/* drops the pages of a free block between live ones (its header's page stays:
+   a block is at least 1 MiB, so that is under 0.4% of it); returns the
+   resident bytes that went */
+static size_t purge_large(large *b)
+{
+    const uintptr_t page = 4096;
+    uintptr_t from = ((uintptr_t)b + HEADER + page - 1) & ~(page - 1);
+    uintptr_t to = ((uintptr_t)b + b->bytes) & ~(page - 1);
+    if (to > from) madvise((void *)from, to - from, MADV_DONTNEED);
+    size_t bytes = b->resident;
+    b->resident = 0;
+    return bytes;
+}
+
 /* ---- the budget --------------------------------------------------------------------- */
 
 /* cached memory goes to the OS, least recently used first, until `want` more
    bytes fit in the budget, live bytes about to grow by `grows` (or until
-   nothing more can go: a free block between live ones in a segment stays, as
-   dropping its pages would only have the next step fault them in again) */
+   nothing more can go). Under the automatic budget a free block between live
+   ones in a segment stays, as dropping its pages would only have the next step
+   fault them in again; under a limit set by dob_mem_set_cache_limit its pages
+   go, last of all, as the limit is a promise. */
 static void evict_for(int64_t want, int64_t grows)
 {
     int64_t budget;
@@ -227,6 +243,12 @@ static void evict_for(int64_t want, int64_t grows)
             free_list[lru] = b->next;
             bytes = class_bytes(lru);
             os_free(b, bytes);
+        } else if (cache_limit >= 0) {
+            large *hole = NULL;
+            for (large *b = free_large; b; b = b->fnext)
+                if (b->resident > 0 && (!hole || b->freed < hole->freed)) hole = b;
+            if (!hole) break;
+            bytes = purge_large(hole);
         } else {
             break;
         }
