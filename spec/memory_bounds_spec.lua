@@ -98,6 +98,101 @@ describe("an op keeps alive only what its backward reads", function()
    end
 end)
 
+-- batch norm keeps its input and makes its output again for the backward of a consumer that
+-- saved it, bit for bit, so a conv after batch norm (+ relu) does not keep bn's output alive
+describe("batch norm's output saved by the next op", function()
+   local C = 4                                    -- x [4, 4, 128, 128]: 1 MB
+   local PAD = { padding = 1 }
+   local function leaves()
+      dob.manual_seed(11)
+      local x = dob.randn(4, C, 128, 128):requires_grad_()
+      local w = dob.randn(C, C, 3, 3):mul_(0.2):requires_grad_()
+      local gamma = dob.rand(C):add_(0.5):requires_grad_()
+      local beta = dob.randn(C):mul_(0.3):requires_grad_()
+      return x, w, gamma, beta
+   end
+   local function grads(ts)
+      local out = {}
+      for i, t in ipairs(ts) do out[i] = t:grad():clone(); t:set_grad(nil) end
+      return out
+   end
+   for _, act in ipairs { "relu", "none" } do
+      for _, training in ipairs { true, false } do
+         local what = ("activation %s, %s"):format(act, training and "training" or "eval")
+         local function bn(h, gamma, beta)
+            local rm, rv = dob.zeros(C), dob.ones(C)
+            return dob.batch_norm(h, gamma, beta, rm, rv, training, 0.1, 1e-5, act)
+         end
+         it("is not kept alive by a conv after it (" .. what .. ")", function()
+            local x, w, gamma, beta = leaves()
+            local kept, y = kept_by_graph(function(h)
+               return dob.conv2d(bn(h, gamma, beta), w, nil, PAD)
+            end, { x })
+            -- bn keeps its input h (1 MB); its output is made again for the conv's backward
+            assert.are.equal(1, math.floor(kept + 0.01))
+            y:sum():backward()
+         end)
+         it("gives the same gradients, bit for bit, as a kept copy (" .. what .. ")", function()
+            local x, w, gamma, beta = leaves()
+            local ts = { x, w, gamma, beta }
+            local function loss(copy)
+               local y = bn(x * 1, gamma, beta)
+               if copy then y = y:clone() end
+               return (dob.conv2d(y, w, nil, PAD) ^ 2):sum()
+            end
+            loss(true):backward()
+            local kept = grads(ts)
+            local l = loss(false)
+            l:backward(nil, true)
+            local made = grads(ts)
+            l:backward()                           -- made again for a second backward
+            local again = grads(ts)
+            for i = 1, #ts do
+               assert.are.equal(0, (made[i] - kept[i]):abs():max():item())
+               assert.are.equal(0, (again[i] - kept[i]):abs():max():item())
+            end
+         end)
+      end
+   end
+
+   it("fails clearly when bn's input changed in place before the backward", function()
+      local x, w, gamma, beta = leaves()
+      local h = x * 1
+      local loss = dob.conv2d(dob.batch_norm(h, gamma, beta, nil, nil, true, 0.1, 1e-5, "relu"), w,
+         nil, PAD):sum()
+      dob.no_grad(function() h:add_(1) end)
+      local ok, err = pcall(loss.backward, loss)
+      assert.is_false(ok)
+      assert.matches("batch_norm_relu.-modified in place", tostring(err))
+   end)
+
+   it("fails clearly when bn's backward already ran and freed its input", function()
+      local x, w, gamma, beta = leaves()
+      local y = dob.batch_norm(x * 1, gamma, beta, nil, nil, true, 0.1, 1e-5, "relu")
+      local through_conv = dob.conv2d(y, w, nil, PAD):sum()
+      y:sum():backward()
+      local ok, err = pcall(through_conv.backward, through_conv)
+      assert.is_false(ok)
+      assert.matches("second time.-batch_norm_relu", tostring(err))
+   end)
+
+   it("is saved as it is once it changed in place (the version check then applies)", function()
+      local x, w, gamma, beta = leaves()
+      local y = dob.batch_norm(x * 1, gamma, beta, nil, nil, true, 0.1, 1e-5, "relu")
+      dob.no_grad(function() y:mul_(2) end)
+      local loss = (dob.conv2d(y, w, nil, PAD) ^ 2):sum()
+      loss:backward()
+      -- the conv's weight gradient read the doubled y, as the forward did
+      local kept = w:grad():clone()
+      w:set_grad(nil)
+      local y2 = dob.no_grad(function()
+         return dob.batch_norm(x * 1, gamma, beta, nil, nil, true, 0.1, 1e-5, "relu") * 2
+      end):requires_grad_()
+      ;(dob.conv2d(y2, w, nil, PAD) ^ 2):sum():backward()
+      assert.are.equal(0, (w:grad() - kept):abs():max():item())
+   end)
+end)
+
 describe("backward", function()
    it("frees each node's saved tensors as soon as the node ran", function()
       local x = dob.rand(N):requires_grad_()

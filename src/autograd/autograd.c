@@ -25,6 +25,7 @@ static void free_saved(dob_node *n)
     for (int i = 0; i < n->nsaved; i++) {
         dob_release(n->saved[i]);
         n->saved[i] = NULL;
+        n->saved_from[i] = 0;
     }
     n->nsaved = 0;
 }
@@ -106,6 +107,20 @@ dob_node *dob__record(const char *name, dob_backward_fn fn, int ninputs,
     return n;
 }
 
+/* the input of n whose producer can recompute t exactly as t is now, or -1 */
+static int regen_source(const dob_node *n, const dob_tensor *t)
+{
+    const dob_node *p = t ? t->grad_fn : NULL;
+    if (!p || !p->regen || p == n || t->offset != 0 || !dob__is_contiguous(t)) return -1;
+    int k = t->output_nr;
+    if (t->storage->version != p->out_version[k] || t->ndim != p->out_ndim[k] ||
+        memcmp(t->size, p->out_size[k], sizeof(int64_t) * (size_t)t->ndim))
+        return -1;
+    for (int i = 0; i < n->ninputs; i++)
+        if (n->next[i].node == p && n->next[i].output_nr == k) return i;
+    return -1;
+}
+
 void dob__save(dob_node *n, dob_tensor *t)
 {
     if (!n || n->failed) return;
@@ -113,6 +128,13 @@ void dob__save(dob_node *n, dob_tensor *t)
         n->failed = true;
         dob__fail("%s: internal error: the op saves more than %d tensors for backward", n->name,
                   DOB_NODE_MAX_SAVED);
+        return;
+    }
+    int from = regen_source(n, t);
+    if (from >= 0) {
+        int i = n->nsaved++;
+        n->saved[i] = NULL;
+        n->saved_from[i] = 1 + from;
         return;
     }
     dob_tensor *alias = t ? dob__alias(t, t->ndim, t->size, t->stride, t->offset) : NULL;
@@ -144,6 +166,7 @@ void dob__set_output(dob_node *n, int k, dob_tensor *out)
     out->output_nr = k;
     out->requires_grad = 1;
     n->refcount++;
+    n->out_version[k] = out->storage->version;
     n->out_ndim[k] = out->ndim;
     memcpy(n->out_size[k], out->size, sizeof n->out_size[k]);
 }
@@ -336,22 +359,53 @@ oom:
     return dob__failp("backward: out of memory collecting the graph");
 }
 
-static int run_node(dob_node *m)
+/* fails unless m's saved tensors are there, unchanged since they were saved */
+static int check_saved(const dob_node *m)
 {
     if (m->released)
         return dob__fail("backward: trying to backward through the graph a second time "
                          "(through '%s'); its saved tensors were freed. Pass retain_graph the "
                          "first time if you need this", m->name);
-    bool any = false;
-    for (int k = 0; k < m->noutputs; k++) any |= m->gout[k] != NULL;
-    if (!any) return 0;
     for (int i = 0; i < m->nsaved; i++) {
-        dob_tensor *s = m->saved[i];
+        const dob_tensor *s = m->saved[i];
         if (s && s->storage->version != m->saved_version[i])
             return dob__fail("backward: a tensor saved by '%s' for backward (%s) was modified "
                              "in place after it was saved; clone() it before modifying it",
                              m->name, dob__shape(s));
     }
+    return 0;
+}
+
+/* the saved tensors m keeps as recipes, recomputed by their producers */
+static int regenerate_saved(dob_node *m)
+{
+    for (int i = 0; i < m->nsaved; i++) {
+        if (!m->saved_from[i] || m->saved[i]) continue;
+        const dob_edge *e = &m->next[m->saved_from[i] - 1];
+        if (check_saved(e->node)) return -1;
+        if (!(m->saved[i] = e->node->regen(e->node, e->output_nr))) return -1;
+        m->saved_version[i] = m->saved[i]->storage->version;
+    }
+    return 0;
+}
+
+/* the recomputed copies go as soon as m's backward ran (retain_graph or not) */
+static void drop_regenerated(dob_node *m)
+{
+    for (int i = 0; i < m->nsaved; i++) {
+        if (!m->saved_from[i]) continue;
+        dob_release(m->saved[i]);
+        m->saved[i] = NULL;
+    }
+}
+
+static int run_node(dob_node *m)
+{
+    bool any = false;
+    for (int k = 0; k < m->noutputs; k++) any |= m->gout[k] != NULL;
+    if (m->released) return check_saved(m);
+    if (!any) return 0;
+    if (check_saved(m)) return -1;
     for (int k = 0; k < m->noutputs; k++) {
         if (!m->gout[k]) {
             m->gout[k] = dob_zeros(DOB_F32, m->out_ndim[k], m->out_size[k]);
@@ -361,8 +415,14 @@ static int run_node(dob_node *m)
     dob_tensor *gin_small[8], **gin = gin_small;
     if (m->ninputs > 8 && !(gin = calloc((size_t)m->ninputs, sizeof *gin)))
         return dob__fail("backward: out of memory");
+    if (regenerate_saved(m)) {
+        drop_regenerated(m);
+        if (gin != gin_small) free(gin);
+        return -1;
+    }
     for (int i = 0; i < m->ninputs && i < 8; i++) gin[i] = NULL;
     int rc = m->backward(m, m->gout, gin);
+    drop_regenerated(m);
     for (int i = 0; i < m->ninputs; i++) {
         dob_tensor *g = gin[i];
         if (!g) continue;

@@ -16,6 +16,12 @@
    dob__input_needs_grad(n, i). Runs with grad mode off. */
 typedef int (*dob_backward_fn)(dob_node *n, dob_tensor *const *gout, dob_tensor **gin);
 
+/* Recomputes output k of n, bit for bit, from what n saved (a new, contiguous
+   reference), or NULL with the error set. An op whose output is cheap to make
+   again from its saved tensors sets n->regen; then a consumer that saves that
+   output keeps a recipe instead of the tensor (see dob__save). */
+typedef dob_tensor *(*dob_regen_fn)(dob_node *n, int k);
+
 typedef struct dob_edge {
     dob_node *node;        /* producer of the input (referenced), or NULL */
     int output_nr;
@@ -31,15 +37,20 @@ struct dob_node {
     uint64_t visit;        /* backward pass that last collected this node */
     const char *name;
     dob_backward_fn backward;
+    dob_regen_fn regen;    /* or NULL: the outputs cannot be recomputed */
     bool released;         /* saved tensors already freed by a backward */
     bool failed;           /* recording ran out of memory or saved too much */
     int noutputs;
     int out_ndim[DOB_NODE_MAX_OUT];
     int64_t out_size[DOB_NODE_MAX_OUT][DOB_MAX_DIMS];
+    uint64_t out_version[DOB_NODE_MAX_OUT];  /* the outputs' storage versions when made */
     dob_tensor *gout[DOB_NODE_MAX_OUT];   /* grads gathered during backward */
     int nsaved;
     dob_tensor *saved[DOB_NODE_MAX_SAVED];
     uint64_t saved_version[DOB_NODE_MAX_SAVED];
+    /* 1 + the input whose producer recomputes saved[i] for the backward (saved[i]
+       is NULL until then), or 0: saved[i] is the tensor itself */
+    int saved_from[DOB_NODE_MAX_SAVED];
     int64_t iattr[16];
     double fattr[8];
     int ninputs;
@@ -55,7 +66,11 @@ struct dob_node {
    silently stop tracking gradients. */
 dob_node *dob__record(const char *name, dob_backward_fn fn, int ninputs,
                       dob_tensor *const *inputs, int noutputs);
-/* Saves t for backward (a detached alias; its version is checked later). */
+/* Saves t for backward (a detached alias; its version is checked later).
+   When t is, unchanged and whole, the output of an input's producer that can
+   recompute it (regen), only that recipe is kept: t's memory goes when the
+   caller drops t, and the backward of n sees a recomputed copy, made just
+   before it runs and freed right after. */
 void dob__save(dob_node *n, dob_tensor *t);
 /* Makes out the k-th output of n. */
 void dob__set_output(dob_node *n, int k, dob_tensor *out);

@@ -5,8 +5,12 @@
  *   layer_norm  x [..., D1..Dk], normalised over the last k dims; weight and
  *               bias [D1..Dk] or NULL.
  *
- * batch_norm may apply relu to y as it writes it (activation): the node then
- * saves y, and its backward masks g by relu'(y) first, as relu's backward would.
+ * batch_norm may apply relu to y as it writes it (activation); its backward
+ * masks g by relu'(y) first, as relu's backward would. The node saves x and
+ * each channel's y = x * a + b (the floats a, b), not y: y is made again from
+ * them, bit for bit, for the mask and for a consumer that saved y (regen), so
+ * a conv after it keeps only bn's input alive, as in-place activated batch
+ * norm does (Rota Bulo et al., 2018, "In-Place Activated BatchNorm").
  *
  * Forward: xh = (x - mean) * invstd, invstd = 1 / sqrt(var + eps) with the
  * biased variance; y = xh * gamma + beta. batch_norm in training mode uses the
@@ -115,12 +119,55 @@ static dob_tensor *read_apart(dob_tensor *t, const dob_tensor *rm, const dob_ten
     return t;
 }
 
-/* iattr: training, activation; saved: x (contiguous), weight or NULL, mean [C], invstd [C]
-   (with a relu: then the output) */
+/* the rows of x [N,C,HW] through y = act(x * a[c] + b[c]); ab = [a; b] [2,C] */
+static void apply_affine(float *y, const float *x, const float *ab, int64_t N, int64_t C, int64_t HW, int act)
+{
+#pragma omp parallel for schedule(static) if (N * C > 1 && N * C * HW >= DOB_PAR_MIN)
+    for (int64_t r = 0; r < N * C; r++) {
+        int64_t c = r % C;
+        affine_row(y + r * HW, x + r * HW, HW, ab[c], ab[C + c], act);
+    }
+}
+
+/* saved: x (contiguous), weight or NULL, mean [C], invstd [C], ab [2,C] */
+static dob_tensor *batch_norm_regen(dob_node *n, int k)
+{
+    const dob_tensor *x = n->saved[0];
+    dob_tensor *y = dob__new_like_shape(DOB_F32, x->ndim, x->size);
+    if (y) apply_affine(dob__f32(y), dob__f32(x), dob__f32(n->saved[4]), x->size[0], x->size[1],
+                        dob__numel_of(x->ndim - 2, x->size + 2), (int)n->iattr[1]);
+    return y;
+}
+
+/* g * relu'(y) with y = x * a + b recomputed as the forward computed it: the gradient at the
+   pre-activation (contiguous, a new reference; g itself, masked in place, when nothing else holds it) */
+static dob_tensor *relu_masked(dob_tensor *g, const dob_tensor *x, const float *ab)
+{
+    bool owned = g->refcount == 1 && g->storage->refcount == 1 && dob__is_contiguous(g);
+    dob_tensor *gc = dob__contig(g);
+    dob_tensor *gm = !gc ? NULL : owned ? (gc->refcount++, gc) : dob__empty_like(gc);
+    if (gm) {
+        int64_t N = x->size[0], C = x->size[1], HW = dob__numel_of(x->ndim - 2, x->size + 2);
+        const float *px = dob__f32(x), *pg = dob__f32(gc);
+        float *pm = dob__f32(gm);
+#pragma omp parallel for schedule(static) if (N * C > 1 && N * C * HW >= DOB_PAR_MIN)
+        for (int64_t r = 0; r < N * C; r++) {
+            float a = ab[r % C], b = ab[C + r % C];
+            const float *restrict xr = px + r * HW, *restrict gr = pg + r * HW;
+            float *mr = pm + r * HW;
+            for (int64_t j = 0; j < HW; j++) mr[j] = gr[j] * dob__relu_slope(xr[j] * a + b);
+        }
+    }
+    dob_release(gc);
+    return gm;
+}
+
+/* iattr: training, activation; saved: x (contiguous), weight or NULL, mean [C], invstd [C],
+   ab [2,C] (y = act(x * a + b) per channel) */
 static int batch_norm_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin)
 {
-    /* with a fused relu, the gradient at bn's output is g masked by the saved relu output */
-    dob_tensor *gy = n->iattr[1] == DOB_ACT_RELU ? dob__relu_grad(gout[0], n->saved[4]) : dob__contig(gout[0]);
+    dob_tensor *gy = n->iattr[1] == DOB_ACT_RELU ? relu_masked(gout[0], n->saved[0], dob__f32(n->saved[4]))
+                                                 : dob__contig(gout[0]);
     if (!gy) return -1;
     const dob_tensor *x = n->saved[0], *w = n->saved[1], *mt = n->saved[2], *it = n->saved[3];
     bool training = n->iattr[0] != 0;
@@ -208,15 +255,17 @@ dob_tensor *dob_batch_norm(dob_tensor *x, dob_tensor *weight, dob_tensor *bias,
     dob_tensor *br = xr && bias ? read_apart(bias, wrm, wrv) : NULL;
     dob_tensor *xc = xr && (wr || !weight) && (br || !bias) ? dob__contig(xr) : NULL;
     dob_release(xr);
+    int64_t two_c[2] = {2, C};
     dob_tensor *out = xc ? dob__new_like_shape(DOB_F32, x->ndim, x->size) : NULL;
     dob_tensor *mt = out ? dob__new_like_shape(DOB_F32, 1, &C) : NULL;
     dob_tensor *it = mt ? dob__new_like_shape(DOB_F32, 1, &C) : NULL;
-    if (!it) {
-        dob_release(xc); dob_release(wr); dob_release(br); dob_release(out); dob_release(mt);
+    dob_tensor *ab = it ? dob__new_like_shape(DOB_F32, 2, two_c) : NULL;
+    if (!ab) {
+        dob_release(xc); dob_release(wr); dob_release(br); dob_release(out); dob_release(mt); dob_release(it);
         return NULL;
     }
     const float *px = dob__f32(xc);
-    float *py = dob__f32(out), *pm = dob__f32(mt), *pi = dob__f32(it);
+    float *py = dob__f32(out), *pm = dob__f32(mt), *pi = dob__f32(it), *pab = dob__f32(ab);
     float *rm = running_mean ? dob__f32(running_mean) : NULL, *rv = running_var ? dob__f32(running_var) : NULL;
     int64_t rms = running_mean ? running_mean->stride[0] : 0, rvs = running_var ? running_var->stride[0] : 0;
     float mom = (float)momentum;
@@ -244,12 +293,10 @@ dob_tensor *dob_batch_norm(dob_tensor *x, dob_tensor *weight, dob_tensor *bias,
         pm[c] = (float)mean;
         pi[c] = (float)inv;
         double gamma = elem(wr, c, 1.0f), beta = elem(br, c, 0.0f);
-        float a = (float)(gamma * inv), b = (float)(beta - mean * gamma * inv);
-        for (int64_t i = 0; i < N; i++) {
-            int64_t o = (i * C + c) * HW;
-            affine_row(py + o, px + o, HW, a, b, activation);
-        }
+        pab[c] = (float)(gamma * inv);
+        pab[C + c] = (float)(beta - mean * gamma * inv);
     }
+    apply_affine(py, px, pab, N, C, HW, activation);
     if (training && rm) {
         dob__bump_version(running_mean);
         dob__bump_version(running_var);
@@ -260,11 +307,12 @@ dob_tensor *dob_batch_norm(dob_tensor *x, dob_tensor *weight, dob_tensor *bias,
     if (n) {
         n->iattr[0] = training != 0;
         n->iattr[1] = activation;
+        n->regen = batch_norm_regen;
         dob__save(n, xc);
         dob__save(n, wr);
         dob__save(n, mt);
         dob__save(n, it);
-        if (relu) dob__save(n, out);
+        dob__save(n, ab);
         dob__set_output(n, 0, out);
     }
     dob_release(xc);
@@ -272,6 +320,7 @@ dob_tensor *dob_batch_norm(dob_tensor *x, dob_tensor *weight, dob_tensor *bias,
     dob_release(br);
     dob_release(mt);
     dob_release(it);
+    dob_release(ab);
     return dob__recorded(n, out);
 }
 

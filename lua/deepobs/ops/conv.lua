@@ -71,7 +71,7 @@ end
 -- activation = "relu" | "none"}); x [N,C,H,W], w [OC,C,KH,KW], b [OC] or nil. activation "relu"
 -- gives relu(conv2d(x, w, b)) bit for bit, in one op that never makes the pre-activation tensor.
 function dob.conv2d(x, w, b, opts)
-   opts = opts or {}
+   opts = A.table("conv2d", "options", opts, {})
    local hx, hw = dims4(x, "input", "conv2d"), dims4(w, "weight", "conv2d")
    local sh, sw = strides_of(opts, "conv2d")
    local pt, pb, pl, pr = pads_of(opts, "conv2d", tonumber(C.dob_size(hx, 2)), tonumber(C.dob_size(hx, 3)),
@@ -88,8 +88,8 @@ Tensor.conv2d = dob.conv2d
 -- conv2d_transpose with output size H*s (needs KH >= s), "VALID" (H-1)*s + KH.
 -- activation "relu" as conv2d's.
 function dob.conv_transpose2d(x, w, b, opts)
-   opts = opts or {}
    local op = "conv_transpose2d"
+   opts = A.table(op, "options", opts, {})
    local hx, hw = dims4(x, "input", op), dims4(w, "weight", op)
    local sh, sw = strides_of(opts, op)
    local kh, kw = tonumber(C.dob_size(hw, 2)), tonumber(C.dob_size(hw, 3))
