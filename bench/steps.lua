@@ -71,7 +71,7 @@ function M.median(t)
 end
 
 --- The batch size of the step benchmark: the problem's default, else 32 for the
--- 224x224 networks (VGG, Inception; their activations are ~7 GB at 32) and 128
+-- 224x224 networks (VGG, Inception; a step of theirs holds 2.5-4 GB at 32) and 128
 -- for the rest.
 function M.batch_size(p)
    if p.batch_size then return p.batch_size end

@@ -7,8 +7,7 @@ local define = require "problems._define"
 return define {
    name = "food101_vgg16",
    dataset = "food101",
-   -- no defaults, as in the fork (its 128 / 50 are commented out); a 224x224 VGG step needs
-   -- ~7 GB at batch 32 on the CPU, so 128 does not fit a 24 GB machine
+   -- no defaults, as in the fork (its 128 / 50 are commented out)
    batch_size = nil, num_epochs = nil,
    weight_decay = 5e-4,
    has_accuracy = true,

@@ -4,7 +4,12 @@
  * the leaf) behind each input, the tensors it saved for backward, and the
  * shapes of its inputs and outputs. Outputs hold a reference to their node;
  * saved tensors are detached aliases, so the graph has no cycles and is
- * freed by reference counting when the last output dies.
+ * freed by reference counting when the last output dies. A saved tensor that
+ * an input's producer can make again from what it saved itself (batch norm's
+ * output, from its input) is kept as that recipe: the producer's output then
+ * dies with its last Lua reference, and the consumer's backward gets a fresh
+ * copy, freed as soon as it ran (recomputing where storing would double the
+ * activations, as gradient checkpointing does, only here for one cheap op).
  *
  * Nodes are numbered in creation order. An op's inputs always exist before
  * it, so visiting the reachable nodes in decreasing number is a topological
