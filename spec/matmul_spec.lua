@@ -159,3 +159,41 @@ describe("matmul", function()
       err(function() return dob.matmul(dob.zeros(2, 3), "x") end, "must be a deepobs Tensor")
    end)
 end)
+
+-- OpenBLAS's OpenMP build reads and writes OpenMP's thread count, which every kernel's
+-- parallel region reads too: a GEMM small enough to run on one thread must give the
+-- count back, or all the kernels after it run on one thread
+describe("a GEMM on one thread", function()
+   local function ops(n)
+      local x, w = dob.rand(n, n):requires_grad_(), dob.rand(n, n):requires_grad_()
+      return {
+         matmul = function() (x:matmul(w)):sum():backward() end,
+         linear = function() dob.linear(x, w, nil):sum():backward() end,
+         lstm = function()
+            local xs = dob.rand(3, 2, n):requires_grad_()
+            local out = dob.lstm(xs, dob.rand(4 * n, n):requires_grad_(), dob.rand(4 * n, n):requires_grad_())
+            out:sum():backward()
+         end,
+         attention = function()
+            local q = dob.rand(1, 2, n, 8):requires_grad_()
+            dob.attention(q, q, q):sum():backward()
+         end,
+         conv2d = function()
+            dob.conv2d(dob.rand(1, 2, n, n):requires_grad_(), dob.rand(3, 2, 1, 1):requires_grad_()):sum():backward()
+         end,
+      }
+   end
+   for _, n in ipairs { 4, 300 } do
+      for name, run in pairs(ops(n)) do
+         it(("leaves every thread to the kernels after it (%s, size %d)"):format(name, n), function()
+            local old = dob.get_threads()
+            dob.set_threads(3)
+            local ok, err = pcall(run)
+            local after = dob.get_threads()
+            dob.set_threads(old)
+            assert(ok, err)
+            assert.are.equal(3, after)
+         end)
+      end
+   end
+end)

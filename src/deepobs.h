@@ -184,6 +184,7 @@ void dob_mem_trim(void);
    at most 256 (more threads than that only cost memory and start-up time) */
 int dob_set_threads(int n);
 int dob_max_threads(void);
+/* the threads a kernel runs on now (OpenMP's setting, which OpenBLAS shares) */
 int dob_get_threads(void);
 const char *dob_blas_corename(void);
 const char *dob_blas_config(void);

@@ -10,7 +10,9 @@
    more than it saves). */
 #define DOB_PAR_MIN 32768
 int dob__threads(void);
-/* Calls OpenBLAS with this many threads for the duration of a GEMM. */
-void dob__blas_threads_for(int64_t flops);
+/* Around a GEMM of this many flops: a small one (outside a parallel region) runs
+   on one thread; _end(what _begin returned) gives every thread back. */
+bool dob__blas_threads_begin(int64_t flops);
+void dob__blas_threads_end(bool narrowed);
 
 #endif

@@ -25,21 +25,11 @@
  * the threads. Every block's numbers are computed the same way either way.
  */
 #include "ops/ops.h"
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 
 #define MAX_THREADS 64
-
-static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                 int64_t lda, const float *B, int64_t ldb, float beta, float *Cm, int64_t ldc)
-{
-    if (M == 0 || N == 0) return;
-    if (!omp_in_parallel()) dob__blas_threads_for(2 * M * N * K);
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, Cm, (int)ldc);
-}
 
 /* rows of block (b, h) of a [B,H,T,*] operand: row i at p + b sb + h sh + i ld */
 typedef struct {
@@ -78,8 +68,8 @@ static void forward_block(const problem *pr, int64_t b, int64_t h, blocks out, f
 {
     int64_t Tq = pr->Tq, Tk = pr->Tk, bh = b * pr->NH + h;
     float *Sb = pr->P + bh * Tq * Tk;
-    gemm(false, true, Tq, Tk, pr->D, pr->scale, block_at(pr->q, b, h), pr->q.ld, block_at(pr->k, b, h), pr->k.ld,
-         0.0f, Sb, Tk);
+    dob__gemm(false, true, Tq, Tk, pr->D, pr->scale, block_at(pr->q, b, h), pr->q.ld, block_at(pr->k, b, h), pr->k.ld,
+              0.0f, Sb, Tk);
 #pragma omp parallel for schedule(static) if (Tq > 1 && Tq * Tk >= DOB_PAR_MIN && !omp_in_parallel())
     for (int64_t i = 0; i < Tq; i++) {
         float *r = Sb + i * Tk;
@@ -101,8 +91,8 @@ static void forward_block(const problem *pr, int64_t b, int64_t h, blocks out, f
         apply_mask(pr, Sb, pr->M + bh * Tq * Tk, pd);
         use = pd;
     }
-    gemm(false, false, Tq, pr->Dv, Tk, 1.0f, use, Tk, block_at(pr->v, b, h), pr->v.ld, 0.0f, block_at(out, b, h),
-         out.ld);
+    dob__gemm(false, false, Tq, pr->Dv, Tk, 1.0f, use, Tk, block_at(pr->v, b, h), pr->v.ld, 0.0f, block_at(out, b, h),
+              out.ld);
 }
 
 /* scratch: Tq Tk floats per thread for Pd (with a mask) */
@@ -141,10 +131,10 @@ static void backward_block(const problem *pr, int64_t b, int64_t h, blocks g, bl
             apply_mask(pr, Pb, Mb, pd);
             use = pd;
         }
-        gemm(true, false, Tk, Dv, Tq, 1.0f, use, Tk, gb, g.ld, 0.0f, block_at(dv, b, h), dv.ld);
+        dob__gemm(true, false, Tk, Dv, Tq, 1.0f, use, Tk, gb, g.ld, 0.0f, block_at(dv, b, h), dv.ld);
     }
     if (!dq.p && !dk.p) return;
-    gemm(false, true, Tq, Tk, Dv, 1.0f, gb, g.ld, block_at(pr->v, b, h), pr->v.ld, 0.0f, dS, Tk);   /* dPd = dO vᵀ */
+    dob__gemm(false, true, Tq, Tk, Dv, 1.0f, gb, g.ld, block_at(pr->v, b, h), pr->v.ld, 0.0f, dS, Tk);   /* dPd = dO vᵀ */
 #pragma omp parallel for schedule(static) if (Tq > 1 && Tq * Tk >= DOB_PAR_MIN && !omp_in_parallel())
     for (int64_t i = 0; i < Tq; i++) {
         float *r = dS + i * Tk;
@@ -159,11 +149,11 @@ static void backward_block(const problem *pr, int64_t b, int64_t h, blocks g, bl
         for (int64_t j = 0; j < Tk; j++) r[j] = (float)(p[j] * (r[j] - s));
     }
     if (dq.p)
-        gemm(false, false, Tq, D, Tk, pr->scale, dS, Tk, block_at(pr->k, b, h), pr->k.ld, 0.0f, block_at(dq, b, h),
-             dq.ld);
+        dob__gemm(false, false, Tq, D, Tk, pr->scale, dS, Tk, block_at(pr->k, b, h), pr->k.ld, 0.0f, block_at(dq, b, h),
+                  dq.ld);
     if (dk.p)
-        gemm(true, false, Tk, D, Tq, pr->scale, dS, Tk, block_at(pr->q, b, h), pr->q.ld, 0.0f, block_at(dk, b, h),
-             dk.ld);
+        dob__gemm(true, false, Tk, D, Tq, pr->scale, dS, Tk, block_at(pr->q, b, h), pr->q.ld, 0.0f, block_at(dk, b, h),
+                  dk.ld);
 }
 
 static int run_backward(const problem *pr, blocks g, blocks dq, blocks dk, blocks dv)

@@ -23,7 +23,6 @@
  *   dbias = column sums of da (double, in row order).
  */
 #include "ops/ops.h"
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -61,16 +60,6 @@ static inline float tanh_v(float x)
     float s = a * (1.0f + a2 * (-1.0f / 3 + a2 * (2.0f / 15 + a2 * (-17.0f / 315))));
     t = a < 0.05f ? s : t;
     return copysignf(t, x);
-}
-
-/* C = alpha op(A) op(B) + beta C, row-major, with the thread count set for its size */
-static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                 const float *B, int64_t ldb, float beta, float *Cm, int64_t ldc)
-{
-    if (M == 0 || N == 0) return;
-    dob__blas_threads_for(2 * M * N * K);
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (int)M, (int)N, (int)K, 1.0f, A, (int)lda, B, (int)ldb, beta, Cm, (int)ldc);
 }
 
 /* gates: [B,4H] pre-activations -> activated; c, h from c_prev */
@@ -143,24 +132,24 @@ static int lstm_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **gin)
         float *dat = pda + t * B * G;
         gate_backward(B, H, pgates + t * B * G, pcs + t * BH, pcs + (t + 1) * BH, pdh, pdc, dat);
         /* dh_{t-1} = da_t W_hh  ([B,4H]·[4H,H]) */
-        gemm(false, false, B, H, G, dat, G, pwhh, H, 0.0f, pdh, H);
+        dob__gemm(false, false, B, H, G, 1.0f, dat, G, pwhh, H, 0.0f, pdh, H);
     }
     if (dob__input_needs_grad(n, 0)) {   /* dX = da W_ih: [T·B,4H]·[4H,NI] */
         dob_tensor *r = dob__new_like_shape(DOB_F32, 3, x->size);
         if (!r) goto done;
-        gemm(false, false, T * B, NI, G, pda, G, pwih, NI, 0.0f, dob__f32(r), NI);
+        dob__gemm(false, false, T * B, NI, G, 1.0f, pda, G, pwih, NI, 0.0f, dob__f32(r), NI);
         gin[0] = r;
     }
     if (dob__input_needs_grad(n, 1)) {   /* dW_ih = daᵀ X: [4H,T·B]·[T·B,NI] */
         dob_tensor *r = dob__new_like_shape(DOB_F32, 2, wih->size);
         if (!r) goto done;
-        gemm(true, false, G, NI, T * B, pda, G, px, NI, 0.0f, dob__f32(r), NI);
+        dob__gemm(true, false, G, NI, T * B, 1.0f, pda, G, px, NI, 0.0f, dob__f32(r), NI);
         gin[1] = r;
     }
     if (dob__input_needs_grad(n, 2)) {   /* dW_hh = daᵀ [h_0..h_{T-1}] */
         dob_tensor *r = dob__new_like_shape(DOB_F32, 2, whh->size);
         if (!r) goto done;
-        gemm(true, false, G, H, T * B, pda, G, phs, H, 0.0f, dob__f32(r), H);
+        dob__gemm(true, false, G, H, T * B, 1.0f, pda, G, phs, H, 0.0f, dob__f32(r), H);
         gin[2] = r;
     }
     if (dob__input_needs_grad(n, 3)) {   /* dbias = column sums */
@@ -252,11 +241,11 @@ dob_tensor *dob_lstm(dob_tensor *x, dob_tensor *w_ih, dob_tensor *w_hh, dob_tens
         for (int64_t r = 0; r < T * B; r++) memcpy(pg + r * G, pb, sizeof(float) * (size_t)G);
         dob_release(bc);
     }
-    gemm(false, true, T * B, G, NI, dob__f32(xc), NI, dob__f32(wih), NI, bias ? 1.0f : 0.0f, pg, G);
+    dob__gemm(false, true, T * B, G, NI, 1.0f, dob__f32(xc), NI, dob__f32(wih), NI, bias ? 1.0f : 0.0f, pg, G);
     const float *pwhh = dob__f32(whh);
     for (int64_t t = 0; t < T; t++) {
         float *gt = pg + t * B * G;
-        gemm(false, true, B, G, H, phs + t * BH, H, pwhh, H, 1.0f, gt, G);
+        dob__gemm(false, true, B, G, H, 1.0f, phs + t * BH, H, pwhh, H, 1.0f, gt, G);
         gate_forward(B, H, (float)forget_bias, gt, pcs + t * BH, pcs + (t + 1) * BH, phs + (t + 1) * BH);
     }
     out = dob__alias(hs, 3, (int64_t[]){T, B, H}, (int64_t[]){BH, H, 1}, hs->offset + BH);

@@ -131,10 +131,7 @@ static void sgemm(const mat *A, const mat *B, const mat *C, int64_t oa, int64_t 
     }
     int ta = layout(A, &lda), tb = layout(B, &ldb);
     layout(C, &ldc);
-    dob__blas_threads_for(2 * M * N * K);
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (int)M, (int)N, (int)K, alpha, A->p + oa, (int)lda, B->p + ob, (int)ldb, beta,
-                C->p + oc, (int)ldc);
+    dob__gemm(ta, tb, M, N, K, alpha, A->p + oa, lda, B->p + ob, ldb, beta, C->p + oc, ldc);
 }
 
 /* tries to fold batch dim d (the innermost one left) into M or K */
@@ -537,11 +534,13 @@ dob_tensor *dob_linear(dob_tensor *x, dob_tensor *w, dob_tensor *bias, int activ
     return dob__recorded(n, out);
 }
 
-void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-               const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+               int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
 {
-    if (!omp_in_parallel()) dob__blas_threads_for(2 * M * N * K);
+    if (M == 0 || N == 0) return;
+    bool narrowed = dob__blas_threads_begin(2 * M * N * K);
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (int)M, (int)N, (int)K, 1.0f, A, (int)(lda > 0 ? lda : 1), B,
+                (int)M, (int)N, (int)K, alpha, A, (int)(lda > 0 ? lda : 1), B,
                 (int)(ldb > 0 ? ldb : 1), beta, C, (int)(ldc > 0 ? ldc : 1));
+    dob__blas_threads_end(narrowed);
 }

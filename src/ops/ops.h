@@ -50,10 +50,10 @@ dob_tensor *dob__relu_grad(dob_tensor *g, dob_tensor *y);
 /* the gradient of an op's output, reduced to an input's shape (edge sizes) */
 dob_tensor *dob__reduce_grad(dob_tensor *g, const dob_edge *e);
 
-/* Row-major C = A B (A, B optionally transposed) + beta C through cblas_sgemm;
-   inside an OpenMP parallel region it runs on the calling thread only. */
-void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-               const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+/* Row-major C = alpha A B (A, B optionally transposed) + beta C through cblas_sgemm,
+   on one thread when small (dob__blas_threads_begin) or inside an OpenMP parallel region. */
+void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+               int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
 /* random.c: keep[i] = 1 with probability p (else 0) for i < n, the draws that
    bernoulli_(p) on n elements would make (same counters and bits), as bytes; it

@@ -500,7 +500,7 @@ static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, in
     }
     if (p->y) {
         for (int x = 0; x < A2; x++)
-            dob__gemm(false, false, OC, n, C, u + x * OC * C, C, s->v + x * ldv, L, 0.0f, s->m + x * ldm, L);
+            dob__gemm(false, false, OC, n, C, 1.0f, u + x * OC * C, C, s->v + x * ldv, L, 0.0f, s->m + x * ldm, L);
         for (int64_t oc = 0; oc < OC; oc++) {
             output_transform(a, s->m + oc * L, ldm, n, p->bias ? p->bias[oc] : 0.0f, s->w, s->m + oc * L, ldm);
             if (p->act == DOB_ACT_RELU)   /* the 4 output rows of channel oc, still in cache */
@@ -517,11 +517,11 @@ static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, in
     for (int64_t oc = 0; oc < OC; oc++) output_adjoint(a, s->m + oc * L, ldm, n, s->w, s->m + oc * L, ldm);
     if (p->dw)
         for (int x = 0; x < A2; x++)
-            dob__gemm(false, true, OC, C, n, s->m + x * ldm, L, s->v + x * ldv, L, first ? 0.0f : 1.0f,
+            dob__gemm(false, true, OC, C, n, 1.0f, s->m + x * ldm, L, s->v + x * ldv, L, first ? 0.0f : 1.0f,
                       s->du + x * OC * C, C);
     if (p->dx) {
         for (int x = 0; x < A2; x++)
-            dob__gemm(true, false, C, n, OC, u + x * OC * C, C, s->m + x * ldm, L, 0.0f, s->v + x * ldv, L);
+            dob__gemm(true, false, C, n, OC, 1.0f, u + x * OC * C, C, s->m + x * ldm, L, 0.0f, s->v + x * ldv, L);
         for (int64_t c = 0; c < C; c++) input_adjoint(a, s->v + c * L, ldv, n, s->w, s->v + c * L, ldv);
         for (int64_t i = 0; i < nb; i++)
             for (int64_t c = 0; c < C; c++)
