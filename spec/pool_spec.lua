@@ -115,6 +115,11 @@ describe("pooling", function()
       { 3, 3, 1, 1, 1, 1, 1, 1, { 1, 1, 5, 5 } },
       { 3, 2, 2, 1, 2, 0, 1, 1, { 2, 1, 6, 5 } },      -- rectangular kernel, uneven pads
       { 3, 3, 3, 3, 0, 2, 0, 2, { 1, 2, 7, 7 } },      -- stride 3
+      -- stride 1 takes separable box sums: rows wider than a chunk of 8, partial chunks
+      { 3, 3, 1, 1, 1, 1, 1, 1, { 1, 2, 12, 19 } },    -- Inception's 3x3 SAME
+      { 2, 3, 1, 1, 0, 1, 2, 0, { 2, 1, 9, 11 } },     -- rectangular, uneven pads
+      { 5, 4, 1, 1, 2, 2, 3, 1, { 1, 1, 6, 17 } },
+      { 3, 3, 1, 1, 0, 0, 0, 0, { 1, 2, 10, 8 } },     -- VALID
    }
 
    for k, cf in ipairs(configs) do
@@ -187,14 +192,18 @@ describe("pooling", function()
          local a = x:grad():clone()
          x:set_grad(nil)
          x:avg_pool2d({ kernel = 3, stride = 2, padding = "SAME" }):backward(g)
-         return a, x:grad():clone()
+         local b = x:grad():clone()
+         x:set_grad(nil)
+         x:avg_pool2d({ kernel = 3, stride = 1, padding = "SAME" }):backward(x:detach())
+         return a, b, x:grad():clone()
       end
       local old = dob.get_threads()
-      local a1, b1 = run(1)
-      local a2, b2 = run(2)
+      local a1, b1, c1 = run(1)
+      local a2, b2, c2 = run(2)
       dob.set_threads(old)
       assert.are.equal(0, H.max_diff(a1, a2))
       assert.are.equal(0, H.max_diff(b1, b2))
+      assert.are.equal(0, H.max_diff(c1, c2))
    end)
 
    it("rejects bad input with clear errors", function()

@@ -31,7 +31,10 @@
  * fixed kernel offset 8 consecutive outputs read 8 contiguous cells: the
  * window loops work on 8-lane GCC vectors with no bounds checks or branches
  * (short rows such as 14 outputs stay vectorised; random data would make
- * the branches of a plain argmax loop mispredict).
+ * the branches of a plain argmax loop mispredict). Stride-1 average pooling
+ * sums separably instead, forward and backward (box_sum): Inception-v3's
+ * 3x3 SAME pools at batch 32, forward + backward, 530 -> 130 ms per step on
+ * one thread (PyTorch 1.13: 1030 ms).
  */
 #include "ops/ops.h"
 #include <math.h>
@@ -304,12 +307,76 @@ static void avg_inv_counts(const pool_geom *g, int cip, float *inv)
     }
 }
 
+/* Stride 1 (Inception's 3x3 SAME pools) takes box sums, separably: each row of
+   a zero-padded plane summed over kw neighbours, then kh of those row sums per
+   output row; for both directions, as the adjoint of a stride-1 box sum is a
+   box sum of the zero-padded gradient (a gather, with none of the scatter's
+   read-modify-writes). */
+
+/* out[r][c] = sum_{i < kh, j < kw} src[r + i][c + j] * (inv ? inv[r][c] : 1) for r < rows,
+   c < cols, in chunks of PW; src has ld >= nch PW + kw - 1 and rows + kh - 1 rows, rs
+   (rows + kh - 1) x nch PW floats of scratch */
+static void box_sum(const float *restrict src, int64_t ld, int64_t rows, int64_t cols, int kh, int kw,
+                    const float *restrict inv, float *restrict rs, float *restrict out)
+{
+    int64_t nch = (cols + PW - 1) / PW, rl = nch * PW;
+    for (int64_t r = 0; r < rows + kh - 1; r++)
+        for (int64_t c0 = 0; c0 < rl; c0 += PW) {
+            vf acc = load_vf(src + r * ld + c0);
+            for (int j = 1; j < kw; j++) acc += load_vf(src + r * ld + c0 + j);
+            memcpy(rs + r * rl + c0, &acc, sizeof acc);
+        }
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c0 = 0; c0 < cols; c0 += PW) {
+            vf acc = load_vf(rs + r * rl + c0);
+            for (int i = 1; i < kh; i++) acc += load_vf(rs + (r + i) * rl + c0);
+            int64_t n = cols - c0 < PW ? cols - c0 : PW, o = r * cols + c0;
+            if (inv) for (int64_t k = 0; k < n; k++) out[o + k] = acc[k] * inv[o + k];
+            else for (int64_t k = 0; k < n; k++) out[o + k] = acc[k];
+        }
+}
+
+/* the floats of box_sum's row-sum scratch for `rows` outputs of `cols` */
+static int64_t box_rows_floats(int64_t rows, int64_t cols, int kh)
+{
+    return (rows + kh - 1) * ((cols + PW - 1) / PW) * PW;
+}
+
+/* the zero-padded gradient plane of a stride-1 backward: g * inv at (kh - 1 + oh, kw - 1 + ow),
+   wide and tall enough for the box sums of every input cell (gather_dims) */
+typedef struct gather_geom { int64_t rows, ld; } gather_geom;
+
+static gather_geom gather_dims(const pool_geom *g)
+{
+    gather_geom d;
+    d.rows = g->h + g->pt + g->kh - 1;
+    d.ld = (g->w + PW - 1) / PW * PW + g->pl + g->kw - 1;
+    return d;
+}
+
+/* dx = sum over the windows holding each cell of g * inv: for stride 1, dx[ih][iw] sums the
+   padded gradient over rows ih + pt .. + kh - 1 and columns iw + pl .. + kw - 1 */
+static void avg_plane_backward_s1(const pool_geom *g, gather_geom d, const float *restrict inv,
+                                  const float *restrict gy, float *restrict pad, float *restrict gx)
+{
+    memset(pad, 0, sizeof(float) * (size_t)(d.rows * d.ld));
+    for (int64_t oh = 0; oh < g->oh; oh++) {
+        float *restrict row = pad + (oh + g->kh - 1) * d.ld + g->kw - 1;
+        for (int64_t ow = 0; ow < g->ow; ow++) row[ow] = gy[oh * g->ow + ow] * inv[oh * g->ow + ow];
+    }
+    box_sum(pad + g->pt * d.ld + g->pl, d.ld, g->h, g->w, g->kh, g->kw, NULL, pad + d.rows * d.ld, gx);
+}
+
 /* same scheme as max_plane, padding with 0: y = inv * sum of the window */
 static void avg_plane(const pool_geom *gp, pad_geom pg, const float *restrict inv, const float *restrict x,
                       float *restrict pad, float *restrict y)
 {
     const pool_geom g = *gp;
     pad_plane(&g, pg, x, pad, 0.0f);
+    if (g.sh == 1 && g.sw == 1) {
+        box_sum(pad, pg.row, g.oh, g.ow, g.kh, g.kw, inv, pad + pg.hp * pg.row, y);
+        return;
+    }
     for (int64_t oh = 0; oh < g.oh; oh++) {
         for (int64_t c0 = 0; c0 < g.ow; c0 += PW) {
             vf acc = {0};
@@ -384,9 +451,14 @@ static int avg_pool_backward(dob_node *n, dob_tensor *const *gout, dob_tensor **
     const float *pg = dob__f32(gy);
     float *px = dob__f32(gx);
     pad_geom pd = pad_dims(&g);
+    gather_geom gd = gather_dims(&g);
     int rc_ = 0;
-    FOR_PLANES_WITH_SCRATCH(g, g.planes * opl * g.kh * g.kw, pd.hp * pd.row,
-                            avg_plane_backward(&g, pd, inv, pg + p * opl, scratch, px + p * ipl));
+    if (g.sh == 1 && g.sw == 1)
+        FOR_PLANES_WITH_SCRATCH(g, g.planes * ipl * (g.kh + g.kw), gd.rows * gd.ld + box_rows_floats(g.h, g.w, g.kh),
+                                avg_plane_backward_s1(&g, gd, inv, pg + p * opl, scratch, px + p * ipl));
+    else
+        FOR_PLANES_WITH_SCRATCH(g, g.planes * opl * g.kh * g.kw, pd.hp * pd.row,
+                                avg_plane_backward(&g, pd, inv, pg + p * opl, scratch, px + p * ipl));
     if (rc_) { dob__scratch_free(inv, ib); dob_release(gx); dob_release(gy); return -1; }
     dob__scratch_free(inv, ib);
     dob_release(gy);
@@ -415,7 +487,7 @@ dob_tensor *dob_avg_pool2d(dob_tensor *x, int kh, int kw, int sh, int sw,
     float *py = dob__f32(out);
     pad_geom pd = pad_dims(&g);
     int rc_ = 0;
-    FOR_PLANES_WITH_SCRATCH(g, g.planes * opl * kh * kw, pd.hp * pd.row,
+    FOR_PLANES_WITH_SCRATCH(g, g.planes * opl * kh * kw, pd.hp * pd.row + box_rows_floats(g.oh, g.ow, kh),
                             avg_plane(&g, pd, inv, px + p * ipl, scratch, py + p * opl));
     if (rc_) { dob__scratch_free(inv, ib); dob_release(xc); dob_release(out); return NULL; }
     dob__scratch_free(inv, ib);
