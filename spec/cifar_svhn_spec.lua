@@ -114,6 +114,24 @@ describe("CIFAR-10 reader", function()
       assert.are.equal(2, ds.train_eval.num_batches)     -- 9 // 4
    end)
 
+   it("loading holds the data set plus about one file, reading and decoding file by file", function()
+      local per, big = 400, TMP .. "/c10big/cifar-10"
+      sh("mkdir -p '" .. big .. "'")
+      for f = 1, 5 do write(big .. "/data_batch_" .. f .. ".bin", cifar10_bytes((f - 1) * per, per)) end
+      write(big .. "/test_batch.bin", cifar10_bytes(5000, per))
+      collectgarbage(); collectgarbage()
+      local base = dob.memory_stats().live_bytes
+      dob.reset_peak_memory_stats()
+      local ds = cifar10.load { data_dir = TMP .. "/c10big", any_size = true, train_eval_size = 10 }
+      local peak = dob.memory_stats().peak_live_bytes - base
+      local n, file_bytes = 6 * per, per * 3073
+      local data = n * (3072 + 8)                     -- uint8 images, int64 labels
+      -- all six files at once would be 7.4 MB over the data; one file is 1.2 MB
+      assert.is_true(peak <= data + 2 * file_bytes,
+         ("loading peaked %.2f MB over the data (one file: %.2f MB)"):format((peak - data) / 2 ^ 20, file_bytes / 2 ^ 20))
+      assert.is_true(same(ds.train.tensors.x, expected_images(0, 5 * per)))
+   end)
+
    it("test batches: file order, per-image standardisation of the 0..255 values only", function()
       local ds = cifar10.load { data_dir = TMP .. "/c10", batch_size = 3, any_size = true }
       local n = 0

@@ -5,6 +5,7 @@
 --
 --    local records = require "datasets.formats.records"
 --    local recs = records.read(path, 3073, "the fix")            -- uint8 [N, 3073]
+--    local n = records.count_file(path, 3073, "the fix")         -- N, from the size alone
 --    local recs = records.of_bytes(member, 3073, "x.tar.gz:data_batch_1.bin", "the fix")
 --    records.check_byte(recs, 0, 10, path, "label", "the fix")  -- every record's byte 0 is below 10
 local ffi = require "ffi"
@@ -24,6 +25,11 @@ local function count(bytes, record, where, fix)
    end
    if bytes == 0 then error(("%s: the file holds no records; %s"):format(where, fix), 0) end
    return bytes / record
+end
+
+--- The number of records in the regular file at path, from its size (an error unless whole).
+function M.count_file(path, record, fix)
+   return count(file.check(path, fix), record, path, fix)
 end
 
 --- The records of the regular file at path: uint8 [N, record].
@@ -67,6 +73,7 @@ function M.check_byte(recs, offset, limit, where, what, fix)
          error(("%s: record %d has %s %d, outside 0..%d; %s"):format(where, i, what, v, limit - 1, fix), 0)
       end
    end
+   c:free()   -- it holds the records' memory (or a copy of it) until freed or collected
 end
 
 return M

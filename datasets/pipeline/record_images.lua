@@ -93,12 +93,14 @@ local function not_found(spec, dirs, partial)
    error(msg, 0)
 end
 
--- file name -> { recs = uint8 [n, record], path = where it came from }, every
--- file checked: whole records, the expected count, labels in range
-local function read_records(spec, where, opts)
+-- where the records come from: a function(f) -> uint8 [n, record] (checked: whole records,
+-- the expected count, labels in range) and where it read them; and `count(f)`, the record
+-- count from the file's size alone. The archive's members are read at once (a tar.gz is one
+-- stream); plain files one at a time, when asked for.
+local function record_source(spec, where, opts)
    local fix = ("the file is truncated or not %s's, download it again with scripts/prepare_data.sh %s")
       :format(spec.title, spec.name)
-   local out, members = {}, nil
+   local members
    if where.kind == "archive" then
       members = tar.read_members(where.path, all_files(spec))
       local missing = {}
@@ -110,50 +112,64 @@ local function read_records(spec, where, opts)
             .. "scripts/prepare_data.sh %s"):format(where.path, table.concat(missing, ", "), spec.archive, spec.name), 0)
       end
    end
-   for _, f in ipairs(all_files(spec)) do
-      local path, recs
-      if members then
-         path = where.path .. ":" .. f
-         recs = records.of_bytes(members[f], spec.record, path, fix)
-         members[f] = nil
-      else
-         path = where.dir .. "/" .. f
-         recs = records.read(path, spec.record, fix)
-      end
-      local n = recs:size(1)
+   local function path_of(f) return members and where.path .. ":" .. f or where.dir .. "/" .. f end
+   local src = {}
+   function src.count(f)
+      local n = members and records.of_bytes(members[f], spec.record, path_of(f), fix):size(1)
+         or records.count_file(path_of(f), spec.record, fix)
       if spec.records_per_file and not opts.any_size and n ~= spec.records_per_file then
          error(("%s: expected %d records of %d bytes, the file holds %d; it is truncated or not the official "
             .. "file, download it again with scripts/prepare_data.sh %s")
-            :format(path, spec.records_per_file, spec.record, n, spec.name), 0)
+            :format(path_of(f), spec.records_per_file, spec.record, n, spec.name), 0)
+      end
+      return n
+   end
+   function src.read(f)
+      local path, recs = path_of(f), nil
+      if members then
+         recs = records.of_bytes(members[f], spec.record, path, fix)
+         members[f] = nil
+      else
+         recs = records.read(path, spec.record, fix)
       end
       for _, e in ipairs(spec.extra_labels or {}) do records.check_byte(recs, e[1], e[2], path, e[3], fix) end
       records.check_byte(recs, spec.label_offset, spec.classes, path, "label", fix)
-      out[f] = { recs = recs, path = path }
+      return recs
    end
-   return out
+   return src
 end
 
--- The images and labels of several files' records (uint8 [N, record] each, taken out of
--- raw): images uint8 [N,3,32,32], labels int64 [N]. Each file's records are copied into
--- their rows of the result and freed, so loading peaks near the data set plus one file.
-local function decode(spec, raw, files, image_offset)
-   local n = 0
-   for _, f in ipairs(files) do n = n + raw[f].recs:size(1) end
+-- The images and labels of several files' records: images uint8 [N,3,32,32], labels int64
+-- [N]. Each file is read, checked, copied into its rows of the result and freed before the
+-- next is read, so loading peaks near the data set plus one file.
+local function decode(spec, src, files, image_offset)
+   local n, counts = 0, {}
+   for i, f in ipairs(files) do
+      counts[i] = src.count(f)
+      n = n + counts[i]
+   end
    local x, y = dob.empty({ n, 3, 32, 32 }, "uint8"), dob.empty({ n }, "int64")
    local row = 1
-   for _, f in ipairs(files) do
-      local recs = raw[f].recs
-      raw[f] = nil
+   for i, f in ipairs(files) do
+      local recs = src.read(f)
       local k = recs:size(1)
-      local images = recs:narrow(2, image_offset + 1, 3072)
-      if spec.layout == "hwc" then
-         images = images:contiguous():view(k, 32, 32, 3):permute(1, 4, 2, 3)
-      else
-         images = images:contiguous():view(k, 3, 32, 32)
+      if k ~= counts[i] then
+         error(("%s: changed while being read (%d records, then %d); read it again when nothing writes it")
+            :format(f, counts[i], k), 0)
       end
-      x:narrow(1, row, k):copy_(images)
-      y:narrow(1, row, k):copy_(recs:select(2, spec.label_offset + 1):long())
+      -- copied straight from views of the records (no contiguous copy in between); a view
+      -- holds the records' memory as recs does, so each is freed here, not at a collection
+      local views = { recs:narrow(2, image_offset + 1, 3072), recs:select(2, spec.label_offset + 1) }
+      if spec.layout == "hwc" then
+         views[3] = views[1]:view(k, 32, 32, 3)
+         views[4] = views[3]:permute(1, 4, 2, 3)
+         x:narrow(1, row, k):copy_(views[4])
+      else
+         x:narrow(1, row, k):view(k, 3072):copy_(views[1])
+      end
+      y:narrow(1, row, k):copy_(views[2])
       row = row + k
+      for _, v in ipairs(views) do v:free() end
       recs:free()
    end
    return x, y
@@ -206,12 +222,12 @@ function M.load(spec, opts)
    local dirs = locate.search_dirs(opts.data_dir, spec.folder, spec.extra_dirs)
    local where, partial = locate_data(spec, dirs)
    if not where then not_found(spec, dirs, partial) end
-   local raw = read_records(spec, where, opts)
+   local src = record_source(spec, where, opts)
    local image_offset = spec.image_offset
    if opts.deepobs_compat and spec.compat_image_offset then image_offset = spec.compat_image_offset end
-   local train_x, train_y = decode(spec, raw, spec.train_files, image_offset)
-   local test_x, test_y = decode(spec, raw, spec.test_files, image_offset)
-   raw = nil
+   local train_x, train_y = decode(spec, src, spec.train_files, image_offset)
+   local test_x, test_y = decode(spec, src, spec.test_files, image_offset)
+   src = nil
    if not opts.any_size then
       if spec.test_size and test_x:size(1) ~= spec.test_size then
          error(("%s: expected %d test images, the files hold %d; download them again with scripts/prepare_data.sh %s")
