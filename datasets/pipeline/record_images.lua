@@ -93,9 +93,9 @@ local function not_found(spec, dirs, partial)
    error(msg, 0)
 end
 
--- where the records come from: a function(f) -> uint8 [n, record] (checked: whole records,
--- the expected count, labels in range) and where it read them; and `count(f)`, the record
--- count from the file's size alone. The archive's members are read at once (a tar.gz is one
+-- where the records come from: `count(f)`, file f's record count from its size alone
+-- (checked: whole records, the expected count), and `read(f)`, its records uint8 [n, record]
+-- (checked: labels in range). The archive's members are read at once (a tar.gz is one
 -- stream); plain files one at a time, when asked for.
 local function record_source(spec, where, opts)
    local fix = ("the file is truncated or not %s's, download it again with scripts/prepare_data.sh %s")

@@ -232,9 +232,12 @@ static void evict_for(int64_t want, int64_t grows)
         int lru = -1;
         for (int c = 0; c < NCLASSES; c++)
             if (free_list[c] && (lru < 0 || class_last_use[c] < class_last_use[lru])) lru = c;
-        large *seg = NULL;
-        for (large *b = free_large; b; b = b->fnext)
-            if (evictable(b) && b->resident > 0 && (!seg || b->freed < seg->freed)) seg = b;
+        large *seg = NULL, *hole = NULL;   /* the oldest evictable block, the oldest other one */
+        for (large *b = free_large; b; b = b->fnext) {
+            if (b->resident == 0) continue;
+            large **oldest = evictable(b) ? &seg : &hole;
+            if (!*oldest || b->freed < (*oldest)->freed) *oldest = b;
+        }
         size_t bytes;
         if (seg && (lru < 0 || seg->freed < class_last_use[lru])) {
             bytes = release_large(seg);
@@ -243,11 +246,7 @@ static void evict_for(int64_t want, int64_t grows)
             free_list[lru] = b->next;
             bytes = class_bytes(lru);
             os_free(b, bytes);
-        } else if (cache_limit >= 0) {
-            large *hole = NULL;
-            for (large *b = free_large; b; b = b->fnext)
-                if (b->resident > 0 && (!hole || b->freed < hole->freed)) hole = b;
-            if (!hole) break;
+        } else if (cache_limit >= 0 && hole) {
             bytes = purge_large(hole);
         } else {
             break;

@@ -622,6 +622,20 @@ void dob__relu_inplace(float *y, int64_t n)
     }
 }
 
+/* where a gradient's elementwise mask goes (ops.h) */
+dob_tensor *dob__mask_target(dob_tensor *g, dob_tensor **gc)
+{
+    bool owned = g->refcount == 1 && g->storage->refcount == 1 && dob__is_contiguous(g);
+    *gc = dob__contig(g);
+    if (!*gc) return NULL;
+    dob_tensor *out = owned ? ((*gc)->refcount++, *gc) : dob__empty_like(*gc);
+    if (!out) {
+        dob_release(*gc);
+        *gc = NULL;
+    }
+    return out;
+}
+
 /* relu's output is 0 exactly where its input is <= 0, and NaN where the input is,
    so y gives the same factor as the input would: the same bits as relu's backward.
    A gradient nothing else holds (the engine's gradient slot, as its accumulation
@@ -629,9 +643,11 @@ void dob__relu_inplace(float *y, int64_t n)
    the output's size. */
 dob_tensor *dob__relu_grad(dob_tensor *g, dob_tensor *y)
 {
-    bool owned = g->refcount == 1 && g->storage->refcount == 1 && dob__is_contiguous(g);
-    dob_tensor *gc = dob__contig(g), *yc = gc ? dob__contig(y) : NULL;
-    dob_tensor *gx = !yc ? NULL : owned ? (gc->refcount++, gc) : dob__empty_like(gc);
+    dob_tensor *gc, *gx = dob__mask_target(g, &gc), *yc = gx ? dob__contig(y) : NULL;
+    if (gx && !yc) {
+        dob_release(gx);
+        gx = NULL;
+    }
     if (gx) {
         int64_t total = dob__numel_of(gc->ndim, gc->size), items = (total + CHUNK - 1) / CHUNK;
         float *pgx = dob__f32(gx);

@@ -143,9 +143,7 @@ static dob_tensor *batch_norm_regen(dob_node *n, int k)
    pre-activation (contiguous, a new reference; g itself, masked in place, when nothing else holds it) */
 static dob_tensor *relu_masked(dob_tensor *g, const dob_tensor *x, const float *ab)
 {
-    bool owned = g->refcount == 1 && g->storage->refcount == 1 && dob__is_contiguous(g);
-    dob_tensor *gc = dob__contig(g);
-    dob_tensor *gm = !gc ? NULL : owned ? (gc->refcount++, gc) : dob__empty_like(gc);
+    dob_tensor *gc, *gm = dob__mask_target(g, &gc);
     if (gm) {
         int64_t N = x->size[0], C = x->size[1], HW = dob__numel_of(x->ndim - 2, x->size + 2);
         const float *px = dob__f32(x), *pg = dob__f32(gc);

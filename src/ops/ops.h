@@ -46,6 +46,10 @@ void dob__relu_inplace(float *y, int64_t n);
 /* g * relu'(y), contiguous (a new reference): the gradient at the input of a fused relu whose
    output is y; g itself, masked in place, when nothing else holds it */
 dob_tensor *dob__relu_grad(dob_tensor *g, dob_tensor *y);
+/* Where an elementwise mask of gradient g goes: *gc = g made contiguous (a new reference), and
+   the result is gc again (masked in place) when nothing else holds g, else a new buffer of its
+   shape; NULL, *gc NULL, when out of memory. */
+dob_tensor *dob__mask_target(dob_tensor *g, dob_tensor **gc);
 
 /* the gradient of an op's output, reduced to an input's shape (edge sizes) */
 dob_tensor *dob__reduce_grad(dob_tensor *g, const dob_edge *e);
