@@ -1,5 +1,5 @@
 -- The benchmark cases, shared by bench/ops.lua and (as JSON) bench/ops_torch.py,
--- so both sides time exactly the same shapes. conv: {N, C, H, W, OC, K, stride,
+-- so both sides time exactly the same shapes. conv: {N, C, H, W, OC, K (or {KH, KW}), stride,
 -- padding ("SAME"/"VALID")}; flops count forward + both gradients.
 return {
    { name = "sgemm 1024^3", kind = "gemm", m = 1024, n = 1024, k = 1024 },
@@ -18,6 +18,10 @@ return {
    { name = "wrn164 conv 64->64 3x3", kind = "conv", shape = { 128, 64, 32, 32, 64, 3, 1, "SAME" } },
    { name = "wrn164 conv 128->128 3x3", kind = "conv", shape = { 128, 128, 16, 16, 128, 3, 1, "SAME" } },
    { name = "wrn164 conv 256->256 3x3", kind = "conv", shape = { 128, 256, 8, 8, 256, 3, 1, "SAME" } },
+   { name = "inception 1x7 128->128 17x17", kind = "conv", shape = { 32, 128, 17, 17, 128, { 1, 7 }, 1, "SAME" } },
+   { name = "inception 7x1 128->128 17x17", kind = "conv", shape = { 32, 128, 17, 17, 128, { 7, 1 }, 1, "SAME" } },
+   { name = "inception 1x3 384->384 8x8", kind = "conv", shape = { 32, 384, 8, 8, 384, { 1, 3 }, 1, "SAME" } },
+   { name = "inception 3x1 384->384 8x8", kind = "conv", shape = { 32, 384, 8, 8, 384, { 3, 1 }, 1, "SAME" } },
    { name = "maxpool 2x2/2 [128,32,28,28]", kind = "maxpool", shape = { 128, 32, 28, 28, 2, 2 } },
    { name = "maxpool 3x3/2 [128,64,28,28]", kind = "maxpool", shape = { 128, 64, 28, 28, 3, 2 } },
    { name = "batchnorm train [128,64,32,32]", kind = "batchnorm", shape = { 128, 64, 32, 32 } },

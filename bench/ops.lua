@@ -62,6 +62,12 @@ local function timeit(fn)
    return times[math.floor(#times / 2) + 1] * 1e3
 end
 
+-- a conv case's kernel: K (square) or {KH, KW}
+local function kernel_sides(k)
+   if type(k) == "table" then return k[1], k[2] end
+   return k, k
+end
+
 local function conv_out(n, k, s, pad)
    if pad == "SAME" then return math.ceil(n / s) end
    return math.floor((n - k) / s) + 1
@@ -83,15 +89,16 @@ local function our_case(c)
       end, 3 * 2 * c.b * c.i * c.o
    elseif c.kind == "conv" then
       local n, ci, h, wd, co, k, s, pad = unpack(c.shape)
+      local kh, kw = kernel_sides(k)
       local x = dob.randn(n, ci, h, wd):requires_grad_()
-      local w = (dob.randn(co, ci, k, k) * 0.05):detach():requires_grad_()
+      local w = (dob.randn(co, ci, kh, kw) * 0.05):detach():requires_grad_()
       local b = dob.zeros(co):requires_grad_()
-      local oh, ow = conv_out(h, k, s, pad), conv_out(wd, k, s, pad)
+      local oh, ow = conv_out(h, kh, s, pad), conv_out(wd, kw, s, pad)
       local g = dob.randn(n, co, oh, ow)
       return function()
          x:set_grad(nil); w:set_grad(nil); b:set_grad(nil)
          dob.conv2d(x, w, b, { stride = s, padding = pad }):backward(g)
-      end, 3 * 2 * n * co * oh * ow * ci * k * k
+      end, 3 * 2 * n * co * oh * ow * ci * kh * kw
    elseif c.kind == "maxpool" then
       local n, ci, h, wd, k, s = unpack(c.shape)
       local x = dob.randn(n, ci, h, wd):requires_grad_()

@@ -52,15 +52,16 @@ def case_fn(c, channels_last=False):
         return f
     if kind == "conv":
         n, ci, h, wd, co, k, s, pad = c["shape"]
+        kh, kw = k if isinstance(k, list) else (k, k)
         x = torch.randn(n, ci, h, wd)
-        w = torch.randn(co, ci, k, k) * 0.05
+        w = torch.randn(co, ci, kh, kw) * 0.05
         b = torch.zeros(co)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
             w = w.contiguous(memory_format=torch.channels_last)
         x.requires_grad_(); w.requires_grad_(); b.requires_grad_()
         if pad == "SAME":
-            pt, pb = same_pad(h, k, s); pl, pr = same_pad(wd, k, s)
+            pt, pb = same_pad(h, kh, s); pl, pr = same_pad(wd, kw, s)
         else:
             pt = pb = pl = pr = 0
         sym = pt == pb and pl == pr

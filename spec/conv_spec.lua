@@ -269,6 +269,81 @@ describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)
    end)
 end)
 
+describe("conv2d by Winograd F(4, r) along 1 x r and r x 1 kernels (stride 1, 8+ channels)", function()
+   -- {N, C, H, W, OC, pt, pb, pl, pr, KH, KW}
+   local cases = {
+      { 2, 8, 5, 17, 9, 0, 0, 3, 3, 1, 7 },     -- Inception's 1x7 SAME, partial last tile
+      { 2, 9, 17, 6, 8, 3, 3, 0, 0, 7, 1 },     -- 7x1 SAME
+      { 1, 8, 8, 8, 10, 0, 0, 1, 1, 1, 3 },     -- 1x3 SAME, whole tiles
+      { 2, 8, 8, 5, 8, 1, 1, 0, 0, 3, 1 },      -- 3x1 SAME
+      { 1, 8, 4, 11, 8, 0, 0, 0, 0, 1, 7 },     -- VALID: one tile and a part
+      { 2, 8, 3, 9, 8, 1, 2, 2, 4, 1, 5 },      -- asymmetric padding, also across the kernel
+      { 1, 8, 9, 2, 9, 5, 1, 1, 0, 6, 1 },      -- even kernel, padding wider than its reach
+      { 3, 8, 7, 7, 8, 3, 3, 0, 0, 7, 1 },      -- a plane no longer than a tile
+   }
+   local function check(c, seed)
+      local x = H.rand({ c[1], c[2], c[3], c[4] }, seed):requires_grad_()
+      local w = H.rand({ c[5], c[2], c[10], c[11] }, seed + 1):requires_grad_()
+      local b = H.rand({ c[5] }, seed + 2):requires_grad_()
+      local pad = { c[6], c[7], c[8], c[9] }
+      local y = dob.conv2d(x, w, b, { padding = pad })
+      close(y, naive_conv2d(x:detach(), w:detach(), b:detach(), 1, 1, unpack(pad)))
+      local dy = H.rand(y:size(), seed + 3)
+      y:backward(dy)
+      close(x:grad(), naive_conv_transpose2d(dy, w:detach(), nil, 1, 1, unpack(pad)))
+      local dwt = naive_conv2d(x:detach():permute(2, 1, 3, 4), dy:permute(2, 1, 3, 4), nil, 1, 1, unpack(pad))
+      close(w:grad(), dwt:permute(2, 1, 3, 4), 1e-3)
+      return x:grad():clone(), w:grad():clone(), y:detach()
+   end
+
+   it("forward and both gradients match naive ones", function()
+      for i, c in ipairs(cases) do
+         local ok, msg = pcall(check, c, 10 * i)
+         assert(ok, ("case %d: %s"):format(i, tostring(msg)))
+      end
+   end)
+
+   it("F(4, 7) stays within 2e-5 of the largest output on Inception's 192-channel 7x1 layer", function()
+      -- im2col + sgemm: ~5e-7 here; 3 and -3 as the last two points fail this
+      local x, w = H.rand({ 1, 192, 17, 17 }, 41), H.rand({ 4, 192, 7, 1 }, 42)
+      local y = dob.conv2d(x, w, nil, { padding = "SAME" })
+      local exact = naive_conv2d(x, w, nil, 1, 1, 3, 3, 0, 0)
+      local scale = math.max(exact:abs():max():item(), 1e-30)
+      assert.is_true(H.max_diff(y, exact) / scale < 2e-5)
+   end)
+
+   it("gradients match finite differences, with the fused relu", function()
+      for _, c in ipairs({ cases[1], cases[6] }) do
+         local x = H.rand({ 1, c[2], c[3], c[4] }, 5)
+         local w, b = H.rand({ c[5], c[2], c[10], c[11] }, 6), H.rand({ c[5] }, 7)
+         local opts = { padding = { c[6], c[7], c[8], c[9] }, activation = "relu" }
+         assert(H.gradcheck(function(xx, ww, bb) return dob.conv2d(xx, ww, bb, opts) end,
+            { x:requires_grad_(), w:requires_grad_(), b:requires_grad_() }, { max_checks = 25, eps = 0.05 }))
+      end
+   end)
+
+   it("several chunks on two threads: matches naive, and the same bits on every run", function()
+      local old = dob.get_threads()
+      dob.set_threads(2)
+      local c = { 12, 16, 17, 17, 16, 0, 0, 3, 3, 1, 7 }
+      local ok, dx1, dw1, y1 = pcall(check, c, 3)
+      local _, dx2, dw2, y2 = pcall(check, c, 3)
+      dob.set_threads(old)
+      assert(ok, dx1)
+      assert.are.equal(0, H.max_diff(y1, y2))
+      assert.are.equal(0, H.max_diff(dx1, dx2))
+      assert.are.equal(0, H.max_diff(dw1, dw2))
+   end)
+
+   it("conv_transpose2d (stride 1, 1x7 and 3x1) matches a naive transposed convolution", function()
+      local x, b = H.rand({ 2, 8, 5, 9 }, 1), H.rand({ 9 }, 3)
+      for _, k in ipairs({ { 1, 7, { 0, 0, 3, 2 } }, { 3, 1, { 1, 0, 0, 0 } } }) do
+         local w = H.rand({ 8, 9, k[1], k[2] }, 2)
+         close(dob.conv_transpose2d(x, w, b, { padding = k[3] }), naive_conv_transpose2d(x, w, b, 1, 1, unpack(k[3])))
+      end
+   end)
+end)
+
 describe("conv_transpose2d", function()
    -- {N, C, H, W, OC, KH, KW, sh, sw, pt, pb, pl, pr, bias}
    local tcases = {

@@ -16,8 +16,10 @@
  * the above with dy' = dy relu'(y) (relu's backward, the same bits).
  * conv_transpose2d likewise, the bias and relu in one pass after col2im.
  *
- * 3x3 and 5x5 stride-1 convolutions with 8+ channels on both sides go to
- * winograd.c (2.25x / 2.8x fewer multiplies); everything else is im2col + sgemm.
+ * Stride-1 convolutions with 8+ channels on both sides go to Winograd's minimal
+ * filtering where it applies: 3x3 and 5x5 to winograd.c (2.25x / 2.8x fewer
+ * multiplies), 1 x r and r x 1 (r = 3..7) to winograd1d.c (2x / 2.8x for 3 and
+ * 7 taps); everything else is im2col + sgemm.
  *
  * Kernels: samples are processed in chunks whose cols matrix has about
  * COLS_TARGET columns and at most COLS_BYTES bytes, so it stays in cache and
@@ -423,10 +425,11 @@ static int run_pass(const pass *ps)
     if (ps->dw && (N == 0 || P == 0 || K == 0)) memset(ps->dw, 0, sizeof(float) * (size_t)(OC * K));
     if (ps->dx && N * CHW > 0 && (P == 0 || OC == 0)) memset(ps->dx, 0, sizeof(float) * (size_t)(N * CHW));
     if (N == 0 || P == 0 || OC == 0) return 0;
-    if (dob__winograd_applies(g->C, OC, g->KH, g->KW, g->sh, g->sw)) {
-        dob_conv_pass wp = {N, g->C, g->H, g->W, OC, g->OH, g->OW, g->KH, g->pt, g->pl,
+    const bool square = dob__winograd_applies(g->C, OC, g->KH, g->KW, g->sh, g->sw);
+    if (square || dob__winograd1d_applies(g->C, OC, g->H, g->W, g->KH, g->KW, g->sh, g->sw)) {
+        dob_conv_pass wp = {N, g->C, g->H, g->W, OC, g->OH, g->OW, g->KH, g->KW, g->pt, g->pl,
                             ps->x, ps->w, ps->bias, ps->dy, ps->y, ps->dw, ps->dx, ps->act};
-        return dob__winograd_pass(&wp);
+        return square ? dob__winograd_pass(&wp) : dob__winograd1d_pass(&wp);
     }
     int64_t nb0 = chunk_samples(g), ncmax = nb0 * P, nchunks = (N + nb0 - 1) / nb0;
     int T = dob__threads();

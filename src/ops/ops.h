@@ -65,11 +65,11 @@ void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
    out[i] = x[i] (keep[i] ? scale : 0) in the same pass (x, out may be NULL). */
 int dob__bernoulli_bytes(uint8_t *keep, int64_t n, double p, const float *x, float *out, float scale);
 
-/* One pass of a stride-1 conv2d [N,C,H,W] * [OC,C,R,R] -> [N,OC,OH,OW] over the
+/* One pass of a stride-1 conv2d [N,C,H,W] * [OC,C,KH,KW] -> [N,OC,OH,OW] over the
    batch, any subset of: y = act(conv(x) + bias); dw = d/dw (needs x, dy); dx = d/dx
    (needs dy). pt, pl: top and left padding (bottom and right follow from OH, OW). */
 typedef struct {
-    int64_t N, C, H, W, OC, OH, OW, R, pt, pl;
+    int64_t N, C, H, W, OC, OH, OW, KH, KW, pt, pl;
     const float *x, *w, *bias, *dy;
     float *y, *dw, *dx;
     int act;                     /* y's activation, DOB_ACT_NONE or DOB_ACT_RELU */
@@ -77,5 +77,9 @@ typedef struct {
 /* winograd.c: F(2x2, 3x3) and F(2x2, 5x5) for stride-1 convolutions with enough channels */
 bool dob__winograd_applies(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t sh, int64_t sw);
 int dob__winograd_pass(const dob_conv_pass *p);
+/* winograd1d.c: F(m, r) along the long side of 1 x r and r x 1 stride-1 convolutions */
+bool dob__winograd1d_applies(int64_t C, int64_t OC, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t sh,
+                             int64_t sw);
+int dob__winograd1d_pass(const dob_conv_pass *p);
 
 #endif

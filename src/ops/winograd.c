@@ -566,7 +566,7 @@ static void build_maps(wgeom *g)
 int dob__winograd_pass(const dob_conv_pass *p)
 {
     wgeom g = {.N = p->N, .C = p->C, .H = p->H, .W = p->W, .OC = p->OC, .OH = p->OH, .OW = p->OW,
-               .pt = p->pt, .pl = p->pl, .r = (int)p->R};
+               .pt = p->pt, .pl = p->pl, .r = (int)p->KH};
     g.a = g.r + 1;
     const int64_t A2 = g.a * g.a;
     g.TH = (g.OH + 1) / 2;
