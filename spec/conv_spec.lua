@@ -207,6 +207,9 @@ describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)
       { 2, 8, 5, 6, 8, 1, 3, 0, 2, 5 },      -- 5x5 asymmetric padding
       { 1, 8, 20, 19, 8, 1, 2, 0, 3, 5 },    -- wide plane (split path), 5x5, asymmetric
       { 1, 8, 17, 18, 9, 0, 1, 1, 0, 3 },    -- wide plane, 3x3, asymmetric, odd height
+      -- over 256 tiles a plane: chunks of tile rows, whose dx overlap the next chunk's
+      { 1, 8, 40, 36, 8, 2, 2, 2, 2, 5 },    -- 5x5 SAME, two bands of 10 tile rows
+      { 2, 8, 37, 33, 9, 0, 1, 1, 0, 3 },    -- 3x3 asymmetric, two bands of 9, two samples
    }
    local function data(c, seed)
       local x = H.rand({ c[1], c[2], c[3], c[4] }, seed)

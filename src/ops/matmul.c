@@ -25,6 +25,9 @@
 #include <cblas.h>
 #include <omp.h>
 #include <stdlib.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 /* a strided view with up to DOB_MAX_DIMS dims over a tensor's storage */
 typedef struct {
@@ -544,3 +547,61 @@ void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
                 (int)(ldb > 0 ? ldb : 1), beta, C, (int)(ldc > 0 ? ldc : 1));
     dob__blas_threads_end(narrowed);
 }
+
+/* C = A B with A M x K (or, ta, A^T given K x M), B K x N and C M x N row-major, beta 0.
+   Register tiles of MR rows x 32 columns of C sum over k from B's rows as they are (masked at
+   N's end) and broadcasts of A: no packing of either operand. A Winograd pass's GEMMs are of
+   this kind (A: the transformed filters; B: K channels x a few hundred tiles), and there
+   OpenBLAS spends as long packing as multiplying. Measured (bench/ops.lua, 1 thread, ms
+   forward + backward, OpenBLAS -> this): WRN 64->64 on 32x32 126 -> 109, All-CNN-C 96->192
+   111 -> 94, 3c3d conv2 26.9 -> 24.0; at K = 384 and more it was slower (B's MR-row block no
+   longer stays in L1), so from NOPACK_MAX_K on it hands over to sgemm. */
+#define NOPACK_MAX_K 256
+#ifdef __AVX512F__
+#define MR 8
+static inline __attribute__((always_inline)) void nopack_tile(int rows, bool ta, int64_t K, const float *A,
+                                                             int64_t lda, const float *B, int64_t ldb, float *C,
+                                                             int64_t ldc, __mmask16 m0, __mmask16 m1)
+{
+    __m512 acc0[MR], acc1[MR];
+    for (int i = 0; i < rows; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k++) {
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, B + k * ldb), b1 = _mm512_maskz_loadu_ps(m1, B + k * ldb + 16);
+        for (int i = 0; i < rows; i++) {
+            const __m512 a = _mm512_set1_ps(ta ? A[k * lda + i] : A[i * lda + k]);
+            acc0[i] = _mm512_fmadd_ps(a, b0, acc0[i]);
+            acc1[i] = _mm512_fmadd_ps(a, b1, acc1[i]);
+        }
+    }
+    for (int i = 0; i < rows; i++) {
+        _mm512_mask_storeu_ps(C + i * ldc, m0, acc0[i]);
+        _mm512_mask_storeu_ps(C + i * ldc + 16, m1, acc1[i]);
+    }
+}
+
+static __mmask16 lanes(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
+
+void dob__gemm_nopack(bool ta, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                      int64_t ldb, float *C, int64_t ldc)
+{
+    if (K > NOPACK_MAX_K) {
+        dob__gemm(ta, false, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+        return;
+    }
+    for (int64_t n0 = 0; n0 < N; n0 += 32) {
+        const __mmask16 m0 = lanes(N - n0), m1 = lanes(N - n0 - 16);
+        int64_t i = 0;
+        for (; i + MR <= M; i += MR)
+            nopack_tile(MR, ta, K, ta ? A + i : A + i * lda, lda, B + n0, ldb, C + i * ldc + n0, ldc, m0, m1);
+        for (; i < M; i++)
+            nopack_tile(1, ta, K, ta ? A + i : A + i * lda, lda, B + n0, ldb, C + i * ldc + n0, ldc, m0, m1);
+    }
+}
+#undef MR
+#else
+void dob__gemm_nopack(bool ta, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                      int64_t ldb, float *C, int64_t ldc)
+{
+    dob__gemm(ta, false, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+}
+#endif

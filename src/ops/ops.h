@@ -58,6 +58,10 @@ dob_tensor *dob__reduce_grad(dob_tensor *g, const dob_edge *e);
    on one thread when small (dob__blas_threads_begin) or inside an OpenMP parallel region. */
 void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+/* C = A B (A optionally transposed), beta 0, on the calling thread without packing: for a
+   small A (a Winograd pass's transformed filters) against many columns of B. */
+void dob__gemm_nopack(bool ta, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                      int64_t ldb, float *C, int64_t ldc);
 
 /* random.c: keep[i] = 1 with probability p (else 0) for i < n, the draws that
    bernoulli_(p) on n elements would make (same counters and bits), as bytes; it

@@ -35,15 +35,22 @@
  * columns, so the a columns of a tile are e[tw], o[tw], e[tw+1], ... and tile
  * rows copy as contiguous runs; narrower planes, where those runs would be a
  * few floats, gather through index maps built once per pass. Samples are the
- * outer loop, so planes are read and written in memory order. Chunks of samples
- * are split across threads as in conv.c: own scratch, single-threaded sgemm,
- * partial dU summed in thread order; the same thread count gives the same bits.
+ * outer loop, so planes are read and written in memory order. Planes of more
+ * than 256 tiles (Inception's stem, VGG at 224x224) are cut into bands of tile
+ * rows, a band a chunk, so that V and M stay in cache (a whole 147x147 sample
+ * was 11 MB of V); where a band's dx rows overlap the previous band's they are
+ * added. Chunks are split across threads as in conv.c, whole samples to a
+ * thread: own scratch, single-threaded GEMMs (dob__gemm_nopack for the
+ * products with U), partial dU summed in thread order; the same thread count
+ * gives the same bits.
  *
  * Measured (bench/ops.lua, 1 thread, ms fwd+bwd, against the im2col + sgemm path
  * it replaces): WRN 64->64 on 32x32 215 -> 130, 3c3d conv2 62 -> 29, 2c2d conv2
  * (5x5) 55 -> 35, 3c3d conv3 (6x6 planes) 31 -> 12 with the index maps and
  * in-place gathers. 256 tiles per chunk measured best for 32x32 planes and
- * within noise of 512-1024 for small ones.
+ * within noise of 512-1024 for small ones. Bands (batch 32): Inception's
+ * 32->64 on 147x147 500 -> 300 ms, 32->32 on 149x149 290 -> 186, 80->192 on
+ * 73x73 490 -> 411; bands of 128 tiles were 1.2-1.3x slower than 256.
  */
 #include "ops/ops.h"
 #include <omp.h>
@@ -59,10 +66,11 @@ typedef struct {
     int64_t N, C, H, W, OC, OH, OW, pt, pl;
     int r, a;                            /* kernel side, tile side r + 1 */
     int64_t TH, TW, TPS;                 /* tile rows, tile columns, tiles per sample */
+    int64_t band, bands;                 /* tile rows of a chunk, chunks per sample (wide planes; else TH, 1) */
     int64_t L;                           /* row length of a chunk's tile rows (tiles rounded up to 16) */
     /* Wide planes (TW >= WIDE_TW) are split into zero-padded even and odd columns, so the tile
        rows are copied as contiguous runs: */
-    int64_t PR, PW;                      /* split plane: rows (2 TH + a - 2), even/odd row length (TW + a/2 - 1) */
+    int64_t PR, PW;                      /* split plane: rows (2 band + a - 2), even/odd row length (TW + a/2 - 1) */
     /* Narrow ones, where those runs are a few floats, use index maps instead (NULL for wide
        planes): where each element comes from, as offsets within one sample (-1: zero):
          in_idx [a^2][TPS]  x plane offset of element ξ of tile p
@@ -110,10 +118,15 @@ DOB_NO_LIBCALLS static void split(const float *restrict src, int64_t H, int64_t 
     }
 }
 
-/* dst[i] = element i + start of the row whose even and odd columns are e and o (i < n) */
+/* dst[i] = element i + start of the row whose even and odd columns are e and o (i < n); add:
+   dst[i] += it (the rows where a chunk's tiles overlap the previous chunk's) */
 DOB_NO_LIBCALLS static void merge(const float *restrict e, const float *restrict o, int64_t start, int64_t n,
-                                  float *restrict dst)
+                                  bool add, float *restrict dst)
 {
+    if (add) {
+        for (int64_t i = 0; i < n; i++) dst[i] += (start + i) & 1 ? o[(start + i) >> 1] : e[(start + i) >> 1];
+        return;
+    }
     int64_t i = 0;
     if (start & 1 && n > 0) dst[i++] = o[start >> 1];
     const float *ep = e + ((start + i) >> 1), *op = o + ((start + i) >> 1);
@@ -423,42 +436,47 @@ typedef struct {
     float *v, *m, *w, *pe, *po, *du;
 } scratch;
 
-/* The tile rows of one sample (ld apart, at dst/src) from and to its planes. */
+/* The tile rows th0 .. th1 - 1 of one sample (ld apart, at dst/src) from and to its planes; the
+   index maps (narrow planes) take whole samples. */
 
-/* the a^2 input rows of a sample, from its x plane */
-static void load_x(const wgeom *g, const scratch *s, const float *plane, float *dst, int64_t ld)
+/* the a^2 input rows, from the x plane */
+static void load_x(const wgeom *g, const scratch *s, const float *plane, int64_t th0, int64_t th1, float *dst,
+                   int64_t ld)
 {
     const int a = g->a;
     if (g->in_idx) {
         for (int x = 0; x < a * a; x++) gather(plane, g->in_idx + x * g->TPS, g->TPS, dst + x * ld);
         return;
     }
-    split(plane, g->H, g->W, g->pt, g->pl, g->PR, g->PW, s->pe, s->po);
-    for (int64_t th = 0; th < g->TH; th++) gather_tiles(g, a, s->pe, s->po, 2 * th, dst + th * g->TW, ld);
+    split(plane, g->H, g->W, g->pt - 2 * th0, g->pl, 2 * (th1 - th0) + a - 2, g->PW, s->pe, s->po);
+    for (int64_t th = th0; th < th1; th++)
+        gather_tiles(g, a, s->pe, s->po, 2 * (th - th0), dst + (th - th0) * g->TW, ld);
 }
 
-/* a sample's y plane from its 4 output rows (y_idx counts rows ld apart) */
-static void store_y(const wgeom *g, const float *src, int64_t ld, float *plane)
+/* the y plane from the 4 output rows (y_idx counts rows ld apart) */
+static void store_y(const wgeom *g, const float *src, int64_t ld, int64_t th0, int64_t th1, float *plane)
 {
     if (g->y_idx) {
         gather(src, g->y_idx, g->OH * g->OW, plane);
         return;
     }
-    for (int64_t oh = 0; oh < g->OH; oh++) {
-        const float *yt = src + (oh & 1) * 2 * ld + (oh >> 1) * g->TW;
-        merge(yt, yt + ld, 0, g->OW, plane + oh * g->OW);
+    const int64_t end = 2 * th1 < g->OH ? 2 * th1 : g->OH;
+    for (int64_t oh = 2 * th0; oh < end; oh++) {
+        const float *yt = src + (oh & 1) * 2 * ld + ((oh >> 1) - th0) * g->TW;
+        merge(yt, yt + ld, 0, g->OW, false, plane + oh * g->OW);
     }
 }
 
-/* the 4 output-gradient rows of a sample, from its dY plane */
-DOB_NO_LIBCALLS static void load_dy(const wgeom *g, const scratch *s, const float *plane, float *dst, int64_t ld)
+/* the 4 output-gradient rows, from the dY plane */
+DOB_NO_LIBCALLS static void load_dy(const wgeom *g, const scratch *s, const float *plane, int64_t th0, int64_t th1,
+                                    float *dst, int64_t ld)
 {
     if (g->dy_idx) {
         for (int r = 0; r < 4; r++) gather(plane, g->dy_idx + r * g->TPS, g->TPS, dst + r * ld);
         return;
     }
-    split(plane, g->OH, g->OW, 0, 0, 2 * g->TH, g->PW, s->pe, s->po);
-    for (int64_t oh = 0; oh < 2 * g->TH; oh++) {   /* row oh of dY is row oh % 2 of tile row oh / 2 */
+    split(plane, g->OH, g->OW, -2 * th0, 0, 2 * (th1 - th0), g->PW, s->pe, s->po);
+    for (int64_t oh = 0; oh < 2 * (th1 - th0); oh++) {   /* dY row 2 th0 + oh is row oh % 2 of tile row oh / 2 */
         float *gy = dst + (oh & 1) * 2 * ld + (oh >> 1) * g->TW;
         const float *e = s->pe + oh * g->PW, *o = s->po + oh * g->PW;
         for (int64_t tw = 0; tw < g->TW; tw++) {
@@ -468,8 +486,11 @@ DOB_NO_LIBCALLS static void load_dy(const wgeom *g, const scratch *s, const floa
     }
 }
 
-/* a sample's dx plane: its a^2 rows summed where tiles overlap (dx_idx counts rows ld apart) */
-static void store_dx(const wgeom *g, const scratch *s, const float *src, int64_t ld, float *plane)
+/* the dx plane: the a^2 rows summed where tiles overlap (dx_idx counts rows ld apart). Tile rows
+   from th0 > 0 overlap the previous chunk's in their first a - 2 rows, which are added to what
+   that chunk wrote (a sample's chunks run in order, on one thread). */
+static void store_dx(const wgeom *g, const scratch *s, const float *src, int64_t ld, int64_t th0, int64_t th1,
+                     float *plane)
 {
     const int64_t HW = g->H * g->W;
     if (g->dx_idx) {
@@ -477,30 +498,36 @@ static void store_dx(const wgeom *g, const scratch *s, const float *src, int64_t
         for (int k = 1; k < g->K; k++) gather_add(src, g->dx_idx + k * HW, HW, plane);
         return;
     }
-    memset(s->pe, 0, sizeof(float) * (size_t)(g->PR * g->PW));
-    memset(s->po, 0, sizeof(float) * (size_t)(g->PR * g->PW));
-    for (int64_t th = 0; th < g->TH; th++) scatter_tiles(g, g->a, src + th * g->TW, ld, 2 * th, s->pe, s->po);
-    for (int64_t ih = 0; ih < g->H; ih++)
-        merge(s->pe + (ih + g->pt) * g->PW, s->po + (ih + g->pt) * g->PW, g->pl, g->W, plane + ih * g->W);
+    const int64_t rows = 2 * (th1 - th0) + g->a - 2;   /* padded rows 2 th0 .. 2 th0 + rows - 1 */
+    memset(s->pe, 0, sizeof(float) * (size_t)(rows * g->PW));
+    memset(s->po, 0, sizeof(float) * (size_t)(rows * g->PW));
+    for (int64_t th = th0; th < th1; th++)
+        scatter_tiles(g, g->a, src + (th - th0) * g->TW, ld, 2 * (th - th0), s->pe, s->po);
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t ih = 2 * th0 + r - g->pt;
+        if (ih >= 0 && ih < g->H)
+            merge(s->pe + r * g->PW, s->po + r * g->PW, g->pl, g->W, th0 > 0 && r < g->a - 2, plane + ih * g->W);
+    }
 }
 
 /* One chunk. Tile rows are gathered straight into V and M (channel c's rows at
    c L, ld C L or OC L) and transformed there in place, so planes are read and
    written in memory order (samples outer, channels inner). */
 static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, int64_t n0, int64_t nb,
-                      const scratch *s, bool first)
+                      int64_t th0, int64_t th1, const scratch *s, bool first)
 {
     const int a = g->a, A2 = a * a;
-    const int64_t C = g->C, OC = g->OC, n = nb * g->TPS, L = g->L, TPS = g->TPS, ldv = C * L, ldm = OC * L;
+    const int64_t TPS = (th1 - th0) * g->TW;            /* tiles of one sample in this chunk */
+    const int64_t C = g->C, OC = g->OC, n = nb * TPS, L = g->L, ldv = C * L, ldm = OC * L;
     const int64_t HW = g->H * g->W, OHW = g->OH * g->OW;
     if (p->x && (p->y || p->dw)) {
         for (int64_t i = 0; i < nb; i++)
-            for (int64_t c = 0; c < C; c++) load_x(g, s, p->x + ((n0 + i) * C + c) * HW, s->v + c * L + i * TPS, ldv);
+            for (int64_t c = 0; c < C; c++) load_x(g, s, p->x + ((n0 + i) * C + c) * HW, th0, th1, s->v + c * L + i * TPS, ldv);
         for (int64_t c = 0; c < C; c++) input_transform(a, s->v + c * L, ldv, n, s->w, s->v + c * L, ldv);
     }
     if (p->y) {
         for (int x = 0; x < A2; x++)
-            dob__gemm(false, false, OC, n, C, 1.0f, u + x * OC * C, C, s->v + x * ldv, L, 0.0f, s->m + x * ldm, L);
+            dob__gemm_nopack(false, OC, n, C, u + x * OC * C, C, s->v + x * ldv, L, s->m + x * ldm, L);
         for (int64_t oc = 0; oc < OC; oc++) {
             output_transform(a, s->m + oc * L, ldm, n, p->bias ? p->bias[oc] : 0.0f, s->w, s->m + oc * L, ldm);
             if (p->act == DOB_ACT_RELU)   /* the 4 output rows of channel oc, still in cache */
@@ -508,12 +535,12 @@ static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, in
         }
         for (int64_t i = 0; i < nb; i++)
             for (int64_t oc = 0; oc < OC; oc++)
-                store_y(g, s->m + oc * L + i * TPS, ldm, p->y + ((n0 + i) * OC + oc) * OHW);
+                store_y(g, s->m + oc * L + i * TPS, ldm, th0, th1, p->y + ((n0 + i) * OC + oc) * OHW);
     }
     if (!p->dy || !(p->dw || p->dx)) return;
     for (int64_t i = 0; i < nb; i++)
         for (int64_t oc = 0; oc < OC; oc++)
-            load_dy(g, s, p->dy + ((n0 + i) * OC + oc) * OHW, s->m + oc * L + i * TPS, ldm);
+            load_dy(g, s, p->dy + ((n0 + i) * OC + oc) * OHW, th0, th1, s->m + oc * L + i * TPS, ldm);
     for (int64_t oc = 0; oc < OC; oc++) output_adjoint(a, s->m + oc * L, ldm, n, s->w, s->m + oc * L, ldm);
     if (p->dw)
         for (int x = 0; x < A2; x++)
@@ -521,11 +548,24 @@ static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, in
                       s->du + x * OC * C, C);
     if (p->dx) {
         for (int x = 0; x < A2; x++)
-            dob__gemm(true, false, C, n, OC, 1.0f, u + x * OC * C, C, s->m + x * ldm, L, 0.0f, s->v + x * ldv, L);
+            dob__gemm_nopack(true, C, n, OC, u + x * OC * C, C, s->m + x * ldm, L, s->v + x * ldv, L);
         for (int64_t c = 0; c < C; c++) input_adjoint(a, s->v + c * L, ldv, n, s->w, s->v + c * L, ldv);
         for (int64_t i = 0; i < nb; i++)
             for (int64_t c = 0; c < C; c++)
-                store_dx(g, s, s->v + c * L + i * TPS, ldv, p->dx + ((n0 + i) * C + c) * HW);
+                store_dx(g, s, s->v + c * L + i * TPS, ldv, th0, th1, p->dx + ((n0 + i) * C + c) * HW);
+    }
+}
+
+/* The chunks of sample groups [g0, g1) (nb samples a group), in order: a thread's share. */
+static void run_groups(const wgeom *g, const dob_conv_pass *p, const float *u, int64_t nb, int64_t g0, int64_t g1,
+                       const scratch *s)
+{
+    for (int64_t k = g0; k < g1; k++) {
+        const int64_t n0 = k * nb, cnt = g->N - n0 < nb ? g->N - n0 : nb;
+        for (int64_t b = 0; b < g->bands; b++) {
+            const int64_t th0 = b * g->band, th1 = th0 + g->band < g->TH ? th0 + g->band : g->TH;
+            run_chunk(g, p, u, n0, cnt, th0, th1, s, k == g0 && b == 0);
+        }
     }
 }
 
@@ -573,24 +613,36 @@ int dob__winograd_pass(const dob_conv_pass *p)
     g.TW = (g.OW + 1) / 2;
     g.TPS = g.TH * g.TW;
     g.K = (g.a / 2) * (g.a / 2);
-    g.PR = 2 * g.TH + g.a - 2;
     g.PW = g.TW + g.a / 2 - 1;
     const int64_t N = g.N, C = g.C, OC = g.OC, CM = C > OC ? C : OC;
+    /* a chunk: nb whole samples, or, for wide planes of more than TILES_TARGET tiles, a band of
+       tile rows of one sample, so V and M stay in cache whatever the image size */
     int64_t nb = TILES_TARGET / g.TPS, cap = CHUNK_BYTES / (A2 * 4 * CM * g.TPS);
     if (nb > cap) nb = cap;
     if (nb < 1) nb = 1;
     if (nb > N) nb = N;
-    int64_t nchunks = (N + nb - 1) / nb;
-    nb = (N + nchunks - 1) / nchunks;                    /* even chunks */
+    /* index maps hold offsets into V and M as int32 */
+    const bool wide = g.TW >= WIDE_TW || (double)A2 * CM * (nb * g.TPS + 15) >= 2147483647.0;
+    g.band = g.TH;
+    g.bands = 1;
+    if (wide && g.TPS > TILES_TARGET) {
+        int64_t band = TILES_TARGET / g.TW, band_cap = CHUNK_BYTES / (A2 * 4 * CM * g.TW);
+        if (band > band_cap) band = band_cap;
+        if (band < 1) band = 1;
+        g.bands = (g.TH + band - 1) / band;
+        g.band = (g.TH + g.bands - 1) / g.bands;         /* even bands */
+        nb = 1;
+    }
+    g.PR = 2 * g.band + g.a - 2;
+    int64_t groups = (N + nb - 1) / nb;                  /* chunks of whole samples, or samples */
+    nb = (N + groups - 1) / groups;                      /* even chunks */
     int T = dob__threads();
     if (T > MAX_THREADS) T = MAX_THREADS;
-    if (T > nchunks) T = (int)nchunks;
+    if (T > groups) T = (int)groups;
     if (2.0 * A2 * OC * C * g.TPS * N < PAR_FLOPS) T = 1;
 
-    const int64_t tiles = (nb * g.TPS + 15) & ~(int64_t)15;
+    const int64_t tiles = (nb * g.band * g.TW + 15) & ~(int64_t)15;
     g.L = tiles;
-    /* index maps hold offsets into V and M as int32 */
-    const bool wide = g.TW >= WIDE_TW || (double)A2 * CM * tiles >= 2147483647.0;
     const size_t v_bytes = sizeof(float) * (size_t)(A2 * C * tiles), m_bytes = sizeof(float) * (size_t)(A2 * OC * tiles);
     const size_t w_bytes = sizeof(float) * (size_t)(A2 * tiles);
     const size_t map_bytes = wide ? 0 : sizeof(int32_t) * (size_t)((A2 + 4) * g.TPS + g.OH * g.OW + g.K * g.H * g.W);
@@ -620,15 +672,12 @@ int dob__winograd_pass(const dob_conv_pass *p)
     }
     if (u) filters(g.r, false, p->w, OC * C, u);
     if (T == 1) {
-        for (int64_t c = 0; c < nchunks; c++)
-            run_chunk(&g, p, u, c * nb, N - c * nb < nb ? N - c * nb : nb, &s[0], c == 0);
+        run_groups(&g, p, u, nb, 0, groups, &s[0]);
     } else {
 #pragma omp parallel num_threads(T)
         {
             int t = omp_get_thread_num();
-            int64_t c0 = nchunks * t / T, c1 = nchunks * (t + 1) / T;
-            for (int64_t c = c0; c < c1; c++)
-                run_chunk(&g, p, u, c * nb, N - c * nb < nb ? N - c * nb : nb, &s[t], c == c0);
+            run_groups(&g, p, u, nb, groups * t / T, groups * (t + 1) / T, &s[t]);
         }
         for (int t = 1; t < T && p->dw; t++)
             for (int64_t i = 0; i < A2 * OC * C; i++) s[0].du[i] += s[t].du[i];

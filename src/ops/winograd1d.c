@@ -257,7 +257,7 @@ static void run_chunk(const geom1d *g, const dob_conv_pass *p, const float *u, i
         }
     if (p->y) {
         for (int x = 0; x < a; x++)
-            dob__gemm(false, false, OC, n, C, 1.0f, u + x * OC * C, C, s->v + x * ldv, L, 0.0f, s->m + x * ldm, L);
+            dob__gemm_nopack(false, OC, n, C, u + x * OC * C, C, s->v + x * ldv, L, s->m + x * ldm, L);
         for (int64_t oc = 0; oc < OC; oc++) {
             transform(g->AT, m, a, false, s->m + oc * L, ldm, s->w, L, p->bias ? p->bias[oc] : 0.0f, n);
             if (p->act == DOB_ACT_RELU) relu_rows(s->w, m, L, n);
@@ -281,7 +281,7 @@ static void run_chunk(const geom1d *g, const dob_conv_pass *p, const float *u, i
                       s->du + x * OC * C, C);
     if (p->dx) {
         for (int x = 0; x < a; x++)
-            dob__gemm(true, false, C, n, OC, 1.0f, u + x * OC * C, C, s->m + x * ldm, L, 0.0f, s->v + x * ldv, L);
+            dob__gemm_nopack(true, C, n, OC, u + x * OC * C, C, s->m + x * ldm, L, s->v + x * ldv, L);
         for (int64_t c = 0; c < C; c++) {
             transform(g->BT, a, a, true, s->v + c * L, ldv, s->w, L, 0.0f, n);
             for (int64_t i = 0; i < nb; i++) {
