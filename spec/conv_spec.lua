@@ -193,6 +193,22 @@ describe("conv2d", function()
    end)
 end)
 
+-- a stride-1 conv2d with bias and both its gradients against the naive references (dx is the
+-- transposed convolution of dy, dw a convolution of x by dy); returns dx, dw, y
+local function stride1_matches_naive(N, C, IH, IW, OC, pad, KH, KW, seed)
+   local x = H.rand({ N, C, IH, IW }, seed):requires_grad_()
+   local w = H.rand({ OC, C, KH, KW }, seed + 1):requires_grad_()
+   local b = H.rand({ OC }, seed + 2):requires_grad_()
+   local y = dob.conv2d(x, w, b, { padding = pad })
+   close(y, naive_conv2d(x:detach(), w:detach(), b:detach(), 1, 1, unpack(pad)))
+   local dy = H.rand(y:size(), seed + 3)
+   y:backward(dy)
+   close(x:grad(), naive_conv_transpose2d(dy, w:detach(), nil, 1, 1, unpack(pad)))
+   local dwt = naive_conv2d(x:detach():permute(2, 1, 3, 4), dy:permute(2, 1, 3, 4), nil, 1, 1, unpack(pad))
+   close(w:grad(), dwt:permute(2, 1, 3, 4), 1e-3)
+   return x:grad():clone(), w:grad():clone(), y:detach()
+end
+
 describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)", function()
    -- {N, C, H, W, OC, pt, pb, pl, pr, kernel}; outputs 15+ wide take the split-plane path,
    -- narrower ones the index-map path
@@ -216,23 +232,8 @@ describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)
       local w = H.rand({ c[5], c[2], c[10], c[10] }, seed + 1)
       return x, w, H.rand({ c[5] }, seed + 2)
    end
-   -- naive gradients: dx is the transposed convolution of dy, dw a convolution of x by dy
-   local function naive_grads(x, w, dy, pt, pb, pl, pr)
-      local dx = naive_conv_transpose2d(dy, w, nil, 1, 1, pt, pb, pl, pr)
-      local dwt = naive_conv2d(x:permute(2, 1, 3, 4), dy:permute(2, 1, 3, 4), nil, 1, 1, pt, pb, pl, pr)
-      return dx, dwt:permute(2, 1, 3, 4)
-   end
    local function check(c, seed)
-      local x, w, b = data(c, seed)
-      x:requires_grad_(); w:requires_grad_(); b:requires_grad_()
-      local y = dob.conv2d(x, w, b, { padding = { c[6], c[7], c[8], c[9] } })
-      close(y, naive_conv2d(x:detach(), w:detach(), b:detach(), 1, 1, c[6], c[7], c[8], c[9]))
-      local dy = H.rand(y:size(), seed + 3)
-      y:backward(dy)
-      local dx, dw = naive_grads(x:detach(), w:detach(), dy, c[6], c[7], c[8], c[9])
-      close(x:grad(), dx)
-      close(w:grad(), dw, 1e-3)
-      return x:grad():clone(), w:grad():clone(), y:detach()
+      return stride1_matches_naive(c[1], c[2], c[3], c[4], c[5], { c[6], c[7], c[8], c[9] }, c[10], c[10], seed)
    end
 
    it("forward and both gradients match naive ones", function()
@@ -285,18 +286,7 @@ describe("conv2d by Winograd F(4, r) along 1 x r and r x 1 kernels (stride 1, 8+
       { 3, 8, 7, 7, 8, 3, 3, 0, 0, 7, 1 },      -- a plane no longer than a tile
    }
    local function check(c, seed)
-      local x = H.rand({ c[1], c[2], c[3], c[4] }, seed):requires_grad_()
-      local w = H.rand({ c[5], c[2], c[10], c[11] }, seed + 1):requires_grad_()
-      local b = H.rand({ c[5] }, seed + 2):requires_grad_()
-      local pad = { c[6], c[7], c[8], c[9] }
-      local y = dob.conv2d(x, w, b, { padding = pad })
-      close(y, naive_conv2d(x:detach(), w:detach(), b:detach(), 1, 1, unpack(pad)))
-      local dy = H.rand(y:size(), seed + 3)
-      y:backward(dy)
-      close(x:grad(), naive_conv_transpose2d(dy, w:detach(), nil, 1, 1, unpack(pad)))
-      local dwt = naive_conv2d(x:detach():permute(2, 1, 3, 4), dy:permute(2, 1, 3, 4), nil, 1, 1, unpack(pad))
-      close(w:grad(), dwt:permute(2, 1, 3, 4), 1e-3)
-      return x:grad():clone(), w:grad():clone(), y:detach()
+      return stride1_matches_naive(c[1], c[2], c[3], c[4], c[5], { c[6], c[7], c[8], c[9] }, c[10], c[11], seed)
    end
 
    it("forward and both gradients match naive ones", function()

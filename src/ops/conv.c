@@ -426,7 +426,7 @@ static int run_pass(const pass *ps)
     if (ps->dx && N * CHW > 0 && (P == 0 || OC == 0)) memset(ps->dx, 0, sizeof(float) * (size_t)(N * CHW));
     if (N == 0 || P == 0 || OC == 0) return 0;
     const bool square = dob__winograd_applies(g->C, OC, g->KH, g->KW, g->sh, g->sw);
-    if (square || dob__winograd1d_applies(g->C, OC, g->H, g->W, g->KH, g->KW, g->sh, g->sw)) {
+    if (square || dob__winograd1d_applies(g->C, OC, g->KH, g->KW, g->sh, g->sw)) {
         dob_conv_pass wp = {N, g->C, g->H, g->W, OC, g->OH, g->OW, g->KH, g->KW, g->pt, g->pl,
                             ps->x, ps->w, ps->bias, ps->dy, ps->y, ps->dw, ps->dx, ps->act};
         return square ? dob__winograd_pass(&wp) : dob__winograd1d_pass(&wp);

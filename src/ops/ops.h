@@ -82,8 +82,7 @@ typedef struct {
 bool dob__winograd_applies(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t sh, int64_t sw);
 int dob__winograd_pass(const dob_conv_pass *p);
 /* winograd1d.c: F(m, r) along the long side of 1 x r and r x 1 stride-1 convolutions */
-bool dob__winograd1d_applies(int64_t C, int64_t OC, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t sh,
-                             int64_t sw);
+bool dob__winograd1d_applies(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t sh, int64_t sw);
 int dob__winograd1d_pass(const dob_conv_pass *p);
 
 #endif

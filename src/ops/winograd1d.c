@@ -24,11 +24,12 @@
  * -1/2, 3/4, -3/4, as many as a tile needs; B^T is exact in float. The price
  * of F(4, 7)'s 2.8x is accuracy, as with cuDNN's and oneDNN's larger Winograd
  * tiles: on Inception's 128- and 192-channel layers its float32 result is
- * within 7e-6 of the largest output (probe: double-precision sums), against
- * 3e-6 for winograd.c's F(2x2, 5x5) and 2-5e-7 for im2col + sgemm. F(2, 7)
- * keeps im2col's accuracy but measured 1.3x slower (1x7 128->128 on 17x17,
- * 29 vs 23 ms per forward + backward, 1 thread), and 3/4 in place of 3/2 for
- * the last pair halved the 192-channel error.
+ * within 7e-6 of the largest output (against sums in double precision), where
+ * winograd.c's F(2x2, 5x5) is within 3e-6 and im2col + sgemm 2-5e-7. F(2, 7)
+ * keeps im2col's accuracy but measured 1.3x slower, and 3/4 in place of 3/2
+ * for the last pair halved the 192-channel error. Measured (1 thread, batch
+ * 32, ms forward + backward, 1x7 128->128 on 17x17): im2col + sgemm 34,
+ * F(2, 7) 29, F(4, 7) 23.
  *
  * Layout: a plane is handled as lines along the kernel's axis, Q[u][o] at
  * position u along it and o across (the zero-padded plane itself for r x 1, its
@@ -36,14 +37,15 @@
  * rows: element j of the tiles at step s along the axis is Q's row m s + j.
  * Element j of tile t of channel c sits at V[j][c][t], the tiles of a chunk of
  * samples side by side, and every transform runs over all of them at once.
- * Chunks of samples are split across threads with their own scratch and a
- * single-threaded sgemm, partial dU summed in thread order: the same thread
- * count gives the same bits.
+ * Chunks of samples are split across threads with their own scratch and
+ * single-threaded GEMMs (dob__gemm_nopack for the products with U), partial dU
+ * summed in thread order: the same thread count gives the same bits.
  */
 #include "ops/ops.h"
 #include <omp.h>
 
-#define AMAX 10                          /* longest tile */
+#define TILE_OUTPUTS 4                   /* m: F(4, r) for every r (the header says why) */
+#define AMAX 10                          /* longest tile, TILE_OUTPUTS + RMAX - 1 */
 #define RMAX 7                           /* longest kernel */
 #define TILES_TARGET 512                 /* tiles of one chunk */
 #define CHUNK_BYTES ((int64_t)8 << 20)   /* cap on a chunk's V or M buffer */
@@ -65,15 +67,10 @@ typedef struct {
     float AT[AMAX * AMAX], G[AMAX * RMAX], BT[AMAX * AMAX];   /* m x a, a x r, a x a, row-major */
 } geom1d;
 
-/* outputs per tile for a kernel of r taps: F(4, r) while its error stays near the direct sum's */
-static int tile_outputs(int64_t r) { return r <= 7 ? 4 : 0; }
-
-bool dob__winograd1d_applies(int64_t C, int64_t OC, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t sh,
-                             int64_t sw)
+bool dob__winograd1d_applies(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t sh, int64_t sw)
 {
     const int64_t r = KH == 1 ? KW : KH;
-    return (KH == 1) != (KW == 1) && r >= 3 && r <= RMAX && sh == 1 && sw == 1 && C >= 8 && OC >= 8 &&
-           (double)(H + r) * (W + r) < DOB_MAX_NUMEL;
+    return (KH == 1) != (KW == 1) && r >= 3 && r <= RMAX && sh == 1 && sw == 1 && C >= 8 && OC >= 8;
 }
 
 /* the Toom-Cook matrices of F(m, r) (see the top of this file) */
@@ -298,7 +295,7 @@ int dob__winograd1d_pass(const dob_conv_pass *p)
     geom1d g = {.N = p->N, .C = p->C, .H = p->H, .W = p->W, .OC = p->OC, .OH = p->OH, .OW = p->OW,
                 .pt = p->pt, .pl = p->pl, .vertical = p->KW == 1};
     g.r = (int)(g.vertical ? p->KH : p->KW);
-    g.m = tile_outputs(g.r);
+    g.m = TILE_OUTPUTS;
     g.a = g.m + g.r - 1;
     const int a = g.a;
     g.steps = ((g.vertical ? g.OH : g.OW) + g.m - 1) / g.m;
