@@ -209,6 +209,27 @@ local function stride1_matches_naive(N, C, IH, IW, OC, pad, KH, KW, seed)
    return x:grad():clone(), w:grad():clone(), y:detach()
 end
 
+-- check(c, seed) for every case, naming the case that fails
+local function each_matches_naive(cases, check)
+   for i, c in ipairs(cases) do
+      local ok, msg = pcall(check, c, 10 * i)
+      assert(ok, ("case %d: %s"):format(i, tostring(msg)))
+   end
+end
+
+-- check(c, seed) twice on two threads: it passes, and both runs give the same bits
+local function same_bits_on_two_threads(c, check)
+   local old = dob.get_threads()
+   dob.set_threads(2)
+   local ok, dx1, dw1, y1 = pcall(check, c, 3)
+   local _, dx2, dw2, y2 = pcall(check, c, 3)
+   dob.set_threads(old)
+   assert(ok, dx1)
+   assert.are.equal(0, H.max_diff(y1, y2))
+   assert.are.equal(0, H.max_diff(dx1, dx2))
+   assert.are.equal(0, H.max_diff(dw1, dw2))
+end
+
 describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)", function()
    -- {N, C, H, W, OC, pt, pb, pl, pr, kernel}; outputs 15+ wide take the split-plane path,
    -- narrower ones the index-map path
@@ -236,12 +257,7 @@ describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)
       return stride1_matches_naive(c[1], c[2], c[3], c[4], c[5], { c[6], c[7], c[8], c[9] }, c[10], c[10], seed)
    end
 
-   it("forward and both gradients match naive ones", function()
-      for i, c in ipairs(wcases) do
-         local ok, msg = pcall(check, c, 10 * i)
-         assert(ok, ("case %d: %s"):format(i, tostring(msg)))
-      end
-   end)
+   it("forward and both gradients match naive ones", function() each_matches_naive(wcases, check) end)
 
    it("gradients match finite differences", function()
       -- conv is linear in each input, so a large step has no truncation error and
@@ -255,16 +271,7 @@ describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)
    end)
 
    it("several chunks on two threads: matches naive, and the same bits on every run", function()
-      local old = dob.get_threads()
-      dob.set_threads(2)
-      local c = { 8, 16, 34, 34, 16, 1, 1, 1, 1, 3 }
-      local ok, dx1, dw1, y1 = pcall(check, c, 3)
-      local _, dx2, dw2, y2 = pcall(check, c, 3)
-      dob.set_threads(old)
-      assert(ok, dx1)
-      assert.are.equal(0, H.max_diff(y1, y2))
-      assert.are.equal(0, H.max_diff(dx1, dx2))
-      assert.are.equal(0, H.max_diff(dw1, dw2))
+      same_bits_on_two_threads({ 8, 16, 34, 34, 16, 1, 1, 1, 1, 3 }, check)
    end)
 
    it("conv_transpose2d (stride 1, 3x3) matches a naive transposed convolution", function()
@@ -289,12 +296,7 @@ describe("conv2d by Winograd F(4, r) along 1 x r and r x 1 kernels (stride 1, 8+
       return stride1_matches_naive(c[1], c[2], c[3], c[4], c[5], { c[6], c[7], c[8], c[9] }, c[10], c[11], seed)
    end
 
-   it("forward and both gradients match naive ones", function()
-      for i, c in ipairs(cases) do
-         local ok, msg = pcall(check, c, 10 * i)
-         assert(ok, ("case %d: %s"):format(i, tostring(msg)))
-      end
-   end)
+   it("forward and both gradients match naive ones", function() each_matches_naive(cases, check) end)
 
    it("F(4, 7) stays within 2e-5 of the largest output on Inception's 192-channel 7x1 layer", function()
       -- im2col + sgemm: ~5e-7 here; 3 and -3 as the last two points fail this
@@ -316,16 +318,7 @@ describe("conv2d by Winograd F(4, r) along 1 x r and r x 1 kernels (stride 1, 8+
    end)
 
    it("several chunks on two threads: matches naive, and the same bits on every run", function()
-      local old = dob.get_threads()
-      dob.set_threads(2)
-      local c = { 12, 16, 17, 17, 16, 0, 0, 3, 3, 1, 7 }
-      local ok, dx1, dw1, y1 = pcall(check, c, 3)
-      local _, dx2, dw2, y2 = pcall(check, c, 3)
-      dob.set_threads(old)
-      assert(ok, dx1)
-      assert.are.equal(0, H.max_diff(y1, y2))
-      assert.are.equal(0, H.max_diff(dx1, dx2))
-      assert.are.equal(0, H.max_diff(dw1, dw2))
+      same_bits_on_two_threads({ 12, 16, 17, 17, 16, 0, 0, 3, 3, 1, 7 }, check)
    end)
 
    it("conv_transpose2d (stride 1, 1x7 and 3x1) matches a naive transposed convolution", function()
