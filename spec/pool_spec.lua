@@ -112,6 +112,8 @@ describe("pooling", function()
       { 3, 3, 2, 2, 0, 1, 0, 1, { 2, 3, 8, 8 } },      -- SAME on 8 (asymmetric)
       { 3, 3, 2, 2, 1, 1, 0, 1, { 1, 2, 9, 8 } },      -- SAME on 9 x 8
       { 2, 2, 2, 2, 0, 0, 0, 0, { 2, 2, 7, 6 } },      -- VALID, odd size
+      { 2, 2, 2, 2, 0, 0, 0, 0, { 2, 3, 28, 28 } },    -- 2c2d's pool
+      { 2, 2, 2, 2, 0, 1, 0, 1, { 1, 2, 7, 9 } },      -- SAME on odd sizes
       { 3, 3, 1, 1, 1, 1, 1, 1, { 1, 1, 5, 5 } },
       { 3, 2, 2, 1, 2, 0, 1, 1, { 2, 1, 6, 5 } },      -- rectangular kernel, uneven pads
       { 3, 3, 3, 3, 0, 2, 0, 2, { 1, 2, 7, 7 } },      -- stride 3
@@ -180,6 +182,14 @@ describe("pooling", function()
       local v = n:totable()[1][1][1]
       assert.is_true(v[1] ~= v[1])
       assert.are.equal(4, v[2])
+      -- 2x2 windows of stride 2: a NaN wins, of two NaNs the later one
+      local q = dob.tensor({ { { { 1, 0 / 0, 3, 4, -1, -2 }, { 7, 2, 0 / 0, 0 / 0, -3, -1 } } } }):requires_grad_()
+      local m = q:max_pool2d { kernel = 2, stride = 2 }
+      local mv = m:totable()[1][1][1]
+      assert.is_true(mv[1] ~= mv[1] and mv[2] ~= mv[2])
+      assert.are.equal(-1, mv[3])
+      m:backward(dob.tensor({ { { { 10, 20, 30 } } } }))
+      assert.are.same({ { { { 0, 10, 0, 0, 30, 0 }, { 0, 0, 0, 20, 0, 0 } } } }, q:grad():totable())
    end)
 
    it("backward does not depend on the thread count", function()
