@@ -551,11 +551,12 @@ void dob__gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
 /* C = A B with A M x K (or, ta, A^T given K x M), B K x N and C M x N row-major, beta 0.
    Register tiles of MR rows x 32 columns of C sum over k from B's rows as they are (masked at
    N's end) and broadcasts of A: no packing of either operand. A Winograd pass's GEMMs are of
-   this kind (A: the transformed filters; B: K channels x a few hundred tiles), and there
-   OpenBLAS spends as long packing as multiplying. Measured (bench/ops.lua, 1 thread, ms
-   forward + backward, OpenBLAS -> this): WRN 64->64 on 32x32 126 -> 109, All-CNN-C 96->192
-   111 -> 94, 3c3d conv2 26.9 -> 24.0; at K = 384 and more it was slower (B's MR-row block no
-   longer stays in L1), so from NOPACK_MAX_K on it hands over to sgemm. */
+   this kind (A: the transformed filters; B: K channels x a few hundred tiles); on Inception's
+   32->64 layer on 147x147 perf had OpenBLAS's packing at 22% of the time, its kernel at 26%. Measured
+   (bench/ops.lua, 1 thread, ms forward + backward, OpenBLAS -> this): WRN 64->64 on 32x32
+   126 -> 109, All-CNN-C 96->192 105-111 -> 91-94, 3c3d conv2 26.5-26.9 -> 23.6-24.4. At
+   K = 384 and 448 it was slower (Inception's 8x8 layers), likely as the K x 32 floats of B
+   under one tile outgrow L1, so above NOPACK_MAX_K it hands over to sgemm. */
 #define NOPACK_MAX_K 256
 #ifdef __AVX512F__
 #define MR 8

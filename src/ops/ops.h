@@ -39,6 +39,13 @@ float expm1f(float);
 static inline float dob__relu(float x) { return x > 0 || x != x ? x : 0.0f; }
 /* relu's gradient factor at a point whose relu output (or input) is y: 1 where y > 0 or NaN, else 0 */
 static inline float dob__relu_slope(float y) { return y > 0 || y != y ? 1.0f : 0.0f; }
+/* row[t] = relu(row[t]) for t < n, on the calling thread: a fused activation over one row of a
+   kernel's scratch while it is in cache */
+static inline void dob__relu_row(float *restrict row, int64_t n)
+{
+#pragma omp simd
+    for (int64_t t = 0; t < n; t++) row[t] = dob__relu(row[t]);
+}
 /* fails (with op's name) unless act is DOB_ACT_NONE or DOB_ACT_RELU */
 int dob__check_activation(const char *op, int act);
 /* y[i] = relu(y[i]) over n contiguous floats (in parallel for large n) */

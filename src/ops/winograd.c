@@ -50,7 +50,7 @@
  * in-place gathers. 256 tiles per chunk measured best for 32x32 planes and
  * within noise of 512-1024 for small ones. Bands (batch 32): Inception's
  * 32->64 on 147x147 500 -> 300 ms, 32->32 on 149x149 290 -> 186, 80->192 on
- * 73x73 490 -> 411; bands of 128 tiles were 1.2-1.3x slower than 256.
+ * 73x73 490 -> 411; bands of 128 tiles were 1.07-1.28x slower than 256.
  */
 #include "ops/ops.h"
 #include <omp.h>
@@ -226,13 +226,6 @@ static void at_rows(int a, float *const *in, float *const *out, float bias, int6
             out1[t] = in1[t] - in2[t] + 2 * (in3[t] - in4[t]) + in5[t] + bias;
         }
     }
-}
-
-/* row = relu(row): conv2d's fused activation, applied to a tile row once it holds y */
-static void relu_row(float *restrict row, int64_t n)
-{
-#pragma omp simd
-    for (int64_t t = 0; t < n; t++) row[t] = dob__relu(row[t]);
 }
 
 /* out = A in[0..1] (the adjoint of at_rows) */
@@ -531,7 +524,7 @@ static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, in
         for (int64_t oc = 0; oc < OC; oc++) {
             output_transform(a, s->m + oc * L, ldm, n, p->bias ? p->bias[oc] : 0.0f, s->w, s->m + oc * L, ldm);
             if (p->act == DOB_ACT_RELU)   /* the 4 output rows of channel oc, still in cache */
-                for (int r = 0; r < 4; r++) relu_row(s->m + oc * L + r * ldm, n);
+                for (int r = 0; r < 4; r++) dob__relu_row(s->m + oc * L + r * ldm, n);
         }
         for (int64_t i = 0; i < nb; i++)
             for (int64_t oc = 0; oc < OC; oc++)

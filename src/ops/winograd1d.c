@@ -149,16 +149,6 @@ static void filters(const geom1d *g, bool adjoint, const float *src, int64_t ld,
     }
 }
 
-/* rows[o L + t] = relu(rows[o L + t]) for o < cnt, t < n: conv2d's fused activation */
-static void relu_rows(float *rows, int cnt, int64_t L, int64_t n)
-{
-    for (int o = 0; o < cnt; o++) {
-        float *restrict row = rows + o * L;
-#pragma omp simd
-        for (int64_t t = 0; t < n; t++) row[t] = dob__relu(row[t]);
-    }
-}
-
 /* per-thread scratch: V and M of a chunk, w = AMAX rows of L, a line plane, the partial dU */
 typedef struct {
     float *v, *m, *w, *q, *du;
@@ -257,7 +247,8 @@ static void run_chunk(const geom1d *g, const dob_conv_pass *p, const float *u, i
             dob__gemm_nopack(false, OC, n, C, u + x * OC * C, C, s->v + x * ldv, L, s->m + x * ldm, L);
         for (int64_t oc = 0; oc < OC; oc++) {
             transform(g->AT, m, a, false, s->m + oc * L, ldm, s->w, L, p->bias ? p->bias[oc] : 0.0f, n);
-            if (p->act == DOB_ACT_RELU) relu_rows(s->w, m, L, n);
+            if (p->act == DOB_ACT_RELU)   /* the m output rows of channel oc, still in cache */
+                for (int o = 0; o < m; o++) dob__relu_row(s->w + o * L, n);
             for (int64_t i = 0; i < nb; i++) {
                 tiles_to_lines(g, m, false, s->w + i * TPS, s->q);
                 store_lines(g, out, s->q, p->y + ((n0 + i) * OC + oc) * OHW);
