@@ -232,13 +232,17 @@ end
 
 describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)", function()
    -- {N, C, H, W, OC, pt, pb, pl, pr, kernel}; outputs 15+ wide take the split-plane path,
-   -- narrower ones the index-map path
+   -- narrower ones are transformed straight from the whole split sample (1 to 7 tile columns)
    local wcases = {
       { 2, 8, 7, 5, 9, 1, 1, 1, 1, 3 },      -- SAME, odd sizes (partial tiles)
       { 1, 9, 8, 8, 8, 0, 0, 0, 0, 3 },      -- VALID, batch of 1
       { 2, 8, 6, 7, 10, 0, 1, 1, 0, 3 },     -- asymmetric padding
       { 1, 8, 4, 4, 8, 2, 2, 2, 2, 3 },      -- padding wider than the kernel's reach
       { 2, 8, 3, 9, 8, 0, 0, 1, 1, 3 },      -- a single output row
+      { 2, 8, 4, 3, 8, 0, 0, 0, 0, 3 },      -- a single output column (one tile column)
+      { 3, 8, 13, 11, 9, 1, 1, 1, 1, 3 },    -- 6 tile columns, 7 tile rows
+      { 2, 8, 14, 14, 8, 2, 2, 2, 2, 5 },    -- 2c2d's second layer: 7 x 7 tiles
+      { 2, 9, 12, 13, 8, 1, 0, 0, 3, 5 },    -- 7 tile columns, asymmetric padding
       { 2, 8, 7, 6, 9, 2, 2, 2, 2, 5 },      -- 5x5 SAME (2c2d), partial tiles
       { 1, 10, 9, 8, 8, 0, 0, 0, 0, 5 },     -- 5x5 VALID
       { 2, 8, 5, 6, 8, 1, 3, 0, 2, 5 },      -- 5x5 asymmetric padding

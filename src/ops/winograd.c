@@ -71,14 +71,13 @@ typedef struct {
     /* Wide planes (TW >= WIDE_TW) are split into zero-padded even and odd columns, so the tile
        rows are copied as contiguous runs: */
     int64_t PR, PW;                      /* split plane: rows (2 band + a - 2), even/odd row length (TW + a/2 - 1) */
-    /* Narrow ones, where those runs are a few floats, use index maps instead (NULL for wide
-       planes): where each element comes from, as offsets within one sample (-1: zero):
-         in_idx [a^2][TPS]  x plane offset of element ξ of tile p
+    /* Narrow ones (TW < WIDE_TW) are split whole; their input transform and its adjoint run
+       straight on the split plane (narrow_input, narrow_dx), and y and dY go through index maps
+       (NULL for wide planes), as offsets within one sample (-1: zero):
          dy_idx [4][TPS]    dY plane offset of output (a', b') of tile p
-         y_idx [OH OW]      offset in M ((2 a' + b') OC L + p) of output pixel q
-         dx_idx [K][H W]    offset in V (ξ C L + p) of the k-th tile element over input pixel q */
-    int32_t *in_idx, *dy_idx, *y_idx, *dx_idx;
-    int K;                               /* tiles that overlap one input pixel, at most (a/2)^2 */
+         y_idx [OH OW]      offset in M ((2 a' + b') OC L + p) of output pixel q */
+    bool narrow;
+    int32_t *dy_idx, *y_idx;
 } wgeom;
 
 bool dob__winograd_applies(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t sh, int64_t sw)
@@ -142,12 +141,6 @@ DOB_NO_LIBCALLS static void merge(const float *restrict e, const float *restrict
 static void gather(const float *restrict base, const int32_t *restrict idx, int64_t n, float *restrict out)
 {
     for (int64_t q = 0; q < n; q++) out[q] = idx[q] >= 0 ? base[idx[q]] : 0.0f;
-}
-
-/* out[q] += base[idx[q]] where idx[q] >= 0 */
-static void gather_add(const float *restrict base, const int32_t *restrict idx, int64_t n, float *restrict out)
-{
-    for (int64_t q = 0; q < n; q++) out[q] += idx[q] >= 0 ? base[idx[q]] : 0.0f;
 }
 
 /* The 1-D transforms, applied to n-long rows: out_i[t] = sum_k M[i][k] in_k[t].
@@ -424,23 +417,20 @@ DOB_NO_LIBCALLS static void filters(int r, bool adjoint, const float *src, int64
     }
 }
 
-/* per-thread scratch: V and M of a chunk, w = a^2 rows of n, a split plane (wide planes) */
+/* per-thread scratch: V and M of a chunk, w = a^2 rows of n, a split plane, and (narrow planes)
+   the a rows y of narrow_input and narrow_dx */
 typedef struct {
-    float *v, *m, *w, *pe, *po, *du;
+    float *v, *m, *w, *pe, *po, *y, *du;
 } scratch;
 
 /* The tile rows th0 .. th1 - 1 of one sample (ld apart, at dst/src) from and to its planes; the
-   index maps (narrow planes) take whole samples. */
+   narrow planes' functions take whole samples. */
 
-/* the a^2 input rows, from the x plane */
+/* the a^2 input rows, from the x plane (wide planes) */
 static void load_x(const wgeom *g, const scratch *s, const float *plane, int64_t th0, int64_t th1, float *dst,
                    int64_t ld)
 {
     const int a = g->a;
-    if (g->in_idx) {
-        for (int x = 0; x < a * a; x++) gather(plane, g->in_idx + x * g->TPS, g->TPS, dst + x * ld);
-        return;
-    }
     split(plane, g->H, g->W, g->pt - 2 * th0, g->pl, 2 * (th1 - th0) + a - 2, g->PW, s->pe, s->po);
     for (int64_t th = th0; th < th1; th++)
         gather_tiles(g, a, s->pe, s->po, 2 * (th - th0), dst + (th - th0) * g->TW, ld);
@@ -479,18 +469,12 @@ DOB_NO_LIBCALLS static void load_dy(const wgeom *g, const scratch *s, const floa
     }
 }
 
-/* the dx plane: the a^2 rows summed where tiles overlap (dx_idx counts rows ld apart). Tile rows
-   from th0 > 0 overlap the previous chunk's in their first a - 2 rows, which are added to what
-   that chunk wrote (a sample's chunks run in order, on one thread). */
+/* the dx plane: the a^2 rows summed where tiles overlap (wide planes). Tile rows from th0 > 0
+   overlap the previous chunk's in their first a - 2 rows, which are added to what that chunk
+   wrote (a sample's chunks run in order, on one thread). */
 static void store_dx(const wgeom *g, const scratch *s, const float *src, int64_t ld, int64_t th0, int64_t th1,
                      float *plane)
 {
-    const int64_t HW = g->H * g->W;
-    if (g->dx_idx) {
-        gather(src, g->dx_idx, HW, plane);
-        for (int k = 1; k < g->K; k++) gather_add(src, g->dx_idx + k * HW, HW, plane);
-        return;
-    }
     const int64_t rows = 2 * (th1 - th0) + g->a - 2;   /* padded rows 2 th0 .. 2 th0 + rows - 1 */
     memset(s->pe, 0, sizeof(float) * (size_t)(rows * g->PW));
     memset(s->po, 0, sizeof(float) * (size_t)(rows * g->PW));
@@ -500,6 +484,81 @@ static void store_dx(const wgeom *g, const scratch *s, const float *src, int64_t
         const int64_t ih = 2 * th0 + r - g->pt;
         if (ih >= 0 && ih < g->H)
             merge(s->pe + r * g->PW, s->po + r * g->PW, g->pl, g->W, th0 > 0 && r < g->a - 2, plane + ih * g->W);
+    }
+}
+
+/* Narrow planes: a tile row is TW < WIDE_TW floats, too short to copy, so V = B^T d B is made
+   straight from the split plane, separably and in input_transform's order: first along the
+   width, one padded row R at a time, into y_j = (d B)[R][j] for every tile column (rows TW
+   apart, even rows before odd ones); then along the height over all of the sample's tiles at
+   once, since tile row th's input rows 2 th + k are row th + k/2 of y's even (k even) or odd
+   block. The row pass runs LANES wide: lanes from TW on are the next row's, which is written
+   later (or scratch), so every loop is a full vector. narrow_dx applies the adjoints in reverse
+   order and adds the tiles' overlaps on the way. */
+#define LANES 8
+_Static_assert(WIDE_TW <= LANES + 1, "a narrow tile row must fit in LANES");
+
+/* scratch floats of a split plane (with room for the spare lanes) and of y */
+static int64_t split_floats(const wgeom *g) { return g->PR * g->PW + LANES + AMAX; }
+static int64_t y_stride(const wgeom *g) { return g->PR * g->TW + LANES; }
+
+/* the a^2 V rows (ld apart) of one sample's tiles, from its x plane */
+static void narrow_input(const wgeom *g, const scratch *s, const float *plane, float *dst, int64_t ld)
+{
+    const int a = g->a;
+    const int64_t TW = g->TW, PW = g->PW, half = g->PR / 2, ldy = y_stride(g);
+    float *in[AMAX], *out[AMAX];
+    split(plane, g->H, g->W, g->pt, g->pl, g->PR, PW, s->pe, s->po);
+    for (int parity = 0; parity < 2; parity++)
+        for (int64_t h = 0; h < half; h++) {
+            const int64_t R = 2 * h + parity;
+            for (int l = 0; l < a; l++) in[l] = ((l & 1) ? s->po : s->pe) + R * PW + l / 2;
+            rows(s->y + (parity * half + h) * TW, 0, 1, a, ldy, out);
+            bt_rows(a, in, out, LANES);
+        }
+    for (int j = 0; j < a; j++) {
+        for (int k = 0; k < a; k++) in[k] = s->y + j * ldy + ((k & 1) * half + k / 2) * TW;
+        rows(dst, j, a, a, ld, out);
+        bt_rows(a, in, out, g->TPS);
+    }
+}
+
+/* the dx plane of one sample from the a^2 dV rows (ld apart) of its tiles: the adjoint of
+   narrow_input */
+DOB_NO_LIBCALLS static void narrow_dx(const wgeom *g, const scratch *s, const float *src, int64_t ld, float *plane)
+{
+    const int a = g->a;
+    const int64_t TW = g->TW, PW = g->PW, half = g->PR / 2, ldy = y_stride(g), TPS = g->TPS;
+    float *in[AMAX], *out[AMAX];
+    memset(s->y, 0, sizeof(float) * (size_t)(a * ldy));
+    for (int j = 0; j < a; j++) {   /* along the height: w_k = (B dV)[k][j], added at y_j's rows th + k/2 */
+        rows((float *)src, j, a, a, ld, in);
+        rows(s->w, 0, 1, a, TPS, out);
+        b_rows(a, in, out, TPS);
+        for (int k = 0; k < a; k++) {
+            float *restrict dst = s->y + j * ldy + ((k & 1) * half + k / 2) * TW;
+            const float *restrict w = s->w + k * TPS;
+            for (int64_t t = 0; t < TPS; t++) dst[t] += w[t];
+        }
+    }
+    const size_t plane_bytes = sizeof(float) * (size_t)split_floats(g);
+    memset(s->pe, 0, plane_bytes);
+    memset(s->po, 0, plane_bytes);
+    float t[AMAX][LANES];
+    for (int l = 0; l < a; l++) out[l] = t[l];
+    for (int parity = 0; parity < 2; parity++)
+        for (int64_t h = 0; h < half; h++) {   /* along the width, into the split plane's row R */
+            const int64_t R = 2 * h + parity;
+            rows(s->y + (parity * half + h) * TW, 0, 1, a, ldy, in);
+            b_rows(a, in, out, LANES);
+            for (int l = 0; l < a; l++) {
+                float *restrict dst = ((l & 1) ? s->po : s->pe) + R * PW + l / 2;
+                for (int64_t lane = 0; lane < LANES; lane++) dst[lane] += lane < TW ? t[l][lane] : 0.0f;
+            }
+        }
+    for (int64_t R = 0; R < g->PR; R++) {
+        const int64_t ih = R - g->pt;
+        if (ih >= 0 && ih < g->H) merge(s->pe + R * PW, s->po + R * PW, g->pl, g->W, false, plane + ih * g->W);
     }
 }
 
@@ -515,8 +574,13 @@ static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, in
     const int64_t HW = g->H * g->W, OHW = g->OH * g->OW;
     if (p->x && (p->y || p->dw)) {
         for (int64_t i = 0; i < nb; i++)
-            for (int64_t c = 0; c < C; c++) load_x(g, s, p->x + ((n0 + i) * C + c) * HW, th0, th1, s->v + c * L + i * TPS, ldv);
-        for (int64_t c = 0; c < C; c++) input_transform(a, s->v + c * L, ldv, n, s->w, s->v + c * L, ldv);
+            for (int64_t c = 0; c < C; c++) {
+                const float *x = p->x + ((n0 + i) * C + c) * HW;
+                if (g->narrow) narrow_input(g, s, x, s->v + c * L + i * TPS, ldv);
+                else load_x(g, s, x, th0, th1, s->v + c * L + i * TPS, ldv);
+            }
+        if (!g->narrow)
+            for (int64_t c = 0; c < C; c++) input_transform(a, s->v + c * L, ldv, n, s->w, s->v + c * L, ldv);
     }
     if (p->y) {
         for (int x = 0; x < A2; x++)
@@ -542,10 +606,14 @@ static void run_chunk(const wgeom *g, const dob_conv_pass *p, const float *u, in
     if (p->dx) {
         for (int x = 0; x < A2; x++)
             dob__gemm_nopack(true, C, n, OC, u + x * OC * C, C, s->m + x * ldm, L, s->v + x * ldv, L);
-        for (int64_t c = 0; c < C; c++) input_adjoint(a, s->v + c * L, ldv, n, s->w, s->v + c * L, ldv);
+        if (!g->narrow)
+            for (int64_t c = 0; c < C; c++) input_adjoint(a, s->v + c * L, ldv, n, s->w, s->v + c * L, ldv);
         for (int64_t i = 0; i < nb; i++)
-            for (int64_t c = 0; c < C; c++)
-                store_dx(g, s, s->v + c * L + i * TPS, ldv, th0, th1, p->dx + ((n0 + i) * C + c) * HW);
+            for (int64_t c = 0; c < C; c++) {
+                float *dx = p->dx + ((n0 + i) * C + c) * HW;
+                if (g->narrow) narrow_dx(g, s, s->v + c * L + i * TPS, ldv, dx);
+                else store_dx(g, s, s->v + c * L + i * TPS, ldv, th0, th1, dx);
+            }
     }
 }
 
@@ -565,34 +633,15 @@ static void run_groups(const wgeom *g, const dob_conv_pass *p, const float *u, i
 /* fills the index maps of g (see wgeom) */
 static void build_maps(wgeom *g)
 {
-    const int a = g->a;
-    const int64_t TW = g->TW, TPS = g->TPS, L = g->L, H = g->H, W = g->W, OH = g->OH, OW = g->OW;
-    for (int64_t t = 0; t < TPS; t++) {
-        int64_t th = t / TW, tw = t % TW;
-        for (int i = 0; i < a; i++)
-            for (int j = 0; j < a; j++) {
-                int64_t ih = 2 * th + i - g->pt, iw = 2 * tw + j - g->pl;
-                g->in_idx[(a * i + j) * TPS + t] = ih >= 0 && ih < H && iw >= 0 && iw < W ? (int32_t)(ih * W + iw) : -1;
-            }
+    const int64_t TW = g->TW, TPS = g->TPS, L = g->L, OH = g->OH, OW = g->OW;
+    for (int64_t t = 0; t < TPS; t++)
         for (int r = 0; r < 4; r++) {
-            int64_t oh = 2 * th + r / 2, ow = 2 * tw + r % 2;
+            int64_t oh = 2 * (t / TW) + r / 2, ow = 2 * (t % TW) + r % 2;
             g->dy_idx[r * TPS + t] = oh < OH && ow < OW ? (int32_t)(oh * OW + ow) : -1;
         }
-    }
     for (int64_t q = 0; q < OH * OW; q++) {
         int64_t oh = q / OW, ow = q % OW;
         g->y_idx[q] = (int32_t)((2 * (oh & 1) + (ow & 1)) * g->OC * L + (oh >> 1) * TW + (ow >> 1));
-    }
-    for (int64_t q = 0; q < H * W; q++) {
-        int64_t R = q / W + g->pt, Cc = q % W + g->pl;   /* in padded coordinates */
-        int k = 0;
-        for (int64_t th = 0; th < g->TH; th++)
-            for (int64_t tw = 0; tw < TW; tw++) {
-                int64_t i = R - 2 * th, j = Cc - 2 * tw;
-                if (i >= 0 && i < a && j >= 0 && j < a)
-                    g->dx_idx[k++ * H * W + q] = (int32_t)((a * i + j) * g->C * L + th * TW + tw);
-            }
-        for (; k < g->K; k++) g->dx_idx[k * H * W + q] = -1;
     }
 }
 
@@ -605,7 +654,6 @@ int dob__winograd_pass(const dob_conv_pass *p)
     g.TH = (g.OH + 1) / 2;
     g.TW = (g.OW + 1) / 2;
     g.TPS = g.TH * g.TW;
-    g.K = (g.a / 2) * (g.a / 2);
     g.PW = g.TW + g.a / 2 - 1;
     const int64_t N = g.N, C = g.C, OC = g.OC, CM = C > OC ? C : OC;
     /* a chunk: nb whole samples, or, for wide planes of more than TILES_TARGET tiles, a band of
@@ -614,7 +662,7 @@ int dob__winograd_pass(const dob_conv_pass *p)
     if (nb > cap) nb = cap;
     if (nb < 1) nb = 1;
     if (nb > N) nb = N;
-    /* index maps hold offsets into V and M as int32 */
+    /* index maps hold offsets into M as int32 */
     const bool wide = g.TW >= WIDE_TW || (double)A2 * CM * (nb * g.TPS + 15) >= 2147483647.0;
     g.band = g.TH;
     g.bands = 1;
@@ -627,6 +675,7 @@ int dob__winograd_pass(const dob_conv_pass *p)
         nb = 1;
     }
     g.PR = 2 * g.band + g.a - 2;
+    g.narrow = !wide;
     int64_t groups = (N + nb - 1) / nb;                  /* chunks of whole samples, or samples */
     nb = (N + groups - 1) / groups;                      /* even chunks */
     int T = dob__threads();
@@ -638,8 +687,9 @@ int dob__winograd_pass(const dob_conv_pass *p)
     g.L = tiles;
     const size_t v_bytes = sizeof(float) * (size_t)(A2 * C * tiles), m_bytes = sizeof(float) * (size_t)(A2 * OC * tiles);
     const size_t w_bytes = sizeof(float) * (size_t)(A2 * tiles);
-    const size_t map_bytes = wide ? 0 : sizeof(int32_t) * (size_t)((A2 + 4) * g.TPS + g.OH * g.OW + g.K * g.H * g.W);
-    const size_t plane_bytes = wide ? sizeof(float) * (size_t)(g.PR * g.PW) : 0;
+    const size_t map_bytes = wide ? 0 : sizeof(int32_t) * (size_t)(4 * g.TPS + g.OH * g.OW);
+    const size_t plane_bytes = sizeof(float) * (size_t)split_floats(&g);
+    const size_t y_bytes = wide ? 0 : sizeof(float) * (size_t)(g.a * y_stride(&g));
     const size_t u_bytes = sizeof(float) * (size_t)(A2 * OC * C), du_bytes = p->dw ? u_bytes : 0;
     float *u = (p->y || p->dx) ? dob__alloc(u_bytes) : NULL;
     scratch s[MAX_THREADS] = {{0}};
@@ -647,21 +697,24 @@ int dob__winograd_pass(const dob_conv_pass *p)
     int32_t *maps = wide ? NULL : dob__alloc(map_bytes);
     if (((p->y || p->dx) && !u) || (!wide && !maps)) goto done;
     if (maps) {
-        g.in_idx = maps;
-        g.dy_idx = g.in_idx + A2 * g.TPS;
+        g.dy_idx = maps;
         g.y_idx = g.dy_idx + 4 * g.TPS;
-        g.dx_idx = g.y_idx + g.OH * g.OW;
         build_maps(&g);
     }
     for (int t = 0; t < T; t++) {
         s[t].v = dob__alloc(v_bytes);
         s[t].m = dob__alloc(m_bytes);
         s[t].w = dob__alloc(w_bytes);
-        s[t].pe = plane_bytes ? dob__alloc(plane_bytes) : NULL;
-        s[t].po = plane_bytes ? dob__alloc(plane_bytes) : NULL;
+        s[t].pe = dob__alloc(plane_bytes);
+        s[t].po = dob__alloc(plane_bytes);
+        s[t].y = y_bytes ? dob__alloc(y_bytes) : NULL;
         s[t].du = du_bytes ? dob__alloc(du_bytes) : NULL;
-        if (!s[t].v || !s[t].m || !s[t].w || (du_bytes && !s[t].du) ||
-            (plane_bytes && (!s[t].pe || !s[t].po))) goto done;
+        if (!s[t].v || !s[t].m || !s[t].w || !s[t].pe || !s[t].po || (y_bytes && !s[t].y) ||
+            (du_bytes && !s[t].du)) goto done;
+        /* the spare lanes past a split plane's or y's last row are read, never used: zeros */
+        memset(s[t].pe, 0, plane_bytes);
+        memset(s[t].po, 0, plane_bytes);
+        if (y_bytes) memset(s[t].y, 0, y_bytes);
     }
     if (u) filters(g.r, false, p->w, OC * C, u);
     if (T == 1) {
@@ -684,6 +737,7 @@ done:
         dob__free(s[t].w, w_bytes);
         dob__free(s[t].pe, plane_bytes);
         dob__free(s[t].po, plane_bytes);
+        dob__free(s[t].y, y_bytes);
         dob__free(s[t].du, du_bytes);
     }
     dob__free(u, u_bytes);
