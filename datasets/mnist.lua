@@ -83,15 +83,12 @@ local function check_labels(t, path, n_images, ipath, fix)
 end
 
 local function read_pair(ipath, lpath, n_expected, fix)
-   local images = idx.read(ipath)
+   -- TF: X.astype(float32) / 255.0, read a chunk at a time (never the bytes and floats whole)
+   local images = idx.read(ipath, 255)
    check_images(images, ipath, n_expected, fix)
    local labels = idx.read(lpath)
    check_labels(labels, lpath, images:size(1), ipath, fix)
-   -- TF: X.astype(float32) / 255.0 (a float32 division), in place: loading holds the bytes
-   -- and one float copy, not two
-   local x = images:float():view(images:size(1), 1, 28, 28):div_(255)
-   images:free()
-   return x, labels:long()
+   return images:view(images:size(1), 1, 28, 28), labels:long()
 end
 
 --- Generic loader for the MNIST-format datasets.

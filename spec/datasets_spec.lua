@@ -131,6 +131,20 @@ describe("MNIST / Fashion-MNIST readers", function()
       end
    end)
 
+   it("read images larger than one read chunk into floats as the whole bytes divided would be", function()
+      -- 1500 images are 1.2 MB: the floats are made a 1 MiB chunk at a time, across a boundary
+      local idx = require "datasets.formats.idx"
+      for _, gz in ipairs { true, false } do
+         local path = TMP .. "/big-images" .. (gz and ".gz" or "")
+         write(path, images_bytes(1500), gz)
+         local floats, bytes = idx.read(path, 255), idx.read(path)
+         assert.are.same({ 1500, 28, 28 }, floats:size())
+         assert.are.equal("float32", floats:dtype())
+         assert.are.equal(0, (floats - bytes:float():div_(255)):abs():max():item())
+         assert.is_true(math.abs(pixel(1499, 27, 27) / 255 - floats:get(1500, 28, 28)) < 1e-6)
+      end
+   end)
+
    it("batches: drop remainder, seeded shuffles, train_eval = first batches of the training order, test in file order", function()
       local ds = mnist.load { data_dir = TMP .. "/gz", batch_size = 3, train_eval_size = 6, any_size = true }
       assert.are.equal(3, ds.train.num_batches)       -- 10 // 3
