@@ -30,6 +30,24 @@ describe("garbage between collections", function()
    end
 end)
 
+describe("garbage of a loop that reports its batches (the runner's)", function()
+   it("stays within one batch's worth, at least 2 MB, instead of DEEPOBS_GC_MIN_MB", function()
+      local batch_done = require("deepobs.tensor").batch_done
+      local elems = 2 ^ 16                     -- 256 KB temporaries, 4 a batch: 1 MB of garbage each
+      settle()
+      local base = stats().live_bytes
+      dob.reset_peak_memory_stats()
+      local x = dob.ones(elems)
+      for _ = 1, 200 do
+         for _ = 1, 4 do x = x * 1.0001 end
+         batch_done()
+      end
+      local over = stats().peak_live_bytes - base
+      assert.is_true(over <= 2 * MB + 4 * elems * 4, ("the garbage reached %.1f MB"):format(over / MB))
+      assert.is_true(math.abs(x:sum():item() / elems - 1.0001 ^ 800) < 1e-3)
+   end)
+end)
+
 -- an op's input and output, both 1 MB; which of them the graph keeps after the Lua side
 -- dropped its references (PyTorch's rules: the output for relu, tanh, sigmoid, exp, sqrt,
 -- rsqrt; nothing for neg, sign, add, sub; the other factor of a product)

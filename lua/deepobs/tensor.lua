@@ -52,8 +52,23 @@ end
 
 local function handed_out_since_collect() return tonumber(C.dob_mem_allocated_total()) - allocated_at_collect end
 
+-- A small network's batch hands out far less than GC_BYTES: a run that reports its batches
+-- (batch_done) has its garbage bounded by one batch's worth instead, at least BATCH_FLOOR, so
+-- it holds its data, one batch and about one batch of garbage (fmnist_mlp's batch: 2 MB).
+local BATCH_FLOOR = 2 * 2 ^ 20
+local allocated_at_batch, batch_bytes = nil, math.huge
+
+local function garbage_budget() return math.min(GC_BYTES, math.max(BATCH_FLOOR, batch_bytes)) end
+
 local function pace_gc()
-   if handed_out_since_collect() > GC_BYTES then collect_now() end
+   if handed_out_since_collect() > garbage_budget() then collect_now() end
+end
+
+-- called by a training loop after each batch (a step, or an evaluation's forward pass)
+local function batch_done()
+   local total = tonumber(C.dob_mem_allocated_total())
+   if allocated_at_batch then batch_bytes = total - allocated_at_batch end
+   allocated_at_batch = total
 end
 
 -- The C error as an error at the user's code, named after op (default: the function the
@@ -148,7 +163,7 @@ end
 ---------------------------------------------------------------------------------------
 -- construction
 
-local M = { Tensor = Tensor, wrap = wrap, check = check, H = H, is_tensor = is_tensor,
+local M = { Tensor = Tensor, batch_done = batch_done, wrap = wrap, check = check, H = H, is_tensor = is_tensor,
    cdim = cdim, cindex = cindex, sizes_of = sizes_of, dtype_code = dtype_code, last_error = last_error,
    sizes_t = sizes_t, ints_t = ints_t, tensors_t = tensors_t, mt = mt }
 

@@ -20,6 +20,7 @@
 -- seed * 1000 + n and batch augmentation from (that seed, batch index), so a resumed
 -- epoch continues with ds.train:batches(seed * 1000 + n, step).
 local dob = require "deepobs"
+local batch_done = require("deepobs.tensor").batch_done   -- paces the collector to our batches
 -- DEEPOBS_DEBUG=1: errors keep their whole traceback
 local DEBUG = require("deepobs.env").flag("DEEPOBS_DEBUG")
 local errors = require "deepobs.errors"
@@ -103,6 +104,9 @@ function M.new(run, prog)
    -- what step() gets as its fifth argument, updated in place every step
    self.context = { step = 0, epoch = 0, num_steps = self.num_steps, steps_per_epoch = steps_per_epoch }
    self:make_closure()
+   -- what loading and building left behind (the parameters' first tensors, now in ParamSet's
+   -- flat buffer; reading buffers) is never asked for again: back to the OS, not cached
+   dob.collect()
    return self
 end
 
@@ -198,6 +202,7 @@ function Trainer:evaluate_split(split, phase, interrupted)
          sl = sl + (type(o) == "number" and o or o:item())
          sa = sa + (acc or 0)
          nb = nb + 1
+         batch_done()
          clock:lap(eval_key)
          if interrupted and interrupted() then stopped = true; return end
       end
@@ -325,6 +330,7 @@ function Trainer:train_epoch(ckpt)
       ctx.step, ctx.epoch = t, n
       self.batch = batch
       local loss = self:step()
+      batch_done()
       clock:lap("train_steps")
       if pos.step % interval == 0 then
          if type(loss) ~= "number" then
