@@ -232,7 +232,8 @@ end
 
 describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)", function()
    -- {N, C, H, W, OC, pt, pb, pl, pr, kernel}; outputs 15+ wide take the split-plane path,
-   -- narrower ones are transformed straight from the whole split sample (1 to 7 tile columns)
+   -- 11-14 wide are transformed straight from the whole split sample (6 or 7 tile columns),
+   -- narrower ones gather through index maps
    local wcases = {
       { 2, 8, 7, 5, 9, 1, 1, 1, 1, 3 },      -- SAME, odd sizes (partial tiles)
       { 1, 9, 8, 8, 8, 0, 0, 0, 0, 3 },      -- VALID, batch of 1
@@ -275,7 +276,9 @@ describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)
    end)
 
    it("several chunks on two threads: matches naive, and the same bits on every run", function()
-      same_bits_on_two_threads({ 8, 16, 34, 34, 16, 1, 1, 1, 1, 3 }, check)
+      same_bits_on_two_threads({ 8, 16, 34, 34, 16, 1, 1, 1, 1, 3 }, check)   -- wide planes
+      same_bits_on_two_threads({ 20, 16, 14, 14, 16, 2, 2, 2, 2, 5 }, check)  -- transformed from the split plane
+      same_bits_on_two_threads({ 56, 32, 6, 6, 32, 1, 1, 1, 1, 3 }, check)    -- index-mapped
    end)
 
    it("conv_transpose2d (stride 1, 3x3) matches a naive transposed convolution", function()

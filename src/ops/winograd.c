@@ -34,7 +34,9 @@
  * size). Planes 15+ outputs wide are first split into zero-padded even and odd
  * columns, so the a columns of a tile are e[tw], o[tw], e[tw+1], ... and tile
  * rows copy as contiguous runs; narrower planes, where those runs would be a
- * few floats, gather through index maps built once per pass. Samples are the
+ * few floats, are split whole and B^T d B is made straight from the split plane
+ * (narrow_input; narrow_dx is its adjoint), while y and dY go through index maps
+ * built once per pass. Samples are the
  * outer loop, so planes are read and written in memory order. Planes of more
  * than 256 tiles (Inception's stem, VGG at 224x224) are cut into bands of tile
  * rows, a band a chunk, so that V and M stay in cache (a whole 147x147 sample
@@ -46,8 +48,9 @@
  *
  * Measured (bench/ops.lua, 1 thread, ms fwd+bwd, against the im2col + sgemm path
  * it replaces): WRN 64->64 on 32x32 215 -> 130, 3c3d conv2 62 -> 29, 2c2d conv2
- * (5x5) 55 -> 35, 3c3d conv3 (6x6 planes) 31 -> 12 with the index maps and
- * in-place gathers. 256 tiles per chunk measured best for 32x32 planes and
+ * (5x5) 55 -> 35, 3c3d conv3 (6x6 planes) 31 -> 12 with index maps and in-place
+ * gathers; 2c2d conv2 then 31 -> 27 (batch 128) with narrow_input and narrow_dx
+ * instead of index-map gathers of every tile element. 256 tiles per chunk measured best for 32x32 planes and
  * within noise of 512-1024 for small ones. Bands (batch 32): Inception's
  * 32->64 on 147x147 500 -> 300 ms, 32->32 on 149x149 290 -> 186, 80->192 on
  * 73x73 490 -> 411; bands of 128 tiles were 1.07-1.28x slower than 256.
@@ -58,7 +61,8 @@
 #define TILES_TARGET 256                 /* tiles of one chunk */
 #define CHUNK_BYTES ((int64_t)8 << 20)   /* cap on a chunk's V or M buffer */
 #define AMAX 6                           /* largest tile side a */
-#define WIDE_TW 8                        /* tile columns from which planes are split, not index-mapped */
+#define WIDE_TW 8                        /* tile columns from which planes are split in bands */
+#define NARROW_TW 6                      /* tile columns from which narrower planes are transformed from the split plane */
 #define MAX_THREADS 64
 #define PAR_FLOPS 16e6                   /* below this much GEMM work: one thread */
 
@@ -71,13 +75,18 @@ typedef struct {
     /* Wide planes (TW >= WIDE_TW) are split into zero-padded even and odd columns, so the tile
        rows are copied as contiguous runs: */
     int64_t PR, PW;                      /* split plane: rows (2 band + a - 2), even/odd row length (TW + a/2 - 1) */
-    /* Narrow ones (TW < WIDE_TW) are split whole; their input transform and its adjoint run
-       straight on the split plane (narrow_input, narrow_dx), and y and dY go through index maps
+    /* Narrower ones are split whole, and their input transform and its adjoint run straight
+       on the split plane (narrow_input, narrow_dx) from NARROW_TW tile columns on; tiny ones
+       gather every tile element through index maps. Both take y and dY through index maps
        (NULL for wide planes), as offsets within one sample (-1: zero):
          dy_idx [4][TPS]    dY plane offset of output (a', b') of tile p
-         y_idx [OH OW]      offset in M ((2 a' + b') OC L + p) of output pixel q */
+         y_idx [OH OW]      offset in M ((2 a' + b') OC L + p) of output pixel q
+       and, for tiny planes only,
+         in_idx [a^2][TPS]  x plane offset of element ξ of tile p
+         dx_idx [K][H W]    offset in V (ξ C L + p) of the k-th tile element over input pixel q */
     bool narrow;
-    int32_t *dy_idx, *y_idx;
+    int32_t *dy_idx, *y_idx, *in_idx, *dx_idx;
+    int K;                               /* tiles that overlap one input pixel, at most (a/2)^2 */
 } wgeom;
 
 bool dob__winograd_applies(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t sh, int64_t sw)
@@ -143,13 +152,21 @@ static void gather(const float *restrict base, const int32_t *restrict idx, int6
     for (int64_t q = 0; q < n; q++) out[q] = idx[q] >= 0 ? base[idx[q]] : 0.0f;
 }
 
+/* out[q] += base[idx[q]] where idx[q] >= 0 */
+static void gather_add(const float *restrict base, const int32_t *restrict idx, int64_t n, float *restrict out)
+{
+    for (int64_t q = 0; q < n; q++) out[q] += idx[q] >= 0 ? base[idx[q]] : 0.0f;
+}
+
 /* The 1-D transforms, applied to n-long rows: out_i[t] = sum_k M[i][k] in_k[t].
    Explicit code per tile side, so every loop is a plain vector loop. */
 #define ROWS4(p) float *restrict p##0 = p[0], *restrict p##1 = p[1], *restrict p##2 = p[2], *restrict p##3 = p[3]
 #define ROWS6(p) ROWS4(p); float *restrict p##4 = p[4], *restrict p##5 = p[5]
 
+#define INLINE static inline __attribute__((always_inline))
+
 /* out = B^T in */
-static void bt_rows(int a, float *const *in, float *const *out, int64_t n)
+INLINE void bt_rows(int a, float *const *in, float *const *out, int64_t n)
 {
     if (a == 4) {
         ROWS4(in); ROWS4(out);
@@ -175,7 +192,7 @@ static void bt_rows(int a, float *const *in, float *const *out, int64_t n)
 }
 
 /* out = B in (the adjoint of bt_rows) */
-static void b_rows(int a, float *const *in, float *const *out, int64_t n)
+INLINE void b_rows(int a, float *const *in, float *const *out, int64_t n)
 {
     if (a == 4) {
         ROWS4(in); ROWS4(out);
@@ -426,11 +443,15 @@ typedef struct {
 /* The tile rows th0 .. th1 - 1 of one sample (ld apart, at dst/src) from and to its planes; the
    narrow planes' functions take whole samples. */
 
-/* the a^2 input rows, from the x plane (wide planes) */
+/* the a^2 input rows, from the x plane (wide and tiny planes) */
 static void load_x(const wgeom *g, const scratch *s, const float *plane, int64_t th0, int64_t th1, float *dst,
                    int64_t ld)
 {
     const int a = g->a;
+    if (g->in_idx) {
+        for (int x = 0; x < a * a; x++) gather(plane, g->in_idx + x * g->TPS, g->TPS, dst + x * ld);
+        return;
+    }
     split(plane, g->H, g->W, g->pt - 2 * th0, g->pl, 2 * (th1 - th0) + a - 2, g->PW, s->pe, s->po);
     for (int64_t th = th0; th < th1; th++)
         gather_tiles(g, a, s->pe, s->po, 2 * (th - th0), dst + (th - th0) * g->TW, ld);
@@ -469,12 +490,19 @@ DOB_NO_LIBCALLS static void load_dy(const wgeom *g, const scratch *s, const floa
     }
 }
 
-/* the dx plane: the a^2 rows summed where tiles overlap (wide planes). Tile rows from th0 > 0
-   overlap the previous chunk's in their first a - 2 rows, which are added to what that chunk
-   wrote (a sample's chunks run in order, on one thread). */
+/* the dx plane: the a^2 rows summed where tiles overlap (wide and tiny planes; dx_idx counts
+   rows ld apart). Tile rows from th0 > 0 overlap the previous chunk's in their first a - 2
+   rows, which are added to what that chunk wrote (a sample's chunks run in order, on one
+   thread). */
 static void store_dx(const wgeom *g, const scratch *s, const float *src, int64_t ld, int64_t th0, int64_t th1,
                      float *plane)
 {
+    if (g->dx_idx) {
+        const int64_t HW = g->H * g->W;
+        gather(src, g->dx_idx, HW, plane);
+        for (int k = 1; k < g->K; k++) gather_add(src, g->dx_idx + k * HW, HW, plane);
+        return;
+    }
     const int64_t rows = 2 * (th1 - th0) + g->a - 2;   /* padded rows 2 th0 .. 2 th0 + rows - 1 */
     memset(s->pe, 0, sizeof(float) * (size_t)(rows * g->PW));
     memset(s->po, 0, sizeof(float) * (size_t)(rows * g->PW));
@@ -502,13 +530,12 @@ _Static_assert(WIDE_TW <= LANES + 1, "a narrow tile row must fit in LANES");
 static int64_t split_floats(const wgeom *g) { return g->PR * g->PW + LANES + AMAX; }
 static int64_t y_stride(const wgeom *g) { return g->PR * g->TW + LANES; }
 
-/* the a^2 V rows (ld apart) of one sample's tiles, from its x plane */
-static void narrow_input(const wgeom *g, const scratch *s, const float *plane, float *dst, int64_t ld)
+/* y_j = (d B)[R][j] for every padded row R of a split plane, LANES tile columns a row (a is a
+   constant where this is inlined, so each row is a few full-vector operations) */
+INLINE void width_pass(int a, const wgeom *g, const scratch *s)
 {
-    const int a = g->a;
     const int64_t TW = g->TW, PW = g->PW, half = g->PR / 2, ldy = y_stride(g);
     float *in[AMAX], *out[AMAX];
-    split(plane, g->H, g->W, g->pt, g->pl, g->PR, PW, s->pe, s->po);
     for (int parity = 0; parity < 2; parity++)
         for (int64_t h = 0; h < half; h++) {
             const int64_t R = 2 * h + parity;
@@ -516,6 +543,38 @@ static void narrow_input(const wgeom *g, const scratch *s, const float *plane, f
             rows(s->y + (parity * half + h) * TW, 0, 1, a, ldy, out);
             bt_rows(a, in, out, LANES);
         }
+}
+
+/* the adjoint of width_pass: the split plane (zeroed first) from the y_j */
+INLINE void width_adjoint(int a, const wgeom *g, const scratch *s)
+{
+    const int64_t TW = g->TW, PW = g->PW, half = g->PR / 2, ldy = y_stride(g);
+    float *in[AMAX], *out[AMAX], t[AMAX][LANES];
+    const size_t plane_bytes = sizeof(float) * (size_t)split_floats(g);
+    memset(s->pe, 0, plane_bytes);
+    memset(s->po, 0, plane_bytes);
+    for (int l = 0; l < a; l++) out[l] = t[l];
+    for (int parity = 0; parity < 2; parity++)
+        for (int64_t h = 0; h < half; h++) {
+            const int64_t R = 2 * h + parity;
+            rows(s->y + (parity * half + h) * TW, 0, 1, a, ldy, in);
+            b_rows(a, in, out, LANES);
+            for (int l = 0; l < a; l++) {
+                float *restrict dst = ((l & 1) ? s->po : s->pe) + R * PW + l / 2;
+                for (int lane = 0; lane < LANES; lane++) dst[lane] += lane < TW ? t[l][lane] : 0.0f;
+            }
+        }
+}
+
+/* the a^2 V rows (ld apart) of one sample's tiles, from its x plane */
+static void narrow_input(const wgeom *g, const scratch *s, const float *plane, float *dst, int64_t ld)
+{
+    const int a = g->a;
+    const int64_t TW = g->TW, half = g->PR / 2, ldy = y_stride(g);
+    float *in[AMAX], *out[AMAX];
+    split(plane, g->H, g->W, g->pt, g->pl, g->PR, g->PW, s->pe, s->po);
+    if (a == 4) width_pass(4, g, s);
+    else width_pass(6, g, s);
     for (int j = 0; j < a; j++) {
         for (int k = 0; k < a; k++) in[k] = s->y + j * ldy + ((k & 1) * half + k / 2) * TW;
         rows(dst, j, a, a, ld, out);
@@ -541,21 +600,8 @@ DOB_NO_LIBCALLS static void narrow_dx(const wgeom *g, const scratch *s, const fl
             for (int64_t t = 0; t < TPS; t++) dst[t] += w[t];
         }
     }
-    const size_t plane_bytes = sizeof(float) * (size_t)split_floats(g);
-    memset(s->pe, 0, plane_bytes);
-    memset(s->po, 0, plane_bytes);
-    float t[AMAX][LANES];
-    for (int l = 0; l < a; l++) out[l] = t[l];
-    for (int parity = 0; parity < 2; parity++)
-        for (int64_t h = 0; h < half; h++) {   /* along the width, into the split plane's row R */
-            const int64_t R = 2 * h + parity;
-            rows(s->y + (parity * half + h) * TW, 0, 1, a, ldy, in);
-            b_rows(a, in, out, LANES);
-            for (int l = 0; l < a; l++) {
-                float *restrict dst = ((l & 1) ? s->po : s->pe) + R * PW + l / 2;
-                for (int64_t lane = 0; lane < LANES; lane++) dst[lane] += lane < TW ? t[l][lane] : 0.0f;
-            }
-        }
+    if (a == 4) width_adjoint(4, g, s);
+    else width_adjoint(6, g, s);
     for (int64_t R = 0; R < g->PR; R++) {
         const int64_t ih = R - g->pt;
         if (ih >= 0 && ih < g->H) merge(s->pe + R * PW, s->po + R * PW, g->pl, g->W, false, plane + ih * g->W);
@@ -643,6 +689,26 @@ static void build_maps(wgeom *g)
         int64_t oh = q / OW, ow = q % OW;
         g->y_idx[q] = (int32_t)((2 * (oh & 1) + (ow & 1)) * g->OC * L + (oh >> 1) * TW + (ow >> 1));
     }
+    if (!g->in_idx) return;
+    const int a = g->a;
+    const int64_t H = g->H, W = g->W;
+    for (int64_t t = 0; t < TPS; t++)
+        for (int i = 0; i < a; i++)
+            for (int j = 0; j < a; j++) {
+                int64_t ih = 2 * (t / TW) + i - g->pt, iw = 2 * (t % TW) + j - g->pl;
+                g->in_idx[(a * i + j) * TPS + t] = ih >= 0 && ih < H && iw >= 0 && iw < W ? (int32_t)(ih * W + iw) : -1;
+            }
+    for (int64_t q = 0; q < H * W; q++) {
+        int64_t R = q / W + g->pt, Cc = q % W + g->pl;   /* in padded coordinates */
+        int k = 0;
+        for (int64_t th = 0; th < g->TH; th++)
+            for (int64_t tw = 0; tw < TW; tw++) {
+                int64_t i = R - 2 * th, j = Cc - 2 * tw;
+                if (i >= 0 && i < a && j >= 0 && j < a)
+                    g->dx_idx[k++ * H * W + q] = (int32_t)((a * i + j) * g->C * L + th * TW + tw);
+            }
+        for (; k < g->K; k++) g->dx_idx[k * H * W + q] = -1;
+    }
 }
 
 int dob__winograd_pass(const dob_conv_pass *p)
@@ -655,6 +721,7 @@ int dob__winograd_pass(const dob_conv_pass *p)
     g.TW = (g.OW + 1) / 2;
     g.TPS = g.TH * g.TW;
     g.PW = g.TW + g.a / 2 - 1;
+    g.K = (g.a / 2) * (g.a / 2);
     const int64_t N = g.N, C = g.C, OC = g.OC, CM = C > OC ? C : OC;
     /* a chunk: nb whole samples, or, for wide planes of more than TILES_TARGET tiles, a band of
        tile rows of one sample, so V and M stay in cache whatever the image size */
@@ -662,7 +729,7 @@ int dob__winograd_pass(const dob_conv_pass *p)
     if (nb > cap) nb = cap;
     if (nb < 1) nb = 1;
     if (nb > N) nb = N;
-    /* index maps hold offsets into M as int32 */
+    /* index maps hold offsets into V and M as int32 */
     const bool wide = g.TW >= WIDE_TW || (double)A2 * CM * (nb * g.TPS + 15) >= 2147483647.0;
     g.band = g.TH;
     g.bands = 1;
@@ -675,7 +742,8 @@ int dob__winograd_pass(const dob_conv_pass *p)
         nb = 1;
     }
     g.PR = 2 * g.band + g.a - 2;
-    g.narrow = !wide;
+    g.narrow = !wide && g.TW >= NARROW_TW;
+    const bool tiny = !wide && !g.narrow;
     int64_t groups = (N + nb - 1) / nb;                  /* chunks of whole samples, or samples */
     nb = (N + groups - 1) / groups;                      /* even chunks */
     int T = dob__threads();
@@ -687,9 +755,10 @@ int dob__winograd_pass(const dob_conv_pass *p)
     g.L = tiles;
     const size_t v_bytes = sizeof(float) * (size_t)(A2 * C * tiles), m_bytes = sizeof(float) * (size_t)(A2 * OC * tiles);
     const size_t w_bytes = sizeof(float) * (size_t)(A2 * tiles);
-    const size_t map_bytes = wide ? 0 : sizeof(int32_t) * (size_t)(4 * g.TPS + g.OH * g.OW);
+    const size_t map_bytes = wide ? 0 : sizeof(int32_t) * (size_t)(4 * g.TPS + g.OH * g.OW +
+                                                        (tiny ? A2 * g.TPS + g.K * g.H * g.W : 0));
     const size_t plane_bytes = sizeof(float) * (size_t)split_floats(&g);
-    const size_t y_bytes = wide ? 0 : sizeof(float) * (size_t)(g.a * y_stride(&g));
+    const size_t y_bytes = g.narrow ? sizeof(float) * (size_t)(g.a * y_stride(&g)) : 0;
     const size_t u_bytes = sizeof(float) * (size_t)(A2 * OC * C), du_bytes = p->dw ? u_bytes : 0;
     float *u = (p->y || p->dx) ? dob__alloc(u_bytes) : NULL;
     scratch s[MAX_THREADS] = {{0}};
@@ -699,6 +768,10 @@ int dob__winograd_pass(const dob_conv_pass *p)
     if (maps) {
         g.dy_idx = maps;
         g.y_idx = g.dy_idx + 4 * g.TPS;
+        if (tiny) {
+            g.in_idx = g.y_idx + g.OH * g.OW;
+            g.dx_idx = g.in_idx + A2 * g.TPS;
+        }
         build_maps(&g);
     }
     for (int t = 0; t < T; t++) {
