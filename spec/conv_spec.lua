@@ -230,7 +230,7 @@ local function same_bits_on_two_threads(c, check)
    assert.are.equal(0, H.max_diff(dw1, dw2))
 end
 
-describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)", function()
+describe("conv2d by Winograd F(2x2, 3x3), F(2x2, 4x4) and F(2x2, 5x5) (stride 1, 8+ channels)", function()
    -- {N, C, H, W, OC, pt, pb, pl, pr, kernel}; outputs 15+ wide take the split-plane path,
    -- 11-14 wide are transformed straight from the whole split sample (6 or 7 tile columns),
    -- narrower ones gather through index maps
@@ -247,6 +247,12 @@ describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)
       { 2, 8, 7, 6, 9, 2, 2, 2, 2, 5 },      -- 5x5 SAME (2c2d), partial tiles
       { 1, 10, 9, 8, 8, 0, 0, 0, 0, 5 },     -- 5x5 VALID
       { 2, 8, 5, 6, 8, 1, 3, 0, 2, 5 },      -- 5x5 asymmetric padding
+      { 2, 8, 7, 7, 8, 1, 2, 1, 2, 4 },      -- 4x4 SAME (1 before, 2 after), VAE's 7x7 layer
+      { 2, 8, 14, 14, 9, 1, 2, 1, 2, 4 },    -- 4x4 SAME on 14x14 (7 tile columns)
+      { 1, 9, 9, 6, 8, 0, 0, 0, 0, 4 },      -- 4x4 VALID
+      { 2, 8, 5, 8, 8, 2, 0, 3, 1, 4 },      -- 4x4 asymmetric padding
+      { 1, 8, 21, 18, 8, 1, 2, 2, 1, 4 },    -- 4x4 wide plane (split path)
+      { 1, 8, 38, 35, 8, 1, 2, 1, 2, 4 },    -- 4x4 in two bands of tile rows
       { 1, 8, 20, 19, 8, 1, 2, 0, 3, 5 },    -- wide plane (split path), 5x5, asymmetric
       { 1, 8, 17, 18, 9, 0, 1, 1, 0, 3 },    -- wide plane, 3x3, asymmetric, odd height
       -- over 256 tiles a plane: chunks of tile rows, whose dx overlap the next chunk's
@@ -267,7 +273,7 @@ describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)
    it("gradients match finite differences", function()
       -- conv is linear in each input, so a large step has no truncation error and
       -- keeps F(2,5)'s float rounding (coefficients up to 5 and 1/24) out of the difference
-      for _, c in ipairs({ wcases[3], wcases[8] }) do
+      for _, c in ipairs({ wcases[3], wcases[12], wcases[16] }) do
          local x, w, b = data(c, 7)
          local opts = { padding = { c[6], c[7], c[8], c[9] } }
          assert(H.gradcheck(function(xx, ww, bb) return dob.conv2d(xx, ww, bb, opts) end,
@@ -279,11 +285,14 @@ describe("conv2d by Winograd F(2x2, 3x3) and F(2x2, 5x5) (stride 1, 8+ channels)
       same_bits_on_two_threads({ 8, 16, 34, 34, 16, 1, 1, 1, 1, 3 }, check)   -- wide planes
       same_bits_on_two_threads({ 20, 16, 14, 14, 16, 2, 2, 2, 2, 5 }, check)  -- transformed from the split plane
       same_bits_on_two_threads({ 56, 32, 6, 6, 32, 1, 1, 1, 1, 3 }, check)    -- index-mapped
+      same_bits_on_two_threads({ 16, 16, 14, 14, 16, 1, 2, 1, 2, 4 }, check)  -- 4x4, index-mapped
    end)
 
-   it("conv_transpose2d (stride 1, 3x3) matches a naive transposed convolution", function()
+   it("conv_transpose2d (stride 1, 3x3 and 4x4) matches a naive transposed convolution", function()
       local x, w, b = H.rand({ 2, 8, 6, 5 }, 1), H.rand({ 8, 9, 3, 3 }, 2), H.rand({ 9 }, 3)
       close(dob.conv_transpose2d(x, w, b, { padding = { 1, 0, 1, 1 } }), naive_conv_transpose2d(x, w, b, 1, 1, 1, 0, 1, 1))
+      x, w, b = H.rand({ 2, 8, 14, 14 }, 4), H.rand({ 8, 9, 4, 4 }, 5), H.rand({ 9 }, 6)   -- the VAE decoder's
+      close(dob.conv_transpose2d(x, w, b, { padding = { 1, 2, 1, 2 } }), naive_conv_transpose2d(x, w, b, 1, 1, 1, 2, 1, 2))
    end)
 end)
 

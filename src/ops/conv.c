@@ -17,8 +17,8 @@
  * conv_transpose2d likewise, the bias and relu in one pass after col2im.
  *
  * Stride-1 convolutions with 8+ channels on both sides go to Winograd's minimal
- * filtering where it applies: 3x3 and 5x5 to winograd.c (2.25x / 2.8x fewer
- * multiplies), 1 x r and r x 1 (r = 3..7) to winograd1d.c (2x / 2.8x for 3 and
+ * filtering where it applies: 3x3, 4x4 and 5x5 to winograd.c (2.25x / 2.56x /
+ * 2.8x fewer multiplies), 1 x r and r x 1 (r = 3..7) to winograd1d.c (2x / 2.8x for 3 and
  * 7 taps); everything else is im2col + sgemm.
  *
  * Kernels: samples are processed in chunks whose cols matrix has about

@@ -1,5 +1,5 @@
-/* winograd.c — 3x3 and 5x5 stride-1 conv2d by Winograd's minimal filtering
- * F(2x2, 3x3) and F(2x2, 5x5).
+/* winograd.c — 3x3, 4x4 and 5x5 stride-1 conv2d by Winograd's minimal filtering
+ * F(2x2, 3x3), F(2x2, 4x4) and F(2x2, 5x5).
  *
  * conv.c hands every pass of such a conv2d with enough channels here. Each 2x2
  * output tile is computed from the a x a input tile d under it (a = r + 1 for
@@ -9,7 +9,8 @@
  * product, one GEMM over all tiles T of a chunk of samples:
  *   M[ξ] (OC x T) = U[ξ] (OC x C) V[ξ] (C x T)
  * a^2 multiplies per tile and channel pair instead of 4 r^2: 2.25x less GEMM
- * work for 3x3 (16 vs 36), 2.8x for 5x5 (36 vs 100). Backward applies the
+ * work for 3x3 (16 vs 36), 2.56x for 4x4 (25 vs 64), 2.8x for 5x5 (36 vs 100).
+ * Backward applies the
  * adjoints of the same linear maps, so the gradients are exact for the function
  * the forward computed:
  *   dM = A dY A^T;  dU[ξ] = sum over tiles dM[ξ] V[ξ]^T;  dg = G^T dU G;
@@ -18,6 +19,10 @@
  * F(2, 3), points 0, 1, -1, inf:
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
  *   A^T = [1 1 1 0; 0 1 -1 -1]
+ * F(2, 4), points 0, 1, -1, 2, inf (Toom-Cook, as winograd1d.c builds them):
+ *   B^T = [2 -1 -2 1 0; 0 -2 -1 1 0; 0 2 -3 1 0; 0 -1 0 1 0; 0 2 -1 -2 1]
+ *   G = [1/2 0 0 0; -1/2 (x4); -1/6 1/6 -1/6 1/6; 1/6 1/3 2/3 4/3; 0 0 0 1]
+ *   A^T = [1 1 1 1 0; 0 1 -1 2 1]
  * F(2, 5), points 0, 1, -1, 2, -2, inf (Toom-Cook; B^T and A^T are integers, so
  * exact in float):
  *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
@@ -35,8 +40,9 @@
  * columns, so the a columns of a tile are e[tw], o[tw], e[tw+1], ... and tile
  * rows copy as contiguous runs; narrower planes, where those runs would be a
  * few floats, are split whole and B^T d B is made straight from the split plane
- * (narrow_input; narrow_dx is its adjoint), while y and dY go through index maps
- * built once per pass. Samples are the
+ * (narrow_input; narrow_dx is its adjoint; even tile sides), while y and dY go
+ * through index maps built once per pass; under 6 tile columns (and for 4x4)
+ * every tile element is gathered through index maps. Samples are the
  * outer loop, so planes are read and written in memory order. Planes of more
  * than 256 tiles (Inception's stem, VGG at 224x224) are cut into bands of tile
  * rows, a band a chunk, so that V and M stay in cache (a whole 147x147 sample
@@ -50,8 +56,11 @@
  * it replaces): WRN 64->64 on 32x32 215 -> 130, 3c3d conv2 62 -> 29, 2c2d conv2
  * (5x5) 55 -> 35, 3c3d conv3 (6x6 planes) 31 -> 12 with index maps and in-place
  * gathers; 2c2d conv2 then 31 -> 27 (batch 128) with narrow_input and narrow_dx
- * instead of index-map gathers of every tile element. 256 tiles per chunk measured best for 32x32 planes and
- * within noise of 512-1024 for small ones. Bands (batch 32): Inception's
+ * instead of index-map gathers of every tile element (which stay faster under 6
+ * tile columns: 4x4 planes 7.0 against 10.6, 6x6 9.8 against 11.7). The VAEs'
+ * 4x4 64->64 on 14x14 (batch 64) 28.6 -> 20.1, on 7x7 8.4 ->
+ * 6.3. 256 tiles per chunk measured best for 32x32 planes and within noise of
+ * 512-1024 for small ones. Bands (batch 32): Inception's
  * 32->64 on 147x147 500 -> 300 ms, 32->32 on 149x149 290 -> 186, 80->192 on
  * 73x73 490 -> 411; bands of 128 tiles were 1.07-1.28x slower than 256.
  */
@@ -74,7 +83,7 @@ typedef struct {
     int64_t L;                           /* row length of a chunk's tile rows (tiles rounded up to 16) */
     /* Wide planes (TW >= WIDE_TW) are split into zero-padded even and odd columns, so the tile
        rows are copied as contiguous runs: */
-    int64_t PR, PW;                      /* split plane: rows (2 band + a - 2), even/odd row length (TW + a/2 - 1) */
+    int64_t PR, PW;                      /* split plane: rows (2 band + a - 2), even/odd row length (TW + (a-1)/2) */
     /* Narrower ones are split whole, and their input transform and its adjoint run straight
        on the split plane (narrow_input, narrow_dx) from NARROW_TW tile columns on; tiny ones
        gather every tile element through index maps. Both take y and dY through index maps
@@ -86,12 +95,12 @@ typedef struct {
          dx_idx [K][H W]    offset in V (ξ C L + p) of the k-th tile element over input pixel q */
     bool narrow;
     int32_t *dy_idx, *y_idx, *in_idx, *dx_idx;
-    int K;                               /* tiles that overlap one input pixel, at most (a/2)^2 */
+    int K;                               /* tiles that overlap one input pixel, at most ((a+1)/2)^2 */
 } wgeom;
 
 bool dob__winograd_applies(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t sh, int64_t sw)
 {
-    return KH == KW && (KH == 3 || KH == 5) && sh == 1 && sw == 1 && C >= 8 && OC >= 8;
+    return KH == KW && KH >= 3 && KH <= 5 && sh == 1 && sw == 1 && C >= 8 && OC >= 8;
 }
 
 /* e[r][k] = src[r - top][2k - left], o[r][k] = src[r - top][2k + 1 - left] (0 outside src) */
@@ -161,7 +170,8 @@ static void gather_add(const float *restrict base, const int32_t *restrict idx, 
 /* The 1-D transforms, applied to n-long rows: out_i[t] = sum_k M[i][k] in_k[t].
    Explicit code per tile side, so every loop is a plain vector loop. */
 #define ROWS4(p) float *restrict p##0 = p[0], *restrict p##1 = p[1], *restrict p##2 = p[2], *restrict p##3 = p[3]
-#define ROWS6(p) ROWS4(p); float *restrict p##4 = p[4], *restrict p##5 = p[5]
+#define ROWS5(p) ROWS4(p); float *restrict p##4 = p[4]
+#define ROWS6(p) ROWS5(p); float *restrict p##5 = p[5]
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -176,6 +186,16 @@ INLINE void bt_rows(int a, float *const *in, float *const *out, int64_t n)
             out1[t] = in1[t] + in2[t];
             out2[t] = in2[t] - in1[t];
             out3[t] = in1[t] - in3[t];
+        }
+    } else if (a == 5) {
+        ROWS5(in); ROWS5(out);
+#pragma omp simd
+        for (int64_t t = 0; t < n; t++) {
+            out0[t] = in3[t] - in1[t] + 2 * (in0[t] - in2[t]);
+            out1[t] = in3[t] - in2[t] - 2 * in1[t];
+            out2[t] = in3[t] - 3 * in2[t] + 2 * in1[t];
+            out3[t] = in3[t] - in1[t];
+            out4[t] = in4[t] - in2[t] + 2 * (in1[t] - in3[t]);
         }
     } else {
         ROWS6(in); ROWS6(out);
@@ -203,6 +223,16 @@ INLINE void b_rows(int a, float *const *in, float *const *out, int64_t n)
             out2[t] = in1[t] + in2[t] - in0[t];
             out3[t] = -in3[t];
         }
+    } else if (a == 5) {
+        ROWS5(in); ROWS5(out);
+#pragma omp simd
+        for (int64_t t = 0; t < n; t++) {
+            out0[t] = 2 * in0[t];
+            out1[t] = 2 * (in2[t] + in4[t] - in1[t]) - in0[t] - in3[t];
+            out2[t] = -2 * in0[t] - in1[t] - 3 * in2[t] - in4[t];
+            out3[t] = in0[t] + in1[t] + in2[t] + in3[t] - 2 * in4[t];
+            out4[t] = in4[t];
+        }
     } else {
         ROWS6(in); ROWS6(out);
 #pragma omp simd
@@ -228,6 +258,13 @@ static void at_rows(int a, float *const *in, float *const *out, float bias, int6
             out0[t] = in0[t] + in1[t] + in2[t] + bias;
             out1[t] = in1[t] - in2[t] - in3[t] + bias;
         }
+    } else if (a == 5) {
+        ROWS5(in);
+#pragma omp simd
+        for (int64_t t = 0; t < n; t++) {
+            out0[t] = in0[t] + in1[t] + in2[t] + in3[t] + bias;
+            out1[t] = in1[t] - in2[t] + 2 * in3[t] + in4[t] + bias;
+        }
     } else {
         ROWS6(in);
 #pragma omp simd
@@ -251,6 +288,16 @@ static void am_rows(int a, float *const *in, float *const *out, int64_t n)
             out2[t] = in0[t] - in1[t];
             out3[t] = -in1[t];
         }
+    } else if (a == 5) {
+        ROWS5(out);
+#pragma omp simd
+        for (int64_t t = 0; t < n; t++) {
+            out0[t] = in0[t];
+            out1[t] = in0[t] + in1[t];
+            out2[t] = in0[t] - in1[t];
+            out3[t] = in0[t] + 2 * in1[t];
+            out4[t] = in1[t];
+        }
     } else {
         ROWS6(out);
 #pragma omp simd
@@ -267,6 +314,12 @@ static void am_rows(int a, float *const *in, float *const *out, int64_t n)
 
 /* G (a x r), row-major */
 static const float G4[4 * 3] = {1, 0, 0, .5f, .5f, .5f, .5f, -.5f, .5f, 0, 0, 1};
+static const float G5[5 * 4] = {
+    1.f / 2, 0, 0, 0,
+    -1.f / 2, -1.f / 2, -1.f / 2, -1.f / 2,
+    -1.f / 6, 1.f / 6, -1.f / 6, 1.f / 6,
+    1.f / 6, 1.f / 3, 2.f / 3, 4.f / 3,
+    0, 0, 0, 1};
 static const float G6[6 * 5] = {
     1.f / 4, 0, 0, 0, 0,
     -1.f / 6, -1.f / 6, -1.f / 6, -1.f / 6, -1.f / 6,
@@ -421,13 +474,13 @@ DOB_NO_LIBCALLS static void filters(int r, bool adjoint, const float *src, int64
         if (adjoint) {
             for (int x = 0; x < A2; x++)
                 for (int64_t k = 0; k < nk; k++) in[x][k] = src[x * ld + k0 + k];
-            sandwich(a == 4 ? G4 : G6, a, r, true, in, out, nk);
+            sandwich(a == 4 ? G4 : a == 5 ? G5 : G6, a, r, true, in, out, nk);
             for (int64_t k = 0; k < nk; k++)
                 for (int x = 0; x < R2; x++) dst[(k0 + k) * R2 + x] = out[x][k];
         } else {
             for (int64_t k = 0; k < nk; k++)
                 for (int x = 0; x < R2; x++) in[x][k] = src[(k0 + k) * R2 + x];
-            sandwich(a == 4 ? G4 : G6, a, r, false, in, out, nk);
+            sandwich(a == 4 ? G4 : a == 5 ? G5 : G6, a, r, false, in, out, nk);
             for (int x = 0; x < A2; x++)
                 for (int64_t k = 0; k < nk; k++) dst[x * ld + k0 + k] = out[x][k];
         }
@@ -720,8 +773,8 @@ int dob__winograd_pass(const dob_conv_pass *p)
     g.TH = (g.OH + 1) / 2;
     g.TW = (g.OW + 1) / 2;
     g.TPS = g.TH * g.TW;
-    g.PW = g.TW + g.a / 2 - 1;
-    g.K = (g.a / 2) * (g.a / 2);
+    g.PW = g.TW + (g.a - 1) / 2;
+    g.K = ((g.a + 1) / 2) * ((g.a + 1) / 2);
     const int64_t N = g.N, C = g.C, OC = g.OC, CM = C > OC ? C : OC;
     /* a chunk: nb whole samples, or, for wide planes of more than TILES_TARGET tiles, a band of
        tile rows of one sample, so V and M stay in cache whatever the image size */
@@ -742,7 +795,7 @@ int dob__winograd_pass(const dob_conv_pass *p)
         nb = 1;
     }
     g.PR = 2 * g.band + g.a - 2;
-    g.narrow = !wide && g.TW >= NARROW_TW;
+    g.narrow = !wide && g.TW >= NARROW_TW && g.a % 2 == 0;   /* its row blocks pair up rows */
     const bool tiny = !wide && !g.narrow;
     int64_t groups = (N + nb - 1) / nb;                  /* chunks of whole samples, or samples */
     nb = (N + groups - 1) / groups;                      /* even chunks */
