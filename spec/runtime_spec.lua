@@ -14,7 +14,8 @@ describe("runtime estimation", function()
       slow.step = function(...)
          order[#order + 1] = "slow"
          local t = os.clock()
-         while os.clock() - t < 0.002 do end -- a measurable overhead per step
+         -- an overhead per step well above what a collection or a page fault adds to a run
+         while os.clock() - t < 0.01 do end
          return step(...)
       end
       local sgd = fake.sgd()
@@ -36,7 +37,7 @@ describe("runtime estimation", function()
       assert.are.equal(m, r.ratio_mean)
       assert.are.equal(sd, r.ratio_std)
       for i = 1, 3 do assert.is_true(close(r.ratios[i], r.times[i] / r.sgd_times[i])) end
-      assert.is_true(r.ratio_mean > 1) -- 10 x 2 ms of busy waiting per run
+      assert.is_true(r.ratio_mean > 1) -- 10 x 10 ms of busy waiting per run
       assert.is_true(r.train_ratio_mean > r.ratio_mean) -- the overhead is all in the steps
       for i = 1, 3 do
          assert.is_true(r.train_times[i] < r.times[i] and r.sgd_train_times[i] < r.sgd_times[i])
