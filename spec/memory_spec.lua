@@ -54,6 +54,19 @@ describe("memory", function()
       assert.are.equal(0, stats1.live_nodes)
    end)
 
+   it("collect() also empties a freed block between live ones in a segment", function()
+      dob.collect()
+      local base = dob.memory_stats().live_bytes
+      local a, b, c = dob.zeros(1024, 1024), dob.zeros(1024, 1024), dob.zeros(1024, 1024)
+      b = nil   -- 4 MB between a and c (blocks of 2 MiB and more share segments)
+      dob.collect()
+      local s = dob.memory_stats()
+      local held = s.live_bytes - base   -- a and c, in whole 64 KB grains
+      assert.is_true(held >= 8 * 2 ^ 20 and held < 9 * 2 ^ 20, ("%d bytes held"):format(held))
+      assert.are.equal(0, s.cached_bytes)
+      assert.are.equal(0, a:sum():item() + c:sum():item())
+   end)
+
    it("collect() returns freed blocks and live bytes come back to the baseline", function()
       dob.collect()
       local base = dob.memory_stats().live_bytes

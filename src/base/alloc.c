@@ -405,10 +405,12 @@ void dob_mem_trim(void)
             stats.cached_bytes -= (int64_t)class_bytes(c);
         }
     }
-    /* wholly free segments go; a free block beside a live one stays cached */
+    /* wholly free segments go; a free block beside a live one keeps its mapping and drops
+       its pages, as asked: the cache ends empty whatever the segments hold */
     for (large *b = free_large, *next; b; b = next) {
         next = b->fnext;
         if (evictable(b)) stats.cached_bytes -= (int64_t)release_large(b);
+        else if (b->resident) stats.cached_bytes -= (int64_t)purge_large(b);
     }
 }
 
