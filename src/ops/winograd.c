@@ -462,6 +462,9 @@ static void sandwich(const float *G, int a, int r, bool transposed, float (*in)[
         }
 }
 
+/* G for tile side a */
+static const float *g_matrix(int a) { return a == 4 ? G4 : a == 5 ? G5 : G6; }
+
 /* The filter transform U[ξ][k] = (G g_k G^T)[ξ] for the ld = OC C filters g_k of
    w [OC, C, r, r] (adjoint false: src = w, dst = U), or its adjoint
    dw_k = G^T dU[.][k] G (adjoint true: src = dU, dst = dw). */
@@ -474,13 +477,13 @@ DOB_NO_LIBCALLS static void filters(int r, bool adjoint, const float *src, int64
         if (adjoint) {
             for (int x = 0; x < A2; x++)
                 for (int64_t k = 0; k < nk; k++) in[x][k] = src[x * ld + k0 + k];
-            sandwich(a == 4 ? G4 : a == 5 ? G5 : G6, a, r, true, in, out, nk);
+            sandwich(g_matrix(a), a, r, true, in, out, nk);
             for (int64_t k = 0; k < nk; k++)
                 for (int x = 0; x < R2; x++) dst[(k0 + k) * R2 + x] = out[x][k];
         } else {
             for (int64_t k = 0; k < nk; k++)
                 for (int x = 0; x < R2; x++) in[x][k] = src[(k0 + k) * R2 + x];
-            sandwich(a == 4 ? G4 : a == 5 ? G5 : G6, a, r, false, in, out, nk);
+            sandwich(g_matrix(a), a, r, false, in, out, nk);
             for (int x = 0; x < A2; x++)
                 for (int64_t k = 0; k < nk; k++) dst[x * ld + k0 + k] = out[x][k];
         }
